@@ -1,0 +1,40 @@
+"""Plumbing shared by the entry points: one-line errors and exit statuses.
+
+Exit statuses: 2 for usage errors (bad flags, flags that disagree with the workdir),
+1 for bad input found while preparing the run (data, checkpoints).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from absl import flags
+
+USAGE_ERROR = 2
+INPUT_ERROR = 1
+
+
+def fail(program: str, error: Exception | str, status: int) -> None:
+    """Ends the program with ``<program>: error: <message>`` on one stderr line."""
+    message = " ".join(str(error).split())
+    print(f"{program}: error: {message}", file=sys.stderr)
+    sys.exit(status)
+
+
+def flags_parser(program: str) -> Callable[[list[str]], list[str]]:
+    """An ``app.run`` flags parser that reports a bad flag in one line, exit status 2."""
+
+    def parse(argv: list[str]) -> list[str]:
+        try:
+            return flags.FLAGS(argv)
+        except flags.Error as e:
+            fail(program, e, USAGE_ERROR)
+
+    return parse
+
+
+def check_no_arguments(program: str, argv: list[str]) -> None:
+    """Refuses positional arguments, which absl would otherwise ignore."""
+    if len(argv) > 1:
+        fail(program, f"unexpected arguments {argv[1:]}; every option is a --flag", USAGE_ERROR)

@@ -1,0 +1,288 @@
+"""The run configuration: one frozen dataclass, its validation, and its flagfile form.
+
+Field names are the flag names of ``dcgan.train``; that entry point is the only place
+that reads flags. Everything below it takes a ``Config``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+DATASETS = ("glyphs", "folder", "gaussian1d", "ring2d", "grid2d")
+IMAGE_DATASETS = ("glyphs", "folder")
+IMAGE_SIZES = (28, 32, 64, 128)
+CHANNELS = (1, 3)
+NORMALIZATIONS = ("batch", "layer", "none")
+LOSSES = ("dcgan", "wgan", "wgan-gp")
+GENERATOR_LOSSES = ("non_saturating", "minimax")
+OPTIMIZERS = ("adam", "rmsprop")
+TRAIN_ORDERS = ("d_first", "g_first")
+
+
+class ConfigError(ValueError):
+    """An invalid flag value or combination; the message is one line naming the flag."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Everything that defines a training run. Defaults follow Radford et al. (2015)."""
+
+    workdir: str
+    # The run.
+    train_steps: int = 10_000
+    batch_size: int = 64
+    seed: int = 0
+    log_every: int = 100
+    summary_every: int = 100
+    image_every: int = 1000
+    checkpoint_every: int = 1000
+    keep_checkpoints: int = 5
+    grid_size: int = 8
+    # The data.
+    dataset: str = "glyphs"
+    data_dir: str = ""
+    image_size: int = 32
+    channels: int = 1
+    # The networks.
+    latent_dim: int = 100
+    g_base_width: int = 64
+    d_base_width: int = 64
+    kernel_size: int = 4
+    g_norm: str = "batch"
+    d_norm: str = "batch"
+    g_hidden_units: tuple[int, ...] = (200, 100, 50)
+    d_hidden_units: tuple[int, ...] = (200, 50)
+    # The objective and the update schedule.
+    loss: str = "dcgan"
+    generator_loss: str = "non_saturating"
+    label_smoothing: float = 0.0
+    clip_value: float = 0.01
+    gp_weight: float = 10.0
+    n_critic: int = 1
+    train_order: str = "d_first"
+    # The optimizers.
+    g_optimizer: str = "adam"
+    d_optimizer: str = "adam"
+    g_lr: float = 2e-4
+    d_lr: float = 2e-4
+    g_beta1: float = 0.5
+    d_beta1: float = 0.5
+    g_beta2: float = 0.999
+    d_beta2: float = 0.999
+
+    def __post_init__(self):
+        object.__setattr__(self, "g_hidden_units", tuple(int(u) for u in self.g_hidden_units))
+        object.__setattr__(self, "d_hidden_units", tuple(int(u) for u in self.d_hidden_units))
+        _validate(self)
+
+    @property
+    def is_image(self) -> bool:
+        """Whether the dataset holds images (DCGAN nets) rather than vectors (MLPs)."""
+        return self.dataset in IMAGE_DATASETS
+
+    def applicable_fields(self) -> tuple[str, ...]:
+        """Names of the fields that have an effect in this run, in declaration order."""
+        return tuple(f.name for f in dataclasses.fields(self) if _applies(self, f.name))
+
+    def to_flagfile(self) -> str:
+        """Returns the run as flagfile text that ``dcgan.train --flagfile`` accepts.
+
+        Only applicable fields are written, so the file passes ``check_explicit_flags``.
+        """
+        lines = []
+        for name in self.applicable_fields():
+            value = getattr(self, name)
+            if isinstance(value, tuple):
+                value = ",".join(str(v) for v in value)
+            lines.append(f"--{name}={value}")
+        return "\n".join(lines) + "\n"
+
+    def to_json(self) -> str:
+        """Serializes every field to JSON."""
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> Config:
+        """Parses ``to_json`` output.
+
+        Raises:
+            ConfigError: for unknown fields or invalid values.
+        """
+        values = json.loads(text)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown config fields {unknown}; known: {sorted(known)}")
+        return cls(**values)
+
+
+# Fields that only mean something under a condition: (condition, what it requires).
+_CONDITIONS = {
+    "image": (lambda c: c.is_image, "--dataset=glyphs or --dataset=folder"),
+    "vector": (lambda c: not c.is_image, "a vector dataset"),
+    "folder": (lambda c: c.dataset == "folder", "--dataset=folder"),
+    "dcgan": (lambda c: c.loss == "dcgan", "--loss=dcgan"),
+    "wgan": (lambda c: c.loss == "wgan", "--loss=wgan"),
+    "wgan-gp": (lambda c: c.loss == "wgan-gp", "--loss=wgan-gp"),
+    "g_adam": (lambda c: c.g_optimizer == "adam", "--g_optimizer=adam"),
+    "d_adam": (lambda c: c.d_optimizer == "adam", "--d_optimizer=adam"),
+}
+_FIELD_CONDITIONS = {
+    "data_dir": "folder",
+    "image_size": "image",
+    "channels": "image",
+    "grid_size": "image",
+    "g_base_width": "image",
+    "d_base_width": "image",
+    "kernel_size": "image",
+    "g_norm": "image",
+    "d_norm": "image",
+    "g_hidden_units": "vector",
+    "d_hidden_units": "vector",
+    "generator_loss": "dcgan",
+    "label_smoothing": "dcgan",
+    "clip_value": "wgan",
+    "gp_weight": "wgan-gp",
+    "g_beta1": "g_adam",
+    "g_beta2": "g_adam",
+    "d_beta1": "d_adam",
+    "d_beta2": "d_adam",
+}
+
+# Fields that decide the shape or meaning of the saved state: a workdir trained with one
+# value cannot be resumed with another.
+STATE_FIELDS = (
+    "dataset",
+    "image_size",
+    "channels",
+    "latent_dim",
+    "g_base_width",
+    "d_base_width",
+    "kernel_size",
+    "g_norm",
+    "d_norm",
+    "g_hidden_units",
+    "d_hidden_units",
+    "g_optimizer",
+    "d_optimizer",
+)
+
+
+def _applies(config: Config, name: str) -> bool:
+    condition = _FIELD_CONDITIONS.get(name)
+    return condition is None or _CONDITIONS[condition][0](config)
+
+
+def check_explicit_flags(config: Config, explicit: set[str] | frozenset[str]) -> None:
+    """Refuses flags that were set explicitly but have no effect in this run.
+
+    A silently ignored flag (``--clip_value`` on a WGAN-GP run, say) is a mistake the
+    user would not otherwise see.
+
+    Args:
+        config: the run.
+        explicit: names of the flags given on the command line or in a flagfile.
+
+    Raises:
+        ConfigError: naming the first such flag and what it needs.
+    """
+    for name in sorted(explicit):
+        condition = _FIELD_CONDITIONS.get(name)
+        if condition is not None and not _CONDITIONS[condition][0](config):
+            raise ConfigError(
+                f"--{name} has no effect here: it needs {_CONDITIONS[condition][1]} "
+                f"(this run has --dataset={config.dataset} --loss={config.loss} "
+                f"--g_optimizer={config.g_optimizer} --d_optimizer={config.d_optimizer})"
+            )
+
+
+def check_resumable(saved: Config, config: Config) -> None:
+    """Refuses to resume a workdir whose saved run differs in a ``STATE_FIELDS`` field.
+
+    Raises:
+        ConfigError: naming the field, the saved value and the new one.
+    """
+    for name in STATE_FIELDS:
+        old, new = getattr(saved, name), getattr(config, name)
+        if old != new:
+            raise ConfigError(
+                f"--{name}={_show(new)} differs from {_show(old)} in the run saved in "
+                f"{config.workdir}; resume with the same value or use a new --workdir"
+            )
+
+
+def _show(value) -> str:
+    return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+
+def _fail(name: str, value, allowed: str) -> None:
+    raise ConfigError(f"--{name}={_show(value)} is invalid; allowed: {allowed}")
+
+
+def _validate(config: Config) -> None:
+    def one_of(name, choices):
+        if getattr(config, name) not in choices:
+            _fail(name, getattr(config, name), ", ".join(map(str, choices)))
+
+    def at_least(name, minimum):
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            _fail(name, value, f"an integer >= {minimum}")
+
+    def in_range(name, low, high, *, high_open=True):
+        value = getattr(config, name)
+        ok = low <= value < high if high_open else low <= value <= high
+        if not ok:
+            _fail(name, value, f"a number in [{low}, {high}{')' if high_open else ']'}")
+
+    if not config.workdir:
+        _fail("workdir", config.workdir, "a directory path (it is created if missing)")
+    for name in (
+        "train_steps",
+        "batch_size",
+        "log_every",
+        "summary_every",
+        "image_every",
+        "checkpoint_every",
+        "grid_size",
+        "latent_dim",
+        "g_base_width",
+        "d_base_width",
+        "kernel_size",
+        "n_critic",
+    ):
+        at_least(name, 1)
+    at_least("keep_checkpoints", 0)
+    at_least("seed", 0)
+    one_of("dataset", DATASETS)
+    one_of("image_size", IMAGE_SIZES)
+    one_of("channels", CHANNELS)
+    one_of("g_norm", NORMALIZATIONS)
+    one_of("d_norm", NORMALIZATIONS)
+    one_of("loss", LOSSES)
+    one_of("generator_loss", GENERATOR_LOSSES)
+    one_of("train_order", TRAIN_ORDERS)
+    one_of("g_optimizer", OPTIMIZERS)
+    one_of("d_optimizer", OPTIMIZERS)
+    for name in ("g_hidden_units", "d_hidden_units"):
+        units = getattr(config, name)
+        if not units or min(units) < 1:
+            _fail(name, units, "a non-empty comma-separated list of positive integers")
+    in_range("label_smoothing", 0.0, 1.0)
+    for name in ("g_beta1", "d_beta1", "g_beta2", "d_beta2"):
+        in_range(name, 0.0, 1.0)
+    for name in ("g_lr", "d_lr", "clip_value"):
+        if not getattr(config, name) > 0:
+            _fail(name, getattr(config, name), "a number > 0")
+    if not config.gp_weight >= 0:
+        _fail("gp_weight", config.gp_weight, "a number >= 0")
+    if config.dataset == "folder" and not config.data_dir:
+        raise ConfigError("--dataset=folder needs --data_dir, the folder holding the images")
+    if config.loss == "wgan-gp" and config.is_image and config.d_norm == "batch":
+        # The penalty is per example; batch norm makes each critic output depend on the
+        # whole batch, so the per-example input gradient is not what the paper penalizes.
+        raise ConfigError(
+            "--d_norm=batch cannot be used with --loss=wgan-gp (the gradient penalty is per "
+            "example); allowed: --d_norm=layer or --d_norm=none"
+        )

@@ -1,0 +1,292 @@
+"""Input pipelines: built-in toy sets, a rendered glyph image set, and image folders.
+
+Every pipeline from :func:`make_dataset` is infinite, yields float32 batches with a
+fully static shape, and is deterministic for a given seed, so a training run can be
+reproduced and resumed. Image batches are ``[batch, size, size, channels]`` in
+``[-1, 1]``; vector batches are ``[batch, dim]``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import string
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image, ImageDraw, ImageFont
+
+IMAGE_DATASETS = ("glyphs", "folder")
+VECTOR_DATASETS = {"gaussian1d": 1, "ring2d": 2, "grid2d": 2}
+DATASETS = IMAGE_DATASETS + tuple(VECTOR_DATASETS)
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
+
+GLYPH_SIZES = (28, 32, 64, 128)
+GLYPH_CHARACTERS = string.ascii_uppercase + string.ascii_lowercase + string.digits
+_GLYPH_SCALE = (0.6, 1.0)
+_GLYPH_GAIN = (1.5, 3.0)
+# Bounds the shuffle buffer's memory; paths are short strings, so this is a few MB.
+_FOLDER_SHUFFLE_BUFFER = 10_000
+
+
+class DataError(ValueError):
+    """Bad or missing input data; message is one line."""
+
+
+def make_dataset(
+    name: str,
+    *,
+    batch_size: int,
+    seed: int,
+    image_size: int = 32,
+    channels: int = 1,
+    data_dir: str | None = None,
+) -> tf.data.Dataset:
+    """Builds an infinite, deterministic dataset of float32 batches.
+
+    Args:
+        name: One of :data:`DATASETS`.
+        batch_size: Examples per batch; the last partial batch of an epoch is dropped.
+        seed: Non-negative seed for shuffling and sampling (the glyph images are a
+            fixed set; the seed only orders them).
+        image_size: Side of the square images (image sets only; glyphs supports
+            :data:`GLYPH_SIZES`).
+        channels: 1 (grayscale) or 3 (RGB), image sets only.
+        data_dir: Root folder searched recursively, required for ``"folder"``.
+
+    Returns:
+        A repeated, prefetched ``tf.data.Dataset`` of ``[batch_size, image_size,
+        image_size, channels]`` images in [-1, 1], or of ``[batch_size, dim]`` vectors.
+
+    Raises:
+        DataError: If an argument is invalid or the folder holds no usable images.
+    """
+    if name not in DATASETS:
+        raise DataError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
+    _check_int("batch_size", batch_size, minimum=1)
+    _check_int("seed", seed, minimum=0)
+    if name in VECTOR_DATASETS:
+        return _vector_dataset(name, batch_size=batch_size, seed=seed)
+    _check_int("image_size", image_size, minimum=1)
+    if channels not in (1, 3) or isinstance(channels, bool):
+        raise DataError(f"channels must be 1 or 3, got {channels!r}")
+    if name == "glyphs":
+        return _glyph_dataset(batch_size, seed, image_size, channels)
+    return _folder_dataset(data_dir, batch_size, seed, image_size, channels)
+
+
+def mixture_centers(name: str) -> tuple[np.ndarray, float]:
+    """Returns the mode centers and per-axis stddev of a 2-D Gaussian mixture set.
+
+    Args:
+        name: ``"ring2d"`` (8 modes on the unit circle) or ``"grid2d"`` (5 x 5 grid).
+
+    Returns:
+        A ``[K, 2]`` float64 array of centers (a fresh copy) and the stddev.
+
+    Raises:
+        DataError: If ``name`` is not a mixture set.
+    """
+    if name == "ring2d":
+        angles = 2 * np.pi * np.arange(8) / 8
+        return np.stack([np.cos(angles), np.sin(angles)], axis=1), 0.01
+    if name == "grid2d":
+        xs, ys = np.meshgrid(np.arange(-4.0, 5.0, 2.0), np.arange(-4.0, 5.0, 2.0), indexing="ij")
+        return np.stack([xs.ravel(), ys.ravel()], axis=1), 0.05
+    raise DataError(f"mixture_centers: unknown mixture {name!r}; choose one of: ring2d, grid2d")
+
+
+def render_glyphs(*, image_size: int, seed: int = 0, num_images: int = 11_904) -> np.ndarray:
+    """Renders augmented letters and digits, white on black, with Pillow's bundled font.
+
+    Image ``i`` shows character ``GLYPH_CHARACTERS[i % 62]`` at a random scale (capital
+    letters are 0.6-1.0 of the frame tall; a glyph that would not fit is shrunk),
+    a random shift that keeps the ink inside the frame, and a random brightness gain
+    that saturates the strokes toward white. Results are cached in-process and
+    returned read-only.
+
+    Args:
+        image_size: Side of the square images, one of :data:`GLYPH_SIZES`.
+        seed: Seed for the augmentation draws.
+        num_images: How many images to make.
+
+    Returns:
+        A read-only uint8 array of shape ``[num_images, image_size, image_size, 1]``.
+
+    Raises:
+        DataError: If ``image_size`` is unsupported or ``num_images`` is not positive.
+    """
+    _check_int("image_size", image_size, minimum=1)
+    if image_size not in GLYPH_SIZES:
+        raise DataError(
+            f"glyphs: image_size {image_size!r} is not supported; use one of "
+            f"{', '.join(map(str, GLYPH_SIZES))}"
+        )
+    _check_int("seed", seed, minimum=0)
+    _check_int("num_images", num_images, minimum=1)
+    return _render_glyphs_cached(image_size, seed, num_images)
+
+
+@functools.lru_cache(maxsize=4)
+def _render_glyphs_cached(image_size: int, seed: int, num_images: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    # Draw everything up front so each image's randomness does not depend on glyph sizes.
+    scales = rng.uniform(*_GLYPH_SCALE, size=num_images)
+    gains = rng.uniform(*_GLYPH_GAIN, size=num_images)
+    shifts = rng.uniform(size=(num_images, 2))
+
+    reference = ImageFont.load_default(size=100).getbbox("H")
+    cap_height_per_point = (reference[3] - reference[1]) / 100
+
+    # Local caches: a few thousand (character, size) masks are reused across images
+    # but are not worth keeping after the set is rendered.
+    fonts: dict[int, ImageFont.FreeTypeFont] = {}
+    masks: dict[tuple[str, int], np.ndarray] = {}
+
+    def glyph_mask(char: str, point_size: int) -> np.ndarray:
+        while True:
+            if point_size not in fonts:
+                fonts[point_size] = ImageFont.load_default(size=point_size)
+            font = fonts[point_size]
+            left, top, right, bottom = font.getbbox(char)
+            if (right - left <= image_size and bottom - top <= image_size) or point_size == 1:
+                break
+            point_size -= 1
+        canvas = Image.new("L", (right - left, bottom - top))
+        ImageDraw.Draw(canvas).text((-left, -top), char, fill=255, font=font)
+        return np.asarray(canvas, np.float32)
+
+    images = np.zeros((num_images, image_size, image_size, 1), np.uint8)
+    for i in range(num_images):
+        char = GLYPH_CHARACTERS[i % len(GLYPH_CHARACTERS)]
+        point_size = round(scales[i] * image_size / cap_height_per_point)
+        if (char, point_size) not in masks:
+            masks[char, point_size] = glyph_mask(char, point_size)
+        glyph = masks[char, point_size]
+        height, width = glyph.shape
+        top = int(shifts[i, 0] * (image_size - height + 1))
+        left = int(shifts[i, 1] * (image_size - width + 1))
+        bright = np.minimum(glyph * gains[i], 255.0).astype(np.uint8)
+        images[i, top : top + height, left : left + width, 0] = bright
+    images.flags.writeable = False
+    return images
+
+
+def _vector_dataset(name: str, *, batch_size: int, seed: int) -> tf.data.Dataset:
+    dim = VECTOR_DATASETS[name]
+    if name == "gaussian1d":
+        centers, stddev = np.zeros((1, 1)), 1.0
+    else:
+        centers, stddev = mixture_centers(name)
+    centers = tf.constant(centers, tf.float32)
+    num_modes = centers.shape[0]
+    seed = tf.constant(seed, tf.int64)
+
+    def sample(step: tf.Tensor) -> tf.Tensor:
+        # Batch `step` depends only on (seed, step): no state to save when resuming.
+        mode_seed, noise_seed = tf.unstack(
+            tf.random.experimental.stateless_split(tf.stack([seed, step]), num=2)
+        )
+        modes = tf.random.stateless_uniform(
+            [batch_size], seed=mode_seed, minval=0, maxval=num_modes, dtype=tf.int32
+        )
+        noise = tf.random.stateless_normal([batch_size, dim], seed=noise_seed)
+        return tf.gather(centers, modes) + stddev * noise
+
+    dataset = tf.data.Dataset.counter().map(
+        sample, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+    )
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _glyph_dataset(batch_size: int, seed: int, image_size: int, channels: int) -> tf.data.Dataset:
+    # The set itself is fixed (render seed 0), like a downloaded dataset, so runs with
+    # different seeds train on the same images and only the order differs.
+    images = tf.constant(render_glyphs(image_size=image_size))
+    count = images.shape[0]
+
+    def to_float(indices: tf.Tensor) -> tf.Tensor:
+        batch = tf.cast(tf.gather(images, indices), tf.float32) / 127.5 - 1.0
+        return tf.tile(batch, [1, 1, 1, channels])
+
+    # Shuffling indices instead of images keeps the shuffle buffer (and any saved
+    # iterator state) at 8 bytes per image instead of a full copy of the set.
+    dataset = (
+        tf.data.Dataset.range(count)
+        .shuffle(count, seed=seed, reshuffle_each_iteration=True)
+        .repeat()
+        .batch(batch_size, drop_remainder=True)
+        .map(to_float, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    )
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _list_images(data_dir: str) -> list[str]:
+    """Lists image files under ``data_dir`` recursively, sorted for determinism.
+
+    Hidden files and folders (names starting with ".") are skipped, so macOS
+    ``._name.jpg`` metadata files are not mistaken for images.
+
+    Args:
+        data_dir: Root folder.
+
+    Returns:
+        Sorted paths whose extension is in :data:`IMAGE_EXTENSIONS` (any case).
+    """
+    paths = []
+    for root, dirs, files in os.walk(data_dir):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        paths.extend(
+            os.path.join(root, f)
+            for f in files
+            if not f.startswith(".") and f.lower().endswith(IMAGE_EXTENSIONS)
+        )
+    return sorted(paths)
+
+
+def _folder_dataset(
+    data_dir: str | None, batch_size: int, seed: int, image_size: int, channels: int
+) -> tf.data.Dataset:
+    if data_dir is None:
+        raise DataError("--data_dir is required for dataset 'folder'")
+    root = os.path.expanduser(data_dir)
+    if not os.path.exists(root):
+        raise DataError(f"data_dir {data_dir!r} does not exist")
+    if not os.path.isdir(root):
+        raise DataError(f"data_dir {data_dir!r} is not a directory")
+    paths = _list_images(root)
+    if not paths:
+        raise DataError(
+            f"no image files under {data_dir!r}; allowed extensions (any case): "
+            f"{', '.join(IMAGE_EXTENSIONS)}"
+        )
+    if len(paths) < batch_size:
+        raise DataError(
+            f"only {len(paths)} images under {data_dir!r}, fewer than batch_size={batch_size}"
+        )
+
+    def load(path: tf.Tensor) -> tf.Tensor:
+        # Decoding to RGB first works for every file; decode_image(channels=1) rejects
+        # CMYK JPEGs. Rounding reproduces the decoders' own uint8 grayscale.
+        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+        image = tf.cast(image, tf.float32)
+        if channels == 1:
+            image = tf.round(tf.image.rgb_to_grayscale(image))
+        image = tf.image.resize(image, [image_size, image_size], antialias=True)
+        # Float rounding in resize can step a hair outside the range the models expect.
+        image = tf.clip_by_value(image / 127.5 - 1.0, -1.0, 1.0)
+        return tf.ensure_shape(image, [image_size, image_size, channels])
+
+    dataset = (
+        tf.data.Dataset.from_tensor_slices(paths)
+        .shuffle(min(len(paths), _FOLDER_SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True)
+        .repeat()
+        .map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        .batch(batch_size, drop_remainder=True)
+    )
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _check_int(what: str, value: object, *, minimum: int) -> None:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
+        raise DataError(f"{what} must be an integer >= {minimum}, got {value!r}")

@@ -1,0 +1,59 @@
+"""Image grids and image files: NumPy in, PNG out. A leaf: no TensorFlow here."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import imageio.v3 as iio
+import numpy as np
+
+
+def to_uint8(images: np.ndarray) -> np.ndarray:
+    """Maps images in [-1, 1] to uint8 [0, 255], clipping values outside the range."""
+    scaled = (np.asarray(images, dtype=np.float32) + 1.0) * 127.5
+    return np.clip(np.round(scaled), 0, 255).astype(np.uint8)
+
+
+def make_grid(images: np.ndarray, *, columns: int | None = None, padding: int = 2) -> np.ndarray:
+    """Tiles a batch of images into one image, row by row.
+
+    Args:
+        images: [N, H, W, C] in [-1, 1].
+        columns: images per row; default ceil(sqrt(N)), a square for square N.
+        padding: black pixels between images and around the border.
+
+    Returns:
+        uint8 [rows * (H + padding) + padding, columns * (W + padding) + padding, C].
+
+    Raises:
+        ValueError: if ``images`` is not a non-empty [N, H, W, C] batch.
+    """
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[0] == 0:
+        raise ValueError(f"images must be a non-empty [N, H, W, C] batch, got {images.shape}")
+    count, height, width, channels = images.shape
+    columns = columns or math.ceil(math.sqrt(count))
+    rows = math.ceil(count / columns)
+    grid = np.zeros(
+        (rows * (height + padding) + padding, columns * (width + padding) + padding, channels),
+        dtype=np.uint8,
+    )
+    for index, image in enumerate(to_uint8(images)):
+        top = padding + (index // columns) * (height + padding)
+        left = padding + (index % columns) * (width + padding)
+        grid[top : top + height, left : left + width] = image
+    return grid
+
+
+def write_png(path: str, image: np.ndarray) -> None:
+    """Writes a uint8 [H, W, C] image (C = 1 or 3) as a PNG, atomically.
+
+    The file appears complete or not at all: it is written beside ``path`` and renamed.
+    """
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]  # imageio writes [H, W] as grayscale
+    temporary = f"{path}.tmp"
+    iio.imwrite(temporary, image, extension=".png")
+    os.replace(temporary, path)

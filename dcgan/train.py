@@ -1,0 +1,130 @@
+r"""Trains a GAN: ``python -m dcgan.train --flagfile=experiments/quickstart.flags``.
+
+Flags live only here; they become a ``Config`` that everything below receives. A workdir
+that holds a checkpoint is resumed from it. Errors in flags, data or checkpoints end
+the run with one line on stderr before any training.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from absl import app, flags
+
+from dcgan import cli
+from dcgan import config as config_lib
+
+_PROGRAM = "dcgan.train"
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(config_lib.Config)}
+
+
+def _enum(name: str, choices, help_text: str) -> None:
+    flags.DEFINE_enum(name, str(_DEFAULTS[name]), [str(c) for c in choices], help_text)
+
+
+# The run.
+flags.DEFINE_string("workdir", None, "Directory of the run: checkpoints, summaries, samples.")
+flags.DEFINE_integer("train_steps", _DEFAULTS["train_steps"], "Generator updates to reach.")
+flags.DEFINE_integer("batch_size", _DEFAULTS["batch_size"], "Examples per batch (per update).")
+flags.DEFINE_integer("seed", _DEFAULTS["seed"], "Seed of the weights, noise and data order.")
+flags.DEFINE_integer("log_every", _DEFAULTS["log_every"], "Steps between stdout lines.")
+flags.DEFINE_integer(
+    "summary_every", _DEFAULTS["summary_every"], "Steps between TensorBoard scalars."
+)
+flags.DEFINE_integer(
+    "image_every", _DEFAULTS["image_every"], "Steps between fixed-noise sample grids."
+)
+flags.DEFINE_integer(
+    "checkpoint_every", _DEFAULTS["checkpoint_every"], "Steps between checkpoints."
+)
+flags.DEFINE_integer(
+    "keep_checkpoints", _DEFAULTS["keep_checkpoints"], "Checkpoints kept; 0 keeps all."
+)
+flags.DEFINE_integer("grid_size", _DEFAULTS["grid_size"], "Sample grid is grid_size^2 images.")
+# The data.
+_enum("dataset", config_lib.DATASETS, "Training data; glyphs ships with the package.")
+flags.DEFINE_string("data_dir", _DEFAULTS["data_dir"], "Image folder for --dataset=folder.")
+_enum("image_size", config_lib.IMAGE_SIZES, "Side of the square images, pixels.")
+_enum("channels", config_lib.CHANNELS, "1 for grayscale, 3 for RGB.")
+# The networks.
+flags.DEFINE_integer("latent_dim", _DEFAULTS["latent_dim"], "Size of the noise vector z.")
+flags.DEFINE_integer("g_base_width", _DEFAULTS["g_base_width"], "Filters of G's last block.")
+flags.DEFINE_integer("d_base_width", _DEFAULTS["d_base_width"], "Filters of D's first block.")
+flags.DEFINE_integer("kernel_size", _DEFAULTS["kernel_size"], "Convolution kernel size.")
+_enum("g_norm", config_lib.NORMALIZATIONS, "Normalization in G.")
+_enum("d_norm", config_lib.NORMALIZATIONS, "Normalization in D (not batch for wgan-gp).")
+flags.DEFINE_list(
+    "g_hidden_units", list(_DEFAULTS["g_hidden_units"]), "Hidden layers of the MLP G."
+)
+flags.DEFINE_list(
+    "d_hidden_units", list(_DEFAULTS["d_hidden_units"]), "Hidden layers of the MLP D."
+)
+# The objective and schedule.
+_enum("loss", config_lib.LOSSES, "dcgan: cross-entropy; wgan: clipping; wgan-gp: penalty.")
+_enum("generator_loss", config_lib.GENERATOR_LOSSES, "G's loss for --loss=dcgan.")
+flags.DEFINE_float(
+    "label_smoothing", _DEFAULTS["label_smoothing"], "One-sided: real target is 1 - this."
+)
+flags.DEFINE_float("clip_value", _DEFAULTS["clip_value"], "WGAN clips D's weights to [-c, c].")
+flags.DEFINE_float("gp_weight", _DEFAULTS["gp_weight"], "WGAN-GP penalty weight lambda.")
+flags.DEFINE_integer("n_critic", _DEFAULTS["n_critic"], "D updates per G update.")
+_enum("train_order", config_lib.TRAIN_ORDERS, "Which network updates first in a step.")
+# The optimizers.
+_enum("g_optimizer", config_lib.OPTIMIZERS, "G's optimizer.")
+_enum("d_optimizer", config_lib.OPTIMIZERS, "D's optimizer.")
+flags.DEFINE_float("g_lr", _DEFAULTS["g_lr"], "G's learning rate.")
+flags.DEFINE_float("d_lr", _DEFAULTS["d_lr"], "D's learning rate.")
+flags.DEFINE_float("g_beta1", _DEFAULTS["g_beta1"], "G's Adam beta1.")
+flags.DEFINE_float("d_beta1", _DEFAULTS["d_beta1"], "D's Adam beta1.")
+flags.DEFINE_float("g_beta2", _DEFAULTS["g_beta2"], "G's Adam beta2.")
+flags.DEFINE_float("d_beta2", _DEFAULTS["d_beta2"], "D's Adam beta2.")
+
+FLAGS = flags.FLAGS
+_INT_ENUMS = ("image_size", "channels")
+_UNIT_LISTS = ("g_hidden_units", "d_hidden_units")
+
+
+def config_from_flags() -> config_lib.Config:
+    """Builds the Config from the parsed flags, refusing flags that would be ignored.
+
+    Raises:
+        ConfigError: for an invalid value or combination.
+    """
+    values = {}
+    for name in _DEFAULTS:
+        value = FLAGS[name].value
+        if name in _INT_ENUMS:
+            value = int(value)
+        elif name in _UNIT_LISTS:
+            try:
+                value = tuple(int(unit) for unit in value)
+            except ValueError:
+                raise config_lib.ConfigError(
+                    f"--{name}={','.join(value)} is invalid; allowed: a comma-separated list "
+                    "of positive integers"
+                ) from None
+        values[name] = value if value is not None else ""
+    config = config_lib.Config(**values)
+    config_lib.check_explicit_flags(config, {name for name in _DEFAULTS if FLAGS[name].present})
+    return config
+
+
+def main(argv: list[str]) -> None:
+    cli.check_no_arguments(_PROGRAM, argv)
+    try:
+        config = config_from_flags()
+    except config_lib.ConfigError as e:
+        cli.fail(_PROGRAM, e, cli.USAGE_ERROR)
+    # Imported after the flag checks: TensorFlow takes seconds to load.
+    from dcgan import data, loop, workdir
+
+    try:
+        loop.train(config)
+    except config_lib.ConfigError as e:
+        cli.fail(_PROGRAM, e, cli.USAGE_ERROR)
+    except (data.DataError, workdir.CheckpointError) as e:
+        cli.fail(_PROGRAM, e, cli.INPUT_ERROR)
+
+
+if __name__ == "__main__":
+    app.run(main, flags_parser=cli.flags_parser(_PROGRAM))

@@ -1,0 +1,275 @@
+"""The GAN being trained: networks, optimizers, step counter, noise source, compiled step.
+
+``Trainer.train_step`` is the only graph code of a run. Every choice that shapes it (loss
+family, n_critic, train order, penalty weight) is bound when the trainer is built, so it
+traces once per run. The eager loop around it (``dcgan.loop``) does all I/O.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from dcgan import data, losses, models
+from dcgan.config import Config
+
+# Vector runs have no image grid; their fixed noise batch feeds a histogram instead.
+_VECTOR_FIXED_SAMPLES = 1000
+
+
+def build_optimizer(name: str, *, learning_rate: float, beta1: float, beta2: float):
+    """Returns a Keras optimizer.
+
+    Args:
+        name: "adam" or "rmsprop". RMSProp keeps the Keras defaults (rho 0.9, no
+            momentum) and ignores the betas, which belong to Adam.
+        learning_rate: step size.
+        beta1: Adam's first-moment decay.
+        beta2: Adam's second-moment decay.
+
+    Raises:
+        ValueError: for an unknown name.
+    """
+    if name == "adam":
+        return keras.optimizers.Adam(learning_rate, beta_1=beta1, beta_2=beta2)
+    if name == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate)
+    raise ValueError(f"optimizer {name!r} is not one of ['adam', 'rmsprop']")
+
+
+class Trainer:
+    """Holds the state of a GAN run and updates it one generator step at a time.
+
+    State (everything ``checkpoint_items`` returns): both networks, both optimizers, the
+    int64 ``step`` (generator updates done), the ``noise_rng`` that draws every latent
+    vector and gradient-penalty alpha, and the ``fixed_noise`` the sample grid uses.
+    """
+
+    def __init__(
+        self,
+        *,
+        generator: keras.Model,
+        discriminator: keras.Model,
+        g_optimizer: keras.optimizers.Optimizer,
+        d_optimizer: keras.optimizers.Optimizer,
+        latent_dim: int,
+        loss: str = "dcgan",
+        generator_loss: str = "non_saturating",
+        label_smoothing: float = 0.0,
+        clip_value: float = 0.01,
+        gp_weight: float = 10.0,
+        n_critic: int = 1,
+        train_order: str = "d_first",
+        seed: int = 0,
+        num_fixed_samples: int = 64,
+    ):
+        """Builds the trainer; see ``Config`` for the meaning of each option.
+
+        Raises:
+            ValueError: for an unknown loss, generator loss or train order, or n_critic < 1.
+        """
+        if train_order not in ("d_first", "g_first"):
+            raise ValueError(f"train_order={train_order!r} is not one of ['d_first', 'g_first']")
+        if n_critic < 1:
+            raise ValueError(f"n_critic={n_critic} must be >= 1")
+        self.generator = generator
+        self.discriminator = discriminator
+        self.g_optimizer = g_optimizer
+        self.d_optimizer = d_optimizer
+        self.latent_dim = latent_dim
+        self._family = losses.get(
+            loss, generator_loss=generator_loss, label_smoothing=label_smoothing
+        )
+        self._clip_value = clip_value
+        self._gp_weight = gp_weight
+        self._n_critic = n_critic
+        self._g_first = train_order == "g_first"
+
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        self.noise_rng = tf.random.Generator.from_seed(seed)
+        # Drawn statelessly so the grid is the same for a seed whatever else changes.
+        self.fixed_noise = tf.Variable(
+            tf.random.stateless_normal([num_fixed_samples, latent_dim], seed=[seed, 1]),
+            trainable=False,
+            name="fixed_noise",
+        )
+        # Optimizer slots must exist before the first step (and before a restore), not
+        # be created lazily inside the traced function.
+        g_optimizer.build(generator.trainable_variables)
+        d_optimizer.build(discriminator.trainable_variables)
+
+        self.train_step = tf.function(self._train_step)
+        self.generate = tf.function(
+            self._generate, input_signature=[tf.TensorSpec([None, latent_dim], tf.float32)]
+        )
+
+    def checkpoint_items(self) -> dict[str, object]:
+        """The objects a checkpoint must hold to continue this run."""
+        return {
+            "generator": self.generator,
+            "discriminator": self.discriminator,
+            "g_optimizer": self.g_optimizer,
+            "d_optimizer": self.d_optimizer,
+            "step": self.step,
+            "noise_rng": self.noise_rng,
+            "fixed_noise": self.fixed_noise,
+        }
+
+    def set_learning_rates(self, *, g_lr: float, d_lr: float) -> None:
+        """Sets both learning rates (a restore brings back the checkpoint's values)."""
+        self.g_optimizer.learning_rate.assign(g_lr)
+        self.d_optimizer.learning_rate.assign(d_lr)
+
+    def _generate(self, noise: tf.Tensor) -> tf.Tensor:
+        return self.generator(noise, training=False)
+
+    def _noise(self, batch_size: tf.Tensor) -> tf.Tensor:
+        return self.noise_rng.normal([batch_size, self.latent_dim])  # [B, latent_dim]
+
+    def _train_step(self, iterator) -> dict[str, tf.Tensor]:
+        """One generator update and ``n_critic`` discriminator updates.
+
+        Each discriminator update draws its own real batch from ``iterator``. Returns the
+        metrics of the last discriminator update and of the generator update.
+        """
+        real = next(iterator)
+        batch_size = tf.shape(real)[0]
+        if self._g_first:
+            g_metrics = self.generator_update(batch_size)
+        d_metrics = self.discriminator_update(real)
+        if self._n_critic > 1:
+            for _ in tf.range(self._n_critic - 1):
+                d_metrics = self.discriminator_update(next(iterator))
+        if not self._g_first:
+            g_metrics = self.generator_update(batch_size)
+        self.step.assign_add(1)
+        return {**d_metrics, **g_metrics}
+
+    def discriminator_update(self, real: tf.Tensor) -> dict[str, tf.Tensor]:
+        """One update of D on a real batch and a fresh fake batch of the same size.
+
+        D sees real and fake data in separate forward passes, so batch statistics never
+        mix the two, and its loss is the sum of a real and a fake part.
+        """
+        family = self._family
+        fake = self.generator(self._noise(tf.shape(real)[0]), training=True)
+        variables = self.discriminator.trainable_variables
+        with tf.GradientTape() as tape:
+            real_out = self.discriminator(real, training=True)  # [B, 1]
+            fake_out = self.discriminator(fake, training=True)  # [B, 1]
+            real_loss, fake_loss = family.discriminator_loss(real_out, fake_out)  # [B]
+            per_example = real_loss + fake_loss
+            if family.gradient_penalty:
+                penalty = losses.gradient_penalty(
+                    lambda x: self.discriminator(x, training=True),
+                    real,
+                    fake,
+                    rng=self.noise_rng,
+                )
+                per_example += self._gp_weight * penalty
+            d_loss = _average(per_example)
+        gradients = tape.gradient(d_loss, variables)
+        self.d_optimizer.apply(gradients, variables)
+        if family.clips_weights:
+            losses.clip_weights(variables, self._clip_value)
+
+        real_out = tf.cast(tf.reshape(real_out, [-1]), tf.float32)
+        fake_out = tf.cast(tf.reshape(fake_out, [-1]), tf.float32)
+        metrics = {
+            "d_loss": d_loss,
+            "d_loss_real": _average(real_loss),
+            "d_loss_fake": _average(fake_loss),
+            "d_output_real": tf.reduce_mean(real_out),
+            "d_output_fake": tf.reduce_mean(fake_out),
+            "d_grad_norm": tf.linalg.global_norm(gradients),
+        }
+        if family.gradient_penalty:
+            metrics["gradient_penalty"] = _average(penalty)
+        if family.gradient_penalty or family.clips_weights:
+            metrics["wasserstein_estimate"] = tf.reduce_mean(real_out) - tf.reduce_mean(fake_out)
+        else:
+            correct = tf.concat([real_out > 0, fake_out < 0], axis=0)
+            metrics["d_accuracy"] = tf.reduce_mean(tf.cast(correct, tf.float32))
+        return metrics
+
+    def generator_update(self, batch_size: tf.Tensor) -> dict[str, tf.Tensor]:
+        """One update of G on a fresh noise batch, through D in training mode."""
+        variables = self.generator.trainable_variables
+        noise = self._noise(batch_size)
+        with tf.GradientTape() as tape:
+            fake_out = self.discriminator(self.generator(noise, training=True), training=True)
+            g_loss = _average(self._family.generator_loss(fake_out))
+        gradients = tape.gradient(g_loss, variables)
+        self.g_optimizer.apply(gradients, variables)
+        return {"g_loss": g_loss, "g_grad_norm": tf.linalg.global_norm(gradients)}
+
+
+def _average(per_example: tf.Tensor) -> tf.Tensor:
+    # Divides by the global batch size, as tf.distribute needs when replicas sum their
+    # gradients; without a strategy it is the plain mean.
+    return tf.nn.compute_average_loss(tf.cast(per_example, tf.float32))
+
+
+def sample_shape(config: Config) -> tuple[int, ...]:
+    """Shape of one example of the run's data: (H, W, C) for images, (D,) for vectors."""
+    if config.is_image:
+        return (config.image_size, config.image_size, config.channels)
+    return (data.VECTOR_DATASETS[config.dataset],)
+
+
+def build_networks(config: Config) -> tuple[keras.Model, keras.Model]:
+    """Builds the generator and discriminator a ``Config`` describes."""
+    if config.is_image:
+        generator = models.dcgan_generator(
+            image_size=config.image_size,
+            channels=config.channels,
+            latent_dim=config.latent_dim,
+            base_width=config.g_base_width,
+            kernel_size=config.kernel_size,
+            norm=config.g_norm,
+        )
+        discriminator = models.dcgan_discriminator(
+            image_size=config.image_size,
+            channels=config.channels,
+            base_width=config.d_base_width,
+            kernel_size=config.kernel_size,
+            norm=config.d_norm,
+        )
+    else:
+        (dim,) = sample_shape(config)
+        generator = models.mlp_generator(
+            latent_dim=config.latent_dim, output_dim=dim, hidden_units=config.g_hidden_units
+        )
+        discriminator = models.mlp_discriminator(input_dim=dim, hidden_units=config.d_hidden_units)
+    return generator, discriminator
+
+
+def build_trainer(config: Config) -> Trainer:
+    """Builds the networks, optimizers and trainer a ``Config`` describes; restores nothing."""
+    generator, discriminator = build_networks(config)
+    return Trainer(
+        generator=generator,
+        discriminator=discriminator,
+        g_optimizer=build_optimizer(
+            config.g_optimizer,
+            learning_rate=config.g_lr,
+            beta1=config.g_beta1,
+            beta2=config.g_beta2,
+        ),
+        d_optimizer=build_optimizer(
+            config.d_optimizer,
+            learning_rate=config.d_lr,
+            beta1=config.d_beta1,
+            beta2=config.d_beta2,
+        ),
+        latent_dim=config.latent_dim,
+        loss=config.loss,
+        generator_loss=config.generator_loss,
+        label_smoothing=config.label_smoothing,
+        clip_value=config.clip_value,
+        gp_weight=config.gp_weight,
+        n_critic=config.n_critic,
+        train_order=config.train_order,
+        seed=config.seed,
+        num_fixed_samples=config.grid_size**2 if config.is_image else _VECTOR_FIXED_SAMPLES,
+    )

@@ -1,0 +1,124 @@
+"""Everything about a run's directory: config files, checkpoints, summaries, samples.
+
+Layout of a workdir:
+    config.json       the run's Config (what ``dcgan.sample`` rebuilds the networks from)
+    flags.txt         the same run as a flagfile: ``dcgan.train --flagfile=W/flags.txt``
+    checkpoints/      ``ckpt-<step>`` files of a ``tf.train.CheckpointManager``
+    samples/          ``step_<step>.png``: the fixed-noise grid
+    events.out.*      TensorBoard summaries
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from dcgan import images
+from dcgan.config import Config, ConfigError
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be read or does not match the networks; one line."""
+
+
+class Workdir:
+    """The files of one run under ``path``."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.checkpoint_dir = os.path.join(path, "checkpoints")
+        self.samples_dir = os.path.join(path, "samples")
+        self.config_path = os.path.join(path, "config.json")
+        self.flags_path = os.path.join(path, "flags.txt")
+
+    def saved_config(self) -> Config | None:
+        """The config a previous run saved here, or None for a new workdir.
+
+        Raises:
+            ConfigError: if config.json exists but cannot be parsed.
+        """
+        if not os.path.exists(self.config_path):
+            return None
+        try:
+            with open(self.config_path) as f:
+                return Config.from_json(f.read())
+        except (ValueError, TypeError) as e:
+            raise ConfigError(f"{self.config_path} is not a valid dcgan config: {e}") from None
+
+    def save_config(self, config: Config) -> None:
+        """Writes config.json and flags.txt (atomically: complete files or none)."""
+        os.makedirs(self.path, exist_ok=True)
+        _write_text(self.config_path, config.to_json())
+        _write_text(self.flags_path, config.to_flagfile())
+
+    def checkpoint_manager(
+        self, checkpoint: tf.train.Checkpoint, *, keep: int
+    ) -> tf.train.CheckpointManager:
+        """A manager over checkpoints/ keeping the last ``keep`` (0 keeps them all)."""
+        return tf.train.CheckpointManager(
+            checkpoint, self.checkpoint_dir, max_to_keep=keep or None, checkpoint_name="ckpt"
+        )
+
+    def latest_checkpoint(self) -> str | None:
+        """Path prefix of the newest checkpoint, or None."""
+        return tf.train.latest_checkpoint(self.checkpoint_dir)
+
+    def restore(
+        self, checkpoint: tf.train.Checkpoint, *, path: str | None = None, partial: bool = False
+    ) -> str | None:
+        """Restores a checkpoint, by default the newest, into ``checkpoint``'s objects.
+
+        Args:
+            checkpoint: objects to fill; every one must be found in the file.
+            path: a checkpoint prefix such as ``<workdir>/checkpoints/ckpt-1000``.
+            partial: allow the file to hold more than ``checkpoint`` asks for (for
+                sampling, which restores only the generator).
+
+        Returns:
+            The restored checkpoint's path, or None if the workdir has none.
+
+        Raises:
+            CheckpointError: if the file is unreadable or its variables do not match.
+        """
+        path = path or self.latest_checkpoint()
+        if path is None:
+            return None
+        if not tf.io.gfile.exists(f"{path}.index"):
+            raise CheckpointError(f"no checkpoint at {path} (expected {path}.index)")
+        try:
+            status = checkpoint.restore(path)
+            if partial:
+                status.expect_partial().assert_existing_objects_matched()
+            else:
+                status.assert_consumed()
+        except (AssertionError, ValueError, tf.errors.OpError) as e:
+            first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise CheckpointError(
+                f"checkpoint {path} does not match the networks built from this config "
+                f"({first_line}); use the config it was trained with or a new --workdir"
+            ) from None
+        return path
+
+    def summary_writer(self) -> tf.summary.SummaryWriter:
+        """The TensorBoard event writer of the run."""
+        return tf.summary.create_file_writer(self.path)
+
+    def write_sample_grid(self, step: int, grid: np.ndarray) -> str:
+        """Writes a uint8 image grid [H, W, C] as samples/step_<step>.png.
+
+        Returns:
+            The PNG's path.
+        """
+        os.makedirs(self.samples_dir, exist_ok=True)
+        path = os.path.join(self.samples_dir, f"step_{step:08d}.png")
+        images.write_png(path, grid)
+        return path
+
+
+def _write_text(path: str, text: str) -> None:
+    temporary = f"{path}.tmp"
+    with open(temporary, "w") as f:
+        f.write(text)
+    os.replace(temporary, path)
