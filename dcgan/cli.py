@@ -6,13 +6,30 @@ Exit statuses: 2 for usage errors (bad flags, flags that disagree with the workd
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 from collections.abc import Callable
 
 from absl import flags
+from absl import logging as absl_logging
 
 USAGE_ERROR = 2
 INPUT_ERROR = 1
+
+
+def quiet_tensorflow() -> None:
+    """Imports TensorFlow with its INFO chatter hidden, so the run's own lines stand out.
+
+    ``TF_CPP_MIN_LOG_LEVEL`` and ``--verbosity`` set by the user win. (The few lines
+    TensorFlow's C++ core prints while loading come before any setting can apply.)
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+    if not flags.FLAGS["verbosity"].present:
+        absl_logging.set_verbosity(absl_logging.WARNING)
+    import tensorflow as tf
+
+    tf.get_logger().setLevel(logging.WARNING)
 
 
 def fail(program: str, error: Exception | str, status: int) -> None:

@@ -38,6 +38,7 @@ def main(argv: list[str]) -> None:
     if not os.path.isdir(parent):
         cli.fail(_PROGRAM, f"--output={FLAGS.output}: directory {parent} does not exist", 2)
 
+    cli.quiet_tensorflow()
     import numpy as np
     import tensorflow as tf
 

@@ -116,6 +116,7 @@ def main(argv: list[str]) -> None:
     except config_lib.ConfigError as e:
         cli.fail(_PROGRAM, e, cli.USAGE_ERROR)
     # Imported after the flag checks: TensorFlow takes seconds to load.
+    cli.quiet_tensorflow()
     from dcgan import data, loop, workdir
 
     try:

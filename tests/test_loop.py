@@ -1,0 +1,150 @@
+"""The eager loop, in process, on shrunk configs: files, summaries, resume, refusals."""
+
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from dcgan import loop
+from dcgan.config import Config, ConfigError
+from dcgan.workdir import CheckpointError
+
+SCALARS = {
+    "d_loss",
+    "d_loss_real",
+    "d_loss_fake",
+    "d_output_real",
+    "d_output_fake",
+    "d_grad_norm",
+    "g_loss",
+    "g_grad_norm",
+    "steps_per_sec",
+}
+
+
+def tiny_image_config(workdir, **overrides):
+    values = dict(
+        workdir=str(workdir),
+        dataset="glyphs",
+        image_size=28,
+        channels=1,
+        latent_dim=8,
+        g_base_width=4,
+        d_base_width=4,
+        batch_size=8,
+        grid_size=2,
+        train_steps=6,
+        log_every=3,
+        summary_every=3,
+        image_every=3,
+        checkpoint_every=3,
+    )
+    values.update(overrides)
+    return Config(**values)
+
+
+def snapshot(directory):
+    """Every file under ``directory`` with its bytes: to prove nothing was touched."""
+    files = {}
+    for root, _, names in os.walk(directory):
+        for name in names:
+            path = os.path.join(root, name)
+            with open(path, "rb") as f:
+                files[os.path.relpath(path, directory)] = f.read()
+    return files
+
+
+def fixed_noise(checkpoint):
+    return tf.train.load_checkpoint(checkpoint).get_tensor("fixed_noise/.ATTRIBUTES/VARIABLE_VALUE")
+
+
+def test_run_writes_everything_then_resumes(tmp_path, read_summaries, capsys):
+    workdir = tmp_path / "run"
+    loop.train(tiny_image_config(workdir))
+    out = capsys.readouterr().out
+    assert "starting at step 0" in out
+    assert "step 3/6 d_loss=" in out and "step 6/6 d_loss=" in out and "steps_per_sec=" in out
+
+    summaries = read_summaries(str(workdir))
+    assert SCALARS | {"d_accuracy", "fixed_noise_samples"} <= set(summaries)
+    assert [step for step, _ in summaries["d_loss"]] == [3, 6]
+    assert [step for step, _ in summaries["fixed_noise_samples"]] == [0, 3, 6]
+    assert sorted(os.listdir(workdir / "samples")) == [
+        "step_00000000.png",
+        "step_00000003.png",
+        "step_00000006.png",
+    ]
+    assert tf.train.latest_checkpoint(str(workdir / "checkpoints")).endswith("ckpt-6")
+    assert Config.from_json((workdir / "config.json").read_text()).train_steps == 6
+    assert "--train_steps=6\n" in (workdir / "flags.txt").read_text()
+
+    # Resume: continues from 6, keeps the fixed noise, summaries pick up at the new steps.
+    trainer = loop.train(tiny_image_config(workdir, train_steps=9))
+    out = capsys.readouterr().out
+    assert "resuming from step 6" in out and "step 9/9" in out
+    assert int(trainer.step.numpy()) == 9
+    assert [step for step, _ in read_summaries(str(workdir))["d_loss"]] == [3, 6, 9]
+    np.testing.assert_array_equal(
+        fixed_noise(str(workdir / "checkpoints" / "ckpt-6")),
+        fixed_noise(str(workdir / "checkpoints" / "ckpt-9")),
+    )
+    assert "step_00000000.png" in os.listdir(workdir / "samples")  # not rewritten at 6
+    assert "--train_steps=9\n" in (workdir / "flags.txt").read_text()
+
+
+def test_vector_run_writes_histograms_and_wgan_scalars(tmp_path, read_summaries):
+    config = Config(
+        workdir=str(tmp_path),
+        dataset="ring2d",
+        loss="wgan-gp",
+        n_critic=2,
+        latent_dim=4,
+        g_hidden_units=(8,),
+        d_hidden_units=(8,),
+        batch_size=16,
+        train_steps=4,
+        log_every=2,
+        summary_every=2,
+        image_every=2,
+        checkpoint_every=2,
+    )
+    loop.train(config)
+    summaries = read_summaries(str(tmp_path))
+    assert SCALARS | {"gradient_penalty", "wasserstein_estimate"} <= set(summaries)
+    assert "d_accuracy" not in summaries
+    assert [s for s, _ in summaries["fixed_noise_samples/dim0"]] == [0, 2, 4]
+    assert "fixed_noise_samples/dim1" in summaries
+    assert not os.path.exists(tmp_path / "samples")
+
+
+def test_learning_rate_of_the_new_run_wins_on_resume(tmp_path):
+    loop.train(tiny_image_config(tmp_path, train_steps=3))
+    trainer = loop.train(tiny_image_config(tmp_path, train_steps=4, g_lr=1e-3, d_lr=3e-3))
+    np.testing.assert_allclose(trainer.g_optimizer.learning_rate.numpy(), 1e-3, rtol=1e-6)
+    np.testing.assert_allclose(trainer.d_optimizer.learning_rate.numpy(), 3e-3, rtol=1e-6)
+
+
+def test_nothing_to_do_when_already_at_train_steps(tmp_path, capsys):
+    loop.train(tiny_image_config(tmp_path, train_steps=3))
+    before = snapshot(tmp_path)
+    loop.train(tiny_image_config(tmp_path, train_steps=3))
+    assert "nothing to do" in capsys.readouterr().out
+    assert snapshot(tmp_path).keys() == before.keys()
+
+
+def test_resume_with_a_different_network_is_refused_and_changes_nothing(tmp_path):
+    loop.train(tiny_image_config(tmp_path, train_steps=3))
+    before = snapshot(tmp_path)
+    with pytest.raises(ConfigError, match=r"--latent_dim=9 differs from 8"):
+        loop.train(tiny_image_config(tmp_path, latent_dim=9))
+    assert snapshot(tmp_path) == before
+
+
+def test_checkpoint_that_does_not_match_is_refused_and_changes_nothing(tmp_path):
+    loop.train(tiny_image_config(tmp_path, train_steps=3))
+    os.remove(tmp_path / "config.json")  # lose the record of the saved run's widths
+    before = snapshot(tmp_path)
+    with pytest.raises(CheckpointError, match=r"ckpt-3 does not match the networks"):
+        loop.train(tiny_image_config(tmp_path, g_base_width=8))
+    assert snapshot(tmp_path) == before

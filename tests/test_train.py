@@ -1,0 +1,97 @@
+"""``python -m dcgan.train`` as a user runs it: the quickstart flagfile, resume, errors."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+import tensorflow as tf
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+QUICKSTART = os.path.join(ROOT, "experiments", "quickstart.flags")
+
+
+def run(module, *args):
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+
+
+def test_quickstart_trains_30_steps_then_resumes_to_40(tmp_path, read_summaries):
+    workdir = str(tmp_path / "quick")
+    first = run(
+        "dcgan.train", f"--flagfile={QUICKSTART}", f"--workdir={workdir}", "--train_steps=30"
+    )
+    assert first.returncode == 0, first.stderr
+    assert "step 30/30 d_loss=" in first.stdout
+    summaries = read_summaries(workdir)
+    assert {
+        "d_loss_real",
+        "d_loss_fake",
+        "d_loss",
+        "g_loss",
+        "d_accuracy",
+        "d_output_real",
+        "d_output_fake",
+        "d_grad_norm",
+        "g_grad_norm",
+        "steps_per_sec",
+        "fixed_noise_samples",
+    } <= set(summaries)
+    assert os.path.exists(os.path.join(workdir, "samples", "step_00000030.png"))
+    assert tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints")).endswith("ckpt-30")
+
+    second = run(
+        "dcgan.train", f"--flagfile={QUICKSTART}", f"--workdir={workdir}", "--train_steps=40"
+    )
+    assert second.returncode == 0, second.stderr
+    assert "resuming from step 30" in second.stdout and "step 40/40" in second.stdout
+    assert "step 10/" not in second.stdout
+    assert tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints")).endswith("ckpt-40")
+
+    # The saved flags repeat the run: from them alone it is already complete.
+    again = run("dcgan.train", f"--flagfile={os.path.join(workdir, 'flags.txt')}")
+    assert again.returncode == 0, again.stderr
+    assert "nothing to do" in again.stdout
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        ([], "--workdir= is invalid"),
+        (["--loss=lsgan"], "--loss=lsgan: value should be one of <dcgan|wgan|wgan-gp>"),
+        (["--batch_size=many"], "--batch_size=many"),
+        (["--clip_value=0.05"], "--clip_value has no effect here: it needs --loss=wgan"),
+        (["--loss=wgan-gp"], "--d_norm=batch cannot be used with --loss=wgan-gp"),
+        (["--g_hidden_units=64,x"], "--g_hidden_units=64,x is invalid"),
+        (["--dataset=folder"], "--dataset=folder needs --data_dir"),
+        (["--n_critic=0"], "--n_critic=0 is invalid; allowed: an integer >= 1"),
+        (["stray"], "unexpected arguments ['stray']"),
+    ],
+)
+def test_bad_flags_fail_in_one_line_with_status_2(tmp_path, flags, message):
+    workdir = [] if not flags else [f"--workdir={tmp_path}/w"]
+    result = run("dcgan.train", *workdir, *flags)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("dcgan.train: error: "), result.stderr
+    assert message in lines[0]
+    assert not os.path.exists(tmp_path / "w")
+
+
+def test_missing_data_folder_fails_with_status_1_and_writes_nothing(tmp_path):
+    result = run(
+        "dcgan.train",
+        f"--workdir={tmp_path}/w",
+        "--dataset=folder",
+        f"--data_dir={tmp_path}/no_such_folder",
+        "--train_steps=1",
+    )
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("dcgan.train: error: ") and "no_such_folder" in last
+    assert not os.path.exists(tmp_path / "w")

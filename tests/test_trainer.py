@@ -1,0 +1,303 @@
+"""The compiled train step: update schedule, metrics, clipping, tracing, checkpointing."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from dcgan import models
+from dcgan.config import Config
+from dcgan.trainer import Trainer, build_optimizer, build_trainer
+
+LATENT = 4
+BATCH = 8
+
+
+def make_trainer(*, image=False, seed=0, lr=1e-2, **options):
+    keras.utils.set_random_seed(seed)
+    if image:
+        d_norm = "none" if options.get("loss") == "wgan-gp" else "batch"
+        generator = models.dcgan_generator(
+            image_size=28, channels=1, latent_dim=LATENT, base_width=4
+        )
+        discriminator = models.dcgan_discriminator(
+            image_size=28, channels=1, base_width=4, norm=d_norm
+        )
+    else:
+        generator = models.mlp_generator(latent_dim=LATENT, output_dim=2, hidden_units=(16,))
+        discriminator = models.mlp_discriminator(input_dim=2, hidden_units=(16,))
+    return Trainer(
+        generator=generator,
+        discriminator=discriminator,
+        g_optimizer=keras.optimizers.Adam(lr),
+        d_optimizer=keras.optimizers.Adam(lr),
+        latent_dim=LATENT,
+        seed=seed,
+        num_fixed_samples=16,
+        **options,
+    )
+
+
+def batches(image=False):
+    """Batch i is a distinct, fixed function of i: the order of consumption is visible."""
+    shape = [BATCH, 28, 28, 1] if image else [BATCH, 2]
+
+    def batch(i):
+        return tf.tanh(
+            tf.random.stateless_normal(shape, seed=tf.stack([i, tf.constant(0, tf.int64)]))
+        )
+
+    return tf.data.Dataset.range(10_000).map(batch)
+
+
+def weights(model):
+    return [v.numpy().copy() for v in model.trainable_variables]
+
+
+def changed(before, model):
+    return any(
+        not np.array_equal(b, v.numpy())
+        for b, v in zip(before, model.trainable_variables, strict=True)
+    )
+
+
+@pytest.mark.parametrize("loss", ["dcgan", "wgan", "wgan-gp"])
+def test_one_trace_per_run(loss):
+    trainer = make_trainer(loss=loss, n_critic=2)
+    iterator = iter(batches())
+    for _ in range(3):
+        trainer.train_step(iterator)
+    assert trainer.train_step.experimental_get_tracing_count() == 1
+    assert int(trainer.step.numpy()) == 3
+
+
+def test_one_trace_with_batch_norm_image_nets():
+    trainer = make_trainer(image=True, n_critic=2)
+    iterator = iter(batches(image=True))
+    for _ in range(2):
+        trainer.train_step(iterator)
+    trainer.generate(trainer.fixed_noise)
+    trainer.generate(trainer.fixed_noise[:3])
+    assert trainer.train_step.experimental_get_tracing_count() == 1
+    assert trainer.generate.experimental_get_tracing_count() == 1
+
+
+def test_n_critic_updates_and_batches_consumed():
+    trainer = make_trainer(n_critic=3)
+    iterator = iter(batches())
+    trainer.train_step(iterator)
+    assert int(trainer.d_optimizer.iterations.numpy()) == 3
+    assert int(trainer.g_optimizer.iterations.numpy()) == 1
+    assert int(trainer.step.numpy()) == 1
+    # One real batch per D update: the next batch the iterator yields is batch 3.
+    np.testing.assert_array_equal(next(iterator), next(iter(batches().skip(3))))
+
+
+def test_discriminator_update_changes_only_d_and_generator_update_only_g():
+    trainer = make_trainer()
+    real = next(iter(batches()))
+    for _ in range(3):
+        g_before, d_before = weights(trainer.generator), weights(trainer.discriminator)
+        trainer.discriminator_update(real)
+        assert changed(d_before, trainer.discriminator)
+        assert not changed(g_before, trainer.generator)
+    g_before, d_before = weights(trainer.generator), weights(trainer.discriminator)
+    trainer.generator_update(tf.constant(BATCH))
+    assert changed(g_before, trainer.generator)
+    assert not changed(d_before, trainer.discriminator)
+
+
+@pytest.mark.parametrize("train_order", ["d_first", "g_first"])
+def test_compiled_step_equals_updates_in_order(train_order):
+    # The compiled step must be exactly: n_critic D updates, each on its own batch, and
+    # one G update, before or after them. Replay that schedule eagerly on a twin.
+    compiled = make_trainer(n_critic=3, train_order=train_order)
+    manual = make_trainer(n_critic=3, train_order=train_order)
+    compiled.train_step(iter(batches()))
+    reals = list(batches().take(3))
+    if train_order == "g_first":
+        manual.generator_update(tf.constant(BATCH))
+    for real in reals:
+        manual.discriminator_update(real)
+    if train_order == "d_first":
+        manual.generator_update(tf.constant(BATCH))
+    for a, b in zip(
+        compiled.generator.weights + compiled.discriminator.weights,
+        manual.generator.weights + manual.discriminator.weights,
+        strict=True,
+    ):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+def test_dcgan_metrics_match_an_independent_computation():
+    trainer = make_trainer(label_smoothing=0.2)
+    real = next(iter(batches())).numpy()
+    # Replay the noise the update will draw from a copy of the generator's state.
+    state = trainer.noise_rng.state.numpy()
+    rng = tf.random.Generator.from_state(state, trainer.noise_rng.algorithm)
+    fake = trainer.generator(rng.normal([BATCH, LATENT]), training=True)
+    r = trainer.discriminator(real, training=True).numpy()[:, 0]
+    f = trainer.discriminator(fake, training=True).numpy()[:, 0]
+
+    metrics = trainer.discriminator_update(tf.constant(real))
+    expected_real = np.mean(0.8 * softplus(-r) + 0.2 * softplus(r))
+    expected_fake = np.mean(softplus(f))
+    np.testing.assert_allclose(metrics["d_loss_real"], expected_real, rtol=1e-5)
+    np.testing.assert_allclose(metrics["d_loss_fake"], expected_fake, rtol=1e-5)
+    np.testing.assert_allclose(metrics["d_loss"], expected_real + expected_fake, rtol=1e-5)
+    np.testing.assert_allclose(metrics["d_output_real"], r.mean(), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(metrics["d_output_fake"], f.mean(), rtol=1e-5, atol=1e-7)
+    accuracy = (np.sum(r > 0) + np.sum(f < 0)) / (2 * BATCH)
+    np.testing.assert_allclose(metrics["d_accuracy"], accuracy)
+
+
+def test_wgan_gp_loss_adds_weighted_penalty():
+    trainer = make_trainer(loss="wgan-gp", gp_weight=7.0)
+    metrics = trainer.discriminator_update(next(iter(batches())))
+    assert float(metrics["gradient_penalty"]) > 0
+    np.testing.assert_allclose(
+        metrics["d_loss"],
+        metrics["d_loss_real"] + metrics["d_loss_fake"] + 7.0 * metrics["gradient_penalty"],
+        rtol=1e-5,
+    )
+    np.testing.assert_allclose(
+        metrics["wasserstein_estimate"],
+        metrics["d_output_real"] - metrics["d_output_fake"],
+        rtol=1e-5,
+        atol=1e-7,
+    )
+    np.testing.assert_allclose(metrics["d_loss_real"], -metrics["d_output_real"], rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "loss, specific",
+    [
+        ("dcgan", {"d_accuracy"}),
+        ("wgan", {"wasserstein_estimate"}),
+        ("wgan-gp", {"wasserstein_estimate", "gradient_penalty"}),
+    ],
+)
+def test_metric_names(loss, specific):
+    trainer = make_trainer(loss=loss)
+    metrics = trainer.train_step(iter(batches()))
+    common = {
+        "d_loss",
+        "d_loss_real",
+        "d_loss_fake",
+        "d_output_real",
+        "d_output_fake",
+        "d_grad_norm",
+        "g_loss",
+        "g_grad_norm",
+    }
+    assert set(metrics) == common | specific
+    assert all(v.shape == () and v.dtype == tf.float32 for v in metrics.values())
+
+
+def test_wgan_clips_every_discriminator_update():
+    trainer = make_trainer(loss="wgan", clip_value=0.01, n_critic=2)
+    # Glorot-initialized MLP weights are far larger than 0.01 before the first update.
+    assert max(np.abs(v).max() for v in weights(trainer.discriminator)) > 0.1
+    trainer.train_step(iter(batches()))
+    for v in weights(trainer.discriminator):
+        assert np.abs(v).max() <= 0.01 + 1e-9
+    assert max(np.abs(v).max() for v in weights(trainer.generator)) > 0.1  # G is not clipped
+
+
+def test_dcgan_does_not_clip():
+    trainer = make_trainer(loss="dcgan")
+    trainer.train_step(iter(batches()))
+    assert max(np.abs(v).max() for v in weights(trainer.discriminator)) > 0.1
+
+
+def test_fixed_noise_depends_only_on_seed():
+    a, b, c = make_trainer(seed=3), make_trainer(seed=3), make_trainer(seed=4)
+    np.testing.assert_array_equal(a.fixed_noise, b.fixed_noise)
+    assert not np.array_equal(a.fixed_noise, c.fixed_noise)
+    before = a.fixed_noise.numpy()
+    a.train_step(iter(batches()))
+    np.testing.assert_array_equal(a.fixed_noise, before)
+    assert a.fixed_noise.shape == (16, LATENT)
+
+
+@pytest.mark.parametrize("loss", ["dcgan", "wgan-gp"])
+def test_checkpoint_holds_everything_the_next_step_depends_on(tmp_path, loss):
+    # Two steps, save, one more step; a fresh trainer restored from the save and fed the
+    # same third batch must end bit-identical (same noise, same optimizer moments).
+    original = make_trainer(loss=loss, image=True, n_critic=2)
+    iterator = iter(batches(image=True))
+    original.train_step(iterator)
+    original.train_step(iterator)
+    path = tf.train.Checkpoint(**original.checkpoint_items()).save(str(tmp_path / "ckpt"))
+    original.train_step(iterator)
+
+    restored = make_trainer(loss=loss, image=True, n_critic=2, seed=99)  # other init, rng
+    tf.train.Checkpoint(**restored.checkpoint_items()).restore(path).assert_consumed()
+    assert int(restored.step.numpy()) == 2
+    restored.train_step(iter(batches(image=True).skip(4)))
+    for a, b in zip(
+        original.generator.weights + original.discriminator.weights,
+        restored.generator.weights + restored.discriminator.weights,
+        strict=True,
+    ):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    np.testing.assert_array_equal(original.noise_rng.state, restored.noise_rng.state)
+
+
+def test_set_learning_rates():
+    trainer = make_trainer()
+    trainer.set_learning_rates(g_lr=0.25, d_lr=0.5)
+    np.testing.assert_allclose(trainer.g_optimizer.learning_rate.numpy(), 0.25)
+    np.testing.assert_allclose(trainer.d_optimizer.learning_rate.numpy(), 0.5)
+
+
+def test_build_optimizer():
+    adam = build_optimizer("adam", learning_rate=1e-3, beta1=0.1, beta2=0.9)
+    assert isinstance(adam, keras.optimizers.Adam)
+    assert (adam.beta_1, adam.beta_2) == (0.1, 0.9)
+    assert isinstance(
+        build_optimizer("rmsprop", learning_rate=5e-5, beta1=0.5, beta2=0.9),
+        keras.optimizers.RMSprop,
+    )
+    with pytest.raises(ValueError, match="'sgd'"):
+        build_optimizer("sgd", learning_rate=1e-3, beta1=0.5, beta2=0.9)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [({"train_order": "both"}, "train_order='both'"), ({"n_critic": 0}, "n_critic=0")],
+)
+def test_bad_options(options, message):
+    with pytest.raises(ValueError, match=message):
+        make_trainer(**options)
+
+
+@pytest.mark.parametrize(
+    "overrides, g_out, d_in",
+    [
+        ({"dataset": "glyphs", "image_size": 28, "channels": 3}, (28, 28, 3), (28, 28, 3)),
+        ({"dataset": "ring2d"}, (2,), (2,)),
+        ({"dataset": "gaussian1d"}, (1,), (1,)),
+    ],
+)
+def test_build_trainer_from_config(tmp_path, overrides, g_out, d_in):
+    config = Config(
+        workdir=str(tmp_path),
+        g_base_width=4,
+        d_base_width=4,
+        latent_dim=5,
+        grid_size=3,
+        g_optimizer="rmsprop",
+        **overrides,
+    )
+    trainer = build_trainer(config)
+    assert tuple(trainer.generator.output_shape[1:]) == g_out
+    assert tuple(trainer.discriminator.input_shape[1:]) == d_in
+    assert isinstance(trainer.g_optimizer, keras.optimizers.RMSprop)
+    assert isinstance(trainer.d_optimizer, keras.optimizers.Adam)
+    expected_fixed = 9 if config.is_image else 1000
+    assert trainer.fixed_noise.shape == (expected_fixed, 5)
