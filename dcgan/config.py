@@ -72,8 +72,11 @@ class Config:
     d_beta2: float = 0.999
 
     def __post_init__(self):
-        object.__setattr__(self, "g_hidden_units", tuple(int(u) for u in self.g_hidden_units))
-        object.__setattr__(self, "d_hidden_units", tuple(int(u) for u in self.d_hidden_units))
+        for name in ("g_hidden_units", "d_hidden_units"):
+            units = getattr(self, name)
+            if not isinstance(units, (list, tuple)) or not all(_is_int(u) for u in units):
+                _fail(name, units, "a non-empty comma-separated list of positive integers")
+            object.__setattr__(self, name, tuple(units))  # JSON gives lists
         _validate(self)
 
     @property
@@ -157,6 +160,7 @@ STATE_FIELDS = (
     "image_size",
     "channels",
     "latent_dim",
+    "grid_size",  # the checkpointed fixed noise holds grid_size**2 vectors
     "g_base_width",
     "d_base_width",
     "kernel_size",
@@ -212,6 +216,10 @@ def check_resumable(saved: Config, config: Config) -> None:
             )
 
 
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _show(value) -> str:
     return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
 
@@ -222,12 +230,14 @@ def _fail(name: str, value, allowed: str) -> None:
 
 def _validate(config: Config) -> None:
     def one_of(name, choices):
-        if getattr(config, name) not in choices:
-            _fail(name, getattr(config, name), ", ".join(map(str, choices)))
+        value = getattr(config, name)
+        # Type first: True == 1 and 32.0 == 32 would pass a bare `in`.
+        if type(value) is not type(choices[0]) or value not in choices:
+            _fail(name, value, ", ".join(map(str, choices)))
 
     def at_least(name, minimum):
         value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        if not _is_int(value) or value < minimum:
             _fail(name, value, f"an integer >= {minimum}")
 
     def in_range(name, low, high, *, high_open=True):

@@ -94,10 +94,9 @@ class Workdir:
             else:
                 status.assert_consumed()
         except (AssertionError, ValueError, tf.errors.OpError) as e:
-            first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise CheckpointError(
                 f"checkpoint {path} does not match the networks built from this config "
-                f"({first_line}); use the config it was trained with or a new --workdir"
+                f"({_summarize(e)}); use the config it was trained with or a new --workdir"
             ) from None
         return path
 
@@ -115,6 +114,12 @@ class Workdir:
         path = os.path.join(self.samples_dir, f"step_{step:08d}.png")
         images.write_png(path, grid)
         return path
+
+
+def _summarize(error: Exception, limit: int = 300) -> str:
+    """TensorFlow's restore errors span many lines: one line, at most ``limit`` chars."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _write_text(path: str, text: str) -> None:

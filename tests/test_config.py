@@ -1,0 +1,536 @@
+"""Tests for dcgan.config: validation, applicable flags, flagfile and JSON forms, resuming."""
+
+import dataclasses
+import json
+
+import pytest
+
+from dcgan import config as config_lib
+from dcgan import data, models
+from dcgan.config import STATE_FIELDS, Config, ConfigError
+
+WORKDIR = "runs/test"
+
+
+def make(**overrides):
+    return Config(workdir=WORKDIR, **overrides)
+
+
+def assert_one_line_error(excinfo, *fragments):
+    message = str(excinfo.value)
+    assert "\n" not in message
+    for fragment in fragments:
+        assert fragment in message, f"{fragment!r} not in {message!r}"
+
+
+# --- defaults and validation -------------------------------------------------------------
+
+
+def test_defaults_build_a_valid_config():
+    config = make()
+    assert config.workdir == WORKDIR
+    assert config.dataset == "glyphs"
+    assert config.is_image
+    assert config.loss == "dcgan"
+    assert config.g_hidden_units == (200, 100, 50)
+    assert config.d_hidden_units == (200, 50)
+
+
+def test_config_is_frozen():
+    config = make()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.batch_size = 3
+
+
+def test_hidden_units_lists_become_tuples():
+    config = make(dataset="ring2d", g_hidden_units=[8, 4], d_hidden_units=[16])
+    assert config.g_hidden_units == (8, 4)
+    assert config.d_hidden_units == (16,)
+
+
+POSITIVE_INT_FIELDS = (
+    "train_steps",
+    "batch_size",
+    "log_every",
+    "summary_every",
+    "image_every",
+    "checkpoint_every",
+    "grid_size",
+    "latent_dim",
+    "g_base_width",
+    "d_base_width",
+    "kernel_size",
+    "n_critic",
+)
+
+INVALID = [
+    ({"workdir": ""}, "--workdir= is invalid"),
+    *[
+        ({name: 0}, f"--{name}=0 is invalid; allowed: an integer >= 1")
+        for name in POSITIVE_INT_FIELDS
+    ],
+    ({"keep_checkpoints": -1}, "--keep_checkpoints=-1 is invalid; allowed: an integer >= 0"),
+    ({"seed": -1}, "--seed=-1 is invalid; allowed: an integer >= 0"),
+    # bool is an int subclass; it must not pass for a count.
+    ({"batch_size": True}, "--batch_size=True is invalid"),
+    ({"train_steps": False}, "--train_steps=False is invalid"),
+    ({"n_critic": True}, "--n_critic=True is invalid"),
+    ({"seed": False}, "--seed=False is invalid"),
+    ({"batch_size": 64.0}, "--batch_size=64.0 is invalid"),
+    ({"dataset": "mnist"}, "--dataset=mnist is invalid; allowed: glyphs, folder, gaussian1d"),
+    ({"image_size": 48}, "--image_size=48 is invalid; allowed: 28, 32, 64, 128"),
+    ({"channels": 2}, "--channels=2 is invalid; allowed: 1, 3"),
+    ({"g_norm": "instance"}, "--g_norm=instance is invalid; allowed: batch, layer, none"),
+    ({"d_norm": "spectral"}, "--d_norm=spectral is invalid"),
+    ({"loss": "hinge"}, "--loss=hinge is invalid; allowed: dcgan, wgan, wgan-gp"),
+    ({"generator_loss": "wasserstein"}, "--generator_loss=wasserstein is invalid"),
+    ({"train_order": "together"}, "--train_order=together is invalid"),
+    ({"g_optimizer": "sgd"}, "--g_optimizer=sgd is invalid; allowed: adam, rmsprop"),
+    ({"d_optimizer": "adagrad"}, "--d_optimizer=adagrad is invalid"),
+    ({"g_hidden_units": ()}, "--g_hidden_units= is invalid; allowed: a non-empty"),
+    ({"d_hidden_units": ()}, "--d_hidden_units= is invalid"),
+    ({"g_hidden_units": (200, 0)}, "--g_hidden_units=200,0 is invalid"),
+    ({"d_hidden_units": (-5,)}, "--d_hidden_units=-5 is invalid"),
+    ({"label_smoothing": 1.0}, "--label_smoothing=1.0 is invalid; allowed: a number in [0.0, 1.0)"),
+    ({"label_smoothing": -0.1}, "--label_smoothing=-0.1 is invalid"),
+    ({"g_beta1": 1.0}, "--g_beta1=1.0 is invalid; allowed: a number in [0.0, 1.0)"),
+    ({"d_beta1": -0.5}, "--d_beta1=-0.5 is invalid"),
+    ({"g_beta2": 1.5}, "--g_beta2=1.5 is invalid"),
+    ({"d_beta2": 1.0}, "--d_beta2=1.0 is invalid"),
+    ({"g_lr": 0.0}, "--g_lr=0.0 is invalid; allowed: a number > 0"),
+    ({"d_lr": -0.001}, "--d_lr=-0.001 is invalid; allowed: a number > 0"),
+    ({"g_lr": float("nan")}, "--g_lr=nan is invalid"),
+    ({"clip_value": 0.0}, "--clip_value=0.0 is invalid; allowed: a number > 0"),
+    ({"gp_weight": -1.0}, "--gp_weight=-1.0 is invalid; allowed: a number >= 0"),
+    ({"dataset": "folder"}, "--dataset=folder needs --data_dir"),
+    ({"loss": "wgan-gp"}, "--d_norm=batch cannot be used with --loss=wgan-gp"),
+    (
+        {"loss": "wgan-gp", "dataset": "folder", "data_dir": "imgs", "d_norm": "batch"},
+        "--d_norm=batch cannot be used with --loss=wgan-gp",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "overrides, fragment", INVALID, ids=[",".join(o) + f"-{i}" for i, (o, _) in enumerate(INVALID)]
+)
+def test_invalid_values_raise_config_error_naming_the_flag(overrides, fragment):
+    values = {"workdir": WORKDIR, **overrides}
+    with pytest.raises(ConfigError) as excinfo:
+        Config(**values)
+    assert_one_line_error(excinfo, fragment)
+
+
+def test_config_error_is_a_value_error():
+    assert issubclass(ConfigError, ValueError)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"keep_checkpoints": 0, "seed": 0},
+        {"label_smoothing": 0.0},
+        {"label_smoothing": 0.999},
+        {"g_beta1": 0.0, "d_beta1": 0.0, "g_beta2": 0.0, "d_beta2": 0.0},
+        {"g_beta2": 0.9999},
+        {"g_lr": 1e-9, "d_lr": 1.0},
+        {"loss": "wgan-gp", "d_norm": "layer", "gp_weight": 0.0},
+        {"loss": "wgan-gp", "d_norm": "none"},
+        {"loss": "wgan", "d_norm": "batch"},
+        # Vector datasets use MLPs: d_norm does not apply, so its default is no conflict.
+        {"loss": "wgan-gp", "dataset": "ring2d"},
+        {"loss": "wgan-gp", "dataset": "gaussian1d", "d_norm": "batch"},
+        {"dataset": "folder", "data_dir": "images"},
+        {"image_size": 28, "channels": 3},
+        {"image_size": 128},
+        {"g_hidden_units": (1,), "d_hidden_units": (1, 1, 1)},
+        {"g_optimizer": "rmsprop", "d_optimizer": "rmsprop"},
+        {"generator_loss": "minimax", "train_order": "g_first"},
+    ],
+)
+def test_boundary_and_allowed_combinations_are_valid(overrides):
+    config = make(**overrides)
+    for name, value in overrides.items():
+        expected = tuple(value) if isinstance(value, tuple) else value
+        assert getattr(config, name) == expected
+
+
+@pytest.mark.parametrize(
+    "overrides, fragment",
+    [
+        ({"channels": True}, "--channels=True is invalid"),
+        ({"channels": 3.0}, "--channels=3.0 is invalid"),
+        ({"image_size": 32.0}, "--image_size=32.0 is invalid"),
+    ],
+)
+def test_int_enums_reject_bools_and_floats(overrides, fragment):
+    with pytest.raises(ConfigError) as excinfo:
+        make(**overrides)
+    assert_one_line_error(excinfo, fragment)
+
+
+@pytest.mark.parametrize("units", [(True, 50), (2.7,), "12", ("a",)], ids=repr)
+def test_hidden_units_reject_non_integers(units):
+    with pytest.raises(ConfigError) as excinfo:
+        make(dataset="ring2d", g_hidden_units=units)
+    assert_one_line_error(excinfo, "--g_hidden_units=")
+
+
+# --- check_explicit_flags ----------------------------------------------------------------
+
+REFUSED = [
+    ({}, "clip_value", "--loss=wgan"),
+    ({"loss": "wgan-gp", "d_norm": "layer"}, "clip_value", "--loss=wgan"),
+    ({}, "gp_weight", "--loss=wgan-gp"),
+    ({"loss": "wgan"}, "gp_weight", "--loss=wgan-gp"),
+    ({"loss": "wgan-gp", "d_norm": "layer"}, "label_smoothing", "--loss=dcgan"),
+    ({"loss": "wgan"}, "generator_loss", "--loss=dcgan"),
+    ({"g_optimizer": "rmsprop"}, "g_beta1", "--g_optimizer=adam"),
+    ({"g_optimizer": "rmsprop"}, "g_beta2", "--g_optimizer=adam"),
+    ({"d_optimizer": "rmsprop"}, "d_beta1", "--d_optimizer=adam"),
+    ({"d_optimizer": "rmsprop"}, "d_beta2", "--d_optimizer=adam"),
+    ({"dataset": "ring2d"}, "image_size", "--dataset=glyphs or --dataset=folder"),
+    ({"dataset": "ring2d"}, "channels", "--dataset=glyphs or --dataset=folder"),
+    ({"dataset": "gaussian1d"}, "grid_size", "--dataset=glyphs or --dataset=folder"),
+    ({"dataset": "grid2d"}, "d_norm", "--dataset=glyphs or --dataset=folder"),
+    ({"dataset": "grid2d"}, "kernel_size", "--dataset=glyphs or --dataset=folder"),
+    ({}, "g_hidden_units", "a vector dataset"),
+    ({"dataset": "folder", "data_dir": "x"}, "d_hidden_units", "a vector dataset"),
+    ({}, "data_dir", "--dataset=folder"),
+    ({"dataset": "ring2d"}, "data_dir", "--dataset=folder"),
+]
+
+
+@pytest.mark.parametrize("overrides, flag, needs", REFUSED)
+def test_check_explicit_flags_refuses_flags_without_effect(overrides, flag, needs):
+    config = make(**overrides)
+    with pytest.raises(ConfigError) as excinfo:
+        config_lib.check_explicit_flags(config, {flag, "train_steps"})
+    assert_one_line_error(
+        excinfo,
+        f"--{flag} has no effect here: it needs {needs} ",
+        f"--dataset={config.dataset} --loss={config.loss}",
+        f"--g_optimizer={config.g_optimizer} --d_optimizer={config.d_optimizer}",
+    )
+
+
+ACCEPTED = [
+    ({"loss": "wgan"}, "clip_value"),
+    ({"loss": "wgan-gp", "d_norm": "layer"}, "gp_weight"),
+    ({}, "label_smoothing"),
+    ({}, "generator_loss"),
+    ({}, "g_beta1"),
+    ({"d_optimizer": "rmsprop"}, "g_beta2"),
+    ({"g_optimizer": "rmsprop"}, "d_beta1"),
+    ({}, "image_size"),
+    ({"dataset": "folder", "data_dir": "x"}, "channels"),
+    ({}, "grid_size"),
+    ({"dataset": "ring2d"}, "g_hidden_units"),
+    ({"dataset": "gaussian1d"}, "d_hidden_units"),
+    ({"dataset": "folder", "data_dir": "x"}, "data_dir"),
+    # Fields without a condition apply to every run.
+    ({"dataset": "ring2d", "loss": "wgan"}, "n_critic"),
+    ({"g_optimizer": "rmsprop", "d_optimizer": "rmsprop"}, "g_lr"),
+    ({"dataset": "grid2d"}, "latent_dim"),
+]
+
+
+@pytest.mark.parametrize("overrides, flag", ACCEPTED)
+def test_check_explicit_flags_accepts_applicable_flags(overrides, flag):
+    config_lib.check_explicit_flags(make(**overrides), {flag, "workdir", "loss"})
+    config_lib.check_explicit_flags(make(**overrides), frozenset({flag}))
+
+
+def test_check_explicit_flags_accepts_the_empty_set():
+    config_lib.check_explicit_flags(make(dataset="ring2d"), set())
+
+
+def test_check_explicit_flags_names_the_first_refused_flag_in_sorted_order():
+    config = make(dataset="ring2d")
+    with pytest.raises(ConfigError) as excinfo:
+        config_lib.check_explicit_flags(config, {"image_size", "clip_value", "data_dir"})
+    assert str(excinfo.value).startswith("--clip_value has no effect here")
+
+
+# --- applicable_fields and to_flagfile ---------------------------------------------------
+
+# Written out by hand from the field list and the conditions in the module docstrings.
+DCGAN_GLYPHS_FIELDS = (
+    "workdir",
+    "train_steps",
+    "batch_size",
+    "seed",
+    "log_every",
+    "summary_every",
+    "image_every",
+    "checkpoint_every",
+    "keep_checkpoints",
+    "grid_size",
+    "dataset",
+    "image_size",
+    "channels",
+    "latent_dim",
+    "g_base_width",
+    "d_base_width",
+    "kernel_size",
+    "g_norm",
+    "d_norm",
+    "loss",
+    "generator_loss",
+    "label_smoothing",
+    "n_critic",
+    "train_order",
+    "g_optimizer",
+    "d_optimizer",
+    "g_lr",
+    "d_lr",
+    "g_beta1",
+    "d_beta1",
+    "g_beta2",
+    "d_beta2",
+)
+# wgan-gp on ring2d with an RMSProp discriminator: no image fields, no data_dir, no
+# dcgan/wgan fields, no d_beta*.
+WGAN_GP_RING2D_FIELDS = (
+    "workdir",
+    "train_steps",
+    "batch_size",
+    "seed",
+    "log_every",
+    "summary_every",
+    "image_every",
+    "checkpoint_every",
+    "keep_checkpoints",
+    "dataset",
+    "latent_dim",
+    "g_hidden_units",
+    "d_hidden_units",
+    "loss",
+    "gp_weight",
+    "n_critic",
+    "train_order",
+    "g_optimizer",
+    "d_optimizer",
+    "g_lr",
+    "d_lr",
+    "g_beta1",
+    "g_beta2",
+)
+
+
+def dcgan_glyphs():
+    return Config(
+        workdir="runs/glyphs=a b",  # '=' and a space in the value must survive the text form
+        train_steps=1234,
+        batch_size=16,
+        seed=7,
+        keep_checkpoints=0,
+        grid_size=4,
+        image_size=64,
+        channels=3,
+        latent_dim=32,
+        g_base_width=16,
+        d_base_width=24,
+        kernel_size=5,
+        g_norm="layer",
+        d_norm="none",
+        generator_loss="minimax",
+        label_smoothing=0.1,
+        n_critic=2,
+        train_order="g_first",
+        g_lr=1e-05,
+        d_lr=3e-4,
+        g_beta1=0.0,
+        d_beta1=0.9,
+        g_beta2=0.99,
+        d_beta2=0.9999,
+    )
+
+
+def wgan_gp_ring2d():
+    return Config(
+        workdir="runs/ring",
+        dataset="ring2d",
+        loss="wgan-gp",
+        latent_dim=2,
+        g_hidden_units=(64, 32),
+        d_hidden_units=(128,),
+        gp_weight=2.5,
+        n_critic=5,
+        d_optimizer="rmsprop",
+        g_lr=1e-4,
+        d_lr=5e-5,
+        g_beta1=0.5,
+        g_beta2=0.9,
+    )
+
+
+def parse_flagfile(text):
+    types = {f.name: f.type for f in dataclasses.fields(Config)}
+    converters = {
+        "int": int,
+        "float": float,
+        "str": str,
+        "tuple[int, ...]": lambda s: tuple(int(u) for u in s.split(",")),
+    }
+    values = {}
+    for line in text.splitlines():
+        assert line.startswith("--"), line
+        name, _, raw = line[2:].partition("=")
+        assert name not in values, f"{name} written twice"
+        values[name] = converters[types[name]](raw)
+    return values
+
+
+@pytest.mark.parametrize(
+    "build, expected",
+    [(dcgan_glyphs, DCGAN_GLYPHS_FIELDS), (wgan_gp_ring2d, WGAN_GP_RING2D_FIELDS)],
+    ids=["dcgan-glyphs", "wgan-gp-ring2d"],
+)
+def test_flagfile_lists_exactly_the_applicable_fields(build, expected):
+    config = build()
+    assert config.applicable_fields() == expected
+    text = config.to_flagfile()
+    assert text.endswith("\n") and not text.endswith("\n\n")
+    names = [line[2:].split("=", 1)[0] for line in text.splitlines()]
+    assert tuple(names) == expected
+    config_lib.check_explicit_flags(config, set(names))
+
+
+def test_flagfile_folder_includes_data_dir():
+    config = make(dataset="folder", data_dir="/data/faces")
+    assert "data_dir" in config.applicable_fields()
+    assert "--data_dir=/data/faces\n" in config.to_flagfile()
+
+
+@pytest.mark.parametrize("build", [dcgan_glyphs, wgan_gp_ring2d], ids=["dcgan", "wgan-gp"])
+def test_flagfile_round_trips(build):
+    config = build()
+    values = parse_flagfile(config.to_flagfile())
+    assert Config(**values) == config
+
+
+def test_flagfile_text_formats():
+    text = wgan_gp_ring2d().to_flagfile()
+    lines = text.splitlines()
+    assert "--g_hidden_units=64,32" in lines
+    assert "--d_hidden_units=128" in lines
+    assert "--gp_weight=2.5" in lines
+    assert "--d_optimizer=rmsprop" in lines
+    assert lines[0] == "--workdir=runs/ring"
+
+
+# --- JSON --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("build", [dcgan_glyphs, wgan_gp_ring2d, make], ids=["a", "b", "default"])
+def test_json_round_trip(build):
+    config = build()
+    text = config.to_json()
+    restored = Config.from_json(text)
+    assert restored == config
+    assert isinstance(restored.g_hidden_units, tuple)
+    assert isinstance(restored.d_hidden_units, tuple)
+    values = json.loads(text)
+    assert set(values) == {f.name for f in dataclasses.fields(Config)}
+    assert values["g_hidden_units"] == list(config.g_hidden_units)
+
+
+def test_json_holds_every_field_even_inapplicable_ones():
+    values = json.loads(wgan_gp_ring2d().to_json())
+    assert values["image_size"] == 32
+    assert values["clip_value"] == 0.01
+    assert values["gp_weight"] == 2.5
+
+
+def test_from_json_rejects_unknown_fields():
+    values = json.loads(make().to_json())
+    values["learning_rate"] = 0.1
+    values["zeta"] = 1
+    with pytest.raises(ConfigError) as excinfo:
+        Config.from_json(json.dumps(values))
+    assert_one_line_error(excinfo, "unknown config fields ['learning_rate', 'zeta']")
+
+
+def test_from_json_validates_values():
+    values = json.loads(make().to_json())
+    values["batch_size"] = 0
+    with pytest.raises(ConfigError) as excinfo:
+        Config.from_json(json.dumps(values))
+    assert_one_line_error(excinfo, "--batch_size=0 is invalid")
+
+
+# --- check_resumable ---------------------------------------------------------------------
+
+IMAGE_BASE = {}
+VECTOR_BASE = {"dataset": "ring2d"}
+STATE_CHANGES = [
+    ("dataset", IMAGE_BASE, "folder", "glyphs"),
+    ("image_size", IMAGE_BASE, 64, "32"),
+    ("channels", IMAGE_BASE, 3, "1"),
+    ("grid_size", IMAGE_BASE, 4, "8"),
+    ("latent_dim", IMAGE_BASE, 64, "100"),
+    ("g_base_width", IMAGE_BASE, 32, "64"),
+    ("d_base_width", IMAGE_BASE, 128, "64"),
+    ("kernel_size", IMAGE_BASE, 5, "4"),
+    ("g_norm", IMAGE_BASE, "layer", "batch"),
+    ("d_norm", IMAGE_BASE, "none", "batch"),
+    ("g_hidden_units", VECTOR_BASE, (200, 100), "200,100,50"),
+    ("d_hidden_units", VECTOR_BASE, (200, 50, 10), "200,50"),
+    ("g_optimizer", IMAGE_BASE, "rmsprop", "adam"),
+    ("d_optimizer", VECTOR_BASE, "rmsprop", "adam"),
+]
+
+
+def test_state_change_table_covers_state_fields():
+    assert sorted(name for name, *_ in STATE_CHANGES) == sorted(STATE_FIELDS)
+
+
+def _shown(value):
+    return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+
+@pytest.mark.parametrize(
+    "name, base, new, old_text", STATE_CHANGES, ids=[c[0] for c in STATE_CHANGES]
+)
+def test_check_resumable_refuses_state_field_changes(name, base, new, old_text):
+    saved = make(**base)
+    extra = {"data_dir": "imgs"} if new == "folder" else {}
+    config = dataclasses.replace(saved, **{name: new}, **extra)
+    with pytest.raises(ConfigError) as excinfo:
+        config_lib.check_resumable(saved, config)
+    assert_one_line_error(
+        excinfo, f"--{name}={_shown(new)} differs from {old_text} in the run saved in {WORKDIR}"
+    )
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"train_steps": 50_000},
+        {"g_lr": 1e-3},
+        {"d_lr": 1e-5},
+        {"loss": "wgan"},
+        {"loss": "wgan", "clip_value": 0.05, "n_critic": 5, "batch_size": 32},
+        {"seed": 3, "log_every": 7, "keep_checkpoints": 0},
+        {"label_smoothing": 0.2, "g_beta1": 0.9},
+    ],
+)
+def test_check_resumable_accepts_non_state_changes(changes):
+    saved = make()
+    config_lib.check_resumable(saved, dataclasses.replace(saved, **changes))
+
+
+def test_check_resumable_accepts_identical_configs():
+    config_lib.check_resumable(wgan_gp_ring2d(), wgan_gp_ring2d())
+
+
+# --- constants duplicated in the leaf modules --------------------------------------------
+
+
+def test_constants_match_the_leaf_modules():
+    assert config_lib.IMAGE_SIZES == models.SUPPORTED_IMAGE_SIZES
+    assert config_lib.DATASETS == data.DATASETS
+    assert config_lib.IMAGE_DATASETS == data.IMAGE_DATASETS
+    assert config_lib.NORMALIZATIONS == models.NORMALIZATIONS
+    assert set(config_lib.DATASETS) - set(config_lib.IMAGE_DATASETS) == set(data.VECTOR_DATASETS)
