@@ -1,0 +1,34 @@
+# Common tasks. `make install` then `make test` set up and check a fresh machine.
+PYTHON ?= python
+WORKDIR ?= runs/quickstart
+
+.PHONY: install install-gpu test lint format train tensorboard bench clean
+
+install:  ## CPU TensorFlow plus test tools
+	$(PYTHON) -m pip install -e ".[cpu,dev]"
+
+install-gpu:  ## NVIDIA GPU TensorFlow (tensorflow[and-cuda]) plus test tools
+	$(PYTHON) -m pip install -e ".[gpu,dev]"
+
+test:
+	$(PYTHON) -m pytest -q
+
+lint:
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
+
+format:
+	$(PYTHON) -m ruff format .
+	$(PYTHON) -m ruff check --fix .
+
+train:  ## the quickstart: built-in glyphs, a few minutes on a CPU
+	$(PYTHON) -m dcgan.train --flagfile=experiments/quickstart.flags --workdir=$(WORKDIR)
+
+tensorboard:
+	$(PYTHON) -m tensorboard.main --logdir=runs
+
+bench:  ## training-step throughput of the standard configurations
+	$(PYTHON) -m dcgan.bench --output=bench.json
+
+clean:
+	rm -rf build dist *.egg-info .pytest_cache .ruff_cache bench.json
