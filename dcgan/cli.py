@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Callable
 
 from absl import flags
@@ -33,7 +34,17 @@ def quiet_tensorflow() -> None:
 
 
 def fail(program: str, error: Exception | str, status: int) -> None:
-    """Ends the program with ``<program>: error: <message>`` on one stderr line."""
+    """Ends the program with ``<program>: error: <message>`` on one stderr line.
+
+    The traceback of the error being handled is printed first only if ``--verbosity``
+    was given.
+    """
+    if (
+        isinstance(error, Exception)
+        and flags.FLAGS.is_parsed()
+        and flags.FLAGS["verbosity"].present
+    ):
+        traceback.print_exception(error)
     message = " ".join(str(error).split())
     print(f"{program}: error: {message}", file=sys.stderr)
     sys.exit(status)

@@ -18,6 +18,7 @@ LOSSES = ("dcgan", "wgan", "wgan-gp")
 GENERATOR_LOSSES = ("non_saturating", "minimax")
 OPTIMIZERS = ("adam", "rmsprop")
 TRAIN_ORDERS = ("d_first", "g_first")
+NONFINITE_ACTIONS = ("stop", "skip")
 
 
 class ConfigError(ValueError):
@@ -39,6 +40,9 @@ class Config:
     checkpoint_every: int = 1000
     keep_checkpoints: int = 5
     grid_size: int = 8
+    deterministic: bool = False
+    on_nonfinite: str = "stop"
+    allow_flag_changes: tuple[str, ...] = ()
     # The data.
     dataset: str = "glyphs"
     data_dir: str = ""
@@ -72,6 +76,7 @@ class Config:
     d_beta2: float = 0.999
 
     def __post_init__(self):
+        object.__setattr__(self, "allow_flag_changes", tuple(self.allow_flag_changes))
         for name in ("g_hidden_units", "d_hidden_units"):
             units = getattr(self, name)
             if not isinstance(units, (list, tuple)) or not all(_is_int(u) for u in units):
@@ -173,6 +178,22 @@ STATE_FIELDS = (
 )
 
 
+# Fields a resumed run may change without asking: how long and how visibly it runs,
+# how it reacts to failures, not what it learns.
+RUN_FIELDS = (
+    "workdir",
+    "train_steps",
+    "log_every",
+    "summary_every",
+    "image_every",
+    "checkpoint_every",
+    "keep_checkpoints",
+    "deterministic",
+    "on_nonfinite",
+    "allow_flag_changes",
+)
+
+
 def _applies(config: Config, name: str) -> bool:
     condition = _FIELD_CONDITIONS.get(name)
     return condition is None or _CONDITIONS[condition][0](config)
@@ -202,17 +223,30 @@ def check_explicit_flags(config: Config, explicit: set[str] | frozenset[str]) ->
 
 
 def check_resumable(saved: Config, config: Config) -> None:
-    """Refuses to resume a workdir whose saved run differs in a ``STATE_FIELDS`` field.
+    """Refuses to resume a workdir whose saved run differs in what the model learns.
+
+    ``RUN_FIELDS`` may always change; ``STATE_FIELDS`` never (the checkpoint could not
+    hold them); any other field only when ``config.allow_flag_changes`` names it.
 
     Raises:
-        ConfigError: naming the field, the saved value and the new one.
+        ConfigError: naming the field, the saved value, the new one and the way out.
     """
-    for name in STATE_FIELDS:
+    for field in dataclasses.fields(config):
+        name = field.name
         old, new = getattr(saved, name), getattr(config, name)
-        if old != new:
+        if name in RUN_FIELDS or old == new:
+            continue
+        prefix = (
+            f"--{name}={_show(new)} differs from {_show(old)} in the run saved in {config.workdir}"
+        )
+        if name in STATE_FIELDS:
             raise ConfigError(
-                f"--{name}={_show(new)} differs from {_show(old)} in the run saved in "
-                f"{config.workdir}; resume with the same value or use a new --workdir"
+                f"{prefix}; it shapes the saved networks, so resume with the same "
+                "value or use a new --workdir"
+            )
+        if name not in config.allow_flag_changes:
+            raise ConfigError(
+                f"{prefix}; pass --allow_flag_changes={name} to change it, or use a new --workdir"
             )
 
 
@@ -273,6 +307,17 @@ def _validate(config: Config) -> None:
     one_of("loss", LOSSES)
     one_of("generator_loss", GENERATOR_LOSSES)
     one_of("train_order", TRAIN_ORDERS)
+    one_of("on_nonfinite", NONFINITE_ACTIONS)
+    if not isinstance(config.deterministic, bool):
+        _fail("deterministic", config.deterministic, "true or false")
+    changeable = [
+        f.name
+        for f in dataclasses.fields(config)
+        if f.name not in RUN_FIELDS and f.name not in STATE_FIELDS
+    ]
+    for name in config.allow_flag_changes:
+        if name not in changeable:
+            _fail("allow_flag_changes", name, ", ".join(changeable))
     one_of("g_optimizer", OPTIMIZERS)
     one_of("d_optimizer", OPTIMIZERS)
     for name in ("g_hidden_units", "d_hidden_units"):

@@ -5,7 +5,12 @@ All I/O of training happens here, between calls of the compiled ``Trainer.train_
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import sys
 import time
+from collections.abc import Iterator
 
 import keras
 import numpy as np
@@ -15,20 +20,52 @@ from dcgan import config as config_lib
 from dcgan import data, images
 from dcgan.config import Config
 from dcgan.trainer import Trainer, build_trainer
-from dcgan.workdir import Workdir
+from dcgan.workdir import CheckpointError, Workdir, summarize_error
 
 # The order of the columns of the stdout log line; other metrics follow.
 _LOG_FIRST = ("d_loss", "g_loss")
+# Checked after every step when a run stops on them (a NaN loss makes a NaN norm).
+_WATCHED = ("d_loss", "g_loss", "d_grad_norm", "g_grad_norm", "gradient_penalty")
 
 
-def prepare(config: Config) -> tuple[Trainer, tf.data.Dataset, Workdir, tf.train.CheckpointManager]:
+class NonFiniteError(RuntimeError):
+    """A NaN or infinite loss or gradient stopped the run; nothing bad was saved."""
+
+
+class Run:
+    """A prepared run: the trainer, its data iterator and the checkpoint over both."""
+
+    def __init__(self, config: Config, trainer: Trainer, iterator, workdir: Workdir, manager):
+        self.config = config
+        self.trainer = trainer
+        self.iterator = iterator
+        self.workdir = workdir
+        self.manager = manager
+
+    def save(self, step: int) -> str:
+        """Saves a checkpoint numbered ``step``.
+
+        Raises:
+            CheckpointError: if it cannot be written; the earlier checkpoints stay intact
+                (the manager deletes old ones only after a new one is complete).
+        """
+        try:
+            return self.manager.save(checkpoint_number=step)
+        except (OSError, tf.errors.OpError) as e:
+            raise CheckpointError(
+                f"could not save the checkpoint of step {step} in {self.manager.directory} "
+                f"({summarize_error(e)}); the earlier checkpoints are intact"
+            ) from None
+
+
+def prepare(config: Config) -> Run:
     """Validates the run against its workdir and data, builds it, and restores it.
 
     Nothing is written before every check has passed, so a refused run leaves the
     workdir as it was.
 
     Raises:
-        ConfigError: if the workdir holds a different run.
+        ConfigError: if the workdir holds a run that these flags may not continue.
         data.DataError: if the data is missing or unreadable.
         CheckpointError: if the latest checkpoint does not match the networks.
     """
@@ -36,6 +73,11 @@ def prepare(config: Config) -> tuple[Trainer, tf.data.Dataset, Workdir, tf.train
     saved = workdir.saved_config()
     if saved is not None:
         config_lib.check_resumable(saved, config)
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    # Before anything random is built: weight init and tf.data's seeded shuffles both
+    # derive from the global seed.
+    keras.utils.set_random_seed(config.seed)
     dataset = data.make_dataset(
         config.dataset,
         batch_size=config.batch_size,
@@ -44,25 +86,34 @@ def prepare(config: Config) -> tuple[Trainer, tf.data.Dataset, Workdir, tf.train
         channels=config.channels,
         data_dir=config.data_dir or None,
     )
-    # Weight initialization draws from Keras' global seed.
-    keras.utils.set_random_seed(config.seed)
     trainer = build_trainer(config)
-    checkpoint = tf.train.Checkpoint(**trainer.checkpoint_items())
+    iterator = iter(dataset)
+    # The iterator's position is state too: a resumed run sees the batches the
+    # uninterrupted run would have seen.
+    checkpoint = tf.train.Checkpoint(**trainer.checkpoint_items(), data=iterator)
     workdir.restore(checkpoint)
     # A restore brings back the saved learning rates; the flags of this run win.
     trainer.set_learning_rates(g_lr=config.g_lr, d_lr=config.d_lr)
     manager = workdir.checkpoint_manager(checkpoint, keep=config.keep_checkpoints)
     workdir.save_config(config)
-    return trainer, dataset, workdir, manager
+    return Run(config, trainer, iterator, workdir, manager)
 
 
 def train(config: Config) -> Trainer:
     """Trains until ``config.train_steps`` generator updates, resuming if possible.
 
+    SIGINT or SIGTERM ends the run after the current step, with a checkpoint; a second
+    signal aborts at once without saving.
+
     Returns:
-        The trainer, at step ``config.train_steps``.
+        The trainer, at ``config.train_steps`` or at the step a signal stopped it.
+
+    Raises:
+        NonFiniteError: with ``on_nonfinite=stop``, at the first NaN or infinite update.
+        CheckpointError: if a checkpoint cannot be restored or saved.
     """
-    trainer, dataset, workdir, manager = prepare(config)
+    run = prepare(config)
+    trainer = run.trainer
     step = int(trainer.step.numpy())
     if step >= config.train_steps:
         print(
@@ -76,50 +127,121 @@ def train(config: Config) -> Trainer:
         f"training to step {config.train_steps} in {config.workdir}",
         flush=True,
     )
-    writer = workdir.summary_writer()
+    writer = run.workdir.summary_writer()
     if step == 0:
-        _write_samples(trainer, workdir, writer, config, step)
+        _write_samples(run, writer, step)
 
-    iterator = iter(dataset)
+    nonfinite_at_start = int(trainer.nonfinite_updates.numpy())
     last_log_step, last_log_time = step, time.perf_counter()
     steps_per_sec = float("nan")
-    while step < config.train_steps:
-        metrics = trainer.train_step(iterator)
-        step += 1
-        final = step == config.train_steps
-        if step % config.log_every == 0 or final:
-            now = time.perf_counter()
-            steps_per_sec = (step - last_log_step) / (now - last_log_time)
-            last_log_step, last_log_time = step, now
-            print(_log_line(step, config.train_steps, metrics, steps_per_sec), flush=True)
-        if step % config.summary_every == 0 or final:
-            with writer.as_default(step=step):
-                for name, value in metrics.items():
-                    tf.summary.scalar(name, value)
-                if np.isfinite(steps_per_sec):
-                    tf.summary.scalar("steps_per_sec", steps_per_sec)
-        if step % config.image_every == 0 or final:
-            _write_samples(trainer, workdir, writer, config, step)
-        if step % config.checkpoint_every == 0 or final:
-            manager.save(checkpoint_number=step)
+    saved_step = step
+    with _stop_on_signals() as stop:
+        while step < config.train_steps and stop.signal is None:
+            metrics = trainer.train_step(run.iterator)
+            step += 1
+            if (
+                config.on_nonfinite == "stop"
+                and int(metrics["nonfinite_updates"]) > nonfinite_at_start
+            ):
+                writer.flush()
+                raise NonFiniteError(_nonfinite_message(run, step, metrics))
+            final = step == config.train_steps or stop.signal is not None
+            if step % config.log_every == 0 or final:
+                now = time.perf_counter()
+                steps_per_sec = (step - last_log_step) / (now - last_log_time)
+                last_log_step, last_log_time = step, now
+                print(_log_line(step, config.train_steps, metrics, steps_per_sec), flush=True)
+            if step % config.summary_every == 0 or final:
+                with writer.as_default(step=step):
+                    for name, value in metrics.items():
+                        tf.summary.scalar(name, value)
+                    if np.isfinite(steps_per_sec):
+                        tf.summary.scalar("steps_per_sec", steps_per_sec)
+            if step % config.image_every == 0 or final:
+                _write_samples(run, writer, step)
+            if step % config.checkpoint_every == 0 or final:
+                run.save(step)
+                saved_step = step
+        if saved_step != step:  # a signal came during this step's I/O, after its checks
+            run.save(step)
     writer.flush()
-    print(f"done at step {step}; checkpoint {manager.latest_checkpoint}", flush=True)
+    latest = run.manager.latest_checkpoint
+    if stop.signal is not None:
+        name = signal.Signals(stop.signal).name
+        print(f"stopped by {name} at step {step}; checkpoint {latest}", flush=True)
+    else:
+        print(f"done at step {step}; checkpoint {latest}", flush=True)
     return trainer
 
 
+def _nonfinite_message(run: Run, step: int, metrics: dict) -> str:
+    bad = [
+        f"{name}={float(metrics[name])}"
+        for name in _WATCHED
+        if name in metrics and not np.isfinite(float(metrics[name]))
+    ]
+    what = ", ".join(bad) if bad else "a discriminator update earlier in the step"
+    latest = run.manager.latest_checkpoint or "none yet"
+    return (
+        f"non-finite {what} at step {step}; stopped without saving, so the latest checkpoint "
+        f"is {latest}; --on_nonfinite=skip skips such updates instead"
+    )
+
+
+class _StopRequest:
+    signal: int | None = None
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[_StopRequest]:
+    """Turns the first SIGINT/SIGTERM into a stop request; a second one aborts at once.
+
+    The handler only records the signal: the loop checks it between steps, so the step
+    in flight finishes and a checkpoint is written.
+    """
+    request = _StopRequest()
+
+    def handle(signum, frame):
+        if request.signal is not None:
+            print(
+                f"second signal ({signal.Signals(signum).name}): aborting without saving",
+                file=sys.stderr,
+                flush=True,
+            )
+            os._exit(128 + signum)
+        request.signal = signum
+        print(f"got {signal.Signals(signum).name}: stopping after this step", flush=True)
+
+    watched = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.getsignal(sig) for sig in watched}
+    for sig in watched:
+        signal.signal(sig, handle)
+    try:
+        yield request
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def _log_line(step: int, total: int, metrics: dict, steps_per_sec: float) -> str:
-    names = [*_LOG_FIRST, *sorted(set(metrics) - set(_LOG_FIRST))]
-    values = " ".join(f"{name}={float(metrics[name]):.4f}" for name in names)
+    names = [*_LOG_FIRST, *sorted(set(metrics) - set(_LOG_FIRST) - {"nonfinite_updates"})]
+    if int(metrics["nonfinite_updates"]):
+        names.append("nonfinite_updates")
+    values = " ".join(f"{name}={_format(metrics[name])}" for name in names)
     return f"step {step}/{total} {values} steps_per_sec={steps_per_sec:.2f}"
 
 
-def _write_samples(trainer, workdir, writer, config, step) -> None:
+def _format(value: tf.Tensor) -> str:
+    return str(int(value)) if value.dtype.is_integer else f"{float(value):.4f}"
+
+
+def _write_samples(run: Run, writer, step: int) -> None:
     """Renders the fixed noise: a PNG grid and image summary, or per-dim histograms."""
-    samples = trainer.generate(trainer.fixed_noise).numpy()
+    samples = run.trainer.generate(run.trainer.fixed_noise).numpy()
     with writer.as_default(step=step):
-        if config.is_image:
+        if run.config.is_image:
             grid = images.make_grid(samples)  # [H, W, C] uint8
-            workdir.write_sample_grid(step, grid)
+            run.workdir.write_sample_grid(step, grid)
             tf.summary.image("fixed_noise_samples", grid[tf.newaxis])
         else:
             for dim in range(samples.shape[1]):

@@ -41,6 +41,15 @@ flags.DEFINE_integer(
     "keep_checkpoints", _DEFAULTS["keep_checkpoints"], "Checkpoints kept; 0 keeps all."
 )
 flags.DEFINE_integer("grid_size", _DEFAULTS["grid_size"], "Sample grid is grid_size^2 images.")
+flags.DEFINE_bool(
+    "deterministic", _DEFAULTS["deterministic"], "Deterministic ops: bit-exact reruns on GPU."
+)
+_enum("on_nonfinite", config_lib.NONFINITE_ACTIONS, "On a NaN/Inf loss or gradient: stop or skip.")
+flags.DEFINE_list(
+    "allow_flag_changes",
+    list(_DEFAULTS["allow_flag_changes"]),
+    "Flags a resumed run may change from the saved run (e.g. g_lr,d_lr).",
+)
 # The data.
 _enum("dataset", config_lib.DATASETS, "Training data; glyphs ships with the package.")
 flags.DEFINE_string("data_dir", _DEFAULTS["data_dir"], "Image folder for --dataset=folder.")
@@ -82,6 +91,7 @@ flags.DEFINE_float("d_beta2", _DEFAULTS["d_beta2"], "D's Adam beta2.")
 FLAGS = flags.FLAGS
 _INT_ENUMS = ("image_size", "channels")
 _UNIT_LISTS = ("g_hidden_units", "d_hidden_units")
+_NAME_LISTS = ("allow_flag_changes",)
 
 
 def config_from_flags() -> config_lib.Config:
@@ -103,6 +113,8 @@ def config_from_flags() -> config_lib.Config:
                     f"--{name}={','.join(value)} is invalid; allowed: a comma-separated list "
                     "of positive integers"
                 ) from None
+        elif name in _NAME_LISTS:
+            value = tuple(value)
         values[name] = value if value is not None else ""
     config = config_lib.Config(**values)
     config_lib.check_explicit_flags(config, {name for name in _DEFAULTS if FLAGS[name].present})
@@ -123,7 +135,7 @@ def main(argv: list[str]) -> None:
         loop.train(config)
     except config_lib.ConfigError as e:
         cli.fail(_PROGRAM, e, cli.USAGE_ERROR)
-    except (data.DataError, workdir.CheckpointError) as e:
+    except (data.DataError, workdir.CheckpointError, loop.NonFiniteError) as e:
         cli.fail(_PROGRAM, e, cli.INPUT_ERROR)
 
 

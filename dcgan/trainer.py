@@ -62,6 +62,7 @@ class Trainer:
         train_order: str = "d_first",
         seed: int = 0,
         num_fixed_samples: int = 64,
+        skip_nonfinite: bool = False,
     ):
         """Builds the trainer; see ``Config`` for the meaning of each option.
 
@@ -84,8 +85,13 @@ class Trainer:
         self._gp_weight = gp_weight
         self._n_critic = n_critic
         self._g_first = train_order == "g_first"
+        self._skip_nonfinite = skip_nonfinite
 
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        # Updates (of D or G) whose loss or gradient norm was NaN or infinite.
+        self.nonfinite_updates = tf.Variable(
+            0, dtype=tf.int64, trainable=False, name="nonfinite_updates"
+        )
         self.noise_rng = tf.random.Generator.from_seed(seed)
         # Drawn statelessly so the grid is the same for a seed whatever else changes.
         self.fixed_noise = tf.Variable(
@@ -111,6 +117,7 @@ class Trainer:
             "g_optimizer": self.g_optimizer,
             "d_optimizer": self.d_optimizer,
             "step": self.step,
+            "nonfinite_updates": self.nonfinite_updates,
             "noise_rng": self.noise_rng,
             "fixed_noise": self.fixed_noise,
         }
@@ -143,7 +150,7 @@ class Trainer:
         if not self._g_first:
             g_metrics = self.generator_update(batch_size)
         self.step.assign_add(1)
-        return {**d_metrics, **g_metrics}
+        return {**d_metrics, **g_metrics, "nonfinite_updates": self.nonfinite_updates.value()}
 
     def discriminator_update(self, real: tf.Tensor) -> dict[str, tf.Tensor]:
         """One update of D on a real batch and a fresh fake batch of the same size.
@@ -152,6 +159,7 @@ class Trainer:
         mix the two, and its loss is the sum of a real and a fake part.
         """
         family = self._family
+        saved_state = self._saved_state()
         fake = self.generator(self._noise(tf.shape(real)[0]), training=True)
         variables = self.discriminator.trainable_variables
         with tf.GradientTape() as tape:
@@ -169,9 +177,13 @@ class Trainer:
                 per_example += self._gp_weight * penalty
             d_loss = _average(per_example)
         gradients = tape.gradient(d_loss, variables)
-        self.d_optimizer.apply(gradients, variables)
-        if family.clips_weights:
-            losses.clip_weights(variables, self._clip_value)
+
+        def update():
+            self.d_optimizer.apply(gradients, variables)
+            if family.clips_weights:
+                losses.clip_weights(variables, self._clip_value)
+
+        d_grad_norm = self._guarded(update, d_loss, gradients, saved_state)
 
         real_out = tf.cast(tf.reshape(real_out, [-1]), tf.float32)
         fake_out = tf.cast(tf.reshape(fake_out, [-1]), tf.float32)
@@ -181,7 +193,7 @@ class Trainer:
             "d_loss_fake": _average(fake_loss),
             "d_output_real": tf.reduce_mean(real_out),
             "d_output_fake": tf.reduce_mean(fake_out),
-            "d_grad_norm": tf.linalg.global_norm(gradients),
+            "d_grad_norm": d_grad_norm,
         }
         if family.gradient_penalty:
             metrics["gradient_penalty"] = _average(penalty)
@@ -195,13 +207,53 @@ class Trainer:
     def generator_update(self, batch_size: tf.Tensor) -> dict[str, tf.Tensor]:
         """One update of G on a fresh noise batch, through D in training mode."""
         variables = self.generator.trainable_variables
+        saved_state = self._saved_state()
         noise = self._noise(batch_size)
         with tf.GradientTape() as tape:
             fake_out = self.discriminator(self.generator(noise, training=True), training=True)
             g_loss = _average(self._family.generator_loss(fake_out))
         gradients = tape.gradient(g_loss, variables)
-        self.g_optimizer.apply(gradients, variables)
-        return {"g_loss": g_loss, "g_grad_norm": tf.linalg.global_norm(gradients)}
+        g_grad_norm = self._guarded(
+            lambda: self.g_optimizer.apply(gradients, variables), g_loss, gradients, saved_state
+        )
+        return {"g_loss": g_loss, "g_grad_norm": g_grad_norm}
+
+    def _state_variables(self) -> list[tf.Variable]:
+        # What a forward pass in training mode changes: batch-norm moving statistics.
+        return self.generator.non_trainable_variables + self.discriminator.non_trainable_variables
+
+    def _saved_state(self) -> list[tf.Tensor] | None:
+        """Values to roll back to if the update turns out non-finite (skip mode only)."""
+        if not self._skip_nonfinite:
+            return None
+        return [tf.identity(v) for v in self._state_variables()]
+
+    def _guarded(self, update, loss: tf.Tensor, gradients, saved_state) -> tf.Tensor:
+        """Runs ``update`` and counts it if non-finite; returns the gradients' global norm.
+
+        With ``skip_nonfinite`` a non-finite update leaves no trace: the optimizer does
+        not run (moments and iteration count included) and the moving statistics the
+        forward passes touched are rolled back to ``saved_state``. Otherwise the update
+        is applied and the caller stops the run on the count.
+        """
+        norm = tf.linalg.global_norm(gradients)
+        finite = tf.math.is_finite(loss) & tf.math.is_finite(norm)
+        if self._skip_nonfinite:
+
+            def apply():
+                update()
+                return tf.constant(True)  # cond needs matching outputs from both branches
+
+            def roll_back():
+                for variable, value in zip(self._state_variables(), saved_state, strict=True):
+                    variable.assign(value)
+                return tf.constant(False)
+
+            tf.cond(finite, apply, roll_back)
+        else:
+            update()
+        self.nonfinite_updates.assign_add(tf.cast(tf.logical_not(finite), tf.int64))
+        return norm
 
 
 def _average(per_example: tf.Tensor) -> tf.Tensor:
@@ -271,5 +323,6 @@ def build_trainer(config: Config) -> Trainer:
         n_critic=config.n_critic,
         train_order=config.train_order,
         seed=config.seed,
+        skip_nonfinite=config.on_nonfinite == "skip",
         num_fixed_samples=config.grid_size**2 if config.is_image else _VECTOR_FIXED_SAMPLES,
     )

@@ -96,7 +96,7 @@ class Workdir:
         except (AssertionError, ValueError, tf.errors.OpError) as e:
             raise CheckpointError(
                 f"checkpoint {path} does not match the networks built from this config "
-                f"({_summarize(e)}); use the config it was trained with or a new --workdir"
+                f"({summarize_error(e)}); use the config it was trained with or a new --workdir"
             ) from None
         return path
 
@@ -116,7 +116,7 @@ class Workdir:
         return path
 
 
-def _summarize(error: Exception, limit: int = 300) -> str:
+def summarize_error(error: Exception, limit: int = 300) -> str:
     """TensorFlow's restore errors span many lines: one line, at most ``limit`` chars."""
     text = " ".join(str(error).split()) or type(error).__name__
     return text if len(text) <= limit else text[: limit - 3] + "..."

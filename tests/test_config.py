@@ -266,6 +266,9 @@ DCGAN_GLYPHS_FIELDS = (
     "checkpoint_every",
     "keep_checkpoints",
     "grid_size",
+    "deterministic",
+    "on_nonfinite",
+    "allow_flag_changes",
     "dataset",
     "image_size",
     "channels",
@@ -301,6 +304,9 @@ WGAN_GP_RING2D_FIELDS = (
     "image_every",
     "checkpoint_every",
     "keep_checkpoints",
+    "deterministic",
+    "on_nonfinite",
+    "allow_flag_changes",
     "dataset",
     "latent_dim",
     "g_hidden_units",
@@ -372,6 +378,9 @@ def parse_flagfile(text):
         "float": float,
         "str": str,
         "tuple[int, ...]": lambda s: tuple(int(u) for u in s.split(",")),
+        # absl reads a bool flag's value case-insensitively; an empty list flag is [].
+        "bool": {"True": True, "False": False}.__getitem__,
+        "tuple[str, ...]": lambda s: tuple(name for name in s.split(",") if name),
     }
     values = {}
     for line in text.splitlines():
@@ -504,21 +513,56 @@ def test_check_resumable_refuses_state_field_changes(name, base, new, old_text):
     )
 
 
+def test_check_resumable_accepts_run_field_changes():
+    saved = make()
+    changes = {
+        "train_steps": 50_000,
+        "log_every": 7,
+        "summary_every": 3,
+        "image_every": 9,
+        "checkpoint_every": 11,
+        "keep_checkpoints": 0,
+        "deterministic": True,
+        "on_nonfinite": "skip",
+        "workdir": "elsewhere",
+    }
+    assert set(changes) | {"allow_flag_changes"} == set(config_lib.RUN_FIELDS)
+    config_lib.check_resumable(saved, dataclasses.replace(saved, **changes))
+
+
 @pytest.mark.parametrize(
     "changes",
     [
-        {"train_steps": 50_000},
         {"g_lr": 1e-3},
         {"d_lr": 1e-5},
         {"loss": "wgan"},
         {"loss": "wgan", "clip_value": 0.05, "n_critic": 5, "batch_size": 32},
-        {"seed": 3, "log_every": 7, "keep_checkpoints": 0},
+        {"seed": 3},
         {"label_smoothing": 0.2, "g_beta1": 0.9},
     ],
 )
-def test_check_resumable_accepts_non_state_changes(changes):
+def test_check_resumable_needs_allow_flag_changes_for_the_rest(changes):
     saved = make()
-    config_lib.check_resumable(saved, dataclasses.replace(saved, **changes))
+    with pytest.raises(ConfigError) as excinfo:
+        config_lib.check_resumable(saved, dataclasses.replace(saved, **changes))
+    first = sorted(changes, key=[f.name for f in dataclasses.fields(Config)].index)[0]
+    assert_one_line_error(excinfo, f"pass --allow_flag_changes={first} to change it")
+    allowed = dataclasses.replace(saved, **changes, allow_flag_changes=tuple(changes))
+    config_lib.check_resumable(saved, allowed)
+
+
+@pytest.mark.parametrize(
+    "names, fragment",
+    [
+        (("lr",), "--allow_flag_changes=lr is invalid; allowed: batch_size, seed"),
+        (("latent_dim",), "--allow_flag_changes=latent_dim is invalid"),
+        (("train_steps",), "--allow_flag_changes=train_steps is invalid"),
+    ],
+)
+def test_allow_flag_changes_names_only_changeable_fields(names, fragment):
+    with pytest.raises(ConfigError) as excinfo:
+        make(allow_flag_changes=names)
+    assert_one_line_error(excinfo, fragment)
 
 
 def test_check_resumable_accepts_identical_configs():

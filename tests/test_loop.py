@@ -118,9 +118,18 @@ def test_vector_run_writes_histograms_and_wgan_scalars(tmp_path, read_summaries)
     assert not os.path.exists(tmp_path / "samples")
 
 
-def test_learning_rate_of_the_new_run_wins_on_resume(tmp_path):
+def test_learning_rate_changes_on_resume_only_when_allowed(tmp_path):
     loop.train(tiny_image_config(tmp_path, train_steps=3))
-    trainer = loop.train(tiny_image_config(tmp_path, train_steps=4, g_lr=1e-3, d_lr=3e-3))
+    before = snapshot(tmp_path)
+    with pytest.raises(ConfigError, match=r"--g_lr=0.001 differs .*--allow_flag_changes=g_lr"):
+        loop.train(tiny_image_config(tmp_path, train_steps=4, g_lr=1e-3))
+    assert snapshot(tmp_path) == before
+    trainer = loop.train(
+        tiny_image_config(
+            tmp_path, train_steps=4, g_lr=1e-3, d_lr=3e-3, allow_flag_changes=("g_lr", "d_lr")
+        )
+    )
+    # The restore brought back the saved rates; the new flags must win.
     np.testing.assert_allclose(trainer.g_optimizer.learning_rate.numpy(), 1e-3, rtol=1e-6)
     np.testing.assert_allclose(trainer.d_optimizer.learning_rate.numpy(), 3e-3, rtol=1e-6)
 

@@ -194,8 +194,46 @@ def test_metric_names(loss, specific):
         "g_loss",
         "g_grad_norm",
     }
-    assert set(metrics) == common | specific
+    assert set(metrics) == common | specific | {"nonfinite_updates"}
+    counter = metrics.pop("nonfinite_updates")
+    assert counter.dtype == tf.int64 and int(counter) == 0
     assert all(v.shape == () and v.dtype == tf.float32 for v in metrics.values())
+
+
+def poisoned(at, image=False):
+    """``batches()`` with NaN in batch ``at``: D's loss and gradients go non-finite."""
+
+    def poison(i, batch):
+        return tf.where(i == at, batch * np.nan, batch)
+
+    return tf.data.Dataset.zip(tf.data.Dataset.range(10_000), batches(image)).map(poison)
+
+
+def test_skip_nonfinite_skips_exactly_the_poisoned_update():
+    # Batch-norm nets: the poisoned forward pass also corrupts the moving statistics,
+    # which the skip must roll back.
+    trainer = make_trainer(image=True, skip_nonfinite=True, n_critic=2)
+    iterator = iter(poisoned(at=2, image=True))  # step 0: batches 0, 1; step 1: 2 (bad), 3
+    trainer.train_step(iterator)
+    d_before = weights(trainer.discriminator)
+    d_iterations = int(trainer.d_optimizer.iterations.numpy())
+    metrics = trainer.train_step(iterator)
+    assert int(metrics["nonfinite_updates"]) == 1
+    # One of the two D updates ran: the optimizer counted one more iteration, not two.
+    assert int(trainer.d_optimizer.iterations.numpy()) == d_iterations + 1
+    assert changed(d_before, trainer.discriminator)
+    for model in (trainer.generator, trainer.discriminator):
+        assert all(np.all(np.isfinite(v.numpy())) for v in model.weights)
+    assert trainer.train_step.experimental_get_tracing_count() == 1
+
+
+def test_without_skip_the_poisoned_update_is_applied_and_counted():
+    trainer = make_trainer(n_critic=1)
+    iterator = iter(poisoned(at=0))
+    metrics = trainer.train_step(iterator)
+    assert int(metrics["nonfinite_updates"]) >= 1
+    assert not np.isfinite(float(metrics["d_loss"]))
+    assert not all(np.all(np.isfinite(v)) for v in weights(trainer.discriminator))
 
 
 def test_wgan_clips_every_discriminator_update():

@@ -1,0 +1,210 @@
+"""The loop under interruption and failure: exact resume, signals, NaN, failed saves."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from dcgan import data, loop
+from dcgan.config import Config
+from dcgan.workdir import CheckpointError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def tiny(workdir, **overrides):
+    values = dict(
+        workdir=str(workdir),
+        dataset="glyphs",
+        image_size=28,
+        latent_dim=8,
+        g_base_width=4,
+        d_base_width=4,
+        batch_size=8,
+        grid_size=2,
+        train_steps=6,
+        log_every=1,
+        summary_every=1,
+        image_every=100,
+        checkpoint_every=2,
+    )
+    values.update(overrides)
+    return Config(**values)
+
+
+# Run in a child process: op determinism is process-wide and cannot be turned off.
+EXACT_RESUME = textwrap.dedent("""
+    import sys, numpy as np
+    from dcgan import loop
+    from dcgan.config import Config
+
+    def run(workdir, steps, loss):
+        d_norm = "layer" if loss == "wgan-gp" else "batch"
+        config = Config(workdir=workdir, dataset="glyphs", image_size=28, latent_dim=8,
+                        g_base_width=4, d_base_width=4, batch_size=8, train_steps=steps,
+                        loss=loss, d_norm=d_norm, n_critic=2, deterministic=True,
+                        checkpoint_every=100, log_every=100)
+        trainer = loop.train(config)
+        return [v.numpy() for v in trainer.checkpoint_items()["generator"].weights
+                + trainer.discriminator.weights + trainer.g_optimizer.variables
+                + trainer.d_optimizer.variables]
+
+    root, loss = sys.argv[1], sys.argv[2]
+    straight = run(f"{root}/{loss}-straight", 6, loss)
+    run(f"{root}/{loss}-resumed", 3, loss)
+    resumed = run(f"{root}/{loss}-resumed", 6, loss)
+    same = [np.array_equal(a, b) for a, b in zip(straight, resumed, strict=True)]
+    print("IDENTICAL" if all(same) else f"DIFFERENT {same.count(False)} of {len(same)}")
+""")
+
+
+@pytest.mark.parametrize("loss", ["dcgan", "wgan", "wgan-gp"])
+def test_stop_and_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path, loss):
+    result = subprocess.run(
+        [sys.executable, "-c", EXACT_RESUME, str(tmp_path), loss],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "IDENTICAL" in result.stdout, result.stdout[-500:]
+
+
+def start_training(workdir, *flags):
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-u",
+            "-m",
+            "dcgan.train",
+            f"--workdir={workdir}",
+            "--train_steps=100000",
+            "--log_every=1",
+            "--checkpoint_every=1000",
+            *flags,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+
+
+def wait_for_step(process, step):
+    """Reads stdout until the log line of ``step``; returns what was read."""
+    lines = []
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if line.startswith(f"step {step}/"):
+            return lines
+    process.kill()
+    raise AssertionError(f"no step {step} line; got {lines[-5:]}")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
+def test_a_signal_finishes_the_step_saves_and_exits_0(tmp_path, sig):
+    workdir = tmp_path / "run"
+    process = start_training(
+        workdir,
+        "--batch_size=8",
+        "--latent_dim=8",
+        "--g_base_width=4",
+        "--d_base_width=4",
+        "--image_size=28",
+    )
+    wait_for_step(process, 3)
+    process.send_signal(sig)
+    out, err = process.communicate(timeout=240)
+    assert process.returncode == 0, err[-2000:]
+    stopped = [line for line in out.splitlines() if line.startswith(f"stopped by {sig.name}")]
+    assert len(stopped) == 1, out[-1000:]
+    step = int(stopped[0].split(" at step ")[1].split(";")[0])
+    assert step >= 3
+    latest = tf.train.latest_checkpoint(str(workdir / "checkpoints"))
+    assert latest.endswith(f"ckpt-{step}") and stopped[0].endswith(latest)
+
+
+def test_a_second_signal_aborts_without_saving(tmp_path):
+    workdir = tmp_path / "run"
+    process = start_training(
+        workdir,
+        "--batch_size=8",
+        "--latent_dim=8",
+        "--g_base_width=4",
+        "--d_base_width=4",
+        "--image_size=28",
+    )
+    wait_for_step(process, 3)
+    # Two different signals: identical pending signals may be merged into one.
+    process.send_signal(signal.SIGTERM)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=240)
+    # Python runs pending handlers in signal-number order, not in the order sent.
+    assert process.returncode in (128 + signal.SIGINT, 128 + signal.SIGTERM), err[-2000:]
+    assert "second signal (" in err and "): aborting without saving" in err
+    assert tf.train.latest_checkpoint(str(workdir / "checkpoints")) is None
+
+
+def poison_batch(monkeypatch, at):
+    """Makes batch ``at`` of every dataset NaN, as corrupt data or an overflow would."""
+    make_dataset = data.make_dataset
+
+    def poisoned(*args, **kwargs):
+        dataset = make_dataset(*args, **kwargs)
+        indexed = tf.data.Dataset.zip(tf.data.Dataset.range(10**9), dataset)
+        return indexed.map(lambda i, x: tf.where(i == at, x * np.nan, x))
+
+    monkeypatch.setattr(data, "make_dataset", poisoned)
+
+
+def test_nonfinite_stops_without_saving_the_bad_state(tmp_path, monkeypatch, capsys):
+    poison_batch(monkeypatch, at=4)  # n_critic 1: batch 4 feeds step 5
+    with pytest.raises(loop.NonFiniteError) as raised:
+        loop.train(tiny(tmp_path))
+    message = str(raised.value)
+    assert "non-finite d_loss=nan" in message and "at step 5" in message
+    assert "latest checkpoint is" in message and message.count("ckpt-4") == 1
+    assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).endswith("ckpt-4")
+    assert "step 5/" not in capsys.readouterr().out
+
+
+def test_nonfinite_skip_skips_counts_and_finishes(tmp_path, monkeypatch, read_summaries):
+    poison_batch(monkeypatch, at=4)
+    trainer = loop.train(tiny(tmp_path, on_nonfinite="skip"))
+    assert int(trainer.step.numpy()) == 6
+    assert int(trainer.nonfinite_updates.numpy()) == 1
+    for variable in trainer.generator.weights + trainer.discriminator.weights:
+        assert np.all(np.isfinite(variable.numpy()))
+    counts = dict(read_summaries(str(tmp_path))["nonfinite_updates"])
+    assert counts[4] == 0 and counts[5] == 1 and counts[6] == 1
+
+
+def test_a_failed_save_is_an_error_and_earlier_checkpoints_stay(tmp_path, monkeypatch):
+    save = tf.train.CheckpointManager.save
+
+    def disk_full_at_step_4(self, checkpoint_number=None, **kwargs):
+        if checkpoint_number == 4:
+            raise tf.errors.ResourceExhaustedError(None, None, "No space left on device")
+        return save(self, checkpoint_number=checkpoint_number, **kwargs)
+
+    monkeypatch.setattr(tf.train.CheckpointManager, "save", disk_full_at_step_4)
+    with pytest.raises(CheckpointError) as raised:
+        loop.train(tiny(tmp_path))
+    message = str(raised.value)
+    assert "could not save the checkpoint of step 4" in message
+    assert "No space left on device" in message and "earlier checkpoints are intact" in message
+    assert "\n" not in message
+    checkpoints = tmp_path / "checkpoints"
+    assert tf.train.latest_checkpoint(str(checkpoints)).endswith("ckpt-2")
+    assert os.path.exists(f"{checkpoints}/ckpt-2.index")
