@@ -69,6 +69,8 @@ def prepare(config: Config) -> Run:
         data.DataError: if the data is missing or unreadable.
         CheckpointError: if the latest checkpoint does not match the networks.
     """
+    if os.path.exists(config.workdir) and not os.path.isdir(config.workdir):
+        raise config_lib.ConfigError(f"--workdir={config.workdir} exists and is not a directory")
     workdir = Workdir(config.workdir)
     saved = workdir.saved_config()
     if saved is not None:

@@ -88,6 +88,14 @@ class Workdir:
         if not tf.io.gfile.exists(f"{path}.index"):
             raise CheckpointError(f"no checkpoint at {path} (expected {path}.index)")
         try:
+            tf.train.load_checkpoint(path)
+        except (ValueError, tf.errors.OpError) as e:
+            raise CheckpointError(
+                f"checkpoint {path} cannot be read ({summarize_error(e)}); it is truncated or "
+                "corrupt: restore it from a copy, or delete its files to resume from the one "
+                "before"
+            ) from None
+        try:
             status = checkpoint.restore(path)
             if partial:
                 status.expect_partial().assert_existing_objects_matched()

@@ -83,6 +83,65 @@ def test_bad_flags_fail_in_one_line_with_status_2(tmp_path, flags, message):
     assert not os.path.exists(tmp_path / "w")
 
 
+def test_workdir_that_is_a_file_is_refused(tmp_path):
+    (tmp_path / "w").write_text("not a directory")
+    result = run("dcgan.train", f"--workdir={tmp_path}/w", "--train_steps=1")
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last == f"dcgan.train: error: --workdir={tmp_path}/w exists and is not a directory"
+    assert (tmp_path / "w").read_text() == "not a directory"
+
+
+def test_verbosity_adds_the_traceback(tmp_path):
+    (tmp_path / "w").write_text("")
+    quiet = run("dcgan.train", f"--workdir={tmp_path}/w")
+    loud = run("dcgan.train", f"--workdir={tmp_path}/w", "--verbosity=1")
+    assert "Traceback" not in quiet.stderr
+    assert "Traceback" in loud.stderr and "ConfigError" in loud.stderr
+    assert loud.stderr.strip().splitlines()[-1] == quiet.stderr.strip().splitlines()[-1]
+
+
+TINY = [
+    "--batch_size=8",
+    "--latent_dim=8",
+    "--g_base_width=4",
+    "--d_base_width=4",
+    "--image_size=28",
+    "--grid_size=2",
+    "--checkpoint_every=2",
+]
+
+
+def snapshot(directory):
+    return {path: path.read_bytes() for path in sorted(directory.rglob("*")) if path.is_file()}
+
+
+@pytest.mark.parametrize(
+    "damage, status, message",
+    [
+        # A truncated checkpoint: the run stops before training instead of starting over.
+        (
+            lambda w: (w / "checkpoints" / "ckpt-2.index").write_bytes(b"\0" * 10),
+            1,
+            "ckpt-2 cannot be read",
+        ),
+        (lambda w: (w / "config.json").write_text("{not json"), 2, "is not a valid dcgan config"),
+    ],
+    ids=["truncated-checkpoint", "corrupt-config"],
+)
+def test_damaged_workdir_is_refused_and_left_alone(tmp_path, damage, status, message):
+    workdir = tmp_path / "w"
+    first = run("dcgan.train", f"--workdir={workdir}", "--train_steps=2", *TINY)
+    assert first.returncode == 0, first.stderr
+    damage(workdir)
+    before = snapshot(workdir)
+    result = run("dcgan.train", f"--workdir={workdir}", "--train_steps=4", *TINY)
+    assert result.returncode == status, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("dcgan.train: error: ") and message in last
+    assert snapshot(workdir) == before
+
+
 def test_missing_data_folder_fails_with_status_1_and_writes_nothing(tmp_path):
     result = run(
         "dcgan.train",
