@@ -169,10 +169,15 @@ def train(config: Config) -> Trainer:
     writer.flush()
     latest = run.manager.latest_checkpoint
     if stop.signal is not None:
-        name = signal.Signals(stop.signal).name
-        print(f"stopped by {name} at step {step}; checkpoint {latest}", flush=True)
+        print(f"stopped by {signal.Signals(stop.signal).name} at step {step}; checkpoint {latest}")
     else:
-        print(f"done at step {step}; checkpoint {latest}", flush=True)
+        print(f"done at step {step}; checkpoint {latest}")
+    # More than one trace per function means the step was rebuilt mid-run: slow and a bug.
+    traces = {
+        "train_step": trainer.train_step.experimental_get_tracing_count(),
+        "generate": trainer.generate.experimental_get_tracing_count(),
+    }
+    print("traces: " + " ".join(f"{name}={count}" for name, count in traces.items()), flush=True)
     return trainer
 
 

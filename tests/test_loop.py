@@ -64,6 +64,7 @@ def test_run_writes_everything_then_resumes(tmp_path, read_summaries, capsys):
     loop.train(tiny_image_config(workdir))
     out = capsys.readouterr().out
     assert "starting at step 0" in out
+    assert out.splitlines()[-1] == "traces: train_step=1 generate=1"
     assert "step 3/6 d_loss=" in out and "step 6/6 d_loss=" in out and "steps_per_sec=" in out
 
     summaries = read_summaries(str(workdir))
