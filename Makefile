@@ -27,8 +27,9 @@ train:  ## the quickstart: built-in glyphs, a few minutes on a CPU
 tensorboard:
 	$(PYTHON) -m tensorboard.main --logdir=runs
 
-bench:  ## training-step throughput of the standard configurations
+bench:  ## step throughput of standard configurations, then a 20k-step soak (~5 min)
 	$(PYTHON) -m dcgan.bench --output=bench.json
+	$(PYTHON) -m dcgan.bench_soak --output=soak.json
 
 clean:
-	rm -rf build dist *.egg-info .pytest_cache .ruff_cache bench.json
+	rm -rf build dist *.egg-info .pytest_cache .ruff_cache bench.json soak.json
