@@ -71,6 +71,17 @@ def test_quickstart_trains_30_steps_then_resumes_to_40(tmp_path, read_summaries)
         (["--dataset=folder"], "--dataset=folder needs --data_dir"),
         (["--n_critic=0"], "--n_critic=0 is invalid; allowed: an integer >= 1"),
         (["stray"], "unexpected arguments ['stray']"),
+        (["--image_size=48"], "--image_size=48: value should be one of <28|32|64|128>"),
+        (
+            ["--label_smoothing=1.0"],
+            "--label_smoothing=1.0 is invalid; allowed: a number in [0.0, 1.0)",
+        ),
+        (["--on_nonfinite=ignore"], "--on_nonfinite=ignore: value should be one of <stop|skip>"),
+        (["--allow_flag_changes=latent_dim"], "--allow_flag_changes=latent_dim is invalid"),
+        (["--d_optimizer=rmsprop", "--d_beta1=0.9"], "--d_beta1 has no effect here"),
+        (["--dataset=ring2d", "--image_size=64"], "--image_size has no effect here"),
+        (["--g_lr=0"], "--g_lr=0.0 is invalid; allowed: a number > 0"),
+        (["--train_steps=-5"], "--train_steps=-5 is invalid; allowed: an integer >= 1"),
     ],
 )
 def test_bad_flags_fail_in_one_line_with_status_2(tmp_path, flags, message):
