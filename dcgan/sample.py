@@ -16,7 +16,6 @@ from absl import app, flags
 from dcgan import cli
 
 _PROGRAM = "dcgan.sample"
-_CHUNK = 256  # samples generated per call, to bound memory for large --num_samples
 _OUTPUT_TYPES = (".png", ".npy")
 
 flags.DEFINE_string("workdir", None, "Workdir of a dcgan.train run.")
@@ -42,7 +41,7 @@ def main(argv: list[str]) -> None:
     import numpy as np
     import tensorflow as tf
 
-    from dcgan import images, trainer
+    from dcgan import evaluation, images, trainer
     from dcgan.config import ConfigError
     from dcgan.workdir import CheckpointError, Workdir
 
@@ -67,13 +66,9 @@ def main(argv: list[str]) -> None:
     except CheckpointError as e:
         cli.fail(_PROGRAM, e, cli.INPUT_ERROR)
 
-    rng = tf.random.Generator.from_seed(FLAGS.seed)
-    chunks = []
-    for start in range(0, FLAGS.num_samples, _CHUNK):
-        count = min(_CHUNK, FLAGS.num_samples - start)
-        noise = rng.normal([count, config.latent_dim])
-        chunks.append(generator(noise, training=False).numpy())
-    samples = np.concatenate(chunks)  # [N, ...]
+    samples = evaluation.generate(
+        generator, num_samples=FLAGS.num_samples, latent_dim=config.latent_dim, seed=FLAGS.seed
+    )  # [N, ...]
     if extension == ".npy":
         np.save(FLAGS.output, samples)
     else:
