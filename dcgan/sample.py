@@ -71,7 +71,7 @@ def main(argv: list[str]) -> None:
     chunks = []
     for start in range(0, FLAGS.num_samples, _CHUNK):
         count = min(_CHUNK, FLAGS.num_samples - start)
-        noise = rng.normal([count, config.latent_dim])
+        noise = trainer.sample_noise(config, count, rng)
         chunks.append(generator(noise, training=False).numpy())
     samples = np.concatenate(chunks)  # [N, ...]
     if extension == ".npy":
