@@ -71,8 +71,11 @@ def write_gif(path: str, frames, *, duration_ms: int = 200) -> None:
     if not frames or any(frame.shape != frames[0].shape for frame in frames):
         shapes = sorted({frame.shape for frame in frames})
         raise ValueError(f"a GIF needs one or more frames of one shape, got shapes {shapes}")
-    if frames[0].ndim == 3 and frames[0].shape[-1] == 1:
-        frames = [frame[..., 0] for frame in frames]
+    if frames[0].ndim == 2:
+        frames = [frame[..., None] for frame in frames]
+    # Always [N, H, W, 3]: a stack of grayscale [H, W] frames is 3-D, which imageio
+    # would read as one RGB(A) image when N happens to be 3 or 4.
+    frames = [np.broadcast_to(frame, (*frame.shape[:2], 3)) for frame in frames]
     temporary = f"{path}.tmp"
     iio.imwrite(temporary, np.stack(frames), extension=".gif", duration=duration_ms, loop=0)
     os.replace(temporary, path)

@@ -213,6 +213,15 @@ def test_write_gif_rgb(tmp_path):
     np.testing.assert_array_equal(read[:, 0, 0], [[255, 0, 0], [0, 0, 255]])
 
 
+def test_write_gif_of_three_grayscale_frames_is_three_frames(tmp_path):
+    # Stacked, three [H, W] frames look like one [H, W, 3] image; they must stay frames.
+    path = str(tmp_path / "g.gif")
+    images.write_gif(path, [np.full((5, 4), v, np.uint8) for v in (10, 90, 170)])
+    read = iio.imread(path)
+    assert read.shape == (3, 5, 4, 3)
+    np.testing.assert_array_equal(read[:, 0, 0, 0], [10, 90, 170])
+
+
 @pytest.mark.parametrize(
     "frames", [[], [np.zeros((4, 4, 1), np.uint8), np.zeros((4, 5, 1), np.uint8)]]
 )
