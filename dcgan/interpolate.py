@@ -27,9 +27,9 @@ flags.DEFINE_integer("steps", 10, "Images per row, both ends included.", lower_b
 flags.DEFINE_integer("seed", 0, "Seed of the latent pairs.", lower_bound=0)
 flags.DEFINE_enum(
     "method",
-    "auto",
-    ["auto", "slerp", "linear"],
-    "Path between a pair; auto: slerp for normal noise, linear for uniform noise.",
+    "slerp",
+    ["slerp", "linear"],
+    "Path between a pair: slerp keeps the noise norm G was trained on (dcgan.latent).",
 )
 flags.DEFINE_integer("frame_ms", 100, "Milliseconds per GIF frame.", lower_bound=1)
 FLAGS = flags.FLAGS
@@ -66,7 +66,7 @@ def main(argv: list[str]) -> None:
         cli.fail(_PROGRAM, e, cli.INPUT_ERROR)
 
     config = run.config
-    method = latent.method_for(config.noise) if FLAGS.method == "auto" else FLAGS.method
+    method = FLAGS.method
     ends = trainer.sample_noise(
         config, 2 * FLAGS.rows, tf.random.Generator.from_seed(FLAGS.seed)
     ).numpy()  # [2 * rows, *latent_shape]

@@ -2,11 +2,14 @@
 
 A leaf: no TensorFlow, no other project module.
 
-Spherical interpolation (slerp, White 2016, "Sampling Generative Networks") suits
-normal noise: the midpoint of a straight line between two N(0, I) vectors has about
-1/sqrt(2) of their typical norm, a region the generator never saw in training, while
-slerp keeps the norm. For uniform noise the straight line is right: the cube is convex,
-so every point of the line is a possible input, while a great circle can leave it.
+Spherical interpolation (slerp, White 2016, "Sampling Generative Networks") is the
+default: in many dimensions the noise of training lies near a shell (norm about
+sqrt(n) for N(0, I), sqrt(n / 3) * scale for uniform noise), and the midpoint of a
+straight line between two draws has about 1/sqrt(2) of that norm, a region G never saw.
+This holds for uniform noise as well, although the cube is convex: on the glyphs32 run
+(64-d uniform noise) linear midpoints had norm 3.2 against 4.6 for the ends and G drew
+faint, broken glyphs there, while slerp kept the norm (about 6% of its coordinates leave
+[-1, 1], by at most 0.46) and the glyphs stayed whole.
 """
 
 from __future__ import annotations
@@ -14,11 +17,6 @@ from __future__ import annotations
 import numpy as np
 
 METHODS = ("slerp", "linear")
-
-
-def method_for(noise: str) -> str:
-    """The interpolation that stays where the training noise lives (see module doc)."""
-    return "slerp" if noise == "normal" else "linear"
 
 
 def interpolate(start: np.ndarray, end: np.ndarray, steps: int, *, method: str) -> np.ndarray:

@@ -54,7 +54,7 @@ def test_grid_rows_and_gif_frames(s1_run, tmp_path):
     output = tmp_path / "interp.png"
     result = interpolate(f"--workdir={s1_run}", f"--output={output}", "--rows=3", "--steps=5")
     assert result.returncode == 0, result.stderr
-    assert "wrote 3 linear interpolations of 5 images" in result.stdout  # uniform noise
+    assert "wrote 3 slerp interpolations of 5 images" in result.stdout
     grid = iio.imread(output)
     assert grid.shape == (3 * 34 + 2, 5 * 34 + 2)  # 3 rows of 5 images of 32 px, 2 px apart
     # Forth (5 positions) and back without repeating the ends: 5 + 3 frames of the
@@ -80,12 +80,19 @@ def test_same_seed_same_grid_other_seed_other_grid(s1_run, tmp_path):
     assert not np.array_equal(a, c)
 
 
-def test_method_flag_overrides_auto(s1_run, tmp_path):
-    result = interpolate(
-        f"--workdir={s1_run}", f"--output={tmp_path}/s.png", "--rows=1", "--method=slerp"
-    )
-    assert result.returncode == 0, result.stderr
-    assert "wrote 1 slerp interpolations" in result.stdout
+def test_linear_paths_differ_from_slerp_inside_but_share_the_ends(s1_run, tmp_path):
+    grids = {}
+    for method in ("slerp", "linear"):
+        output = tmp_path / f"{method}.png"
+        result = interpolate(
+            f"--workdir={s1_run}", f"--output={output}", "--rows=1", f"--method={method}"
+        )
+        assert result.returncode == 0, result.stderr
+        assert f"wrote 1 {method} interpolations" in result.stdout
+        grids[method] = iio.imread(output)  # 1 row of 10 images of 32 px
+    ends = np.s_[:, list(range(0, 36)) + list(range(9 * 34, 10 * 34 + 2))]
+    np.testing.assert_array_equal(grids["slerp"][ends], grids["linear"][ends])
+    assert not np.array_equal(grids["slerp"], grids["linear"])
 
 
 @pytest.mark.parametrize(

@@ -38,11 +38,6 @@ def test_slerp_of_parallel_vectors_is_linear_and_shapes_are_kept():
     np.testing.assert_allclose(points[1], 2 * a)
 
 
-def test_method_for_noise():
-    assert latent.method_for("normal") == "slerp"
-    assert latent.method_for("uniform") == "linear"
-
-
 @pytest.mark.parametrize(
     "args, message",
     [
