@@ -42,7 +42,8 @@ class Trainer:
 
     State (everything ``checkpoint_items`` returns): both networks, both optimizers, the
     int64 ``step`` (generator updates done), the ``noise_rng`` that draws every latent
-    vector and gradient-penalty alpha, and the ``fixed_noise`` the sample grid uses.
+    vector and gradient-penalty alpha, the ``fixed_noise`` the sample grid uses, and the
+    ``dropout_seeds`` of any dropout layers.
     """
 
     def __init__(
@@ -108,6 +109,14 @@ class Trainer:
             trainable=False,
             name="fixed_noise",
         )
+        # Dropout draws its masks from Keras seed generators, whose state a checkpoint of
+        # the networks does not hold: without it a resumed run would repeat step 0's masks.
+        self.dropout_seeds = [
+            layer.seed_generator.state
+            for model in (generator, discriminator)
+            for layer in model.layers
+            if isinstance(layer, keras.layers.Dropout)
+        ]
         # Optimizer slots must exist before the first step (and before a restore), not
         # be created lazily inside the traced function.
         g_optimizer.build(generator.trainable_variables)
@@ -121,7 +130,7 @@ class Trainer:
 
     def checkpoint_items(self) -> dict[str, object]:
         """The objects a checkpoint must hold to continue this run."""
-        return {
+        items = {
             "generator": self.generator,
             "discriminator": self.discriminator,
             "g_optimizer": self.g_optimizer,
@@ -130,6 +139,9 @@ class Trainer:
             "noise_rng": self.noise_rng,
             "fixed_noise": self.fixed_noise,
         }
+        if self.dropout_seeds:
+            items["dropout_seeds"] = self.dropout_seeds
+        return items
 
     def set_learning_rates(self, *, g_lr: float, d_lr: float) -> None:
         """Sets both learning rates (a restore brings back the checkpoint's values)."""

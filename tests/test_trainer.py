@@ -349,3 +349,43 @@ def test_spatial_noise_trains_with_one_trace(tmp_path):
         trainer.train_step(iterator)
     assert trainer.train_step.experimental_get_tracing_count() == 1
     assert trainer.generate(trainer.fixed_noise).shape == (4, 32, 32, 1)
+
+
+def test_checkpoint_holds_the_dropout_masks_state(tmp_path):
+    # S5's D drops 30% of its activations; the masks come from Keras seed generators.
+    def build(seed):
+        keras.utils.set_random_seed(seed)
+        return Trainer(
+            generator=models.dcgan_generator(
+                image_size=28, channels=1, latent_dim=LATENT, base_width=4
+            ),
+            discriminator=models.dcgan_discriminator(
+                image_size=28, channels=1, base_width=4, norm="none", dropout=0.3
+            ),
+            g_optimizer=keras.optimizers.Adam(1e-2),
+            d_optimizer=keras.optimizers.Adam(1e-2),
+            latent_dim=LATENT,
+            seed=seed,
+            num_fixed_samples=4,
+        )
+
+    original = build(0)
+    assert len(original.dropout_seeds) == 2
+    iterator = iter(batches(image=True))
+    original.train_step(iterator)
+    path = tf.train.Checkpoint(**original.checkpoint_items()).save(str(tmp_path / "ckpt"))
+    original.train_step(iterator)
+
+    restored = build(5)
+    tf.train.Checkpoint(**restored.checkpoint_items()).restore(path).assert_consumed()
+    restored.train_step(iter(batches(image=True).skip(1)))
+    for a, b in zip(
+        original.generator.weights + original.discriminator.weights,
+        restored.generator.weights + restored.discriminator.weights,
+        strict=True,
+    ):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_no_dropout_no_extra_checkpoint_item():
+    assert "dropout_seeds" not in make_trainer(image=True).checkpoint_items()
