@@ -19,6 +19,9 @@ GENERATOR_LOSSES = ("non_saturating", "minimax")
 OPTIMIZERS = ("adam", "rmsprop")
 TRAIN_ORDERS = ("d_first", "g_first")
 NONFINITE_ACTIONS = ("stop", "skip")
+ACTIVATIONS = ("relu", "leaky_relu", "elu", "selu", "tanh")
+UPSAMPLINGS = ("transpose", "nearest")
+NOISES = ("normal", "uniform")
 
 
 class ConfigError(ValueError):
@@ -57,6 +60,18 @@ class Config:
     d_norm: str = "batch"
     g_hidden_units: tuple[int, ...] = (200, 100, 50)
     d_hidden_units: tuple[int, ...] = (200, 50)
+    g_activation: str = "relu"
+    d_activation: str = "leaky_relu"
+    g_upsample: str = "transpose"
+    g_start_size: int = 0  # 0: 7 for 28 px, else 4
+    d_stride1_block: int = 0  # 0: every D block has stride 2
+    d_dense_units: int = 0  # 0: no hidden Dense layer before D's logit
+    d_dropout: float = 0.0
+    # The noise z: latent_dim values shaped noise_shape (empty: a flat vector), drawn
+    # from N(0, noise_scale**2) or U(-noise_scale, noise_scale).
+    noise: str = "normal"
+    noise_scale: float = 1.0
+    noise_shape: tuple[int, ...] = ()
     # The objective and the update schedule.
     loss: str = "dcgan"
     generator_loss: str = "non_saturating"
@@ -82,12 +97,26 @@ class Config:
             if not isinstance(units, (list, tuple)) or not all(_is_int(u) for u in units):
                 _fail(name, units, "a non-empty comma-separated list of positive integers")
             object.__setattr__(self, name, tuple(units))  # JSON gives lists
+        shape = self.noise_shape
+        if not isinstance(shape, (list, tuple)) or not all(_is_int(s) for s in shape):
+            _fail("noise_shape", shape, "a comma-separated list of positive integers, or empty")
+        object.__setattr__(self, "noise_shape", tuple(shape))
         _validate(self)
 
     @property
     def is_image(self) -> bool:
         """Whether the dataset holds images (DCGAN nets) rather than vectors (MLPs)."""
         return self.dataset in IMAGE_DATASETS
+
+    @property
+    def latent_shape(self) -> tuple[int, ...]:
+        """Shape of one noise example: ``noise_shape``, or ``(latent_dim,)`` if empty."""
+        return self.noise_shape or (self.latent_dim,)
+
+    @property
+    def g_start(self) -> int:
+        """G's first spatial size: ``g_start_size``, or 7 for 28 px and 4 otherwise."""
+        return self.g_start_size or (7 if self.image_size == 28 else 4)
 
     def applicable_fields(self) -> tuple[str, ...]:
         """Names of the fields that have an effect in this run, in declaration order."""
@@ -148,6 +177,12 @@ _FIELD_CONDITIONS = {
     "d_norm": "image",
     "g_hidden_units": "vector",
     "d_hidden_units": "vector",
+    "g_upsample": "image",
+    "g_start_size": "image",
+    "d_stride1_block": "image",
+    "d_dense_units": "image",
+    "d_dropout": "image",
+    "noise_shape": "image",
     "generator_loss": "dcgan",
     "label_smoothing": "dcgan",
     "clip_value": "wgan",
@@ -175,6 +210,16 @@ STATE_FIELDS = (
     "d_hidden_units",
     "g_optimizer",
     "d_optimizer",
+    "g_activation",
+    "d_activation",
+    "g_upsample",
+    "g_start_size",
+    "d_stride1_block",
+    "d_dense_units",
+    "d_dropout",
+    "noise",
+    "noise_scale",
+    "noise_shape",
 )
 
 
@@ -320,6 +365,10 @@ def _validate(config: Config) -> None:
             _fail("allow_flag_changes", name, ", ".join(changeable))
     one_of("g_optimizer", OPTIMIZERS)
     one_of("d_optimizer", OPTIMIZERS)
+    one_of("g_activation", ACTIVATIONS)
+    one_of("d_activation", ACTIVATIONS)
+    one_of("g_upsample", UPSAMPLINGS)
+    one_of("noise", NOISES)
     for name in ("g_hidden_units", "d_hidden_units"):
         units = getattr(config, name)
         if not units or min(units) < 1:
@@ -327,9 +376,10 @@ def _validate(config: Config) -> None:
     in_range("label_smoothing", 0.0, 1.0)
     for name in ("g_beta1", "d_beta1", "g_beta2", "d_beta2"):
         in_range(name, 0.0, 1.0)
-    for name in ("g_lr", "d_lr", "clip_value"):
+    for name in ("g_lr", "d_lr", "clip_value", "noise_scale"):
         if not getattr(config, name) > 0:
             _fail(name, getattr(config, name), "a number > 0")
+    _validate_architecture(config)
     if not config.gp_weight >= 0:
         _fail("gp_weight", config.gp_weight, "a number >= 0")
     if config.dataset == "folder" and not config.data_dir:
@@ -341,3 +391,29 @@ def _validate(config: Config) -> None:
             "--d_norm=batch cannot be used with --loss=wgan-gp (the gradient penalty is per "
             "example); allowed: --d_norm=layer or --d_norm=none"
         )
+
+
+def _validate_architecture(config: Config) -> None:
+    """Checks the image-network options against each other and the image size."""
+    for name in ("g_start_size", "d_stride1_block", "d_dense_units"):
+        value = getattr(config, name)
+        if not _is_int(value) or value < 0:
+            _fail(name, value, "an integer >= 0")
+    if not 0.0 <= config.d_dropout < 1.0:
+        _fail("d_dropout", config.d_dropout, "a number in [0, 1)")
+    size = config.image_size
+    starts = [size // 2**k for k in range(1, 8) if size % 2**k == 0]
+    if config.g_start_size and config.g_start_size not in starts:
+        _fail("g_start_size", config.g_start_size, f"0 (auto) or one of {starts} for {size} px")
+    # D halves the size down to 4 (7 for 28 px): one block per halving.
+    d_blocks = (size // (7 if size == 28 else 4)).bit_length() - 1
+    if config.d_stride1_block > d_blocks:
+        _fail("d_stride1_block", config.d_stride1_block, f"0 (none) to {d_blocks} for {size} px")
+    shape = config.noise_shape
+    if shape and not config.is_image:
+        _fail("noise_shape", shape, "empty for a vector dataset (its G is an MLP)")
+    start = config.g_start
+    if shape and (len(shape) != 3 or shape[:2] != (start, start) or min(shape) < 1):
+        _fail("noise_shape", shape, f"empty or {start},{start},c (G's first size is {start})")
+    if shape and shape[0] * shape[1] * shape[2] != config.latent_dim:
+        _fail("noise_shape", shape, f"a shape of latent_dim={config.latent_dim} values")

@@ -15,7 +15,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from dcgan import data, metrics
+from dcgan import data, metrics, trainer
+from dcgan.config import Config
 
 _CHUNK = 256  # examples per generator / extractor call, to bound memory
 INCEPTION_WEIGHTS_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
@@ -25,12 +26,12 @@ class EvaluationError(RuntimeError):
     """A missing or unusable feature extractor; the message is one line."""
 
 
-def generate(generator: keras.Model, *, num_samples: int, latent_dim: int, seed: int) -> np.ndarray:
-    """Draws ``num_samples`` samples [N, ...] from N(0, I) noise seeded by ``seed``."""
+def generate(generator: keras.Model, config: Config, *, num_samples: int, seed: int) -> np.ndarray:
+    """Draws ``num_samples`` samples [N, ...] from the run's noise, seeded by ``seed``."""
     rng = tf.random.Generator.from_seed(seed)
     chunks = []
     for start in range(0, num_samples, _CHUNK):
-        noise = rng.normal([min(_CHUNK, num_samples - start), latent_dim])
+        noise = trainer.sample_noise(config, min(_CHUNK, num_samples - start), rng)
         chunks.append(generator(noise, training=False).numpy())
     return np.concatenate(chunks)
 

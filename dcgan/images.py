@@ -57,3 +57,25 @@ def write_png(path: str, image: np.ndarray) -> None:
     temporary = f"{path}.tmp"
     iio.imwrite(temporary, image, extension=".png")
     os.replace(temporary, path)
+
+
+def write_gif(path: str, frames, *, duration_ms: int = 200) -> None:
+    """Writes uint8 frames, each [H, W, C] (C = 1 or 3), as an endlessly looping GIF.
+
+    The file appears complete or not at all, as with ``write_png``.
+
+    Raises:
+        ValueError: if there are no frames or they differ in shape.
+    """
+    frames = [np.asarray(frame) for frame in frames]
+    if not frames or any(frame.shape != frames[0].shape for frame in frames):
+        shapes = sorted({frame.shape for frame in frames})
+        raise ValueError(f"a GIF needs one or more frames of one shape, got shapes {shapes}")
+    if frames[0].ndim == 2:
+        frames = [frame[..., None] for frame in frames]
+    # Always [N, H, W, 3]: a stack of grayscale [H, W] frames is 3-D, which imageio
+    # would read as one RGB(A) image when N happens to be 3 or 4.
+    frames = [np.broadcast_to(frame, (*frame.shape[:2], 3)) for frame in frames]
+    temporary = f"{path}.tmp"
+    iio.imwrite(temporary, np.stack(frames), extension=".gif", duration=duration_ms, loop=0)
+    os.replace(temporary, path)

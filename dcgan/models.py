@@ -21,8 +21,12 @@ import keras
 
 SUPPORTED_IMAGE_SIZES = (28, 32, 64, 128)
 NORMALIZATIONS = ("batch", "layer", "none")
-#: Hidden-layer activations accepted by the MLP nets; "leaky_relu" uses slope 0.2.
+#: Hidden-layer activations accepted by every net; "leaky_relu" uses slope 0.2.
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "selu", "tanh")
+#: How the generator doubles the spatial size: a stride-2 transposed convolution, or a
+#: nearest-neighbour upsample followed by a stride-1 convolution (no checkerboard
+#: artifacts; S1's generator).
+UPSAMPLINGS = ("transpose", "nearest")
 
 _LEAKY_SLOPE = 0.2
 _INIT_STDDEV = 0.02
@@ -69,13 +73,24 @@ def _check_dcgan_args(
     _check_choice("norm", norm, NORMALIZATIONS)
 
 
-def _start_size(image_size: int) -> int:
-    # 28 = 7 * 2**2; every other supported size is 4 * 2**n.
+def default_start_size(image_size: int) -> int:
+    """The generator's first spatial size: 7 for 28 px (7 * 2**2), else 4."""
     return 7 if image_size == 28 else 4
 
 
-def _num_resamplings(image_size: int) -> int:
-    return round(math.log2(image_size / _start_size(image_size)))
+def _num_resamplings(image_size: int, start_size: int | None = None) -> int:
+    start_size = start_size or default_start_size(image_size)
+    return round(math.log2(image_size / start_size))
+
+
+def _check_start_size(image_size: int, start_size: int) -> None:
+    _check_positive_int("start_size", start_size)
+    ratio = image_size / start_size
+    if ratio < 2 or ratio != 2 ** round(math.log2(ratio)):
+        raise ValueError(
+            f"start_size={start_size!r} is not supported for image_size={image_size}; "
+            "allowed: image_size divided by a power of two >= 2"
+        )
 
 
 def _init() -> keras.initializers.Initializer:
@@ -112,13 +127,18 @@ def dcgan_generator(
     base_width: int = 64,
     kernel_size: int = 4,
     norm: str = "batch",
+    activation: str = "relu",
+    upsample: str = "transpose",
+    start_size: int | None = None,
+    noise_shape: Sequence[int] | None = None,
 ) -> keras.Model:
-    """Builds the DCGAN generator: latent vector -> image in [-1, 1].
+    """Builds the DCGAN generator: latent noise -> image in [-1, 1].
 
-    Dense projection to ``[s0, s0, ch0]`` (s0 = 7 for 28 px, else 4), then stride-2
-    transposed convolutions that double the spatial size and halve the width down to
-    ``base_width``, and a last transposed convolution to ``channels`` with tanh. For 64 px
-    and ``base_width=64`` the widths are 512, 256, 128, 64, ``channels`` as in the paper.
+    Dense projection to ``[s0, s0, ch0]`` (s0 = ``start_size``), then blocks that double
+    the spatial size and halve the width down to ``base_width``, and a last block to
+    ``channels`` with tanh. For 64 px and ``base_width=64`` the widths are 512, 256, 128,
+    64, ``channels`` as in the paper. Spatial noise ``[s0, s0, c]`` (S1's 4x4x4) skips the
+    dense projection: a stride-1 convolution maps it to ``[s0, s0, ch0]``.
 
     Args:
         image_size: Output height and width; one of ``SUPPORTED_IMAGE_SIZES``.
@@ -128,9 +148,15 @@ def dcgan_generator(
             multiples of it. >= 1.
         kernel_size: Side of the square transposed-convolution kernels, >= 1.
         norm: Normalization after each hidden layer; one of ``NORMALIZATIONS``.
+        activation: Hidden-layer activation; one of ``ACTIVATIONS``.
+        upsample: How each block doubles the size; one of ``UPSAMPLINGS``.
+        start_size: s0; ``image_size`` must be s0 times a power of two >= 2. Default
+            ``default_start_size(image_size)``.
+        noise_shape: Shape of one noise example: ``(latent_dim,)`` (the default) or
+            ``(s0, s0, c)`` with ``s0 * s0 * c == latent_dim``.
 
     Returns:
-        A ``keras.Model`` named "generator" mapping ``[B, latent_dim]`` to float32
+        A ``keras.Model`` named "generator" mapping ``[B, *noise_shape]`` to float32
         ``[B, image_size, image_size, channels]`` in [-1, 1].
 
     Raises:
@@ -138,46 +164,76 @@ def dcgan_generator(
     """
     _check_dcgan_args(image_size, channels, base_width, kernel_size, norm)
     _check_positive_int("latent_dim", latent_dim)
-    s0 = _start_size(image_size)
-    n = _num_resamplings(image_size)
+    _check_choice("activation", activation, ACTIVATIONS)
+    _check_choice("upsample", upsample, UPSAMPLINGS)
+    s0 = start_size or default_start_size(image_size)
+    _check_start_size(image_size, s0)
+    noise_shape = tuple(noise_shape or (latent_dim,))
+    if noise_shape != (latent_dim,) and (
+        len(noise_shape) != 3 or noise_shape[:2] != (s0, s0) or math.prod(noise_shape) != latent_dim
+    ):
+        raise ValueError(
+            f"noise_shape={noise_shape!r} is not supported; allowed: ({latent_dim},) or "
+            f"({s0}, {s0}, c) with {s0}*{s0}*c == latent_dim={latent_dim}"
+        )
+    n = _num_resamplings(image_size, s0)
     width = base_width * 2 ** (n - 1)
     # A bias before batch norm is cancelled by its mean subtraction; keep it otherwise.
     use_bias = norm != "batch"
 
-    z = keras.Input(shape=(latent_dim,), name="z")  # [B, latent_dim]
-    x = keras.layers.Dense(
-        s0 * s0 * width, use_bias=use_bias, kernel_initializer=_init(), name="project"
-    )(z)
-    x = keras.layers.Reshape((s0, s0, width), name="reshape")(x)  # [B, s0, s0, ch0]
-    norm_layer = _norm_layer(norm, "project_norm")
-    if norm_layer is not None:
-        x = norm_layer(x)
-    x = keras.layers.ReLU(name="project_relu")(x)
-    for i in range(1, n):
-        width //= 2
-        x = keras.layers.Conv2DTranspose(
+    z = keras.Input(shape=noise_shape, name="z")  # [B, *noise_shape]
+    if len(noise_shape) == 1:
+        x = keras.layers.Dense(
+            s0 * s0 * width, use_bias=use_bias, kernel_initializer=_init(), name="project"
+        )(z)
+        x = keras.layers.Reshape((s0, s0, width), name="reshape")(x)  # [B, s0, s0, ch0]
+    else:
+        x = keras.layers.Conv2D(
             width,
             kernel_size,
-            strides=2,
             padding="same",
             use_bias=use_bias,
             kernel_initializer=_init(),
-            name=f"up{i}",
-        )(x)  # [B, s0 * 2**i, s0 * 2**i, width]
+            name="project",
+        )(z)  # [B, s0, s0, ch0]
+    norm_layer = _norm_layer(norm, "project_norm")
+    if norm_layer is not None:
+        x = norm_layer(x)
+    x = _activation_layer(activation, f"project_{activation}")(x)
+    for i in range(1, n):
+        width //= 2
+        x = _upsample_block(x, width, kernel_size, upsample, use_bias, f"up{i}")
+        # [B, s0 * 2**i, s0 * 2**i, width]
         norm_layer = _norm_layer(norm, f"up{i}_norm")
         if norm_layer is not None:
             x = norm_layer(x)
-        x = keras.layers.ReLU(name=f"up{i}_relu")(x)
-    x = keras.layers.Conv2DTranspose(
-        channels,
+        x = _activation_layer(activation, f"up{i}_{activation}")(x)
+    x = _upsample_block(x, channels, kernel_size, upsample, True, "to_image")
+    image = keras.layers.Activation("tanh", dtype="float32", name="tanh")(x)  # [B, S, S, C]
+    return keras.Model(z, image, name="generator")
+
+
+def _upsample_block(x, filters: int, kernel_size: int, upsample: str, use_bias: bool, name: str):
+    """Doubles the spatial size of ``x`` [B, H, W, _] -> [B, 2H, 2W, filters]."""
+    if upsample == "nearest":
+        x = keras.layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_upsample")(x)
+        return keras.layers.Conv2D(
+            filters,
+            kernel_size,
+            padding="same",
+            use_bias=use_bias,
+            kernel_initializer=_init(),
+            name=name,
+        )(x)
+    return keras.layers.Conv2DTranspose(
+        filters,
         kernel_size,
         strides=2,
         padding="same",
+        use_bias=use_bias,
         kernel_initializer=_init(),
-        name="to_image",
+        name=name,
     )(x)
-    image = keras.layers.Activation("tanh", dtype="float32", name="tanh")(x)  # [B, S, S, C]
-    return keras.Model(z, image, name="generator")
 
 
 def dcgan_discriminator(
@@ -187,12 +243,19 @@ def dcgan_discriminator(
     base_width: int = 64,
     kernel_size: int = 4,
     norm: str = "batch",
+    activation: str = "leaky_relu",
+    stride1_block: int = 0,
+    dense_units: int = 0,
+    dropout: float = 0.0,
 ) -> keras.Model:
     """Builds the DCGAN discriminator (or WGAN critic): image -> one logit.
 
     Stride-2 convolutions halve the spatial size and double the width, starting at
     ``base_width``, until the size reaches 4 (7 for 28 px); the first convolution has no
     normalization. For 64 px and ``base_width=64`` the widths are 64, 128, 256, 512.
+    Optionally block ``stride1_block`` keeps the size (S3's 512-wide block; D then ends
+    at twice the size), each block ends in dropout (S5), and a hidden Dense layer comes
+    before the logit (S1's 2048 units).
 
     Args:
         image_size: Input height and width; one of ``SUPPORTED_IMAGE_SIZES``.
@@ -201,6 +264,10 @@ def dcgan_discriminator(
         kernel_size: Side of the square convolution kernels, >= 1.
         norm: Normalization after every convolution but the first; one of
             ``NORMALIZATIONS``. Use "layer" or "none" for a WGAN-GP critic.
+        activation: Activation after every block; one of ``ACTIVATIONS``.
+        stride1_block: 1-based index of the block that uses stride 1; 0 for none.
+        dense_units: Width of a hidden Dense layer before the logit; 0 for none.
+        dropout: Dropout rate after every block's activation, in [0, 1).
 
     Returns:
         A ``keras.Model`` named "discriminator" mapping ``[B, image_size, image_size,
@@ -210,30 +277,43 @@ def dcgan_discriminator(
         ValueError: If any argument is outside its allowed values.
     """
     _check_dcgan_args(image_size, channels, base_width, kernel_size, norm)
+    _check_choice("activation", activation, ACTIVATIONS)
     n = _num_resamplings(image_size)
+    _check_choice("stride1_block", stride1_block, tuple(range(n + 1)))
+    if (
+        isinstance(dense_units, bool)
+        or not isinstance(dense_units, numbers.Integral)
+        or dense_units < 0
+    ):
+        raise ValueError(f"dense_units={dense_units!r} is not supported; allowed: an integer >= 0")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout={dropout!r} is not supported; allowed: a number in [0, 1)")
+    suffix = "lrelu" if activation == "leaky_relu" else activation
 
     image = keras.Input(shape=(image_size, image_size, channels), name="image")  # [B, S, S, C]
-    x = keras.layers.Conv2D(
-        base_width, kernel_size, strides=2, padding="same", kernel_initializer=_init(), name="down1"
-    )(image)
-    x = keras.layers.LeakyReLU(negative_slope=_LEAKY_SLOPE, name="down1_lrelu")(x)
+    x = image
     width = base_width
-    for i in range(2, n + 1):
-        width *= 2
+    for i in range(1, n + 1):
         x = keras.layers.Conv2D(
             width,
             kernel_size,
-            strides=2,
+            strides=1 if i == stride1_block else 2,
             padding="same",
-            use_bias=norm != "batch",
+            use_bias=i == 1 or norm != "batch",
             kernel_initializer=_init(),
             name=f"down{i}",
-        )(x)  # [B, S / 2**i, S / 2**i, width]
-        norm_layer = _norm_layer(norm, f"down{i}_norm")
+        )(x)  # [B, S / 2**i, S / 2**i, width] (one halving fewer after a stride-1 block)
+        norm_layer = _norm_layer(norm, f"down{i}_norm") if i > 1 else None
         if norm_layer is not None:
             x = norm_layer(x)
-        x = keras.layers.LeakyReLU(negative_slope=_LEAKY_SLOPE, name=f"down{i}_lrelu")(x)
+        x = _activation_layer(activation, f"down{i}_{suffix}")(x)
+        if dropout:
+            x = keras.layers.Dropout(dropout, name=f"down{i}_dropout")(x)
+        width *= 2
     x = keras.layers.Flatten(name="flatten")(x)  # [B, s0 * s0 * width]
+    if dense_units:
+        x = keras.layers.Dense(dense_units, kernel_initializer=_init(), name="hidden")(x)
+        x = _activation_layer(activation, f"hidden_{suffix}")(x)
     logits = keras.layers.Dense(1, kernel_initializer=_init(), dtype="float32", name="logits")(
         x
     )  # [B, 1]

@@ -39,35 +39,26 @@ def main(argv: list[str]) -> None:
 
     cli.quiet_tensorflow()
     import numpy as np
-    import tensorflow as tf
 
-    from dcgan import evaluation, images, trainer
+    from dcgan import evaluation, images, pretrained
     from dcgan.config import ConfigError
-    from dcgan.workdir import CheckpointError, Workdir
+    from dcgan.workdir import CheckpointError
 
-    workdir = Workdir(FLAGS.workdir)
     try:
-        config = workdir.saved_config()
-        if config is None:
-            raise ConfigError(f"--workdir={FLAGS.workdir} holds no dcgan run (no config.json)")
+        run = pretrained.load_generator(FLAGS.workdir, checkpoint=FLAGS.checkpoint)
+        config, generator, path = run.config, run.generator, run.checkpoint
         if extension == ".png" and not config.is_image:
             raise ConfigError(
                 f"--output={FLAGS.output}: dataset {config.dataset} holds vectors, not "
                 "images; write .npy"
             )
-        generator, _ = trainer.build_networks(config)
-        path = workdir.restore(
-            tf.train.Checkpoint(generator=generator), path=FLAGS.checkpoint, partial=True
-        )
-        if path is None:
-            raise CheckpointError(f"--workdir={FLAGS.workdir} has no checkpoint yet")
     except ConfigError as e:
         cli.fail(_PROGRAM, e, cli.USAGE_ERROR)
     except CheckpointError as e:
         cli.fail(_PROGRAM, e, cli.INPUT_ERROR)
 
     samples = evaluation.generate(
-        generator, num_samples=FLAGS.num_samples, latent_dim=config.latent_dim, seed=FLAGS.seed
+        generator, config, num_samples=FLAGS.num_samples, seed=FLAGS.seed
     )  # [N, ...]
     if extension == ".npy":
         np.save(FLAGS.output, samples)

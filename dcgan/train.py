@@ -68,6 +68,32 @@ flags.DEFINE_list(
 flags.DEFINE_list(
     "d_hidden_units", list(_DEFAULTS["d_hidden_units"]), "Hidden layers of the MLP D."
 )
+_enum("g_activation", config_lib.ACTIVATIONS, "G's hidden activation (leaky_relu: slope 0.2).")
+_enum("d_activation", config_lib.ACTIVATIONS, "D's hidden activation (leaky_relu: slope 0.2).")
+_enum(
+    "g_upsample",
+    config_lib.UPSAMPLINGS,
+    "How G doubles its size: stride-2 transposed conv, or nearest upsample + conv.",
+)
+flags.DEFINE_integer(
+    "g_start_size", _DEFAULTS["g_start_size"], "G's first spatial size; 0: 7 for 28 px, else 4."
+)
+flags.DEFINE_integer(
+    "d_stride1_block", _DEFAULTS["d_stride1_block"], "D block (1-based) with stride 1; 0: none."
+)
+flags.DEFINE_integer(
+    "d_dense_units", _DEFAULTS["d_dense_units"], "Hidden Dense layer before D's logit; 0: none."
+)
+flags.DEFINE_float("d_dropout", _DEFAULTS["d_dropout"], "Dropout rate after each D block.")
+_enum("noise", config_lib.NOISES, "Distribution of z: normal or uniform.")
+flags.DEFINE_float(
+    "noise_scale", _DEFAULTS["noise_scale"], "Stddev of normal z; half-width of uniform z."
+)
+flags.DEFINE_list(
+    "noise_shape",
+    list(_DEFAULTS["noise_shape"]),
+    "Shape of z for image G, e.g. 4,4,4 (product latent_dim); empty: a flat vector.",
+)
 # The objective and schedule.
 _enum("loss", config_lib.LOSSES, "dcgan: cross-entropy; wgan: clipping; wgan-gp: penalty.")
 _enum("generator_loss", config_lib.GENERATOR_LOSSES, "G's loss for --loss=dcgan.")
@@ -90,7 +116,7 @@ flags.DEFINE_float("d_beta2", _DEFAULTS["d_beta2"], "D's Adam beta2.")
 
 FLAGS = flags.FLAGS
 _INT_ENUMS = ("image_size", "channels")
-_UNIT_LISTS = ("g_hidden_units", "d_hidden_units")
+_UNIT_LISTS = ("g_hidden_units", "d_hidden_units", "noise_shape")
 _NAME_LISTS = ("allow_flag_changes",)
 
 

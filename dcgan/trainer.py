@@ -42,7 +42,8 @@ class Trainer:
 
     State (everything ``checkpoint_items`` returns): both networks, both optimizers, the
     int64 ``step`` (generator updates done), the ``noise_rng`` that draws every latent
-    vector and gradient-penalty alpha, and the ``fixed_noise`` the sample grid uses.
+    vector and gradient-penalty alpha, the ``fixed_noise`` the sample grid uses, and the
+    ``dropout_seeds`` of any dropout layers.
     """
 
     def __init__(
@@ -63,8 +64,14 @@ class Trainer:
         seed: int = 0,
         num_fixed_samples: int = 64,
         skip_nonfinite: bool = False,
+        noise: str = "normal",
+        noise_scale: float = 1.0,
+        noise_shape: tuple[int, ...] | None = None,
     ):
         """Builds the trainer; see ``Config`` for the meaning of each option.
+
+        ``noise_shape`` is the shape of one noise example (default ``(latent_dim,)``);
+        the generator must take ``[B, *noise_shape]``.
 
         Raises:
             ValueError: for an unknown loss, generator loss or train order, or n_critic < 1.
@@ -78,6 +85,9 @@ class Trainer:
         self.g_optimizer = g_optimizer
         self.d_optimizer = d_optimizer
         self.latent_dim = latent_dim
+        self.noise_shape = tuple(noise_shape or (latent_dim,))
+        self._noise_distribution = noise
+        self._noise_scale = noise_scale
         self._family = losses.get(
             loss, generator_loss=generator_loss, label_smoothing=label_smoothing
         )
@@ -95,10 +105,24 @@ class Trainer:
         self.noise_rng = tf.random.Generator.from_seed(seed)
         # Drawn statelessly so the grid is the same for a seed whatever else changes.
         self.fixed_noise = tf.Variable(
-            tf.random.stateless_normal([num_fixed_samples, latent_dim], seed=[seed, 1]),
+            draw_noise(
+                num_fixed_samples,
+                shape=self.noise_shape,
+                distribution=noise,
+                scale=noise_scale,
+                seed=[seed, 1],
+            ),
             trainable=False,
             name="fixed_noise",
         )
+        # Dropout draws its masks from Keras seed generators, whose state a checkpoint of
+        # the networks does not hold: without it a resumed run would repeat step 0's masks.
+        self.dropout_seeds = [
+            layer.seed_generator.state
+            for model in (generator, discriminator)
+            for layer in model.layers
+            if isinstance(layer, keras.layers.Dropout)
+        ]
         # Optimizer slots must exist before the first step (and before a restore), not
         # be created lazily inside the traced function.
         g_optimizer.build(generator.trainable_variables)
@@ -106,12 +130,13 @@ class Trainer:
 
         self.train_step = tf.function(self._train_step)
         self.generate = tf.function(
-            self._generate, input_signature=[tf.TensorSpec([None, latent_dim], tf.float32)]
+            self._generate,
+            input_signature=[tf.TensorSpec([None, *self.noise_shape], tf.float32)],
         )
 
     def checkpoint_items(self) -> dict[str, object]:
         """The objects a checkpoint must hold to continue this run."""
-        return {
+        items = {
             "generator": self.generator,
             "discriminator": self.discriminator,
             "g_optimizer": self.g_optimizer,
@@ -121,6 +146,9 @@ class Trainer:
             "noise_rng": self.noise_rng,
             "fixed_noise": self.fixed_noise,
         }
+        if self.dropout_seeds:
+            items["dropout_seeds"] = self.dropout_seeds
+        return items
 
     def set_learning_rates(self, *, g_lr: float, d_lr: float) -> None:
         """Sets both learning rates (a restore brings back the checkpoint's values)."""
@@ -131,7 +159,13 @@ class Trainer:
         return self.generator(noise, training=False)
 
     def _noise(self, batch_size: tf.Tensor) -> tf.Tensor:
-        return self.noise_rng.normal([batch_size, self.latent_dim])  # [B, latent_dim]
+        return draw_noise(  # [B, *noise_shape]
+            batch_size,
+            shape=self.noise_shape,
+            distribution=self._noise_distribution,
+            scale=self._noise_scale,
+            rng=self.noise_rng,
+        )
 
     def _train_step(self, iterator) -> dict[str, tf.Tensor]:
         """One generator update and ``n_critic`` discriminator updates.
@@ -256,6 +290,51 @@ class Trainer:
         return norm
 
 
+def draw_noise(
+    count,
+    *,
+    shape: tuple[int, ...],
+    distribution: str = "normal",
+    scale: float = 1.0,
+    rng: tf.random.Generator | None = None,
+    seed=None,
+) -> tf.Tensor:
+    """Draws ``count`` noise examples: float32 ``[count, *shape]``.
+
+    Args:
+        count: number of examples (an int or a scalar tensor).
+        shape: shape of one example.
+        distribution: "normal" (stddev ``scale``) or "uniform" (on [-scale, scale)).
+        scale: the stddev or the half-width.
+        rng: the generator to draw from; advances its state.
+        seed: a stateless ``[2]`` seed, used when ``rng`` is None.
+
+    Raises:
+        ValueError: for an unknown distribution.
+    """
+    full = [count, *shape]
+    if distribution == "normal":
+        if rng is not None:
+            return rng.normal(full, stddev=scale)
+        return tf.random.stateless_normal(full, seed=seed, stddev=scale)
+    if distribution == "uniform":
+        if rng is not None:
+            return rng.uniform(full, minval=-scale, maxval=scale)
+        return tf.random.stateless_uniform(full, seed=seed, minval=-scale, maxval=scale)
+    raise ValueError(f"noise distribution {distribution!r} is not one of ['normal', 'uniform']")
+
+
+def sample_noise(config: Config, count: int, rng: tf.random.Generator) -> tf.Tensor:
+    """Draws ``count`` noise examples the way the run of ``config`` trained on."""
+    return draw_noise(
+        count,
+        shape=config.latent_shape,
+        distribution=config.noise,
+        scale=config.noise_scale,
+        rng=rng,
+    )
+
+
 def _average(per_example: tf.Tensor) -> tf.Tensor:
     # Divides by the global batch size, as tf.distribute needs when replicas sum their
     # gradients; without a strategy it is the plain mean.
@@ -279,6 +358,10 @@ def build_networks(config: Config) -> tuple[keras.Model, keras.Model]:
             base_width=config.g_base_width,
             kernel_size=config.kernel_size,
             norm=config.g_norm,
+            activation=config.g_activation,
+            upsample=config.g_upsample,
+            start_size=config.g_start,
+            noise_shape=config.latent_shape,
         )
         discriminator = models.dcgan_discriminator(
             image_size=config.image_size,
@@ -286,13 +369,22 @@ def build_networks(config: Config) -> tuple[keras.Model, keras.Model]:
             base_width=config.d_base_width,
             kernel_size=config.kernel_size,
             norm=config.d_norm,
+            activation=config.d_activation,
+            stride1_block=config.d_stride1_block,
+            dense_units=config.d_dense_units,
+            dropout=config.d_dropout,
         )
     else:
         (dim,) = sample_shape(config)
         generator = models.mlp_generator(
-            latent_dim=config.latent_dim, output_dim=dim, hidden_units=config.g_hidden_units
+            latent_dim=config.latent_dim,
+            output_dim=dim,
+            hidden_units=config.g_hidden_units,
+            activation=config.g_activation,
         )
-        discriminator = models.mlp_discriminator(input_dim=dim, hidden_units=config.d_hidden_units)
+        discriminator = models.mlp_discriminator(
+            input_dim=dim, hidden_units=config.d_hidden_units, activation=config.d_activation
+        )
     return generator, discriminator
 
 
@@ -325,4 +417,7 @@ def build_trainer(config: Config) -> Trainer:
         seed=config.seed,
         skip_nonfinite=config.on_nonfinite == "skip",
         num_fixed_samples=config.grid_size**2 if config.is_image else _VECTOR_FIXED_SAMPLES,
+        noise=config.noise,
+        noise_scale=config.noise_scale,
+        noise_shape=config.latent_shape,
     )

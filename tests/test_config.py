@@ -103,6 +103,31 @@ INVALID = [
     ({"clip_value": 0.0}, "--clip_value=0.0 is invalid; allowed: a number > 0"),
     ({"gp_weight": -1.0}, "--gp_weight=-1.0 is invalid; allowed: a number >= 0"),
     ({"dataset": "folder"}, "--dataset=folder needs --data_dir"),
+    ({"g_activation": "gelu"}, "--g_activation=gelu is invalid; allowed: relu, leaky_relu, elu"),
+    ({"d_activation": "sigmoid"}, "--d_activation=sigmoid is invalid"),
+    ({"g_upsample": "bilinear"}, "--g_upsample=bilinear is invalid; allowed: transpose, nearest"),
+    ({"noise": "gamma"}, "--noise=gamma is invalid; allowed: normal, uniform"),
+    ({"noise_scale": 0.0}, "--noise_scale=0.0 is invalid; allowed: a number > 0"),
+    ({"g_start_size": -1}, "--g_start_size=-1 is invalid; allowed: an integer >= 0"),
+    # 32 px: G may start at 16, 8, 4, 2 or 1 (one or more doublings), not at 32 or 3.
+    ({"g_start_size": 3}, "--g_start_size=3 is invalid; allowed: 0 (auto) or one of [16, 8, 4"),
+    ({"g_start_size": 32}, "--g_start_size=32 is invalid"),
+    # 32 px: D halves 32 -> 16 -> 8 -> 4, three blocks.
+    ({"d_stride1_block": 4}, "--d_stride1_block=4 is invalid; allowed: 0 (none) to 3 for 32"),
+    ({"d_stride1_block": True}, "--d_stride1_block=True is invalid"),
+    ({"d_dense_units": -1}, "--d_dense_units=-1 is invalid; allowed: an integer >= 0"),
+    ({"d_dropout": 1.0}, "--d_dropout=1.0 is invalid; allowed: a number in [0, 1)"),
+    ({"noise_shape": (4, 4)}, "--noise_shape=4,4 is invalid; allowed: empty or 4,4,c"),
+    ({"noise_shape": (8, 8, 1), "latent_dim": 64}, "--noise_shape=8,8,1 is invalid"),
+    (
+        {"noise_shape": (4, 4, 4)},
+        "--noise_shape=4,4,4 is invalid; allowed: a shape of latent_dim=100",
+    ),
+    ({"noise_shape": (4, 4, 0.5)}, "--noise_shape=4,4,0.5 is invalid"),
+    (
+        {"noise_shape": (4,), "latent_dim": 4, "dataset": "ring2d"},
+        "--noise_shape=4 is invalid; allowed: empty for a vector dataset",
+    ),
     ({"loss": "wgan-gp"}, "--d_norm=batch cannot be used with --loss=wgan-gp"),
     (
         {"loss": "wgan-gp", "dataset": "folder", "data_dir": "imgs", "d_norm": "batch"},
@@ -146,6 +171,11 @@ def test_config_error_is_a_value_error():
         {"g_hidden_units": (1,), "d_hidden_units": (1, 1, 1)},
         {"g_optimizer": "rmsprop", "d_optimizer": "rmsprop"},
         {"generator_loss": "minimax", "train_order": "g_first"},
+        {"noise_shape": (4, 4, 4), "latent_dim": 64, "noise": "uniform", "noise_scale": 3.0},
+        {"noise_shape": (7, 7, 2), "latent_dim": 98, "image_size": 28},
+        {"noise_shape": (8, 8, 1), "latent_dim": 64, "g_start_size": 8, "image_size": 128},
+        {"g_start_size": 16, "d_stride1_block": 3, "d_dense_units": 2048, "d_dropout": 0.3},
+        {"g_activation": "selu", "d_activation": "elu", "g_upsample": "nearest"},
     ],
 )
 def test_boundary_and_allowed_combinations_are_valid(overrides):
@@ -198,6 +228,17 @@ REFUSED = [
     ({"dataset": "folder", "data_dir": "x"}, "d_hidden_units", "a vector dataset"),
     ({}, "data_dir", "--dataset=folder"),
     ({"dataset": "ring2d"}, "data_dir", "--dataset=folder"),
+    *[
+        ({"dataset": "gaussian1d"}, name, "--dataset=glyphs or --dataset=folder")
+        for name in (
+            "g_upsample",
+            "g_start_size",
+            "d_stride1_block",
+            "d_dense_units",
+            "d_dropout",
+            "noise_shape",
+        )
+    ],
 ]
 
 
@@ -232,6 +273,13 @@ ACCEPTED = [
     ({"dataset": "ring2d", "loss": "wgan"}, "n_critic"),
     ({"g_optimizer": "rmsprop", "d_optimizer": "rmsprop"}, "g_lr"),
     ({"dataset": "grid2d"}, "latent_dim"),
+    # Activations and the noise distribution apply to MLPs and conv nets alike.
+    ({"dataset": "gaussian1d"}, "g_activation"),
+    ({"dataset": "gaussian1d"}, "d_activation"),
+    ({"dataset": "gaussian1d"}, "noise"),
+    ({"dataset": "gaussian1d"}, "noise_scale"),
+    ({}, "noise_shape"),
+    ({}, "d_dropout"),
 ]
 
 
@@ -278,6 +326,16 @@ DCGAN_GLYPHS_FIELDS = (
     "kernel_size",
     "g_norm",
     "d_norm",
+    "g_activation",
+    "d_activation",
+    "g_upsample",
+    "g_start_size",
+    "d_stride1_block",
+    "d_dense_units",
+    "d_dropout",
+    "noise",
+    "noise_scale",
+    "noise_shape",
     "loss",
     "generator_loss",
     "label_smoothing",
@@ -311,6 +369,10 @@ WGAN_GP_RING2D_FIELDS = (
     "latent_dim",
     "g_hidden_units",
     "d_hidden_units",
+    "g_activation",
+    "d_activation",
+    "noise",
+    "noise_scale",
     "loss",
     "gp_weight",
     "n_critic",
@@ -350,6 +412,16 @@ def dcgan_glyphs():
         d_beta1=0.9,
         g_beta2=0.99,
         d_beta2=0.9999,
+        g_activation="elu",
+        d_activation="selu",
+        g_upsample="nearest",
+        g_start_size=4,
+        d_stride1_block=2,
+        d_dense_units=16,
+        d_dropout=0.25,
+        noise="uniform",
+        noise_scale=2.0,
+        noise_shape=(4, 4, 2),
     )
 
 
@@ -377,7 +449,7 @@ def parse_flagfile(text):
         "int": int,
         "float": float,
         "str": str,
-        "tuple[int, ...]": lambda s: tuple(int(u) for u in s.split(",")),
+        "tuple[int, ...]": lambda s: tuple(int(u) for u in s.split(",") if u),
         # absl reads a bool flag's value case-insensitively; an empty list flag is [].
         "bool": {"True": True, "False": False}.__getitem__,
         "tuple[str, ...]": lambda s: tuple(name for name in s.split(",") if name),
@@ -488,6 +560,16 @@ STATE_CHANGES = [
     ("d_hidden_units", VECTOR_BASE, (200, 50, 10), "200,50"),
     ("g_optimizer", IMAGE_BASE, "rmsprop", "adam"),
     ("d_optimizer", VECTOR_BASE, "rmsprop", "adam"),
+    ("g_activation", VECTOR_BASE, "elu", "relu"),
+    ("d_activation", IMAGE_BASE, "relu", "leaky_relu"),
+    ("g_upsample", IMAGE_BASE, "nearest", "transpose"),
+    ("g_start_size", IMAGE_BASE, 8, "0"),
+    ("d_stride1_block", IMAGE_BASE, 2, "0"),
+    ("d_dense_units", IMAGE_BASE, 2048, "0"),
+    ("d_dropout", IMAGE_BASE, 0.3, "0.0"),
+    ("noise", VECTOR_BASE, "uniform", "normal"),
+    ("noise_scale", VECTOR_BASE, 3.0, "1.0"),
+    ("noise_shape", {"latent_dim": 64}, (4, 4, 4), ""),
 ]
 
 
@@ -577,4 +659,8 @@ def test_constants_match_the_leaf_modules():
     assert config_lib.DATASETS == data.DATASETS
     assert config_lib.IMAGE_DATASETS == data.IMAGE_DATASETS
     assert config_lib.NORMALIZATIONS == models.NORMALIZATIONS
+    assert config_lib.ACTIVATIONS == models.ACTIVATIONS
+    assert config_lib.UPSAMPLINGS == models.UPSAMPLINGS
+    for size in config_lib.IMAGE_SIZES:
+        assert make(image_size=size).g_start == models.default_start_size(size)
     assert set(config_lib.DATASETS) - set(config_lib.IMAGE_DATASETS) == set(data.VECTOR_DATASETS)

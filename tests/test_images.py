@@ -186,3 +186,46 @@ def test_write_png_of_a_grid(tmp_path):
     path = str(tmp_path / "grid.png")
     images.write_png(path, grid)
     np.testing.assert_array_equal(iio.imread(path), grid)
+
+
+# --- write_gif ---------------------------------------------------------------------------
+
+
+def test_write_gif_frames_order_duration_and_loop(tmp_path):
+    path = str(tmp_path / "p.gif")
+    frames = [np.full((5, 6, 1), 40 * i, np.uint8) for i in range(4)]
+    images.write_gif(path, frames, duration_ms=120)
+    read = iio.imread(path)  # [frames, H, W, 3]
+    assert read.shape == (4, 5, 6, 3)
+    np.testing.assert_array_equal(read[:, 2, 3, 0], [0, 40, 80, 120])
+    meta = iio.immeta(path)
+    assert meta["duration"] == 120 and meta["loop"] == 0
+    assert not os.path.exists(path + ".tmp")
+
+
+def test_write_gif_rgb(tmp_path):
+    path = str(tmp_path / "c.gif")
+    red, blue = np.zeros((2, 4, 4, 3), np.uint8)
+    red[..., 0] = 255
+    blue[..., 2] = 255
+    images.write_gif(path, [red, blue])
+    read = iio.imread(path)
+    np.testing.assert_array_equal(read[:, 0, 0], [[255, 0, 0], [0, 0, 255]])
+
+
+def test_write_gif_of_three_grayscale_frames_is_three_frames(tmp_path):
+    # Stacked, three [H, W] frames look like one [H, W, 3] image; they must stay frames.
+    path = str(tmp_path / "g.gif")
+    images.write_gif(path, [np.full((5, 4), v, np.uint8) for v in (10, 90, 170)])
+    read = iio.imread(path)
+    assert read.shape == (3, 5, 4, 3)
+    np.testing.assert_array_equal(read[:, 0, 0, 0], [10, 90, 170])
+
+
+@pytest.mark.parametrize(
+    "frames", [[], [np.zeros((4, 4, 1), np.uint8), np.zeros((4, 5, 1), np.uint8)]]
+)
+def test_write_gif_refuses_no_frames_or_mixed_shapes(tmp_path, frames):
+    with pytest.raises(ValueError, match="one or more frames of one shape"):
+        images.write_gif(str(tmp_path / "x.gif"), frames)
+    assert not os.listdir(tmp_path)

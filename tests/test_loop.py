@@ -2,12 +2,14 @@
 
 import os
 
+import imageio.v3 as iio
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from dcgan import loop
 from dcgan.config import Config, ConfigError
+from dcgan.trainer import build_trainer
 from dcgan.workdir import CheckpointError
 
 SCALARS = {
@@ -116,7 +118,30 @@ def test_vector_run_writes_histograms_and_wgan_scalars(tmp_path, read_summaries)
     assert "d_accuracy" not in summaries
     assert [s for s, _ in summaries["fixed_noise_samples/dim0"]] == [0, 2, 4]
     assert "fixed_noise_samples/dim1" in summaries
-    assert not os.path.exists(tmp_path / "samples")
+    assert [s for s, _ in summaries["fixed_noise_plot"]] == [0, 2, 4]
+    plot = iio.imread(tmp_path / "samples" / "step_00000004.png")
+    assert plot.shape == (320, 320, 3)  # the 2-D scatter
+
+
+def test_gaussian1d_plot_draws_d_of_x(tmp_path):
+    config = Config(
+        workdir=str(tmp_path),
+        dataset="gaussian1d",
+        latent_dim=4,
+        g_hidden_units=(8,),
+        d_hidden_units=(8,),
+        batch_size=16,
+    )
+    trainer = build_trainer(config)
+    # A D whose logit is 0 everywhere says 0.5 everywhere: its curve lies on the level line.
+    logits = trainer.discriminator.get_layer("logits")
+    logits.set_weights([np.zeros_like(w) for w in logits.get_weights()])
+    samples = trainer.generate(trainer.fixed_noise).numpy()
+    plot = loop.vector_plot(trainer, config, samples)
+    assert plot.shape == (240, 400, 3)
+    middle = plot[118:122]  # D = 0.5 at row 119.5
+    assert ((middle == 0).all(axis=2).any(axis=0)).all()  # black in every column
+    assert not (plot[:110] == 0).all(axis=2).any() and not (plot[130:] == 0).all(axis=2).any()
 
 
 def test_learning_rate_changes_on_resume_only_when_allowed(tmp_path):

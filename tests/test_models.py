@@ -354,3 +354,110 @@ def test_batch_norm_momentum_is_0_9():
             layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)
         ]
         assert norms and all(layer.momentum == 0.9 for layer in norms)
+
+
+# --- the seed systems' options -------------------------------------------------------------
+
+
+def test_nearest_upsampling_replaces_transposed_convs():
+    gen = models.dcgan_generator(
+        image_size=32, channels=1, latent_dim=3, base_width=4, upsample="nearest"
+    )
+    assert not _layers_of(gen, keras.layers.Conv2DTranspose)
+    ups = _layers_of(gen, keras.layers.UpSampling2D)
+    assert [layer.output.shape[1] for layer in ups] == [8, 16, 32]
+    assert all(layer.interpolation == "nearest" for layer in ups)
+    # Each upsample is followed by a stride-1 conv: 8x8 -> 8x8 keeps the size.
+    convs = [layer for layer in _layers_of(gen, keras.layers.Conv2D) if layer.name != "project"]
+    assert [c.strides for c in convs] == [(1, 1)] * 3
+    assert [c.filters for c in convs] == [8, 4, 1]
+    assert gen(tf.zeros([2, 3])).shape == (2, 32, 32, 1)
+
+
+def test_spatial_noise_goes_through_a_convolution():
+    gen = models.dcgan_generator(
+        image_size=32,
+        channels=1,
+        latent_dim=64,
+        base_width=4,
+        kernel_size=3,
+        noise_shape=(4, 4, 4),
+    )
+    assert gen.input.shape == (None, 4, 4, 4)
+    project = gen.get_layer("project")
+    assert isinstance(project, keras.layers.Conv2D) and project.strides == (1, 1)
+    # 3x3x4 kernel to 4 * 2**2 = 16 filters, no bias (batch norm follows).
+    assert project.count_params() == 3 * 3 * 4 * 16
+    assert gen(tf.zeros([2, 4, 4, 4])).shape == (2, 32, 32, 1)
+
+
+def test_start_size_8_at_128px_is_s3s_generator():
+    gen = models.dcgan_generator(
+        image_size=128, channels=3, latent_dim=100, base_width=2, kernel_size=5, start_size=8
+    )
+    assert gen.get_layer("reshape").output.shape[1:] == (8, 8, 16)
+    tconvs = _layers_of(gen, keras.layers.Conv2DTranspose)
+    assert [layer.output.shape[1] for layer in tconvs] == [16, 32, 64, 128]
+    assert [layer.filters for layer in tconvs] == [8, 4, 2, 3]
+
+
+def test_stride1_block_and_dense_layer_of_d():
+    disc = models.dcgan_discriminator(
+        image_size=128, channels=3, base_width=2, kernel_size=5, stride1_block=4, dense_units=7
+    )
+    convs = _layers_of(disc, keras.layers.Conv2D)
+    assert [c.strides[0] for c in convs] == [2, 2, 2, 1, 2]
+    assert [c.output.shape[1] for c in convs] == [64, 32, 16, 16, 8]
+    assert [c.filters for c in convs] == [2, 4, 8, 16, 32]
+    hidden = disc.get_layer("hidden")
+    assert hidden.units == 7 and hidden.input.shape[1] == 8 * 8 * 32
+    assert disc.get_layer("logits").input.shape[1] == 7
+
+
+def test_activations_of_image_nets():
+    gen = models.dcgan_generator(
+        image_size=28, channels=1, latent_dim=2, base_width=4, activation="selu"
+    )
+    acts = [a for a in _layers_of(gen, keras.layers.Activation) if a.name != "tanh"]
+    assert len(acts) == 2  # after the projection and after the one hidden block
+    assert all(a.activation is keras.activations.selu for a in acts)
+    assert not _layers_of(gen, keras.layers.ReLU)
+    disc = models.dcgan_discriminator(
+        image_size=28, channels=1, base_width=4, activation="elu", dense_units=3
+    )
+    acts = _layers_of(disc, keras.layers.Activation)
+    assert len(acts) == 3 and all(a.activation is keras.activations.elu for a in acts)
+    assert not _layers_of(disc, keras.layers.LeakyReLU)
+
+
+def test_dropout_acts_only_in_training():
+    disc = models.dcgan_discriminator(
+        image_size=28, channels=1, base_width=4, norm="none", dropout=0.3
+    )
+    drops = _layers_of(disc, keras.layers.Dropout)
+    assert [d.rate for d in drops] == [0.3, 0.3]
+    # Each dropout follows its block's activation.
+    names = [layer.name for layer in disc.layers]
+    assert names.index("down1_dropout") == names.index("down1_lrelu") + 1
+    x = tf.random.normal([4, 28, 28, 1], seed=1)
+    np.testing.assert_array_equal(disc(x, training=False), disc(x, training=False))
+    assert not np.array_equal(disc(x, training=True), disc(x, training=False))
+
+
+@pytest.mark.parametrize(
+    "build, kwargs, message",
+    [
+        (models.dcgan_generator, {"latent_dim": 2, "upsample": "bilinear"}, "upsample='bilinear'"),
+        (models.dcgan_generator, {"latent_dim": 2, "activation": "gelu"}, "activation='gelu'"),
+        (models.dcgan_generator, {"latent_dim": 2, "start_size": 3}, "start_size=3"),
+        (models.dcgan_generator, {"latent_dim": 2, "start_size": 32}, "start_size=32"),
+        (models.dcgan_generator, {"latent_dim": 8, "noise_shape": (2, 2, 2)}, "noise_shape=(2,"),
+        (models.dcgan_generator, {"latent_dim": 32, "noise_shape": (4, 4, 4)}, "noise_shape="),
+        (models.dcgan_discriminator, {"stride1_block": 4}, "stride1_block=4"),
+        (models.dcgan_discriminator, {"dense_units": -1}, "dense_units=-1"),
+        (models.dcgan_discriminator, {"dropout": 1.0}, "dropout=1.0"),
+    ],
+)
+def test_seed_option_errors(build, kwargs, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        build(image_size=32, channels=1, base_width=4, **kwargs)

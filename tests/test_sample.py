@@ -7,8 +7,9 @@ import sys
 import imageio.v3 as iio
 import numpy as np
 import pytest
+import tensorflow as tf
 
-from dcgan import loop
+from dcgan import loop, pretrained
 from dcgan.config import Config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -122,3 +123,30 @@ def test_errors(image_run, tmp_path, args, status, message):
     assert result.returncode == status, result.stderr
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("dcgan.sample: error: ") and message in last
+
+
+def test_samples_use_the_runs_noise_distribution_and_shape(tmp_path):
+    # S1's kind of run: z is uniform in [-2, 2), shaped 4x4x2.
+    workdir = tmp_path / "uniform"
+    loop.train(
+        Config(
+            workdir=str(workdir),
+            image_size=32,
+            latent_dim=32,
+            noise_shape=(4, 4, 2),
+            noise="uniform",
+            noise_scale=2.0,
+            g_base_width=4,
+            d_base_width=4,
+            batch_size=8,
+            train_steps=1,
+            grid_size=2,
+        )
+    )
+    result = sample(f"--workdir={workdir}", "--num_samples=3", f"--output={tmp_path}/u.npy")
+    assert result.returncode == 0, result.stderr
+    run = pretrained.load_generator(str(workdir))
+    noise = tf.random.Generator.from_seed(0).uniform([3, 4, 4, 2], minval=-2.0, maxval=2.0)
+    np.testing.assert_allclose(
+        np.load(tmp_path / "u.npy"), run.generator(noise, training=False), atol=1e-6
+    )

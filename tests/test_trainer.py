@@ -339,3 +339,91 @@ def test_build_trainer_from_config(tmp_path, overrides, g_out, d_in):
     assert isinstance(trainer.d_optimizer, keras.optimizers.Adam)
     expected_fixed = 9 if config.is_image else 1000
     assert trainer.fixed_noise.shape == (expected_fixed, 5)
+
+
+def test_uniform_noise_for_steps_and_fixed_samples():
+    trainer = make_trainer(seed=2, noise="uniform", noise_scale=3.0)
+    # The fixed noise is the stateless draw for [seed, 1]; the step noise is the rng's.
+    expected = tf.random.stateless_uniform([16, LATENT], seed=[2, 1], minval=-3.0, maxval=3.0)
+    np.testing.assert_array_equal(trainer.fixed_noise, expected)
+    drawn = trainer._noise(tf.constant(5000)).numpy()
+    np.testing.assert_array_equal(
+        drawn[:5], tf.random.Generator.from_seed(2).uniform([5, LATENT], -3.0, 3.0)[:5]
+    )
+    assert drawn.min() >= -3.0 and drawn.max() < 3.0
+    # Uniform on [-3, 3): stddev 3 / sqrt(3) = 1.732, not the normal's 1.
+    assert abs(drawn.std() - 3.0 / np.sqrt(3.0)) < 0.05
+
+
+def test_normal_noise_scale_is_the_stddev():
+    trainer = make_trainer(seed=1, noise_scale=0.5)
+    np.testing.assert_allclose(
+        trainer.fixed_noise, 0.5 * tf.random.stateless_normal([16, LATENT], seed=[1, 1]), rtol=1e-6
+    )
+
+
+def test_spatial_noise_trains_with_one_trace(tmp_path):
+    config = Config(
+        workdir=str(tmp_path),
+        image_size=32,
+        latent_dim=64,
+        noise_shape=(4, 4, 4),
+        noise="uniform",
+        g_upsample="nearest",
+        g_activation="elu",
+        d_norm="none",
+        d_dense_units=8,
+        d_dropout=0.3,
+        g_base_width=4,
+        d_base_width=4,
+        kernel_size=3,
+        grid_size=2,
+    )
+    trainer = build_trainer(config)
+    assert trainer.fixed_noise.shape == (4, 4, 4, 4)
+    images = tf.data.Dataset.from_tensors(tf.zeros([BATCH, 32, 32, 1])).repeat()
+    iterator = iter(images)
+    for _ in range(2):
+        trainer.train_step(iterator)
+    assert trainer.train_step.experimental_get_tracing_count() == 1
+    assert trainer.generate(trainer.fixed_noise).shape == (4, 32, 32, 1)
+
+
+def test_checkpoint_holds_the_dropout_masks_state(tmp_path):
+    # S5's D drops 30% of its activations; the masks come from Keras seed generators.
+    def build(seed):
+        keras.utils.set_random_seed(seed)
+        return Trainer(
+            generator=models.dcgan_generator(
+                image_size=28, channels=1, latent_dim=LATENT, base_width=4
+            ),
+            discriminator=models.dcgan_discriminator(
+                image_size=28, channels=1, base_width=4, norm="none", dropout=0.3
+            ),
+            g_optimizer=keras.optimizers.Adam(1e-2),
+            d_optimizer=keras.optimizers.Adam(1e-2),
+            latent_dim=LATENT,
+            seed=seed,
+            num_fixed_samples=4,
+        )
+
+    original = build(0)
+    assert len(original.dropout_seeds) == 2
+    iterator = iter(batches(image=True))
+    original.train_step(iterator)
+    path = tf.train.Checkpoint(**original.checkpoint_items()).save(str(tmp_path / "ckpt"))
+    original.train_step(iterator)
+
+    restored = build(5)
+    tf.train.Checkpoint(**restored.checkpoint_items()).restore(path).assert_consumed()
+    restored.train_step(iter(batches(image=True).skip(1)))
+    for a, b in zip(
+        original.generator.weights + original.discriminator.weights,
+        restored.generator.weights + restored.discriminator.weights,
+        strict=True,
+    ):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_no_dropout_no_extra_checkpoint_item():
+    assert "dropout_seeds" not in make_trainer(image=True).checkpoint_items()

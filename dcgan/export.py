@@ -1,0 +1,97 @@
+r"""Exports a trained generator as a TensorFlow SavedModel.
+
+    python -m dcgan.export --workdir=W --output=DIR
+
+The SavedModel needs only TensorFlow to load (``tf.saved_model.load(DIR)``), not dcgan.
+Its signatures:
+    serving_default(noise: float32 [N, *noise_shape]) -> {"images": float32
+        [N, H, W, C] in [-1, 1]}  (for vector runs: {"samples": [N, D]})
+    sample(count: int32 [], seed: int64 [2]) -> the same output for ``count`` noise
+        examples drawn as in training (the run's distribution and scale), statelessly
+        from ``seed``: callers need not know how the run drew its noise.
+DIR/dcgan_noise.json records the noise shape, distribution and scale.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from absl import app, flags
+
+from dcgan import cli
+
+_PROGRAM = "dcgan.export"
+
+flags.DEFINE_string("workdir", None, "Workdir of a dcgan.train run.")
+flags.DEFINE_string("checkpoint", None, "Checkpoint prefix; default the latest of --workdir.")
+flags.DEFINE_string("output", None, "Directory to write the SavedModel to (must not exist).")
+FLAGS = flags.FLAGS
+
+
+def main(argv: list[str]) -> None:
+    cli.check_no_arguments(_PROGRAM, argv)
+    if not FLAGS.workdir:
+        cli.fail(_PROGRAM, "--workdir is required: the workdir of a dcgan.train run", 2)
+    if not FLAGS.output:
+        cli.fail(_PROGRAM, "--output is required: the SavedModel directory to create", 2)
+    if os.path.exists(FLAGS.output):
+        cli.fail(_PROGRAM, f"--output={FLAGS.output} exists; give a new directory", 2)
+
+    cli.quiet_tensorflow()
+    import tensorflow as tf
+
+    from dcgan import pretrained, trainer
+    from dcgan.config import ConfigError
+    from dcgan.workdir import CheckpointError
+
+    try:
+        run = pretrained.load_generator(FLAGS.workdir, checkpoint=FLAGS.checkpoint)
+    except ConfigError as e:
+        cli.fail(_PROGRAM, e, cli.USAGE_ERROR)
+    except CheckpointError as e:
+        cli.fail(_PROGRAM, e, cli.INPUT_ERROR)
+
+    config = run.config
+    generator = run.generator
+    key = "images" if config.is_image else "samples"
+    shape = config.latent_shape
+
+    module = tf.Module()
+    module.generator = generator  # tracked, so the SavedModel holds its variables
+
+    @tf.function(input_signature=[tf.TensorSpec([None, *shape], tf.float32, name="noise")])
+    def serve(noise):
+        return {key: generator(noise, training=False)}
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([], tf.int32, name="count"),
+            tf.TensorSpec([2], tf.int64, name="seed"),
+        ]
+    )
+    def sample(count, seed):
+        noise = trainer.draw_noise(
+            count, shape=shape, distribution=config.noise, scale=config.noise_scale, seed=seed
+        )
+        return {key: generator(noise, training=False)}
+
+    module.serve, module.sample = serve, sample
+    tf.saved_model.save(
+        module, FLAGS.output, signatures={"serving_default": serve, "sample": sample}
+    )
+    description = {
+        "noise_shape": list(shape),
+        "noise": config.noise,
+        "noise_scale": config.noise_scale,
+        "output": key,
+        "checkpoint": run.checkpoint,
+    }
+    with open(os.path.join(FLAGS.output, "dcgan_noise.json"), "w") as f:
+        json.dump(description, f, indent=2)
+        f.write("\n")
+    print(f"exported G of {run.checkpoint} to {FLAGS.output}", flush=True)
+
+
+if __name__ == "__main__":
+    app.run(main, flags_parser=cli.flags_parser(_PROGRAM))

@@ -1,0 +1,67 @@
+r"""The progress of a run as one animated GIF: S5's way of watching its GAN train.
+
+    python -m dcgan.gif --workdir=W [--output=W/progress.gif]
+
+Assembles the fixed-noise grids W/samples/step_<step>.png in step order. The noise is
+the same in every grid, so each cell of the animation follows one latent vector
+through training (for vector runs, the frames are the real-vs-generated plots).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from absl import app, flags
+
+from dcgan import cli
+
+_PROGRAM = "dcgan.gif"
+_SAMPLE = re.compile(r"step_(\d+)\.png")
+
+flags.DEFINE_string("workdir", None, "Workdir of a dcgan.train run.")
+flags.DEFINE_string("output", None, "GIF to write; default <workdir>/progress.gif.")
+flags.DEFINE_integer("frame_ms", 200, "Milliseconds per frame.", lower_bound=1)
+flags.DEFINE_integer("hold_last", 5, "Extra frames that show the last grid.", lower_bound=0)
+FLAGS = flags.FLAGS
+
+
+def sample_paths(samples_dir: str) -> list[str]:
+    """The step_<step>.png files of ``samples_dir``, in step order (not name order)."""
+    steps = [
+        (int(m.group(1)), name)
+        for name in os.listdir(samples_dir)
+        if (m := _SAMPLE.fullmatch(name))
+    ]
+    return [os.path.join(samples_dir, name) for _, name in sorted(steps)]
+
+
+def main(argv: list[str]) -> None:
+    cli.check_no_arguments(_PROGRAM, argv)
+    if not FLAGS.workdir:
+        cli.fail(_PROGRAM, "--workdir is required: the workdir of a dcgan.train run", 2)
+    output = FLAGS.output or os.path.join(FLAGS.workdir, "progress.gif")
+    if not output.lower().endswith(".gif"):
+        cli.fail(_PROGRAM, f"--output={output} is invalid; allowed: a .gif path", 2)
+    parent = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(parent):
+        cli.fail(_PROGRAM, f"--output={output}: directory {parent} does not exist", 2)
+    samples_dir = os.path.join(FLAGS.workdir, "samples")
+    paths = sample_paths(samples_dir) if os.path.isdir(samples_dir) else []
+    if not paths:
+        cli.fail(_PROGRAM, f"no step_<step>.png sample grids in {samples_dir}", cli.INPUT_ERROR)
+
+    import imageio.v3 as iio
+
+    from dcgan import images
+
+    frames = [iio.imread(path) for path in paths]
+    try:
+        images.write_gif(output, frames + frames[-1:] * FLAGS.hold_last, duration_ms=FLAGS.frame_ms)
+    except ValueError as e:
+        cli.fail(_PROGRAM, f"{samples_dir}: {e}", cli.INPUT_ERROR)
+    print(f"wrote {len(frames)} grids from {samples_dir} to {output}", flush=True)
+
+
+if __name__ == "__main__":
+    app.run(main, flags_parser=cli.flags_parser(_PROGRAM))

@@ -1,0 +1,94 @@
+r"""Latent interpolation of a trained run: S1's way of judging its generator.
+
+    python -m dcgan.interpolate --workdir=W --output=interp.png
+
+Draws ``--rows`` random pairs of latent examples (from the run's own noise distribution)
+and generates ``--steps`` images on the path between each pair: row i of the PNG goes
+from pair i's first image to its second. Beside the PNG, a GIF (same name, ``.gif``)
+moves all pairs along their paths at once, forth and back. A smooth path of plausible
+images means G learned a continuous map rather than memorizing examples.
+"""
+
+from __future__ import annotations
+
+import os
+
+from absl import app, flags
+
+from dcgan import cli
+
+_PROGRAM = "dcgan.interpolate"
+
+flags.DEFINE_string("workdir", None, "Workdir of a dcgan.train run on images.")
+flags.DEFINE_string("checkpoint", None, "Checkpoint prefix; default the latest of --workdir.")
+flags.DEFINE_string("output", None, "PNG to write; the GIF goes beside it with .gif.")
+flags.DEFINE_integer("rows", 8, "Number of latent pairs, one row each.", lower_bound=1)
+flags.DEFINE_integer("steps", 10, "Images per row, both ends included.", lower_bound=2)
+flags.DEFINE_integer("seed", 0, "Seed of the latent pairs.", lower_bound=0)
+flags.DEFINE_enum(
+    "method",
+    "slerp",
+    ["slerp", "linear"],
+    "Path between a pair: slerp keeps the noise norm G was trained on (dcgan.latent).",
+)
+flags.DEFINE_integer("frame_ms", 100, "Milliseconds per GIF frame.", lower_bound=1)
+FLAGS = flags.FLAGS
+
+
+def main(argv: list[str]) -> None:
+    cli.check_no_arguments(_PROGRAM, argv)
+    if not FLAGS.workdir:
+        cli.fail(_PROGRAM, "--workdir is required: the workdir of a dcgan.train run", 2)
+    if not (FLAGS.output or "").lower().endswith(".png"):
+        cli.fail(_PROGRAM, f"--output={FLAGS.output} is invalid; allowed: a .png path", 2)
+    parent = os.path.dirname(os.path.abspath(FLAGS.output))
+    if not os.path.isdir(parent):
+        cli.fail(_PROGRAM, f"--output={FLAGS.output}: directory {parent} does not exist", 2)
+
+    cli.quiet_tensorflow()
+    import numpy as np
+    import tensorflow as tf
+
+    from dcgan import images, latent, pretrained, trainer
+    from dcgan.config import ConfigError
+    from dcgan.workdir import CheckpointError
+
+    try:
+        run = pretrained.load_generator(FLAGS.workdir, checkpoint=FLAGS.checkpoint)
+        if not run.config.is_image:
+            raise ConfigError(
+                f"--workdir={FLAGS.workdir}: dataset {run.config.dataset} holds vectors, "
+                "not images; interpolation grids need an image run"
+            )
+    except ConfigError as e:
+        cli.fail(_PROGRAM, e, cli.USAGE_ERROR)
+    except CheckpointError as e:
+        cli.fail(_PROGRAM, e, cli.INPUT_ERROR)
+
+    config = run.config
+    method = FLAGS.method
+    ends = trainer.sample_noise(
+        config, 2 * FLAGS.rows, tf.random.Generator.from_seed(FLAGS.seed)
+    ).numpy()  # [2 * rows, *latent_shape]
+    paths = np.concatenate(
+        [
+            latent.interpolate(ends[2 * i], ends[2 * i + 1], FLAGS.steps, method=method)
+            for i in range(FLAGS.rows)
+        ]
+    )  # [rows * steps, *latent_shape], row by row
+    samples = run.generator(paths, training=False).numpy()  # [rows * steps, H, W, C]
+    images.write_png(FLAGS.output, images.make_grid(samples, columns=FLAGS.steps))
+
+    by_step = samples.reshape(FLAGS.rows, FLAGS.steps, *samples.shape[1:]).swapaxes(0, 1)
+    frames = [images.make_grid(pairs) for pairs in by_step]  # one frame per position
+    gif = os.path.splitext(FLAGS.output)[0] + ".gif"
+    images.write_gif(gif, frames + frames[-2:0:-1], duration_ms=FLAGS.frame_ms)
+    print(
+        f"wrote {FLAGS.rows} {method} interpolations of {FLAGS.steps} images from "
+        f"{run.checkpoint} to {FLAGS.output} and {gif}",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    app.run(main, flags_parser=cli.flags_parser(_PROGRAM))

@@ -1,0 +1,48 @@
+"""A trained generator, restored from a workdir for use without training.
+
+The entry points that only generate (``dcgan.sample``, ``dcgan.interpolate``,
+``dcgan.export``) rebuild G from the run's config.json and restore only G's weights,
+so neither D nor the optimizers need to match or even exist in the checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+import tensorflow as tf
+
+from dcgan.config import Config, ConfigError
+from dcgan.trainer import build_networks
+from dcgan.workdir import CheckpointError, Workdir
+
+
+@dataclasses.dataclass(frozen=True)
+class Pretrained:
+    """A restored generator and the run it comes from."""
+
+    config: Config
+    generator: keras.Model
+    checkpoint: str  # the restored checkpoint's path prefix
+
+
+def load_generator(workdir: str, *, checkpoint: str | None = None) -> Pretrained:
+    """Rebuilds G from ``workdir``'s config and restores its weights.
+
+    Args:
+        workdir: the workdir of a ``dcgan.train`` run.
+        checkpoint: a checkpoint prefix; default the workdir's latest.
+
+    Raises:
+        ConfigError: if the workdir holds no run (no config.json) or an invalid one.
+        CheckpointError: if there is no checkpoint, or it does not hold this G.
+    """
+    run = Workdir(workdir)
+    config = run.saved_config()
+    if config is None:
+        raise ConfigError(f"--workdir={workdir} holds no dcgan run (no config.json)")
+    generator, _ = build_networks(config)
+    path = run.restore(tf.train.Checkpoint(generator=generator), path=checkpoint, partial=True)
+    if path is None:
+        raise CheckpointError(f"--workdir={workdir} has no checkpoint yet")
+    return Pretrained(config=config, generator=generator, checkpoint=path)

@@ -1,0 +1,139 @@
+"""``python -m dcgan.export``: a SavedModel of G that loads without dcgan."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from dcgan import loop, pretrained
+from dcgan.config import Config
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Runs in a fresh interpreter that imports TensorFlow and NumPy only, never dcgan.
+CONSUMER = textwrap.dedent(
+    """
+    import sys
+
+    import numpy as np
+    import tensorflow as tf
+
+    export, key = sys.argv[1], sys.argv[2]
+    model = tf.saved_model.load(export)
+    noise = np.load(sys.argv[3])
+    served = model.signatures["serving_default"](noise=tf.constant(noise))[key].numpy()
+    sampled = model.signatures["sample"](
+        count=tf.constant(5), seed=tf.constant([3, 4], tf.int64)
+    )[key].numpy()
+    np.save(sys.argv[4], served)
+    np.save(sys.argv[5], sampled)
+    assert not any(name == "dcgan" or name.startswith("dcgan.") for name in sys.modules)
+    print("consumer ok")
+    """
+)
+
+
+def export(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "dcgan.export", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+
+
+RUNS = {
+    # S1's generator: uniform noise shaped 4x4x2, nearest-neighbour upsampling.
+    "image": dict(
+        image_size=32,
+        latent_dim=32,
+        noise_shape=(4, 4, 2),
+        noise="uniform",
+        g_upsample="nearest",
+        g_base_width=4,
+        d_base_width=4,
+        batch_size=8,
+        grid_size=2,
+    ),
+    # S2's kind of run: an MLP G on 1-D data with uniform(-3, 3) noise of dimension 4.
+    "vector": dict(
+        dataset="gaussian1d",
+        latent_dim=4,
+        noise="uniform",
+        noise_scale=3.0,
+        g_hidden_units=(8,),
+        d_hidden_units=(8,),
+        batch_size=16,
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(RUNS))
+def test_saved_model_serves_g_in_a_process_without_dcgan(kind, tmp_path):
+    workdir = tmp_path / "run"
+    loop.train(Config(workdir=str(workdir), train_steps=2, **RUNS[kind]))
+    output = tmp_path / "exported"
+    result = export(f"--workdir={workdir}", f"--output={output}")
+    assert result.returncode == 0, result.stderr
+    described = json.loads((output / "dcgan_noise.json").read_text())
+    key = "images" if kind == "image" else "samples"
+    assert described["output"] == key and described["noise"] == "uniform"
+
+    run = pretrained.load_generator(str(workdir))
+    shape = run.config.latent_shape
+    noise = np.random.default_rng(0).uniform(-1, 1, size=(3, *shape)).astype(np.float32)
+    np.save(tmp_path / "noise.npy", noise)
+    consumer = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            CONSUMER,
+            str(output),
+            key,
+            str(tmp_path / "noise.npy"),
+            str(tmp_path / "served.npy"),
+            str(tmp_path / "sampled.npy"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert consumer.returncode == 0, consumer.stderr[-2000:]
+    assert "consumer ok" in consumer.stdout
+
+    served = np.load(tmp_path / "served.npy")
+    np.testing.assert_allclose(served, run.generator(noise, training=False), atol=1e-5)
+    scale = run.config.noise_scale
+    drawn = tf.random.stateless_uniform([5, *shape], seed=[3, 4], minval=-scale, maxval=scale)
+    np.testing.assert_allclose(
+        np.load(tmp_path / "sampled.npy"), run.generator(drawn, training=False), atol=1e-5
+    )
+    if kind == "image":
+        assert served.shape == (3, 32, 32, 1)
+        assert served.min() >= -1.0 and served.max() <= 1.0
+    else:
+        assert served.shape == (3, 1)
+
+
+@pytest.mark.parametrize(
+    "args, status, message",
+    [
+        (["--output={tmp}/e"], 2, "--workdir is required"),
+        (["--workdir={tmp}"], 2, "--output is required"),
+        (["--workdir={tmp}", "--output={tmp}"], 2, "exists; give a new directory"),
+        (["--workdir={tmp}", "--output={tmp}/e"], 2, "holds no dcgan run"),
+    ],
+)
+def test_errors(tmp_path, args, status, message):
+    result = export(*[a.format(tmp=tmp_path) for a in args])
+    assert result.returncode == status, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("dcgan.export: error: ") and message in last
+    assert not os.path.exists(tmp_path / "e")

@@ -1,0 +1,86 @@
+"""``python -m dcgan.gif``: a run's fixed-noise grids as one animated GIF, in step order."""
+
+import os
+import subprocess
+import sys
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+from dcgan import images, loop
+from dcgan.config import Config
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def gif(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "dcgan.gif", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+
+
+def test_grids_of_a_run_in_step_order(tmp_path):
+    # S5's generator and discriminator on 28 px glyphs: selu G, dropout in D, 5x5 kernels.
+    workdir = tmp_path / "s5"
+    loop.train(
+        Config(
+            workdir=str(workdir),
+            image_size=28,
+            latent_dim=8,
+            g_activation="selu",
+            d_norm="none",
+            d_dropout=0.3,
+            kernel_size=5,
+            g_base_width=4,
+            d_base_width=4,
+            batch_size=8,
+            train_steps=4,
+            image_every=2,
+            grid_size=3,
+        )
+    )
+    result = gif(f"--workdir={workdir}", "--hold_last=0", "--frame_ms=50")
+    assert result.returncode == 0, result.stderr
+    assert "wrote 3 grids" in result.stdout
+    frames = iio.imread(workdir / "progress.gif")
+    assert frames.shape == (3, 3 * 30 + 2, 3 * 30 + 2, 3)
+    for frame, step in zip(frames, (0, 2, 4), strict=True):
+        grid = iio.imread(workdir / "samples" / f"step_{step:08d}.png")
+        np.testing.assert_array_equal(frame[..., 0], grid)
+
+
+def test_frames_follow_step_numbers_not_names(tmp_path):
+    samples = tmp_path / "run" / "samples"
+    samples.mkdir(parents=True)
+    # Written by hand with unpadded names: by name, step_10 would sort before step_9.
+    for step, level in ((9, 50), (10, 200), (100, 120)):
+        images.write_png(str(samples / f"step_{step}.png"), np.full((4, 4, 1), level, np.uint8))
+    (samples / "notes.txt").write_text("not a grid")
+    output = tmp_path / "p.gif"
+    result = gif(f"--workdir={tmp_path / 'run'}", f"--output={output}", "--hold_last=2")
+    assert result.returncode == 0, result.stderr
+    frames = iio.imread(output)
+    # The GIF writer merges the held copies of the last grid into one longer frame.
+    np.testing.assert_array_equal(frames[:, 0, 0, 0], [50, 200, 120])
+    durations = [iio.immeta(output, index=i)["duration"] for i in range(3)]
+    assert durations == [200, 200, 600]
+
+
+@pytest.mark.parametrize(
+    "args, status, message",
+    [
+        ([], 2, "--workdir is required"),
+        (["--workdir={tmp}", "--output={tmp}/x.png"], 2, "allowed: a .gif path"),
+        (["--workdir={tmp}"], 1, "no step_<step>.png sample grids in"),
+    ],
+)
+def test_errors(tmp_path, args, status, message):
+    result = gif(*[a.format(tmp=tmp_path) for a in args])
+    assert result.returncode == status, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("dcgan.gif: error: ") and message in last

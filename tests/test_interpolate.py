@@ -1,0 +1,117 @@
+"""``python -m dcgan.interpolate``: S1's latent interpolation grid and its GIF."""
+
+import os
+import subprocess
+import sys
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+from dcgan import loop
+from dcgan.config import Config
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def interpolate(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "dcgan.interpolate", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def s1_run(tmp_path_factory):
+    """A tiny run with S1's kind of generator: uniform 4x4x2 noise, nearest upsampling."""
+    workdir = tmp_path_factory.mktemp("s1_run")
+    loop.train(
+        Config(
+            workdir=str(workdir),
+            image_size=32,
+            latent_dim=32,
+            noise_shape=(4, 4, 2),
+            noise="uniform",
+            g_upsample="nearest",
+            g_activation="elu",
+            d_norm="none",
+            d_dense_units=8,
+            g_base_width=4,
+            d_base_width=4,
+            kernel_size=3,
+            batch_size=8,
+            train_steps=2,
+            grid_size=2,
+        )
+    )
+    return workdir
+
+
+def test_grid_rows_and_gif_frames(s1_run, tmp_path):
+    output = tmp_path / "interp.png"
+    result = interpolate(f"--workdir={s1_run}", f"--output={output}", "--rows=3", "--steps=5")
+    assert result.returncode == 0, result.stderr
+    assert "wrote 3 slerp interpolations of 5 images" in result.stdout
+    grid = iio.imread(output)
+    assert grid.shape == (3 * 34 + 2, 5 * 34 + 2)  # 3 rows of 5 images of 32 px, 2 px apart
+    # Forth (5 positions) and back without repeating the ends: 5 + 3 frames of the
+    # 3 pairs, tiled 2 x 2.
+    frames = iio.imread(tmp_path / "interp.gif")
+    assert frames.shape == (8, 2 * 34 + 2, 2 * 34 + 2, 3)
+    # Frame 1 shows the second image of every row: row 1's sits in the GIF's top-right
+    # cell and in the PNG's second row, second column.
+    np.testing.assert_array_equal(frames[1, 2:34, 36:68, 0], grid[36:68, 36:68])
+    np.testing.assert_array_equal(frames[7], frames[1])  # on the way back
+
+
+def test_same_seed_same_grid_other_seed_other_grid(s1_run, tmp_path):
+    paths = []
+    for name, seed in (("a", 0), ("b", 0), ("c", 1)):
+        paths.append(tmp_path / f"{name}.png")
+        result = interpolate(
+            f"--workdir={s1_run}", f"--output={paths[-1]}", "--rows=2", f"--seed={seed}"
+        )
+        assert result.returncode == 0, result.stderr
+    a, b, c = (iio.imread(p) for p in paths)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_linear_paths_differ_from_slerp_inside_but_share_the_ends(s1_run, tmp_path):
+    grids = {}
+    for method in ("slerp", "linear"):
+        output = tmp_path / f"{method}.png"
+        result = interpolate(
+            f"--workdir={s1_run}", f"--output={output}", "--rows=1", f"--method={method}"
+        )
+        assert result.returncode == 0, result.stderr
+        assert f"wrote 1 {method} interpolations" in result.stdout
+        grids[method] = iio.imread(output)  # 1 row of 10 images of 32 px
+    ends = np.s_[:, list(range(0, 36)) + list(range(9 * 34, 10 * 34 + 2))]
+    np.testing.assert_array_equal(grids["slerp"][ends], grids["linear"][ends])
+    assert not np.array_equal(grids["slerp"], grids["linear"])
+
+
+@pytest.mark.parametrize(
+    "args, status, message",
+    [
+        (["--output={tmp}/x.png"], 2, "--workdir is required"),
+        (["--workdir={run}", "--output={tmp}/x.gif"], 2, "allowed: a .png path"),
+        (["--workdir={run}", "--output=/no/such/x.png"], 2, "directory /no/such does not"),
+        (["--workdir={tmp}", "--output={tmp}/x.png"], 2, "holds no dcgan run"),
+        (["--workdir={run}", "--steps=1", "--output={tmp}/x.png"], 2, "--steps"),
+        (
+            ["--workdir={run}", "--checkpoint={run}/checkpoints/ckpt-7", "--output={tmp}/x.png"],
+            1,
+            "no checkpoint at",
+        ),
+    ],
+)
+def test_errors(s1_run, tmp_path, args, status, message):
+    result = interpolate(*[a.format(run=s1_run, tmp=tmp_path) for a in args])
+    assert result.returncode == status, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("dcgan.interpolate: error: ") and message in last
