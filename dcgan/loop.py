@@ -35,12 +35,22 @@ class NonFiniteError(RuntimeError):
 class Run:
     """A prepared run: the trainer, its data iterator and the checkpoint over both."""
 
-    def __init__(self, config: Config, trainer: Trainer, iterator, workdir: Workdir, manager):
+    def __init__(
+        self,
+        config: Config,
+        trainer: Trainer,
+        iterator,
+        workdir: Workdir,
+        manager,
+        skipped_images: tf.Variable | None = None,
+    ):
         self.config = config
         self.trainer = trainer
         self.iterator = iterator
         self.workdir = workdir
         self.manager = manager
+        # Image files the data pipeline could not decode and skipped (folders only).
+        self.skipped_images = skipped_images
 
     def save(self, step: int) -> str:
         """Saves a checkpoint numbered ``step``.
@@ -78,6 +88,9 @@ def prepare(config: Config) -> Run:
     # Before anything random is built: weight init and tf.data's seeded shuffles both
     # derive from the global seed.
     keras.utils.set_random_seed(config.seed)
+    skipped_images = None
+    if config.dataset == "folder":
+        skipped_images = tf.Variable(0, dtype=tf.int64, trainable=False, name="skipped_images")
     dataset = data.make_dataset(
         config.dataset,
         batch_size=config.batch_size,
@@ -85,18 +98,29 @@ def prepare(config: Config) -> Run:
         image_size=config.image_size,
         channels=config.channels,
         data_dir=config.data_dir or None,
+        data_file=config.data_file or None,
+        crop=config.crop,
+        crop_size=config.crop_size,
+        resize_method=config.resize_method,
+        random_flip=config.random_flip,
+        on_bad_image=config.on_bad_image,
+        skipped_images=skipped_images,
     )
     trainer = build_trainer(config)
     iterator = iter(dataset)
     # The iterator's position is state too: a resumed run sees the batches the
     # uninterrupted run would have seen.
-    checkpoint = tf.train.Checkpoint(**trainer.checkpoint_items(), data=iterator)
+    data_state = {"data": iterator}
+    if skipped_images is not None:
+        # Counts the files behind the iterator's position, so it is saved with it.
+        data_state["data_skipped_images"] = skipped_images
+    checkpoint = tf.train.Checkpoint(**trainer.checkpoint_items(), **data_state)
     workdir.restore(checkpoint)
     # A restore brings back the saved learning rates; the flags of this run win.
     trainer.set_learning_rates(g_lr=config.g_lr, d_lr=config.d_lr)
     manager = workdir.checkpoint_manager(checkpoint, keep=config.keep_checkpoints)
     workdir.save_config(config)
-    return Run(config, trainer, iterator, workdir, manager)
+    return Run(config, trainer, iterator, workdir, manager, skipped_images)
 
 
 def train(config: Config) -> Trainer:
@@ -137,7 +161,7 @@ def train(config: Config) -> Trainer:
     saved_step = step
     with _stop_on_signals() as stop:
         while step < config.train_steps and stop.signal is None:
-            metrics = trainer.train_step(run.iterator)
+            metrics = _train_step(run)
             step += 1
             if (
                 config.on_nonfinite == "stop"
@@ -172,6 +196,20 @@ def train(config: Config) -> Trainer:
     else:
         print(f"done at step {step}; checkpoint {latest}", flush=True)
     return trainer
+
+
+def _train_step(run: Run) -> dict:
+    """One step; the data's counters join the metrics; an unreadable file is a DataError."""
+    try:
+        metrics = run.trainer.train_step(run.iterator)
+    except tf.errors.InvalidArgumentError as e:
+        message = data.bad_image_message(e)
+        if message is None:
+            raise
+        raise data.DataError(message) from None
+    if run.skipped_images is not None:
+        metrics = {**metrics, "skipped_images": run.skipped_images.value()}
+    return metrics
 
 
 def _nonfinite_message(run: Run, step: int, metrics: dict) -> str:
@@ -224,9 +262,9 @@ def _stop_on_signals() -> Iterator[_StopRequest]:
 
 
 def _log_line(step: int, total: int, metrics: dict, steps_per_sec: float) -> str:
-    names = [*_LOG_FIRST, *sorted(set(metrics) - set(_LOG_FIRST) - {"nonfinite_updates"})]
-    if int(metrics["nonfinite_updates"]):
-        names.append("nonfinite_updates")
+    quiet = {"nonfinite_updates", "skipped_images"}  # shown once they are not zero
+    names = [*_LOG_FIRST, *sorted(set(metrics) - set(_LOG_FIRST) - quiet)]
+    names += [name for name in sorted(quiet) if name in metrics and int(metrics[name])]
     values = " ".join(f"{name}={_format(metrics[name])}" for name in names)
     return f"step {step}/{total} {values} steps_per_sec={steps_per_sec:.2f}"
 
