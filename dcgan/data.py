@@ -24,7 +24,8 @@ from dcgan.sources import check_int as _check_int
 
 IMAGE_DATASETS = ("glyphs", "folder", *arrays.KERAS_DATASETS, "npy")
 VECTOR_DATASETS = {"gaussian1d": 1, "ring2d": 2, "grid2d": 2}
-DATASETS = IMAGE_DATASETS + tuple(VECTOR_DATASETS)
+# The order of dcgan.config.DATASETS (the flag's choices): newer sources come last.
+DATASETS = ("glyphs", "folder", *VECTOR_DATASETS, *arrays.KERAS_DATASETS, "npy")
 IMAGE_EXTENSIONS = folder.IMAGE_EXTENSIONS
 CROPS = folder.CROPS
 RESIZE_METHODS = folder.RESIZE_METHODS
