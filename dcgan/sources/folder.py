@@ -152,9 +152,11 @@ def folder_images(
         )
 
     def check(image: tf.Tensor, ok: tf.Tensor, path: tf.Tensor):
+        # Both modes build the same pipeline (tf.data parallelizes a map only when it
+        # touches no variable), so a resumed run may switch between them.
         if on_bad_image == "fail":
             tf.debugging.Assert(ok, [_BAD_IMAGE_MARKER, path], summarize=1)
-        elif skipped_images is not None:
+        if skipped_images is not None:
             skipped_images.assign_add(tf.cast(tf.logical_not(ok), tf.int64))
         return image, ok
 
