@@ -2,7 +2,6 @@
 Keras sets (from a generated fake Keras cache, never downloaded), and random flips."""
 
 import gzip
-import os
 import re
 import urllib.error
 

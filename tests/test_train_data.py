@@ -88,7 +88,8 @@ def test_folder_run_skips_bad_files_and_reports_them(tmp_path, read_summaries):
     summaries = read_summaries(workdir)
     assert summaries["skipped_images"][-1][1] == counts[-1]
 
-    failed = train(*flags, "--train_steps=8", "--on_bad_image=fail")
+    # Resumed with the other mode: the next epoch (within 10 more images) has a bad file.
+    failed = train(*flags, "--train_steps=12", "--on_bad_image=fail")
     message = one_error_line(failed, 1)
     assert "cannot decode image file" in message
     assert ("truncated.jpg" in message) or ("corrupt.png" in message)
