@@ -88,9 +88,16 @@ def main(argv: list[str]) -> None:
     cli.check_no_arguments(_PROGRAM, argv)
     for name in ("num_files", "batch_size", "batches"):
         if FLAGS[name].value < 1:
-            cli.fail(_PROGRAM, f"--{name}={FLAGS[name].value} must be >= 1", cli.USAGE_ERROR)
+            cli.fail(
+                _PROGRAM, f"--{name}={FLAGS[name].value} is invalid; allowed: >= 1", cli.USAGE_ERROR
+            )
     if FLAGS.num_files < FLAGS.batch_size:
-        cli.fail(_PROGRAM, "--num_files must be at least --batch_size", cli.USAGE_ERROR)
+        cli.fail(
+            _PROGRAM,
+            f"--num_files={FLAGS.num_files} is invalid; allowed: at least "
+            f"--batch_size={FLAGS.batch_size}",
+            cli.USAGE_ERROR,
+        )
     cli.quiet_tensorflow()
     results = {"cpu_count": os.cpu_count(), "batch_size": FLAGS.batch_size, "folders": {}}
     with tempfile.TemporaryDirectory(prefix="dcgan_bench_data_") as root:

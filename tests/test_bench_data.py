@@ -60,5 +60,5 @@ def test_bench_data_refuses_too_few_files():
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (
-        "dcgan.bench_data: error: --num_files must be at least --batch_size"
+        "dcgan.bench_data: error: --num_files=2 is invalid; allowed: at least --batch_size=4"
     )
