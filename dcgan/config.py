@@ -19,6 +19,7 @@ DATASETS = (
     "fashion_mnist",
     "cifar10",
     "npy",
+    "npy_vectors",
 )
 IMAGE_DATASETS = ("glyphs", "folder", "mnist", "fashion_mnist", "cifar10", "npy")
 IMAGE_SIZES = (28, 32, 64, 128)
@@ -67,6 +68,7 @@ class Config:
     resize_method: str = "bilinear"
     random_flip: bool = False
     on_bad_image: str = "skip"
+    vector_dim: int = 0
     # The networks.
     latent_dim: int = 100
     g_base_width: int = 64
@@ -149,7 +151,8 @@ _CONDITIONS = {
     "image": (lambda c: c.is_image, f"an image dataset ({', '.join(IMAGE_DATASETS)})"),
     "vector": (lambda c: not c.is_image, "a vector dataset"),
     "folder": (lambda c: c.dataset == "folder", "--dataset=folder"),
-    "npy": (lambda c: c.dataset == "npy", "--dataset=npy"),
+    "npy": (lambda c: c.dataset in ("npy", "npy_vectors"), "--dataset=npy or npy_vectors"),
+    "npy_vectors": (lambda c: c.dataset == "npy_vectors", "--dataset=npy_vectors"),
     "center_crop": (
         lambda c: c.dataset == "folder" and c.crop == "center",
         "--dataset=folder --crop=center",
@@ -190,6 +193,7 @@ _FIELD_CONDITIONS = {
     "resize_method": "resized",
     "random_flip": "image",
     "on_bad_image": "folder",
+    "vector_dim": "npy_vectors",
 }
 
 # Fields that decide the shape or meaning of the saved state: a workdir trained with one
@@ -209,6 +213,7 @@ STATE_FIELDS = (
     "d_hidden_units",
     "g_optimizer",
     "d_optimizer",
+    "vector_dim",  # the networks' input and output width
 )
 
 
@@ -347,6 +352,7 @@ def _validate(config: Config) -> None:
     one_of("resize_method", RESIZE_METHODS)
     one_of("on_bad_image", BAD_IMAGE_ACTIONS)
     at_least("crop_size", 0)
+    at_least("vector_dim", 0)
     if not isinstance(config.random_flip, bool):
         _fail("random_flip", config.random_flip, "true or false")
     if not isinstance(config.deterministic, bool):
@@ -375,8 +381,10 @@ def _validate(config: Config) -> None:
         _fail("gp_weight", config.gp_weight, "a number >= 0")
     if config.dataset == "folder" and not config.data_dir:
         raise ConfigError("--dataset=folder needs --data_dir, the folder holding the images")
-    if config.dataset == "npy" and not config.data_file:
-        raise ConfigError("--dataset=npy needs --data_file, the .npy file holding the images")
+    if config.dataset in ("npy", "npy_vectors") and not config.data_file:
+        raise ConfigError(
+            f"--dataset={config.dataset} needs --data_file, the .npy file holding the data"
+        )
     if config.loss == "wgan-gp" and config.is_image and config.d_norm == "batch":
         # The penalty is per example; batch norm makes each critic output depend on the
         # whole batch, so the per-example input gradient is not what the paper penalizes.

@@ -25,12 +25,13 @@ from dcgan.sources import check_int as _check_int
 IMAGE_DATASETS = ("glyphs", "folder", *arrays.KERAS_DATASETS, "npy")
 VECTOR_DATASETS = {"gaussian1d": 1, "ring2d": 2, "grid2d": 2}
 # The order of dcgan.config.DATASETS (the flag's choices): newer sources come last.
-DATASETS = ("glyphs", "folder", *VECTOR_DATASETS, *arrays.KERAS_DATASETS, "npy")
+DATASETS = ("glyphs", "folder", *VECTOR_DATASETS, *arrays.KERAS_DATASETS, "npy", "npy_vectors")
 IMAGE_EXTENSIONS = folder.IMAGE_EXTENSIONS
 CROPS = folder.CROPS
 RESIZE_METHODS = folder.RESIZE_METHODS
 BAD_IMAGE_ACTIONS = folder.BAD_IMAGE_ACTIONS
 bad_image_message = folder.bad_image_message
+npy_vector_dim = arrays.npy_vector_dim
 
 GLYPH_SIZES = (28, 32, 64, 128)
 GLYPH_CHARACTERS = string.ascii_uppercase + string.ascii_lowercase + string.digits
@@ -55,6 +56,7 @@ def make_dataset(
     random_flip: bool = False,
     on_bad_image: str = "skip",
     skipped_images: tf.Variable | None = None,
+    vector_dim: int | None = None,
 ) -> tf.data.Dataset:
     """Builds an infinite, deterministic dataset of float32 batches.
 
@@ -77,6 +79,7 @@ def make_dataset(
         on_bad_image: ``"skip"`` or ``"fail"`` on a file that cannot be decoded.
         skipped_images: int64 variable counting skipped files (folders); the caller
             checkpoints it next to the iterator.
+        vector_dim: For ``"npy_vectors"``: the width the file must have (None: any).
 
     Returns:
         A repeated, prefetched ``tf.data.Dataset`` of ``[batch_size, image_size,
@@ -91,6 +94,9 @@ def make_dataset(
     _check_int("seed", seed, minimum=0)
     if name in VECTOR_DATASETS:
         return _vector_dataset(name, batch_size=batch_size, seed=seed)
+    if name == "npy_vectors":
+        vectors = arrays.npy_vectors(data_file, dim=vector_dim)
+        return _array_dataset(vectors, batch_size, seed).prefetch(tf.data.AUTOTUNE)
     _check_int("image_size", image_size, minimum=1)
     if channels not in (1, 3) or isinstance(channels, bool):
         raise DataError(f"channels must be 1 or 3, got {channels!r}")
@@ -253,23 +259,26 @@ def _vector_dataset(name: str, *, batch_size: int, seed: int) -> tf.data.Dataset
 
 
 def _array_dataset(
-    images: np.ndarray,
+    examples: np.ndarray,
     batch_size: int,
     seed: int,
-    resize_method: str,
+    resize_method: str = "bilinear",
     *,
-    image_size: int,
-    channels: int,
+    image_size: int | None = None,
+    channels: int | None = None,
 ) -> tf.data.Dataset:
-    """Batches of an in-memory uint8 set ``[N, H, W, C]``, converted to the run's shape."""
-    count = images.shape[0]
+    """Batches of an in-memory set: uint8 images ``[N, H, W, C]`` converted to the run's
+    shape, or (``image_size`` None) float32 vectors ``[N, D]`` as they are."""
+    count = examples.shape[0]
     if count < batch_size:
-        raise DataError(f"the set holds only {count} images, fewer than batch_size={batch_size}")
-    images = tf.constant(images)
-    resize = images.shape[1:3] != (image_size, image_size)
+        raise DataError(f"the set holds only {count} examples, fewer than batch_size={batch_size}")
+    examples = tf.constant(examples)
+    resize = examples.shape[1:3] != (image_size, image_size)
 
     def to_float(indices: tf.Tensor) -> tf.Tensor:
-        batch = tf.cast(tf.gather(images, indices), tf.float32)
+        if image_size is None:
+            return tf.gather(examples, indices)
+        batch = tf.cast(tf.gather(examples, indices), tf.float32)
         if channels == 3 and batch.shape[-1] == 1:
             batch = tf.tile(batch, [1, 1, 1, 3])
         elif channels == 1 and batch.shape[-1] == 3:

@@ -6,6 +6,7 @@ All I/O of training happens here, between calls of the compiled ``Trainer.train_
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import signal
 import sys
@@ -79,6 +80,10 @@ def prepare(config: Config) -> Run:
         data.DataError: if the data is missing or unreadable.
         CheckpointError: if the latest checkpoint does not match the networks.
     """
+    if config.dataset == "npy_vectors" and not config.vector_dim:
+        # Read from the file's header and saved with the run, so sampling later does
+        # not need the data file.
+        config = dataclasses.replace(config, vector_dim=data.npy_vector_dim(config.data_file))
     workdir = Workdir(config.workdir)
     saved = workdir.saved_config()
     if saved is not None:
@@ -105,6 +110,7 @@ def prepare(config: Config) -> Run:
         random_flip=config.random_flip,
         on_bad_image=config.on_bad_image,
         skipped_images=skipped_images,
+        vector_dim=config.vector_dim or None,
     )
     trainer = build_trainer(config)
     iterator = iter(dataset)

@@ -80,7 +80,7 @@ INVALID = [
     (
         {"dataset": "imagenet"},
         "--dataset=imagenet is invalid; allowed: glyphs, folder, gaussian1d, ring2d, grid2d, "
-        "mnist, fashion_mnist, cifar10, npy",
+        "mnist, fashion_mnist, cifar10, npy, npy_vectors",
     ),
     ({"image_size": 48}, "--image_size=48 is invalid; allowed: 28, 32, 64, 128"),
     ({"channels": 2}, "--channels=2 is invalid; allowed: 1, 3"),
@@ -113,6 +113,8 @@ INVALID = [
         "--d_norm=batch cannot be used with --loss=wgan-gp",
     ),
     ({"dataset": "npy"}, "--dataset=npy needs --data_file"),
+    ({"dataset": "npy_vectors"}, "--dataset=npy_vectors needs --data_file"),
+    ({"vector_dim": -2}, "--vector_dim=-2 is invalid; allowed: an integer >= 0"),
     ({"crop": "corner"}, "--crop=corner is invalid; allowed: none, center"),
     ({"crop_size": -1}, "--crop_size=-1 is invalid; allowed: an integer >= 0"),
     ({"crop_size": 1.5}, "--crop_size=1.5 is invalid"),
@@ -214,8 +216,10 @@ REFUSED = [
     ({}, "data_dir", "--dataset=folder"),
     ({"dataset": "ring2d"}, "data_dir", "--dataset=folder"),
     ({"dataset": "mnist"}, "data_dir", "--dataset=folder"),
-    ({}, "data_file", "--dataset=npy"),
-    ({"dataset": "folder", "data_dir": "x"}, "data_file", "--dataset=npy"),
+    ({}, "data_file", "--dataset=npy or npy_vectors"),
+    ({"dataset": "folder", "data_dir": "x"}, "data_file", "--dataset=npy or npy_vectors"),
+    ({"dataset": "npy", "data_file": "x.npy"}, "vector_dim", "--dataset=npy_vectors"),
+    ({"dataset": "npy_vectors", "data_file": "v.npy"}, "image_size", IMAGE_SETS),
     ({}, "crop", "--dataset=folder"),
     ({"dataset": "npy", "data_file": "x.npy"}, "crop", "--dataset=folder"),
     ({"dataset": "folder", "data_dir": "x"}, "crop_size", "--dataset=folder --crop=center"),
@@ -256,6 +260,9 @@ ACCEPTED = [
     ({"dataset": "gaussian1d"}, "d_hidden_units"),
     ({"dataset": "folder", "data_dir": "x"}, "data_dir"),
     ({"dataset": "npy", "data_file": "x.npy"}, "data_file"),
+    ({"dataset": "npy_vectors", "data_file": "v.npy"}, "data_file"),
+    ({"dataset": "npy_vectors", "data_file": "v.npy"}, "vector_dim"),
+    ({"dataset": "npy_vectors", "data_file": "v.npy"}, "g_hidden_units"),
     ({"dataset": "folder", "data_dir": "x"}, "crop"),
     ({"dataset": "folder", "data_dir": "x", "crop": "center"}, "crop_size"),
     ({"dataset": "folder", "data_dir": "x"}, "resize_method"),
@@ -525,6 +532,7 @@ STATE_CHANGES = [
     ("d_hidden_units", VECTOR_BASE, (200, 50, 10), "200,50"),
     ("g_optimizer", IMAGE_BASE, "rmsprop", "adam"),
     ("d_optimizer", VECTOR_BASE, "rmsprop", "adam"),
+    ("vector_dim", {"dataset": "npy_vectors", "data_file": "v.npy", "vector_dim": 3}, 4, "3"),
 ]
 
 
@@ -615,7 +623,10 @@ def test_constants_match_the_leaf_modules():
     assert config_lib.DATASETS == data.DATASETS
     assert config_lib.IMAGE_DATASETS == data.IMAGE_DATASETS
     assert config_lib.NORMALIZATIONS == models.NORMALIZATIONS
-    assert set(config_lib.DATASETS) - set(config_lib.IMAGE_DATASETS) == set(data.VECTOR_DATASETS)
+    assert set(config_lib.DATASETS) - set(config_lib.IMAGE_DATASETS) == {
+        *data.VECTOR_DATASETS,
+        "npy_vectors",
+    }
     assert config_lib.CROPS == data.CROPS
     assert config_lib.RESIZE_METHODS == data.RESIZE_METHODS
     assert config_lib.BAD_IMAGE_ACTIONS == data.BAD_IMAGE_ACTIONS

@@ -191,3 +191,39 @@ def test_random_flip_mirrors_about_half_and_is_deterministic(tmp_path):
     assert abs(mirrored.sum() - 200) < 50
     np.testing.assert_array_equal(run(3, True), flipped)
     assert not np.array_equal(run(4, True), flipped)
+
+
+# ---------------------------------------------------------------- npy vectors
+
+
+def test_npy_vectors_batches_are_the_stored_rows(tmp_path):
+    vectors = np.arange(30, dtype=np.float64).reshape(10, 3) / 7  # row i starts at 3i/7
+    np.save(tmp_path / "v.npy", vectors)
+    assert data.npy_vector_dim(str(tmp_path / "v.npy")) == 3
+    dataset = data.make_dataset(
+        "npy_vectors", batch_size=5, seed=0, data_file=str(tmp_path / "v.npy"), vector_dim=3
+    )
+    assert dataset.element_spec.shape.as_list() == [5, 3]
+    assert dataset.element_spec.dtype.name == "float32"
+    got = np.concatenate(take(dataset, 2))  # one epoch
+    rows = np.round(got[:, 0] * 7 / 3).astype(int)
+    assert sorted(rows) == list(range(10))
+    np.testing.assert_array_equal(got, vectors[rows].astype(np.float32))
+
+
+@pytest.mark.parametrize(
+    "array,quoted",
+    [
+        (np.zeros((4, 8, 8), np.uint8), "uint8 array of shape (4, 8, 8)"),
+        (np.zeros((4, 2), np.int64), "int64 array of shape (4, 2)"),
+        (np.zeros((0, 2), np.float32), "no vectors"),
+        (np.array([[1.0, np.nan]] * 4), "NaN or infinite"),
+        (np.zeros((4, 5), np.float32), "width 5, but the run has --vector_dim=2"),
+    ],
+)
+def test_npy_vectors_wrong_arrays_are_refused(tmp_path, array, quoted):
+    path = str(tmp_path / "v.npy")
+    np.save(path, array)
+    with pytest.raises(DataError, match=re.escape(quoted)) as info:
+        data.make_dataset("npy_vectors", batch_size=1, seed=0, data_file=path, vector_dim=2)
+    assert repr(path) in str(info.value) and "\n" not in str(info.value)

@@ -200,3 +200,39 @@ def test_bad_data_input_is_one_line(tmp_path, flags, status, fragment):
     result = train(f"--workdir={tmp_path / 'run'}", "--train_steps=1", *flags)
     assert fragment in one_error_line(result, status)
     assert not os.path.exists(tmp_path / "run")
+
+
+def test_npy_vectors_run_then_sample_without_the_file(tmp_path):
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "points.npy", rng.normal(size=(64, 3)))
+    workdir = tmp_path / "run"
+    result = train(
+        f"--workdir={workdir}",
+        "--dataset=npy_vectors",
+        f"--data_file={tmp_path / 'points.npy'}",
+        "--batch_size=16",
+        "--latent_dim=4",
+        "--g_hidden_units=8",
+        "--d_hidden_units=8",
+        "--train_steps=2",
+        "--log_every=1",
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "--vector_dim=3\n" in (workdir / "flags.txt").read_text()
+    os.remove(tmp_path / "points.npy")
+    sampled = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dcgan.sample",
+            f"--workdir={workdir}",
+            "--num_samples=10",
+            f"--output={tmp_path / 'samples.npy'}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert sampled.returncode == 0, sampled.stderr[-2000:]
+    assert np.load(tmp_path / "samples.npy").shape == (10, 3)

@@ -120,3 +120,44 @@ def npy_images(path: str | None) -> np.ndarray:
     if images.ndim == 3:
         images = images[..., np.newaxis]
     return images[..., :3]
+
+
+def npy_vector_dim(path: str | None) -> int:
+    """The width D of an .npy file of vectors ``[N, D]``, read from its header.
+
+    Raises:
+        DataError: if the file is missing, unreadable, or not a 2-D float array.
+    """
+    if not path:
+        raise DataError("--data_file is required for dataset 'npy_vectors'")
+    shape, dtype = npy_shape(path)
+    allowed = "an N x D array of floats (float16, float32 or float64)"
+    if len(shape) != 2 or not np.issubdtype(dtype, np.floating):
+        raise DataError(
+            f"data_file {path!r} holds a {dtype} array of shape {shape}; allowed: {allowed}"
+        )
+    if shape[0] == 0 or shape[1] == 0:
+        raise DataError(f"data_file {path!r} holds no vectors (shape {shape})")
+    return shape[1]
+
+
+def npy_vectors(path: str | None, *, dim: int | None = None) -> np.ndarray:
+    """Loads an .npy file of vectors ``[N, D]`` as float32.
+
+    Args:
+        path: The file.
+        dim: The width the run's networks were built for; None accepts any.
+
+    Raises:
+        DataError: if the file is not a 2-D float array, holds a non-finite value, or
+            its width is not ``dim``.
+    """
+    width = npy_vector_dim(path)
+    if dim is not None and width != dim:
+        raise DataError(
+            f"data_file {path!r} holds vectors of width {width}, but the run has --vector_dim={dim}"
+        )
+    vectors = np.load(os.path.expanduser(path), allow_pickle=False).astype(np.float32)
+    if not np.isfinite(vectors).all():
+        raise DataError(f"data_file {path!r} holds NaN or infinite values; allowed: finite floats")
+    return vectors
