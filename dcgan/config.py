@@ -69,6 +69,7 @@ class Config:
     random_flip: bool = False
     on_bad_image: str = "skip"
     vector_dim: int = 0
+    cache: str = ""
     # The networks.
     latent_dim: int = 100
     g_base_width: int = 64
@@ -194,6 +195,7 @@ _FIELD_CONDITIONS = {
     "random_flip": "image",
     "on_bad_image": "folder",
     "vector_dim": "npy_vectors",
+    "cache": "folder",
 }
 
 # Fields that decide the shape or meaning of the saved state: a workdir trained with one

@@ -57,6 +57,7 @@ def make_dataset(
     on_bad_image: str = "skip",
     skipped_images: tf.Variable | None = None,
     vector_dim: int | None = None,
+    cache: str = "",
 ) -> tf.data.Dataset:
     """Builds an infinite, deterministic dataset of float32 batches.
 
@@ -80,6 +81,8 @@ def make_dataset(
         skipped_images: int64 variable counting skipped files (folders); the caller
             checkpoints it next to the iterator.
         vector_dim: For ``"npy_vectors"``: the width the file must have (None: any).
+        cache: Folders only: ``""`` streams from disk, ``"memory"`` decodes the set once
+            and holds it in memory, a file path also keeps it in that .npy file.
 
     Returns:
         A repeated, prefetched ``tf.data.Dataset`` of ``[batch_size, image_size,
@@ -116,6 +119,7 @@ def make_dataset(
             resize_method=resize_method,
             on_bad_image=on_bad_image,
             skipped_images=skipped_images,
+            cache=cache,
             **shape,
         ).batch(batch_size, drop_remainder=True)
     elif name == "glyphs":

@@ -111,6 +111,7 @@ def prepare(config: Config) -> Run:
         on_bad_image=config.on_bad_image,
         skipped_images=skipped_images,
         vector_dim=config.vector_dim or None,
+        cache=config.cache,
     )
     trainer = build_trainer(config)
     iterator = iter(dataset)

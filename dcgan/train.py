@@ -70,6 +70,9 @@ _enum("on_bad_image", config_lib.BAD_IMAGE_ACTIONS, "An undecodable file: skip (
 flags.DEFINE_integer(
     "vector_dim", _DEFAULTS["vector_dim"], "Width D of --dataset=npy_vectors; 0: from the file."
 )
+flags.DEFINE_string(
+    "cache", _DEFAULTS["cache"], "Folder: '' streams; memory, or an .npy path, decodes once."
+)
 # The networks.
 flags.DEFINE_integer("latent_dim", _DEFAULTS["latent_dim"], "Size of the noise vector z.")
 flags.DEFINE_integer("g_base_width", _DEFAULTS["g_base_width"], "Filters of G's last block.")

@@ -229,6 +229,7 @@ REFUSED = [
     ({"dataset": "ring2d"}, "random_flip", IMAGE_SETS),
     ({}, "on_bad_image", "--dataset=folder"),
     ({"dataset": "fashion_mnist"}, "on_bad_image", "--dataset=folder"),
+    ({"dataset": "npy", "data_file": "x.npy"}, "cache", "--dataset=folder"),
 ]
 
 
@@ -271,6 +272,7 @@ ACCEPTED = [
     ({}, "random_flip"),
     ({"dataset": "cifar10"}, "random_flip"),
     ({"dataset": "folder", "data_dir": "x"}, "on_bad_image"),
+    ({"dataset": "folder", "data_dir": "x"}, "cache"),
     # Fields without a condition apply to every run.
     ({"dataset": "ring2d", "loss": "wgan"}, "n_critic"),
     ({"g_optimizer": "rmsprop", "d_optimizer": "rmsprop"}, "g_lr"),

@@ -210,3 +210,70 @@ def test_bad_folder_options(tmp_path, kwargs, quoted):
     with pytest.raises(DataError, match=re.escape(quoted)) as info:
         data.make_dataset("folder", batch_size=1, seed=0, data_dir=str(tmp_path), **kwargs)
     assert "\n" not in str(info.value)
+
+
+# ---------------------------------------------------------------- cache
+
+
+def cache_run(root, cache, skipped=None, batch_size=4, **options):
+    dataset = data.make_dataset(
+        "folder",
+        batch_size=batch_size,
+        seed=1,
+        data_dir=root,
+        image_size=8,
+        cache=cache,
+        skipped_images=skipped,
+        **options,
+    )
+    return take(dataset, 3)
+
+
+def test_memory_cache_holds_the_good_files_and_counts_bad_ones_exactly(tmp_path):
+    root = bad_folder(tmp_path)
+    skipped = tf.Variable(0, dtype=tf.int64)
+    batches = cache_run(root, "memory", skipped)
+    for batch in batches:  # one epoch per batch of 4, each good file once
+        np.testing.assert_allclose(sorted(gray_levels(batch)), [50, 100, 150, 200], atol=1)
+    # Decoded once, up front: exactly the 4 bad files, however far training runs.
+    assert int(skipped.numpy()) == 4
+    assert [b.tolist() for b in cache_run(root, "memory")] == [b.tolist() for b in batches]
+
+
+def test_file_cache_is_reused_until_the_folder_or_options_change(tmp_path, monkeypatch):
+    root = bad_folder(tmp_path / "images")
+    cache = str(tmp_path / "cache" / "faces.npy")
+    first = cache_run(root, cache)
+    stored = np.load(cache)
+    assert stored.shape == (4, 8, 8, 1) and stored.dtype == np.uint8
+    np.testing.assert_array_equal(sorted(stored[:, 0, 0, 0]), [50, 100, 150, 200])
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("decoded again")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(folder, "_decode_all", no_decoding)
+        skipped = tf.Variable(0, dtype=tf.int64)
+        again = cache_run(root, cache, skipped)
+        assert int(skipped.numpy()) == 4  # the count is kept with the cache
+        for a, b in zip(first, again, strict=True):
+            np.testing.assert_array_equal(a, b)
+        with pytest.raises(AssertionError, match="decoded again"):
+            cache_run(root, cache, resize_method="area")
+        Image.new("L", (9, 9), 25).save(os.path.join(root, "new.png"))
+        with pytest.raises(AssertionError, match="decoded again"):
+            cache_run(root, cache)
+    cache_run(root, cache, batch_size=5)
+    assert len(np.load(cache)) == 5
+
+
+def test_cache_errors(tmp_path):
+    root = bad_folder(tmp_path / "images")
+    with pytest.raises(DataError, match=re.escape("cannot decode image file")) as info:
+        cache_run(root, "memory", on_bad_image="fail")
+    assert "corrupt.png" in str(info.value) or "truncated.jpg" in str(info.value)
+    os.makedirs(tmp_path / "adir")
+    with pytest.raises(DataError, match="is a directory"):
+        cache_run(root, str(tmp_path / "adir"))
+    with pytest.raises(DataError, match="only 4 readable images"):
+        cache_run(root, "memory", batch_size=5)

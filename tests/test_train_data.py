@@ -236,3 +236,24 @@ def test_npy_vectors_run_then_sample_without_the_file(tmp_path):
     )
     assert sampled.returncode == 0, sampled.stderr[-2000:]
     assert np.load(tmp_path / "samples.npy").shape == (10, 3)
+
+
+def test_folder_run_with_a_file_cache_resumes(tmp_path):
+    data_dir = photo_folder(tmp_path / "photos")
+    cache = tmp_path / "photos.npy"
+    flags = [
+        f"--workdir={tmp_path / 'run'}",
+        "--dataset=folder",
+        f"--data_dir={data_dir}",
+        f"--cache={cache}",
+        *TINY,
+    ]
+    first = train(*flags, "--train_steps=2")
+    assert first.returncode == 0, first.stderr[-2000:]
+    # The two bad files were found while the set was decoded, before the first step.
+    assert "skipped_images=2 " in first.stdout.splitlines()[1]
+    assert np.load(cache).shape == (10, 28, 28, 1)
+    second = train(*flags, "--train_steps=4")
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "resuming from step 2" in second.stdout and "step 4/4" in second.stdout
+    assert "skipped_images=2 " in second.stdout.splitlines()[-2]

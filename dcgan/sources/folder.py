@@ -15,8 +15,11 @@ continues both exactly.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 
+import numpy as np
 import tensorflow as tf
 
 from dcgan.sources import DataError
@@ -69,6 +72,7 @@ def folder_images(
     resize_method: str = "bilinear",
     on_bad_image: str = "skip",
     skipped_images: tf.Variable | None = None,
+    cache: str = "",
 ) -> tf.data.Dataset:
     """An infinite dataset of single images ``[image_size, image_size, channels]``.
 
@@ -86,6 +90,10 @@ def folder_images(
         on_bad_image: ``"skip"`` drops files that cannot be decoded, ``"fail"`` stops
             with an error naming the file (see :func:`bad_image_message`).
         skipped_images: int64 variable incremented for every skipped file.
+        cache: ``""`` streams from disk; ``"memory"`` decodes every file once, up front,
+            and keeps the set in memory as uint8; a file path also saves that set as an
+            .npy file there (with a .json key beside it) and reuses it while the folder
+            listing and the options match.
 
     Returns:
         float32 images in [-1, 1], in a deterministic order for a given seed.
@@ -151,6 +159,29 @@ def folder_images(
             .take(1)
         )
 
+    if cache:
+        images = _cached_images(
+            cache,
+            paths,
+            decode_or_flag,
+            key=dict(
+                data_dir=os.path.abspath(root),
+                image_size=image_size,
+                channels=channels,
+                crop=crop,
+                crop_size=crop_size,
+                resize_method=resize_method,
+            ),
+            on_bad_image=on_bad_image,
+            skipped_images=skipped_images,
+        )
+        if len(images) < batch_size:
+            raise DataError(
+                f"only {len(images)} readable images under {data_dir!r}, fewer than "
+                f"batch_size={batch_size}"
+            )
+        return _memory_images(images, seed)
+
     def check(image: tf.Tensor, ok: tf.Tensor, path: tf.Tensor):
         # Both modes build the same pipeline (tf.data parallelizes a map only when it
         # touches no variable), so a resumed run may switch between them.
@@ -180,6 +211,91 @@ def folder_images(
     return dataset.with_options(options)
 
 
+def _decode_all(paths: list[str], decode_or_flag, on_bad_image: str) -> tuple[np.ndarray, int]:
+    """Decodes every file once, in order; returns the uint8 images and the skip count."""
+    dataset = (
+        tf.data.Dataset.from_tensor_slices(paths)
+        .interleave(
+            decode_or_flag,
+            cycle_length=_CYCLE_LENGTH,
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )
+        .batch(256)
+        .prefetch(2)
+    )
+    kept, skipped = [], 0
+    for images, ok, batch_paths in dataset:
+        ok = ok.numpy()
+        if on_bad_image == "fail" and not ok.all():
+            path = batch_paths.numpy()[~ok][0].decode()
+            raise DataError(_bad_image_text(path))
+        skipped += int((~ok).sum())
+        kept.append(np.round((images.numpy()[ok] + 1.0) * 127.5).astype(np.uint8))
+    return np.concatenate(kept), skipped
+
+
+def _cached_images(
+    cache: str, paths: list[str], decode_or_flag, *, key: dict, on_bad_image: str, skipped_images
+) -> np.ndarray:
+    """The decoded folder: from the cache file when its key matches, else decoded now."""
+    key = dict(key, files=len(paths), listing_sha256=_listing_hash(paths))
+    images = None
+    if cache != "memory":
+        cache = os.path.expanduser(cache)
+        if os.path.isdir(cache):
+            raise DataError(f"cache {cache!r} is a directory; allowed: memory or a file path")
+        try:
+            with open(cache + ".json") as f:
+                saved = json.load(f)
+            if {k: saved.get(k) for k in key} == key:
+                images, skipped = np.load(cache, allow_pickle=False), saved["skipped"]
+        except (OSError, ValueError, KeyError):
+            images = None  # no cache yet, or an unreadable one: decode again
+    if images is None:
+        images, skipped = _decode_all(paths, decode_or_flag, on_bad_image)
+        if cache != "memory":
+            _write_cache(cache, images, dict(key, skipped=skipped))
+    if skipped_images is not None:
+        skipped_images.assign(skipped)  # the same every run: the set is decoded once
+    return images
+
+
+def _write_cache(cache: str, images: np.ndarray, key: dict) -> None:
+    # Written under temporary names and renamed, so an interrupted write leaves no
+    # half file that a later run would trust.
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(cache)), exist_ok=True)
+        with open(cache + ".tmp", "wb") as f:
+            np.save(f, images)
+        os.replace(cache + ".tmp", cache)
+        with open(cache + ".json.tmp", "w") as f:
+            json.dump(key, f, indent=2)
+        os.replace(cache + ".json.tmp", cache + ".json")
+    except OSError as e:
+        raise DataError(f"cannot write the cache file {cache!r}: {e.strerror}") from None
+
+
+def _listing_hash(paths: list[str]) -> str:
+    return hashlib.sha256("\n".join(paths).encode()).hexdigest()
+
+
+def _memory_images(images: np.ndarray, seed: int) -> tf.data.Dataset:
+    count = len(images)
+    images = tf.constant(images)
+
+    def to_float(index: tf.Tensor) -> tf.Tensor:
+        return tf.cast(tf.gather(images, index), tf.float32) / 127.5 - 1.0
+
+    # Shuffled indices keep the saved iterator state at 8 bytes per image.
+    return (
+        tf.data.Dataset.range(count)
+        .shuffle(count, seed=seed, reshuffle_each_iteration=True)
+        .repeat()
+        .map(to_float, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    )
+
+
 def bad_image_message(error: Exception) -> str | None:
     """The one-line message for the error an unreadable file raised, else None.
 
@@ -190,6 +306,10 @@ def bad_image_message(error: Exception) -> str | None:
     if _BAD_IMAGE_MARKER not in text:
         return None
     path = text.split(_BAD_IMAGE_MARKER, 1)[1].split("]", 2)[1].strip(" [")
+    return _bad_image_text(path)
+
+
+def _bad_image_text(path: str) -> str:
     return (
         f"cannot decode image file {path!r}; --on_bad_image=skip skips unreadable files "
         "and counts them"
