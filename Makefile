@@ -27,9 +27,10 @@ train:  ## the quickstart: built-in glyphs, a few minutes on a CPU
 tensorboard:
 	$(PYTHON) -m tensorboard.main --logdir=runs
 
-bench:  ## step throughput of standard configurations, then a 20k-step soak (~5 min)
+bench:  ## step throughput, input throughput, then a 20k-step soak (~10 min)
 	$(PYTHON) -m dcgan.bench --output=bench.json
+	$(PYTHON) -m dcgan.bench_data --output=bench_data.json
 	$(PYTHON) -m dcgan.bench_soak --output=soak.json
 
 clean:
-	rm -rf build dist *.egg-info .pytest_cache .ruff_cache bench.json soak.json
+	rm -rf build dist *.egg-info .pytest_cache .ruff_cache bench.json bench_data.json soak.json

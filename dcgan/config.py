@@ -9,8 +9,19 @@ from __future__ import annotations
 import dataclasses
 import json
 
-DATASETS = ("glyphs", "folder", "gaussian1d", "ring2d", "grid2d")
-IMAGE_DATASETS = ("glyphs", "folder")
+DATASETS = (
+    "glyphs",
+    "folder",
+    "gaussian1d",
+    "ring2d",
+    "grid2d",
+    "mnist",
+    "fashion_mnist",
+    "cifar10",
+    "npy",
+    "npy_vectors",
+)
+IMAGE_DATASETS = ("glyphs", "folder", "mnist", "fashion_mnist", "cifar10", "npy")
 IMAGE_SIZES = (28, 32, 64, 128)
 CHANNELS = (1, 3)
 NORMALIZATIONS = ("batch", "layer", "none")
@@ -22,6 +33,9 @@ NONFINITE_ACTIONS = ("stop", "skip")
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "selu", "tanh")
 UPSAMPLINGS = ("transpose", "nearest")
 NOISES = ("normal", "uniform")
+CROPS = ("none", "center")
+RESIZE_METHODS = ("bilinear", "bicubic", "area", "nearest", "lanczos3")
+BAD_IMAGE_ACTIONS = ("skip", "fail")
 
 
 class ConfigError(ValueError):
@@ -51,6 +65,14 @@ class Config:
     data_dir: str = ""
     image_size: int = 32
     channels: int = 1
+    data_file: str = ""
+    crop: str = "none"
+    crop_size: int = 0
+    resize_method: str = "bilinear"
+    random_flip: bool = False
+    on_bad_image: str = "skip"
+    vector_dim: int = 0
+    cache: str = ""
     # The networks.
     latent_dim: int = 100
     g_base_width: int = 64
@@ -156,9 +178,19 @@ class Config:
 
 # Fields that only mean something under a condition: (condition, what it requires).
 _CONDITIONS = {
-    "image": (lambda c: c.is_image, "--dataset=glyphs or --dataset=folder"),
+    "image": (lambda c: c.is_image, f"an image dataset ({', '.join(IMAGE_DATASETS)})"),
     "vector": (lambda c: not c.is_image, "a vector dataset"),
     "folder": (lambda c: c.dataset == "folder", "--dataset=folder"),
+    "npy": (lambda c: c.dataset in ("npy", "npy_vectors"), "--dataset=npy or npy_vectors"),
+    "npy_vectors": (lambda c: c.dataset == "npy_vectors", "--dataset=npy_vectors"),
+    "center_crop": (
+        lambda c: c.dataset == "folder" and c.crop == "center",
+        "--dataset=folder --crop=center",
+    ),
+    "resized": (
+        lambda c: c.is_image and c.dataset != "glyphs",
+        "an image dataset other than glyphs (glyphs are rendered at --image_size)",
+    ),
     "dcgan": (lambda c: c.loss == "dcgan", "--loss=dcgan"),
     "wgan": (lambda c: c.loss == "wgan", "--loss=wgan"),
     "wgan-gp": (lambda c: c.loss == "wgan-gp", "--loss=wgan-gp"),
@@ -191,6 +223,14 @@ _FIELD_CONDITIONS = {
     "g_beta2": "g_adam",
     "d_beta1": "d_adam",
     "d_beta2": "d_adam",
+    "data_file": "npy",
+    "crop": "folder",
+    "crop_size": "center_crop",
+    "resize_method": "resized",
+    "random_flip": "image",
+    "on_bad_image": "folder",
+    "vector_dim": "npy_vectors",
+    "cache": "folder",
 }
 
 # Fields that decide the shape or meaning of the saved state: a workdir trained with one
@@ -220,6 +260,7 @@ STATE_FIELDS = (
     "noise",
     "noise_scale",
     "noise_shape",
+    "vector_dim",  # the networks' input and output width
 )
 
 
@@ -236,6 +277,7 @@ RUN_FIELDS = (
     "deterministic",
     "on_nonfinite",
     "allow_flag_changes",
+    "on_bad_image",
 )
 
 
@@ -353,6 +395,13 @@ def _validate(config: Config) -> None:
     one_of("generator_loss", GENERATOR_LOSSES)
     one_of("train_order", TRAIN_ORDERS)
     one_of("on_nonfinite", NONFINITE_ACTIONS)
+    one_of("crop", CROPS)
+    one_of("resize_method", RESIZE_METHODS)
+    one_of("on_bad_image", BAD_IMAGE_ACTIONS)
+    at_least("crop_size", 0)
+    at_least("vector_dim", 0)
+    if not isinstance(config.random_flip, bool):
+        _fail("random_flip", config.random_flip, "true or false")
     if not isinstance(config.deterministic, bool):
         _fail("deterministic", config.deterministic, "true or false")
     changeable = [
@@ -384,6 +433,10 @@ def _validate(config: Config) -> None:
         _fail("gp_weight", config.gp_weight, "a number >= 0")
     if config.dataset == "folder" and not config.data_dir:
         raise ConfigError("--dataset=folder needs --data_dir, the folder holding the images")
+    if config.dataset in ("npy", "npy_vectors") and not config.data_file:
+        raise ConfigError(
+            f"--dataset={config.dataset} needs --data_file, the .npy file holding the data"
+        )
     if config.loss == "wgan-gp" and config.is_image and config.d_norm == "batch":
         # The penalty is per example; batch norm makes each critic output depend on the
         # whole batch, so the per-example input gradient is not what the paper penalizes.

@@ -1,36 +1,44 @@
-"""Input pipelines: built-in toy sets, a rendered glyph image set, and image folders.
+"""Input pipelines: the one interface every training source goes through.
 
-Every pipeline from :func:`make_dataset` is infinite, yields float32 batches with a
-fully static shape, and is deterministic for a given seed, so a training run can be
-reproduced and resumed. Image batches are ``[batch, size, size, channels]`` in
-``[-1, 1]``; vector batches are ``[batch, dim]``.
+:func:`make_dataset` is the one place where every source ends: an infinite dataset of
+float32 batches with a fully static shape, deterministic for a given seed, so a training
+run can be reproduced and resumed (the iterator goes into the checkpoint). Image
+batches are ``[batch, size, size, channels]`` in ``[-1, 1]``; vector batches are
+``[batch, dim]``.
+
+Sources: the toy vector sets and the rendered glyph set live here; image folders in
+:mod:`dcgan.sources.folder`; Keras sets and .npy arrays in :mod:`dcgan.sources.arrays`.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 import string
 
 import numpy as np
 import tensorflow as tf
 from PIL import Image, ImageDraw, ImageFont
 
-IMAGE_DATASETS = ("glyphs", "folder")
+from dcgan.sources import DataError, arrays, folder
+from dcgan.sources import check_int as _check_int
+
+IMAGE_DATASETS = ("glyphs", "folder", *arrays.KERAS_DATASETS, "npy")
 VECTOR_DATASETS = {"gaussian1d": 1, "ring2d": 2, "grid2d": 2}
-DATASETS = IMAGE_DATASETS + tuple(VECTOR_DATASETS)
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
+# The order of dcgan.config.DATASETS (the flag's choices): newer sources come last.
+DATASETS = ("glyphs", "folder", *VECTOR_DATASETS, *arrays.KERAS_DATASETS, "npy", "npy_vectors")
+IMAGE_EXTENSIONS = folder.IMAGE_EXTENSIONS
+CROPS = folder.CROPS
+RESIZE_METHODS = folder.RESIZE_METHODS
+BAD_IMAGE_ACTIONS = folder.BAD_IMAGE_ACTIONS
+bad_image_message = folder.bad_image_message
+npy_vector_dim = arrays.npy_vector_dim
 
 GLYPH_SIZES = (28, 32, 64, 128)
 GLYPH_CHARACTERS = string.ascii_uppercase + string.ascii_lowercase + string.digits
 _GLYPH_SCALE = (0.6, 1.0)
 _GLYPH_GAIN = (1.5, 3.0)
-# Bounds the shuffle buffer's memory; paths are short strings, so this is a few MB.
-_FOLDER_SHUFFLE_BUFFER = 10_000
 
-
-class DataError(ValueError):
-    """Bad or missing input data; message is one line."""
+__all__ = ["DataError", "make_dataset", "mixture_centers", "render_glyphs"]
 
 
 def make_dataset(
@@ -41,25 +49,47 @@ def make_dataset(
     image_size: int = 32,
     channels: int = 1,
     data_dir: str | None = None,
+    data_file: str | None = None,
+    crop: str = "none",
+    crop_size: int = 0,
+    resize_method: str = "bilinear",
+    random_flip: bool = False,
+    on_bad_image: str = "skip",
+    skipped_images: tf.Variable | None = None,
+    vector_dim: int | None = None,
+    cache: str = "",
 ) -> tf.data.Dataset:
     """Builds an infinite, deterministic dataset of float32 batches.
 
     Args:
         name: One of :data:`DATASETS`.
         batch_size: Examples per batch; the last partial batch of an epoch is dropped.
-        seed: Non-negative seed for shuffling and sampling (the glyph images are a
-            fixed set; the seed only orders them).
+        seed: Non-negative seed for shuffling, flipping and sampling (the glyph images
+            are a fixed set; the seed only orders them).
         image_size: Side of the square images (image sets only; glyphs supports
-            :data:`GLYPH_SIZES`).
-        channels: 1 (grayscale) or 3 (RGB), image sets only.
+            :data:`GLYPH_SIZES`; other sets are resized to it).
+        channels: 1 (grayscale) or 3 (RGB), image sets only; sources are converted.
         data_dir: Root folder searched recursively, required for ``"folder"``.
+        data_file: The .npy file, required for ``"npy"``.
+        crop: ``"center"`` or ``"none"``, folders only (see
+            :func:`dcgan.sources.folder.folder_images`).
+        crop_size: Side of the center crop; 0 takes the largest square.
+        resize_method: How images of another size are resized (folder, Keras and npy
+            sets), one of :data:`RESIZE_METHODS`.
+        random_flip: Mirror each image left-right with probability 1/2 (image sets).
+        on_bad_image: ``"skip"`` or ``"fail"`` on a file that cannot be decoded.
+        skipped_images: int64 variable counting skipped files (folders); the caller
+            checkpoints it next to the iterator.
+        vector_dim: For ``"npy_vectors"``: the width the file must have (None: any).
+        cache: Folders only: ``""`` streams from disk, ``"memory"`` decodes the set once
+            and holds it in memory, a file path also keeps it in that .npy file.
 
     Returns:
         A repeated, prefetched ``tf.data.Dataset`` of ``[batch_size, image_size,
         image_size, channels]`` images in [-1, 1], or of ``[batch_size, dim]`` vectors.
 
     Raises:
-        DataError: If an argument is invalid or the folder holds no usable images.
+        DataError: If an argument is invalid or the source is missing or unusable.
     """
     if name not in DATASETS:
         raise DataError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
@@ -67,12 +97,45 @@ def make_dataset(
     _check_int("seed", seed, minimum=0)
     if name in VECTOR_DATASETS:
         return _vector_dataset(name, batch_size=batch_size, seed=seed)
+    if name == "npy_vectors":
+        vectors = arrays.npy_vectors(data_file, dim=vector_dim)
+        return _array_dataset(vectors, batch_size, seed).prefetch(tf.data.AUTOTUNE)
     _check_int("image_size", image_size, minimum=1)
     if channels not in (1, 3) or isinstance(channels, bool):
         raise DataError(f"channels must be 1 or 3, got {channels!r}")
-    if name == "glyphs":
-        return _glyph_dataset(batch_size, seed, image_size, channels)
-    return _folder_dataset(data_dir, batch_size, seed, image_size, channels)
+    if resize_method not in RESIZE_METHODS:
+        raise DataError(
+            f"resize_method {resize_method!r} is invalid; choose one of: "
+            f"{', '.join(RESIZE_METHODS)}"
+        )
+    shape = dict(image_size=image_size, channels=channels)
+    if name == "folder":
+        dataset = folder.folder_images(
+            data_dir,
+            batch_size=batch_size,
+            seed=seed,
+            crop=crop,
+            crop_size=crop_size,
+            resize_method=resize_method,
+            on_bad_image=on_bad_image,
+            skipped_images=skipped_images,
+            cache=cache,
+            **shape,
+        ).batch(batch_size, drop_remainder=True)
+    elif name == "glyphs":
+        # The set itself is fixed (render seed 0), like a downloaded dataset, so runs
+        # with different seeds train on the same images and only the order differs.
+        glyphs = render_glyphs(image_size=image_size)
+        dataset = _array_dataset(glyphs, batch_size, seed, resize_method, **shape)
+    elif name == "npy":
+        images = arrays.npy_images(data_file)
+        dataset = _array_dataset(images, batch_size, seed, resize_method, **shape)
+    else:
+        images = arrays.keras_images(name)
+        dataset = _array_dataset(images, batch_size, seed, resize_method, **shape)
+    if random_flip:
+        dataset = _flip_dataset(dataset, seed)
+    return dataset.prefetch(tf.data.AUTOTUNE)
 
 
 def mixture_centers(name: str) -> tuple[np.ndarray, float]:
@@ -199,94 +262,57 @@ def _vector_dataset(name: str, *, batch_size: int, seed: int) -> tf.data.Dataset
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def _glyph_dataset(batch_size: int, seed: int, image_size: int, channels: int) -> tf.data.Dataset:
-    # The set itself is fixed (render seed 0), like a downloaded dataset, so runs with
-    # different seeds train on the same images and only the order differs.
-    images = tf.constant(render_glyphs(image_size=image_size))
-    count = images.shape[0]
+def _array_dataset(
+    examples: np.ndarray,
+    batch_size: int,
+    seed: int,
+    resize_method: str = "bilinear",
+    *,
+    image_size: int | None = None,
+    channels: int | None = None,
+) -> tf.data.Dataset:
+    """Batches of an in-memory set: uint8 images ``[N, H, W, C]`` converted to the run's
+    shape, or (``image_size`` None) float32 vectors ``[N, D]`` as they are."""
+    count = examples.shape[0]
+    if count < batch_size:
+        raise DataError(f"the set holds only {count} examples, fewer than batch_size={batch_size}")
+    examples = tf.constant(examples)
+    resize = examples.shape[1:3] != (image_size, image_size)
 
     def to_float(indices: tf.Tensor) -> tf.Tensor:
-        batch = tf.cast(tf.gather(images, indices), tf.float32) / 127.5 - 1.0
-        return tf.tile(batch, [1, 1, 1, channels])
+        if image_size is None:
+            return tf.gather(examples, indices)
+        batch = tf.cast(tf.gather(examples, indices), tf.float32)
+        if channels == 3 and batch.shape[-1] == 1:
+            batch = tf.tile(batch, [1, 1, 1, 3])
+        elif channels == 1 and batch.shape[-1] == 3:
+            # Rounding reproduces the grayscale the image decoders would give.
+            batch = tf.round(tf.image.rgb_to_grayscale(batch))
+        if resize:
+            batch = tf.image.resize(batch, [image_size, image_size], resize_method, antialias=True)
+        # Float rounding in resize can step a hair outside the range the models expect.
+        return tf.clip_by_value(batch / 127.5 - 1.0, -1.0, 1.0)
 
     # Shuffling indices instead of images keeps the shuffle buffer (and any saved
     # iterator state) at 8 bytes per image instead of a full copy of the set.
-    dataset = (
+    return (
         tf.data.Dataset.range(count)
         .shuffle(count, seed=seed, reshuffle_each_iteration=True)
         .repeat()
         .batch(batch_size, drop_remainder=True)
         .map(to_float, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     )
-    return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def _list_images(data_dir: str) -> list[str]:
-    """Lists image files under ``data_dir`` recursively, sorted for determinism.
+def _flip_dataset(dataset: tf.data.Dataset, seed: int) -> tf.data.Dataset:
+    seed = tf.constant(seed, tf.int64)
 
-    Hidden files and folders (names starting with ".") are skipped, so macOS
-    ``._name.jpg`` metadata files are not mistaken for images.
+    def flip(batch: tf.Tensor, step: tf.Tensor) -> tf.Tensor:
+        # Batch `step`'s flips depend only on (seed, step): the counter's position is
+        # saved with the iterator, so a resumed run flips the same images.
+        coins = tf.random.stateless_uniform([batch.shape[0]], seed=tf.stack([seed, step]))
+        return tf.where(coins[:, None, None, None] < 0.5, tf.reverse(batch, axis=[2]), batch)
 
-    Args:
-        data_dir: Root folder.
-
-    Returns:
-        Sorted paths whose extension is in :data:`IMAGE_EXTENSIONS` (any case).
-    """
-    paths = []
-    for root, dirs, files in os.walk(data_dir):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        paths.extend(
-            os.path.join(root, f)
-            for f in files
-            if not f.startswith(".") and f.lower().endswith(IMAGE_EXTENSIONS)
-        )
-    return sorted(paths)
-
-
-def _folder_dataset(
-    data_dir: str | None, batch_size: int, seed: int, image_size: int, channels: int
-) -> tf.data.Dataset:
-    if data_dir is None:
-        raise DataError("--data_dir is required for dataset 'folder'")
-    root = os.path.expanduser(data_dir)
-    if not os.path.exists(root):
-        raise DataError(f"data_dir {data_dir!r} does not exist")
-    if not os.path.isdir(root):
-        raise DataError(f"data_dir {data_dir!r} is not a directory")
-    paths = _list_images(root)
-    if not paths:
-        raise DataError(
-            f"no image files under {data_dir!r}; allowed extensions (any case): "
-            f"{', '.join(IMAGE_EXTENSIONS)}"
-        )
-    if len(paths) < batch_size:
-        raise DataError(
-            f"only {len(paths)} images under {data_dir!r}, fewer than batch_size={batch_size}"
-        )
-
-    def load(path: tf.Tensor) -> tf.Tensor:
-        # Decoding to RGB first works for every file; decode_image(channels=1) rejects
-        # CMYK JPEGs. Rounding reproduces the decoders' own uint8 grayscale.
-        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
-        image = tf.cast(image, tf.float32)
-        if channels == 1:
-            image = tf.round(tf.image.rgb_to_grayscale(image))
-        image = tf.image.resize(image, [image_size, image_size], antialias=True)
-        # Float rounding in resize can step a hair outside the range the models expect.
-        image = tf.clip_by_value(image / 127.5 - 1.0, -1.0, 1.0)
-        return tf.ensure_shape(image, [image_size, image_size, channels])
-
-    dataset = (
-        tf.data.Dataset.from_tensor_slices(paths)
-        .shuffle(min(len(paths), _FOLDER_SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True)
-        .repeat()
-        .map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        .batch(batch_size, drop_remainder=True)
+    return tf.data.Dataset.zip(dataset, tf.data.Dataset.counter()).map(
+        flip, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
     )
-    return dataset.prefetch(tf.data.AUTOTUNE)
-
-
-def _check_int(what: str, value: object, *, minimum: int) -> None:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
-        raise DataError(f"{what} must be an integer >= {minimum}, got {value!r}")

@@ -6,6 +6,7 @@ All I/O of training happens here, between calls of the compiled ``Trainer.train_
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import signal
 import sys
@@ -35,12 +36,22 @@ class NonFiniteError(RuntimeError):
 class Run:
     """A prepared run: the trainer, its data iterator and the checkpoint over both."""
 
-    def __init__(self, config: Config, trainer: Trainer, iterator, workdir: Workdir, manager):
+    def __init__(
+        self,
+        config: Config,
+        trainer: Trainer,
+        iterator,
+        workdir: Workdir,
+        manager,
+        skipped_images: tf.Variable | None = None,
+    ):
         self.config = config
         self.trainer = trainer
         self.iterator = iterator
         self.workdir = workdir
         self.manager = manager
+        # Image files the data pipeline could not decode and skipped (folders only).
+        self.skipped_images = skipped_images
 
     def save(self, step: int) -> str:
         """Saves a checkpoint numbered ``step``.
@@ -71,6 +82,10 @@ def prepare(config: Config) -> Run:
     """
     if os.path.exists(config.workdir) and not os.path.isdir(config.workdir):
         raise config_lib.ConfigError(f"--workdir={config.workdir} exists and is not a directory")
+    if config.dataset == "npy_vectors" and not config.vector_dim:
+        # Read from the file's header and saved with the run, so sampling later does
+        # not need the data file.
+        config = dataclasses.replace(config, vector_dim=data.npy_vector_dim(config.data_file))
     workdir = Workdir(config.workdir)
     saved = workdir.saved_config()
     if saved is not None:
@@ -80,25 +95,46 @@ def prepare(config: Config) -> Run:
     # Before anything random is built: weight init and tf.data's seeded shuffles both
     # derive from the global seed.
     keras.utils.set_random_seed(config.seed)
-    dataset = data.make_dataset(
-        config.dataset,
-        batch_size=config.batch_size,
-        seed=config.seed,
-        image_size=config.image_size,
-        channels=config.channels,
-        data_dir=config.data_dir or None,
-    )
+    skipped_images = None
+    if config.dataset == "folder":
+        skipped_images = tf.Variable(0, dtype=tf.int64, trainable=False, name="skipped_images")
+    dataset = make_dataset(config, batch_size=config.batch_size, skipped_images=skipped_images)
     trainer = build_trainer(config)
     iterator = iter(dataset)
     # The iterator's position is state too: a resumed run sees the batches the
     # uninterrupted run would have seen.
-    checkpoint = tf.train.Checkpoint(**trainer.checkpoint_items(), data=iterator)
+    data_state = {"data": iterator}
+    if skipped_images is not None:
+        # Counts the files behind the iterator's position, so it is saved with it.
+        data_state["data_skipped_images"] = skipped_images
+    checkpoint = tf.train.Checkpoint(**trainer.checkpoint_items(), **data_state)
     workdir.restore(checkpoint)
     # A restore brings back the saved learning rates; the flags of this run win.
     trainer.set_learning_rates(g_lr=config.g_lr, d_lr=config.d_lr)
     manager = workdir.checkpoint_manager(checkpoint, keep=config.keep_checkpoints)
     workdir.save_config(config)
-    return Run(config, trainer, iterator, workdir, manager)
+    return Run(config, trainer, iterator, workdir, manager, skipped_images)
+
+
+def make_dataset(config: Config, *, batch_size: int, skipped_images=None) -> tf.data.Dataset:
+    """The run's data pipeline, as ``config`` describes it, in batches of ``batch_size``."""
+    return data.make_dataset(
+        config.dataset,
+        batch_size=batch_size,
+        seed=config.seed,
+        image_size=config.image_size,
+        channels=config.channels,
+        data_dir=config.data_dir or None,
+        data_file=config.data_file or None,
+        crop=config.crop,
+        crop_size=config.crop_size,
+        resize_method=config.resize_method,
+        random_flip=config.random_flip,
+        on_bad_image=config.on_bad_image,
+        skipped_images=skipped_images,
+        vector_dim=config.vector_dim or None,
+        cache=config.cache,
+    )
 
 
 def train(config: Config) -> Trainer:
@@ -139,7 +175,7 @@ def train(config: Config) -> Trainer:
     saved_step = step
     with _stop_on_signals() as stop:
         while step < config.train_steps and stop.signal is None:
-            metrics = trainer.train_step(run.iterator)
+            metrics = _train_step(run)
             step += 1
             if (
                 config.on_nonfinite == "stop"
@@ -179,6 +215,20 @@ def train(config: Config) -> Trainer:
     }
     print("traces: " + " ".join(f"{name}={count}" for name, count in traces.items()), flush=True)
     return trainer
+
+
+def _train_step(run: Run) -> dict:
+    """One step; the data's counters join the metrics; an unreadable file is a DataError."""
+    try:
+        metrics = run.trainer.train_step(run.iterator)
+    except tf.errors.InvalidArgumentError as e:
+        message = data.bad_image_message(e)
+        if message is None:
+            raise
+        raise data.DataError(message) from None
+    if run.skipped_images is not None:
+        metrics = {**metrics, "skipped_images": run.skipped_images.value()}
+    return metrics
 
 
 def _nonfinite_message(run: Run, step: int, metrics: dict) -> str:
@@ -231,9 +281,9 @@ def _stop_on_signals() -> Iterator[_StopRequest]:
 
 
 def _log_line(step: int, total: int, metrics: dict, steps_per_sec: float) -> str:
-    names = [*_LOG_FIRST, *sorted(set(metrics) - set(_LOG_FIRST) - {"nonfinite_updates"})]
-    if int(metrics["nonfinite_updates"]):
-        names.append("nonfinite_updates")
+    quiet = {"nonfinite_updates", "skipped_images"}  # shown once they are not zero
+    names = [*_LOG_FIRST, *sorted(set(metrics) - set(_LOG_FIRST) - quiet)]
+    names += [name for name in sorted(quiet) if name in metrics and int(metrics[name])]
     values = " ".join(f"{name}={_format(metrics[name])}" for name in names)
     return f"step {step}/{total} {values} steps_per_sec={steps_per_sec:.2f}"
 
@@ -245,8 +295,9 @@ def _format(value: tf.Tensor) -> str:
 def _write_samples(run: Run, writer, step: int) -> None:
     """Renders the fixed noise: a PNG grid and image summary, or histograms and a plot.
 
-    For vector data the plot (real vs generated with D over them, see ``dcgan.plots``)
-    is written as the image summary ``fixed_noise_plot`` and as the sample PNG.
+    For 1-D and 2-D vector data the plot (real vs generated with D over them, see
+    ``dcgan.plots``) is written as the image summary ``fixed_noise_plot`` and as the
+    sample PNG.
     """
     trainer, config = run.trainer, run.config
     samples = trainer.generate(trainer.fixed_noise).numpy()
@@ -258,9 +309,10 @@ def _write_samples(run: Run, writer, step: int) -> None:
         else:
             for dim in range(samples.shape[1]):
                 tf.summary.histogram(f"fixed_noise_samples/dim{dim}", samples[:, dim])
-            plot = vector_plot(trainer, config, samples)  # [H, W, 3] uint8
-            run.workdir.write_sample_grid(step, plot)
-            tf.summary.image("fixed_noise_plot", plot[tf.newaxis])
+            if samples.shape[1] <= 2:  # a histogram or a scatter; wider data has none
+                plot = vector_plot(trainer, config, samples)  # [H, W, 3] uint8
+                run.workdir.write_sample_grid(step, plot)
+                tf.summary.image("fixed_noise_plot", plot[tf.newaxis])
 
 
 def vector_plot(trainer: Trainer, config: Config, samples: np.ndarray) -> np.ndarray:
@@ -271,8 +323,10 @@ def vector_plot(trainer: Trainer, config: Config, samples: np.ndarray) -> np.nda
     The real batch comes from a separate pipeline with the run's seed, so the plot never
     takes data from the training iterator.
     """
-    real = next(iter(data.make_dataset(config.dataset, batch_size=len(samples), seed=config.seed)))
-    real = real.numpy()
+    # In batches of the run's size, which the data is known to hold; a small set repeats.
+    batches = -(-len(samples) // config.batch_size)
+    real = np.concatenate(list(make_dataset(config, batch_size=config.batch_size).take(batches)))
+    real = real[: len(samples)]
     dim = samples.shape[1]
     lo, hi = plots.padded_range(real, samples)
     axis = np.linspace(lo, hi, 200 if dim == 1 else 100, dtype=np.float32)

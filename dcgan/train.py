@@ -55,6 +55,24 @@ _enum("dataset", config_lib.DATASETS, "Training data; glyphs ships with the pack
 flags.DEFINE_string("data_dir", _DEFAULTS["data_dir"], "Image folder for --dataset=folder.")
 _enum("image_size", config_lib.IMAGE_SIZES, "Side of the square images, pixels.")
 _enum("channels", config_lib.CHANNELS, "1 for grayscale, 3 for RGB.")
+flags.DEFINE_string(
+    "data_file", _DEFAULTS["data_file"], ".npy file: N x H x W x C uint8 images or N x D vectors."
+)
+_enum("crop", config_lib.CROPS, "center: crop a centered square before resizing (folder).")
+flags.DEFINE_integer(
+    "crop_size", _DEFAULTS["crop_size"], "Side of the center crop; 0: the largest square."
+)
+_enum("resize_method", config_lib.RESIZE_METHODS, "How images of other sizes are resized.")
+flags.DEFINE_bool(
+    "random_flip", _DEFAULTS["random_flip"], "Mirror each image left-right with p = 1/2."
+)
+_enum("on_bad_image", config_lib.BAD_IMAGE_ACTIONS, "An undecodable file: skip (counted) or fail.")
+flags.DEFINE_integer(
+    "vector_dim", _DEFAULTS["vector_dim"], "Width D of --dataset=npy_vectors; 0: from the file."
+)
+flags.DEFINE_string(
+    "cache", _DEFAULTS["cache"], "Folder: '' streams; memory, or an .npy path, decodes once."
+)
 # The networks.
 flags.DEFINE_integer("latent_dim", _DEFAULTS["latent_dim"], "Size of the noise vector z.")
 flags.DEFINE_integer("g_base_width", _DEFAULTS["g_base_width"], "Filters of G's last block.")

@@ -345,7 +345,9 @@ def sample_shape(config: Config) -> tuple[int, ...]:
     """Shape of one example of the run's data: (H, W, C) for images, (D,) for vectors."""
     if config.is_image:
         return (config.image_size, config.image_size, config.channels)
-    return (data.VECTOR_DATASETS[config.dataset],)
+    if config.dataset in data.VECTOR_DATASETS:
+        return (data.VECTOR_DATASETS[config.dataset],)
+    return (config.vector_dim,)  # npy_vectors
 
 
 def build_networks(config: Config) -> tuple[keras.Model, keras.Model]:

@@ -77,7 +77,11 @@ INVALID = [
     ({"n_critic": True}, "--n_critic=True is invalid"),
     ({"seed": False}, "--seed=False is invalid"),
     ({"batch_size": 64.0}, "--batch_size=64.0 is invalid"),
-    ({"dataset": "mnist"}, "--dataset=mnist is invalid; allowed: glyphs, folder, gaussian1d"),
+    (
+        {"dataset": "imagenet"},
+        "--dataset=imagenet is invalid; allowed: glyphs, folder, gaussian1d, ring2d, grid2d, "
+        "mnist, fashion_mnist, cifar10, npy, npy_vectors",
+    ),
     ({"image_size": 48}, "--image_size=48 is invalid; allowed: 28, 32, 64, 128"),
     ({"channels": 2}, "--channels=2 is invalid; allowed: 1, 3"),
     ({"g_norm": "instance"}, "--g_norm=instance is invalid; allowed: batch, layer, none"),
@@ -133,6 +137,18 @@ INVALID = [
         {"loss": "wgan-gp", "dataset": "folder", "data_dir": "imgs", "d_norm": "batch"},
         "--d_norm=batch cannot be used with --loss=wgan-gp",
     ),
+    ({"dataset": "npy"}, "--dataset=npy needs --data_file"),
+    ({"dataset": "npy_vectors"}, "--dataset=npy_vectors needs --data_file"),
+    ({"vector_dim": -2}, "--vector_dim=-2 is invalid; allowed: an integer >= 0"),
+    ({"crop": "corner"}, "--crop=corner is invalid; allowed: none, center"),
+    ({"crop_size": -1}, "--crop_size=-1 is invalid; allowed: an integer >= 0"),
+    ({"crop_size": 1.5}, "--crop_size=1.5 is invalid"),
+    (
+        {"resize_method": "cubic"},
+        "--resize_method=cubic is invalid; allowed: bilinear, bicubic, area, nearest, lanczos3",
+    ),
+    ({"on_bad_image": "ignore"}, "--on_bad_image=ignore is invalid; allowed: skip, fail"),
+    ({"random_flip": 1}, "--random_flip=1 is invalid; allowed: true or false"),
 ]
 
 
@@ -208,6 +224,7 @@ def test_hidden_units_reject_non_integers(units):
 
 # --- check_explicit_flags ----------------------------------------------------------------
 
+IMAGE_SETS = "an image dataset (glyphs, folder, mnist, fashion_mnist, cifar10, npy)"
 REFUSED = [
     ({}, "clip_value", "--loss=wgan"),
     ({"loss": "wgan-gp", "d_norm": "layer"}, "clip_value", "--loss=wgan"),
@@ -219,17 +236,17 @@ REFUSED = [
     ({"g_optimizer": "rmsprop"}, "g_beta2", "--g_optimizer=adam"),
     ({"d_optimizer": "rmsprop"}, "d_beta1", "--d_optimizer=adam"),
     ({"d_optimizer": "rmsprop"}, "d_beta2", "--d_optimizer=adam"),
-    ({"dataset": "ring2d"}, "image_size", "--dataset=glyphs or --dataset=folder"),
-    ({"dataset": "ring2d"}, "channels", "--dataset=glyphs or --dataset=folder"),
-    ({"dataset": "gaussian1d"}, "grid_size", "--dataset=glyphs or --dataset=folder"),
-    ({"dataset": "grid2d"}, "d_norm", "--dataset=glyphs or --dataset=folder"),
-    ({"dataset": "grid2d"}, "kernel_size", "--dataset=glyphs or --dataset=folder"),
+    ({"dataset": "ring2d"}, "image_size", IMAGE_SETS),
+    ({"dataset": "ring2d"}, "channels", IMAGE_SETS),
+    ({"dataset": "gaussian1d"}, "grid_size", IMAGE_SETS),
+    ({"dataset": "grid2d"}, "d_norm", IMAGE_SETS),
+    ({"dataset": "grid2d"}, "kernel_size", IMAGE_SETS),
     ({}, "g_hidden_units", "a vector dataset"),
     ({"dataset": "folder", "data_dir": "x"}, "d_hidden_units", "a vector dataset"),
     ({}, "data_dir", "--dataset=folder"),
     ({"dataset": "ring2d"}, "data_dir", "--dataset=folder"),
     *[
-        ({"dataset": "gaussian1d"}, name, "--dataset=glyphs or --dataset=folder")
+        ({"dataset": "gaussian1d"}, name, IMAGE_SETS)
         for name in (
             "g_upsample",
             "g_start_size",
@@ -239,6 +256,21 @@ REFUSED = [
             "noise_shape",
         )
     ],
+    ({"dataset": "mnist"}, "data_dir", "--dataset=folder"),
+    ({}, "data_file", "--dataset=npy or npy_vectors"),
+    ({"dataset": "folder", "data_dir": "x"}, "data_file", "--dataset=npy or npy_vectors"),
+    ({"dataset": "npy", "data_file": "x.npy"}, "vector_dim", "--dataset=npy_vectors"),
+    ({"dataset": "npy_vectors", "data_file": "v.npy"}, "image_size", IMAGE_SETS),
+    ({}, "crop", "--dataset=folder"),
+    ({"dataset": "npy", "data_file": "x.npy"}, "crop", "--dataset=folder"),
+    ({"dataset": "folder", "data_dir": "x"}, "crop_size", "--dataset=folder --crop=center"),
+    ({"dataset": "cifar10", "crop": "center"}, "crop_size", "--dataset=folder --crop=center"),
+    ({}, "resize_method", "an image dataset other than glyphs"),
+    ({"dataset": "ring2d"}, "resize_method", "an image dataset other than glyphs"),
+    ({"dataset": "ring2d"}, "random_flip", IMAGE_SETS),
+    ({}, "on_bad_image", "--dataset=folder"),
+    ({"dataset": "fashion_mnist"}, "on_bad_image", "--dataset=folder"),
+    ({"dataset": "npy", "data_file": "x.npy"}, "cache", "--dataset=folder"),
 ]
 
 
@@ -269,6 +301,19 @@ ACCEPTED = [
     ({"dataset": "ring2d"}, "g_hidden_units"),
     ({"dataset": "gaussian1d"}, "d_hidden_units"),
     ({"dataset": "folder", "data_dir": "x"}, "data_dir"),
+    ({"dataset": "npy", "data_file": "x.npy"}, "data_file"),
+    ({"dataset": "npy_vectors", "data_file": "v.npy"}, "data_file"),
+    ({"dataset": "npy_vectors", "data_file": "v.npy"}, "vector_dim"),
+    ({"dataset": "npy_vectors", "data_file": "v.npy"}, "g_hidden_units"),
+    ({"dataset": "folder", "data_dir": "x"}, "crop"),
+    ({"dataset": "folder", "data_dir": "x", "crop": "center"}, "crop_size"),
+    ({"dataset": "folder", "data_dir": "x"}, "resize_method"),
+    ({"dataset": "mnist"}, "resize_method"),
+    ({"dataset": "npy", "data_file": "x.npy"}, "resize_method"),
+    ({}, "random_flip"),
+    ({"dataset": "cifar10"}, "random_flip"),
+    ({"dataset": "folder", "data_dir": "x"}, "on_bad_image"),
+    ({"dataset": "folder", "data_dir": "x"}, "cache"),
     # Fields without a condition apply to every run.
     ({"dataset": "ring2d", "loss": "wgan"}, "n_critic"),
     ({"g_optimizer": "rmsprop", "d_optimizer": "rmsprop"}, "g_lr"),
@@ -320,6 +365,7 @@ DCGAN_GLYPHS_FIELDS = (
     "dataset",
     "image_size",
     "channels",
+    "random_flip",
     "latent_dim",
     "g_base_width",
     "d_base_width",
@@ -570,6 +616,7 @@ STATE_CHANGES = [
     ("noise", VECTOR_BASE, "uniform", "normal"),
     ("noise_scale", VECTOR_BASE, 3.0, "1.0"),
     ("noise_shape", {"latent_dim": 64}, (4, 4, 4), ""),
+    ("vector_dim", {"dataset": "npy_vectors", "data_file": "v.npy", "vector_dim": 3}, 4, "3"),
 ]
 
 
@@ -607,6 +654,7 @@ def test_check_resumable_accepts_run_field_changes():
         "deterministic": True,
         "on_nonfinite": "skip",
         "workdir": "elsewhere",
+        "on_bad_image": "fail",
     }
     assert set(changes) | {"allow_flag_changes"} == set(config_lib.RUN_FIELDS)
     config_lib.check_resumable(saved, dataclasses.replace(saved, **changes))
@@ -663,4 +711,10 @@ def test_constants_match_the_leaf_modules():
     assert config_lib.UPSAMPLINGS == models.UPSAMPLINGS
     for size in config_lib.IMAGE_SIZES:
         assert make(image_size=size).g_start == models.default_start_size(size)
-    assert set(config_lib.DATASETS) - set(config_lib.IMAGE_DATASETS) == set(data.VECTOR_DATASETS)
+    assert set(config_lib.DATASETS) - set(config_lib.IMAGE_DATASETS) == {
+        *data.VECTOR_DATASETS,
+        "npy_vectors",
+    }
+    assert config_lib.CROPS == data.CROPS
+    assert config_lib.RESIZE_METHODS == data.RESIZE_METHODS
+    assert config_lib.BAD_IMAGE_ACTIONS == data.BAD_IMAGE_ACTIONS

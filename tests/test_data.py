@@ -255,8 +255,8 @@ def raises(pattern):
 
 def test_errors_quote_the_bad_value(tmp_path):
     errors = []
-    with raises("'mnist'") as info:
-        make_dataset("mnist", batch_size=4, seed=0)
+    with raises("'imagenet'") as info:
+        make_dataset("imagenet", batch_size=4, seed=0)
     assert all(name in str(info.value) for name in data.DATASETS)
     errors.append(info.value)
     with raises("--data_dir") as info:

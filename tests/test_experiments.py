@@ -2,6 +2,7 @@
 
 import dataclasses
 import glob
+import gzip
 import os
 import subprocess
 import sys
@@ -55,16 +56,31 @@ def jpeg_folder(directory, count=6, size=(218, 178)):  # CelebA's size
     return directory
 
 
-# The fashion_mnist dataset source comes with issue 3 (keras.datasets sources); this
-# branch cannot parse --dataset=fashion_mnist yet. Remove once issue 3 is merged.
-NEEDS_ISSUE_3 = {"fashion_mnist.flags"}
+def fashion_mnist_cache(keras_home, count=40):
+    """Fashion-MNIST's four files in the Keras cache layout, with random 28x28 images."""
+    cache = keras_home / "datasets" / "fashion-mnist"
+    cache.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    arrays = {
+        "train-images-idx3-ubyte.gz": rng.integers(0, 256, (count, 28, 28), np.uint8),
+        "train-labels-idx1-ubyte.gz": np.zeros(count, np.uint8),
+        "t10k-images-idx3-ubyte.gz": np.zeros((2, 28, 28), np.uint8),
+        "t10k-labels-idx1-ubyte.gz": np.zeros(2, np.uint8),
+    }
+    for name, array in arrays.items():  # IDX: magic, dims, big-endian sizes, bytes
+        header = bytes([0, 0, 8, array.ndim])
+        header += b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+        with gzip.open(cache / name, "wb") as f:
+            f.write(header + array.tobytes())
+    return keras_home
 
 
 @pytest.mark.parametrize("flagfile", FLAGFILES, ids=os.path.basename)
 def test_flagfile_trains_two_steps(flagfile, tmp_path):
     name = os.path.basename(flagfile)
-    if name in NEEDS_ISSUE_3:
-        pytest.skip(f"{name}: --dataset=fashion_mnist arrives with issue 3 (dataset sources)")
+    env = dict(os.environ)
+    if name == "fashion_mnist.flags":
+        env["KERAS_HOME"] = str(fashion_mnist_cache(tmp_path / "keras"))
     with open(flagfile) as f:
         is_folder = "--dataset=folder\n" in f.read()
     if is_folder:
@@ -89,10 +105,14 @@ def test_flagfile_trains_two_steps(flagfile, tmp_path):
         text=True,
         cwd=ROOT,
         timeout=600,
+        env=env,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "step 2/2 d_loss=" in result.stdout
     assert os.path.exists(tmp_path / "run" / "checkpoints" / "ckpt-2.index")
+    if name == "fashion_mnist.flags":  # S5 rendered a 5x5 grid of 28 px images
+        grid = iio.imread(tmp_path / "run" / "samples" / "step_00000002.png")
+        assert grid.shape == (5 * 30 + 2, 5 * 30 + 2)
     if name == "cats128.flags":
         # S3's other half: restore the checkpoint and only generate.
         grid = tmp_path / "cats.png"
@@ -182,31 +202,3 @@ def test_fashion_mnist_has_s5s_networks():
         0.3,
         0.3,
     ]
-
-
-def test_fashion_mnist_networks_train_on_28px_glyphs(tmp_path):
-    # Everything of S5 but its data (issue 3): the same flagfile with --dataset=glyphs.
-    with open(os.path.join(ROOT, "experiments", "fashion_mnist.flags")) as f:
-        text = f.read().replace("--dataset=fashion_mnist\n", "--dataset=glyphs\n")
-    flagfile = tmp_path / "s5_glyphs.flags"
-    flagfile.write_text(text)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "dcgan.train",
-            f"--flagfile={flagfile}",
-            f"--workdir={tmp_path / 'run'}",
-            *SHRINK,
-            "--batch_size=8",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "step 2/2 d_loss=" in result.stdout
-    # S5's 5x5 grid of 28 px images.
-    grid = iio.imread(tmp_path / "run" / "samples" / "step_00000002.png")
-    assert grid.shape == (5 * 30 + 2, 5 * 30 + 2)

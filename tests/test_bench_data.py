@@ -1,0 +1,64 @@
+"""A shrunk run of ``python -m dcgan.bench_data``: it generates, reads and reports."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+from PIL import Image
+
+from dcgan import bench_data
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_write_jpegs_makes_decodable_files_of_the_size(tmp_path):
+    bench_data.write_jpegs(str(tmp_path), count=3, height=218, width=178)
+    paths = sorted(str(p) for p in tmp_path.rglob("*.jpg"))
+    assert len(paths) == 3
+    for path in paths:
+        with Image.open(path) as image:
+            assert image.format == "JPEG" and image.size == (178, 218)
+            assert np.asarray(image).std() > 10  # not a flat color: decoding does work
+
+
+def test_bench_data_reports_both_folders(tmp_path):
+    output = tmp_path / "bench_data.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dcgan.bench_data",
+            "--num_files=8",
+            "--batch_size=4",
+            "--warmup_batches=1",
+            "--batches=3",
+            f"--output={output}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(output.read_text())
+    assert set(report["folders"]) == set(bench_data.FOLDERS)
+    for name, folder in report["folders"].items():
+        assert folder["timed_images"] == 12 and folder["images_per_sec"] > 0
+        assert f"{name}: " in result.stdout
+    assert report["folders"]["jpeg_218x178_celeba_crop108"]["crop_size"] == 108
+
+
+def test_bench_data_refuses_too_few_files():
+    result = subprocess.run(
+        [sys.executable, "-m", "dcgan.bench_data", "--num_files=2", "--batch_size=4"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "dcgan.bench_data: error: --num_files=2 is invalid; allowed: at least --batch_size=4"
+    )

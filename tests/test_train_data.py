@@ -1,0 +1,260 @@
+"""End-to-end runs of ``python -m dcgan.train`` on generated data sources: an image folder
+with bad files (counted, resumed exactly), a fake Keras cache, .npy files, bad input."""
+
+import gzip
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# A small DCGAN, so each run takes seconds.
+TINY = [
+    "--image_size=28",
+    "--latent_dim=8",
+    "--g_base_width=4",
+    "--d_base_width=4",
+    "--batch_size=4",
+    "--grid_size=2",
+    "--log_every=1",
+    "--summary_every=1",
+    "--checkpoint_every=2",
+    "--image_every=100",
+]
+
+
+def train(*flags, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "dcgan.train", *flags],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+        env=None if env is None else {**os.environ, **env},
+    )
+
+
+def one_error_line(result, status):
+    assert result.returncode == status, result.stderr[-2000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("dcgan.train: error: ")
+    return last
+
+
+def photo_folder(root, count=10):
+    """JPEG/PNG/GIF photos of mixed sizes and modes in nested folders, plus bad files."""
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        height, width = 40 + 3 * i, 30 + 5 * i
+        pixels = rng.integers(0, 256, (height, width, 3), np.uint8)
+        image = Image.fromarray(pixels).convert(["RGB", "L", "RGBA", "P"][i % 4])
+        sub = root / ["", "a", "a/b", "c"][i % 4]
+        sub.mkdir(parents=True, exist_ok=True)
+        image.save(sub / f"{i}.{['jpg', 'png', 'png', 'gif'][i % 4]}")
+    whole = (root / "0.jpg").read_bytes()
+    (root / "a" / "truncated.jpg").write_bytes(whole[: len(whole) // 2])
+    (root / "a" / "b" / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    return str(root)
+
+
+def test_folder_run_skips_bad_files_and_reports_them(tmp_path, read_summaries):
+    data_dir = photo_folder(tmp_path / "photos")
+    workdir = str(tmp_path / "run")
+    flags = [
+        f"--workdir={workdir}",
+        "--dataset=folder",
+        f"--data_dir={data_dir}",
+        "--channels=3",
+        "--crop=center",
+        "--crop_size=36",
+        "--random_flip",
+        *TINY,
+    ]
+    result = train(*flags, "--train_steps=6")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "step 6/6 d_loss=" in result.stdout
+    # 6 steps of one batch of 4 go through 2.4 epochs of the 10 good files, so at least
+    # 2 whole epochs were decoded, each with 2 bad files; the count never goes down.
+    counts = [
+        int(line.split("skipped_images=")[1].split()[0])
+        for line in result.stdout.splitlines()
+        if "skipped_images=" in line
+    ]
+    assert counts and counts[-1] >= 4 and counts == sorted(counts)
+    summaries = read_summaries(workdir)
+    assert summaries["skipped_images"][-1][1] == counts[-1]
+
+    # Resumed with the other mode: the next epoch (within 10 more images) has a bad file.
+    failed = train(*flags, "--train_steps=12", "--on_bad_image=fail")
+    message = one_error_line(failed, 1)
+    assert "cannot decode image file" in message
+    assert ("truncated.jpg" in message) or ("corrupt.png" in message)
+
+
+# Run in a child: op determinism is process-wide.
+EXACT_RESUME = textwrap.dedent("""
+    import sys, numpy as np
+    from dcgan import loop
+    from dcgan.config import Config
+
+    def run(workdir, steps):
+        config = Config(workdir=workdir, dataset="folder", data_dir=sys.argv[2], channels=3,
+                        crop="center", random_flip=True, image_size=28, latent_dim=8,
+                        g_base_width=4, d_base_width=4, batch_size=4, train_steps=steps,
+                        n_critic=2, deterministic=True, checkpoint_every=100, log_every=100)
+        trainer = loop.train(config)
+        return [v.numpy() for v in trainer.generator.weights + trainer.discriminator.weights]
+
+    root = sys.argv[1]
+    straight = run(f"{root}/straight", 6)
+    run(f"{root}/resumed", 3)
+    resumed = run(f"{root}/resumed", 6)
+    same = [np.array_equal(a, b) for a, b in zip(straight, resumed, strict=True)]
+    print("IDENTICAL" if all(same) else f"DIFFERENT {same.count(False)} of {len(same)}")
+""")
+
+
+def test_folder_run_with_bad_files_resumes_bit_identically(tmp_path):
+    data_dir = photo_folder(tmp_path / "photos")
+    result = subprocess.run(
+        [sys.executable, "-c", EXACT_RESUME, str(tmp_path), data_dir],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "IDENTICAL" in result.stdout, result.stdout[-500:]
+
+
+def write_idx(path, array):
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.tobytes())
+
+
+def test_fashion_mnist_run_from_the_keras_cache(tmp_path):
+    cache = tmp_path / "keras" / "datasets" / "fashion-mnist"
+    cache.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    write_idx(cache / "train-images-idx3-ubyte.gz", rng.integers(0, 256, (20, 28, 28), np.uint8))
+    write_idx(cache / "train-labels-idx1-ubyte.gz", np.zeros(20, np.uint8))
+    write_idx(cache / "t10k-images-idx3-ubyte.gz", np.zeros((2, 28, 28), np.uint8))
+    write_idx(cache / "t10k-labels-idx1-ubyte.gz", np.zeros(2, np.uint8))
+    result = train(
+        f"--workdir={tmp_path / 'run'}",
+        "--dataset=fashion_mnist",
+        "--train_steps=2",
+        *TINY,
+        env={"KERAS_HOME": str(tmp_path / "keras")},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "step 2/2 d_loss=" in result.stdout
+
+
+def test_npy_run_and_a_wrong_array(tmp_path):
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "faces.npy", rng.integers(0, 256, (12, 40, 40, 3), np.uint8))
+    good = train(
+        f"--workdir={tmp_path / 'run'}",
+        "--dataset=npy",
+        f"--data_file={tmp_path / 'faces.npy'}",
+        "--channels=3",
+        "--resize_method=area",
+        "--train_steps=2",
+        *TINY,
+    )
+    assert good.returncode == 0, good.stderr[-2000:]
+
+    np.save(tmp_path / "vectors.npy", np.zeros((12, 5), np.float32))
+    bad = train(
+        f"--workdir={tmp_path / 'bad'}",
+        "--dataset=npy",
+        f"--data_file={tmp_path / 'vectors.npy'}",
+        "--train_steps=2",
+        *TINY,
+    )
+    message = one_error_line(bad, 1)
+    assert "shape (12, 5)" in message and "vectors.npy" in message
+    assert not os.path.exists(tmp_path / "bad")
+
+
+@pytest.mark.parametrize(
+    "flags,status,fragment",
+    [
+        (["--dataset=folder", "--data_dir={tmp}"], 1, "no image files under"),
+        (["--dataset=folder", "--data_dir={tmp}/none"], 1, "does not exist"),
+        (["--dataset=folder", "--data_dir={tmp}", "--crop_size=108"], 2, "--crop=center"),
+        (["--dataset=folder", "--data_dir={tmp}", "--image_size=48"], 2, "--image_size=48"),
+        (["--dataset=npy"], 2, "--dataset=npy needs --data_file"),
+        (["--on_bad_image=fail"], 2, "--on_bad_image has no effect here"),
+    ],
+)
+def test_bad_data_input_is_one_line(tmp_path, flags, status, fragment):
+    (tmp_path / "notes.txt").write_text("no images here")
+    flags = [flag.replace("{tmp}", str(tmp_path)) for flag in flags]
+    result = train(f"--workdir={tmp_path / 'run'}", "--train_steps=1", *flags)
+    assert fragment in one_error_line(result, status)
+    assert not os.path.exists(tmp_path / "run")
+
+
+def test_npy_vectors_run_then_sample_without_the_file(tmp_path):
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "points.npy", rng.normal(size=(64, 3)))
+    workdir = tmp_path / "run"
+    result = train(
+        f"--workdir={workdir}",
+        "--dataset=npy_vectors",
+        f"--data_file={tmp_path / 'points.npy'}",
+        "--batch_size=16",
+        "--latent_dim=4",
+        "--g_hidden_units=8",
+        "--d_hidden_units=8",
+        "--train_steps=2",
+        "--log_every=1",
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "--vector_dim=3\n" in (workdir / "flags.txt").read_text()
+    os.remove(tmp_path / "points.npy")
+    sampled = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dcgan.sample",
+            f"--workdir={workdir}",
+            "--num_samples=10",
+            f"--output={tmp_path / 'samples.npy'}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert sampled.returncode == 0, sampled.stderr[-2000:]
+    assert np.load(tmp_path / "samples.npy").shape == (10, 3)
+
+
+def test_folder_run_with_a_file_cache_resumes(tmp_path):
+    data_dir = photo_folder(tmp_path / "photos")
+    cache = tmp_path / "photos.npy"
+    flags = [
+        f"--workdir={tmp_path / 'run'}",
+        "--dataset=folder",
+        f"--data_dir={data_dir}",
+        f"--cache={cache}",
+        *TINY,
+    ]
+    first = train(*flags, "--train_steps=2")
+    assert first.returncode == 0, first.stderr[-2000:]
+    # The two bad files were found while the set was decoded, before the first step.
+    assert "skipped_images=2 " in first.stdout.splitlines()[1]
+    assert np.load(cache).shape == (10, 28, 28, 1)
+    second = train(*flags, "--train_steps=4")
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "resuming from step 2" in second.stdout and "step 4/4" in second.stdout
+    (last_step,) = [line for line in second.stdout.splitlines() if line.startswith("step 4/4")]
+    assert "skipped_images=2 " in last_step
