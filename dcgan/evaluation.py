@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from dcgan import data, metrics, trainer
+from dcgan import data, metrics, networks
 from dcgan.config import Config
 
 _CHUNK = 256  # examples per generator / extractor call, to bound memory
@@ -31,7 +31,7 @@ def generate(generator: keras.Model, config: Config, *, num_samples: int, seed: 
     rng = tf.random.Generator.from_seed(seed)
     chunks = []
     for start in range(0, num_samples, _CHUNK):
-        noise = trainer.sample_noise(config, min(_CHUNK, num_samples - start), rng)
+        noise = networks.sample_noise(config, min(_CHUNK, num_samples - start), rng)
         chunks.append(generator(noise, training=False).numpy())
     return np.concatenate(chunks)
 

@@ -41,7 +41,7 @@ def main(argv: list[str]) -> None:
     cli.quiet_tensorflow()
     import tensorflow as tf
 
-    from dcgan import pretrained, trainer
+    from dcgan import networks, pretrained
     from dcgan.config import ConfigError
     from dcgan.workdir import CheckpointError
 
@@ -71,7 +71,7 @@ def main(argv: list[str]) -> None:
         ]
     )
     def sample(count, seed):
-        noise = trainer.draw_noise(
+        noise = networks.draw_noise(
             count, shape=shape, distribution=config.noise, scale=config.noise_scale, seed=seed
         )
         return {key: generator(noise, training=False)}

@@ -49,7 +49,7 @@ def main(argv: list[str]) -> None:
     import numpy as np
     import tensorflow as tf
 
-    from dcgan import images, latent, pretrained, trainer
+    from dcgan import images, latent, networks, pretrained
     from dcgan.config import ConfigError
     from dcgan.workdir import CheckpointError
 
@@ -67,7 +67,7 @@ def main(argv: list[str]) -> None:
 
     config = run.config
     method = FLAGS.method
-    ends = trainer.sample_noise(
+    ends = networks.sample_noise(
         config, 2 * FLAGS.rows, tf.random.Generator.from_seed(FLAGS.seed)
     ).numpy()  # [2 * rows, *latent_shape]
     paths = np.concatenate(

@@ -13,7 +13,7 @@ import keras
 import tensorflow as tf
 
 from dcgan.config import Config, ConfigError
-from dcgan.trainer import build_networks
+from dcgan.networks import build_networks
 from dcgan.workdir import CheckpointError, Workdir
 
 

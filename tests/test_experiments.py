@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from dcgan.config import Config
-from dcgan.trainer import build_networks
+from dcgan.networks import build_networks
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FLAGFILES = sorted(glob.glob(os.path.join(ROOT, "experiments", "*.flags")))

@@ -7,7 +7,8 @@ import tensorflow as tf
 
 from dcgan import models
 from dcgan.config import Config
-from dcgan.trainer import Trainer, build_optimizer, build_trainer
+from dcgan.networks import build_optimizer
+from dcgan.trainer import Trainer, build_trainer
 
 LATENT = 4
 BATCH = 8
