@@ -62,6 +62,50 @@ def flags_parser(program: str) -> Callable[[list[str]], list[str]]:
     return parse
 
 
+def require_workdir(program: str, workdir: str | None) -> None:
+    """Refuses a missing ``--workdir`` (entry points that read a trained run)."""
+    if not workdir:
+        fail(program, "--workdir is required: the workdir of a dcgan.train run", USAGE_ERROR)
+
+
+def check_output_file(program: str, output: str | None, extensions: tuple[str, ...]) -> str:
+    """Refuses an ``--output`` with another extension or in a missing directory.
+
+    Returns:
+        The extension, lower case.
+    """
+    extension = os.path.splitext(output or "")[1].lower()
+    if extension not in extensions:
+        allowed = " or ".join(extensions)
+        fail(
+            program,
+            f"--output={output} is invalid; allowed: a path ending in {allowed}",
+            USAGE_ERROR,
+        )
+    parent = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(parent):
+        fail(program, f"--output={output}: directory {parent} does not exist", USAGE_ERROR)
+    return extension
+
+
+def load_generator(program: str, workdir: str, checkpoint: str | None):
+    """Restores the trained G of ``workdir``; a bad run or checkpoint ends the program.
+
+    Returns:
+        ``dcgan.pretrained.Pretrained``: the run's config, G and the checkpoint path.
+    """
+    from dcgan import pretrained
+    from dcgan.config import ConfigError
+    from dcgan.workdir import CheckpointError
+
+    try:
+        return pretrained.load_generator(workdir, checkpoint=checkpoint)
+    except ConfigError as e:
+        fail(program, e, USAGE_ERROR)
+    except CheckpointError as e:
+        fail(program, e, INPUT_ERROR)
+
+
 def check_no_arguments(program: str, argv: list[str]) -> None:
     """Refuses positional arguments, which absl would otherwise ignore."""
     if len(argv) > 1:

@@ -31,8 +31,7 @@ FLAGS = flags.FLAGS
 
 def main(argv: list[str]) -> None:
     cli.check_no_arguments(_PROGRAM, argv)
-    if not FLAGS.workdir:
-        cli.fail(_PROGRAM, "--workdir is required: the workdir of a dcgan.train run", 2)
+    cli.require_workdir(_PROGRAM, FLAGS.workdir)
     if not FLAGS.output:
         cli.fail(_PROGRAM, "--output is required: the SavedModel directory to create", 2)
     if os.path.exists(FLAGS.output):
@@ -41,16 +40,9 @@ def main(argv: list[str]) -> None:
     cli.quiet_tensorflow()
     import tensorflow as tf
 
-    from dcgan import networks, pretrained
-    from dcgan.config import ConfigError
-    from dcgan.workdir import CheckpointError
+    from dcgan import networks
 
-    try:
-        run = pretrained.load_generator(FLAGS.workdir, checkpoint=FLAGS.checkpoint)
-    except ConfigError as e:
-        cli.fail(_PROGRAM, e, cli.USAGE_ERROR)
-    except CheckpointError as e:
-        cli.fail(_PROGRAM, e, cli.INPUT_ERROR)
+    run = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint)
 
     config = run.config
     generator = run.generator

@@ -38,14 +38,9 @@ def sample_paths(samples_dir: str) -> list[str]:
 
 def main(argv: list[str]) -> None:
     cli.check_no_arguments(_PROGRAM, argv)
-    if not FLAGS.workdir:
-        cli.fail(_PROGRAM, "--workdir is required: the workdir of a dcgan.train run", 2)
+    cli.require_workdir(_PROGRAM, FLAGS.workdir)
     output = FLAGS.output or os.path.join(FLAGS.workdir, "progress.gif")
-    if not output.lower().endswith(".gif"):
-        cli.fail(_PROGRAM, f"--output={output} is invalid; allowed: a .gif path", 2)
-    parent = os.path.dirname(os.path.abspath(output))
-    if not os.path.isdir(parent):
-        cli.fail(_PROGRAM, f"--output={output}: directory {parent} does not exist", 2)
+    cli.check_output_file(_PROGRAM, output, (".gif",))
     samples_dir = os.path.join(FLAGS.workdir, "samples")
     paths = sample_paths(samples_dir) if os.path.isdir(samples_dir) else []
     if not paths:

@@ -37,33 +37,23 @@ FLAGS = flags.FLAGS
 
 def main(argv: list[str]) -> None:
     cli.check_no_arguments(_PROGRAM, argv)
-    if not FLAGS.workdir:
-        cli.fail(_PROGRAM, "--workdir is required: the workdir of a dcgan.train run", 2)
-    if not (FLAGS.output or "").lower().endswith(".png"):
-        cli.fail(_PROGRAM, f"--output={FLAGS.output} is invalid; allowed: a .png path", 2)
-    parent = os.path.dirname(os.path.abspath(FLAGS.output))
-    if not os.path.isdir(parent):
-        cli.fail(_PROGRAM, f"--output={FLAGS.output}: directory {parent} does not exist", 2)
+    cli.require_workdir(_PROGRAM, FLAGS.workdir)
+    cli.check_output_file(_PROGRAM, FLAGS.output, (".png",))
 
     cli.quiet_tensorflow()
     import numpy as np
     import tensorflow as tf
 
-    from dcgan import images, latent, networks, pretrained
-    from dcgan.config import ConfigError
-    from dcgan.workdir import CheckpointError
+    from dcgan import images, latent, networks
 
-    try:
-        run = pretrained.load_generator(FLAGS.workdir, checkpoint=FLAGS.checkpoint)
-        if not run.config.is_image:
-            raise ConfigError(
-                f"--workdir={FLAGS.workdir}: dataset {run.config.dataset} holds vectors, "
-                "not images; interpolation grids need an image run"
-            )
-    except ConfigError as e:
-        cli.fail(_PROGRAM, e, cli.USAGE_ERROR)
-    except CheckpointError as e:
-        cli.fail(_PROGRAM, e, cli.INPUT_ERROR)
+    run = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint)
+    if not run.config.is_image:
+        cli.fail(
+            _PROGRAM,
+            f"--workdir={FLAGS.workdir}: dataset {run.config.dataset} holds vectors, not "
+            "images; interpolation grids need an image run",
+            cli.USAGE_ERROR,
+        )
 
     config = run.config
     method = FLAGS.method

@@ -9,8 +9,6 @@ Rebuilds the generator from W/config.json and restores it from W's latest checkp
 
 from __future__ import annotations
 
-import os
-
 from absl import app, flags
 
 from dcgan import cli
@@ -28,34 +26,23 @@ FLAGS = flags.FLAGS
 
 def main(argv: list[str]) -> None:
     cli.check_no_arguments(_PROGRAM, argv)
-    if not FLAGS.workdir:
-        cli.fail(_PROGRAM, "--workdir is required: the workdir of a dcgan.train run", 2)
-    extension = os.path.splitext(FLAGS.output or "")[1].lower()
-    if extension not in _OUTPUT_TYPES:
-        cli.fail(_PROGRAM, f"--output={FLAGS.output} must end in one of {_OUTPUT_TYPES}", 2)
-    parent = os.path.dirname(os.path.abspath(FLAGS.output))
-    if not os.path.isdir(parent):
-        cli.fail(_PROGRAM, f"--output={FLAGS.output}: directory {parent} does not exist", 2)
+    cli.require_workdir(_PROGRAM, FLAGS.workdir)
+    extension = cli.check_output_file(_PROGRAM, FLAGS.output, _OUTPUT_TYPES)
 
     cli.quiet_tensorflow()
     import numpy as np
 
-    from dcgan import evaluation, images, pretrained
-    from dcgan.config import ConfigError
-    from dcgan.workdir import CheckpointError
+    from dcgan import evaluation, images
 
-    try:
-        run = pretrained.load_generator(FLAGS.workdir, checkpoint=FLAGS.checkpoint)
-        config, generator, path = run.config, run.generator, run.checkpoint
-        if extension == ".png" and not config.is_image:
-            raise ConfigError(
-                f"--output={FLAGS.output}: dataset {config.dataset} holds vectors, not "
-                "images; write .npy"
-            )
-    except ConfigError as e:
-        cli.fail(_PROGRAM, e, cli.USAGE_ERROR)
-    except CheckpointError as e:
-        cli.fail(_PROGRAM, e, cli.INPUT_ERROR)
+    run = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint)
+    config, generator, path = run.config, run.generator, run.checkpoint
+    if extension == ".png" and not config.is_image:
+        cli.fail(
+            _PROGRAM,
+            f"--output={FLAGS.output}: dataset {config.dataset} holds vectors, not images; "
+            "write .npy",
+            cli.USAGE_ERROR,
+        )
 
     samples = evaluation.generate(
         generator, config, num_samples=FLAGS.num_samples, seed=FLAGS.seed

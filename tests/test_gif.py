@@ -75,7 +75,7 @@ def test_frames_follow_step_numbers_not_names(tmp_path):
     "args, status, message",
     [
         ([], 2, "--workdir is required"),
-        (["--workdir={tmp}", "--output={tmp}/x.png"], 2, "allowed: a .gif path"),
+        (["--workdir={tmp}", "--output={tmp}/x.png"], 2, "allowed: a path ending in .gif"),
         (["--workdir={tmp}"], 1, "no step_<step>.png sample grids in"),
     ],
 )

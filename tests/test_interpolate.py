@@ -99,7 +99,7 @@ def test_linear_paths_differ_from_slerp_inside_but_share_the_ends(s1_run, tmp_pa
     "args, status, message",
     [
         (["--output={tmp}/x.png"], 2, "--workdir is required"),
-        (["--workdir={run}", "--output={tmp}/x.gif"], 2, "allowed: a .png path"),
+        (["--workdir={run}", "--output={tmp}/x.gif"], 2, "allowed: a path ending in .png"),
         (["--workdir={run}", "--output=/no/such/x.png"], 2, "directory /no/such does not"),
         (["--workdir={tmp}", "--output={tmp}/x.png"], 2, "holds no dcgan run"),
         (["--workdir={run}", "--steps=1", "--output={tmp}/x.png"], 2, "--steps"),

@@ -106,7 +106,11 @@ def test_vector_run_writes_npy_and_refuses_png(tmp_path):
     "args, status, message",
     [
         (["--output=x.png"], 2, "--workdir is required"),
-        (["--workdir={run}", "--output=x.gif"], 2, "--output=x.gif must end in one of"),
+        (
+            ["--workdir={run}", "--output=x.gif"],
+            2,
+            "--output=x.gif is invalid; allowed: a path ending in .png or .npy",
+        ),
         (["--workdir={run}", "--output=/no/such/dir/x.png"], 2, "directory /no/such/dir"),
         (["--workdir={tmp}", "--output={tmp}/x.png"], 2, "holds no dcgan run (no config.json)"),
         (
