@@ -1,10 +1,9 @@
 """Tests for dcgan.bench on its cheapest scenario, ring2d, with a couple of steps."""
 
 import json
-import subprocess
-import sys
 
 import pytest
+from runner import run_module
 
 from dcgan import bench
 
@@ -24,9 +23,7 @@ RECORD_TYPES = {
 
 
 def run_bench(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "dcgan.bench", *args], capture_output=True, text=True, timeout=120
-    )
+    return run_module("dcgan.bench", *args, timeout=120)
 
 
 def check_record(record):

@@ -9,11 +9,10 @@ import textwrap
 import numpy as np
 import pytest
 import tensorflow as tf
+from runner import run_module
 
 from dcgan import loop, pretrained
 from dcgan.config import Config
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Runs in a fresh interpreter that imports TensorFlow and NumPy only, never dcgan.
 CONSUMER = textwrap.dedent(
@@ -39,13 +38,7 @@ CONSUMER = textwrap.dedent(
 
 
 def export(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "dcgan.export", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
+    return run_module("dcgan.export", *args)
 
 
 RUNS = {

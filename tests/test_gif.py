@@ -1,27 +1,16 @@
 """``python -m dcgan.gif``: a run's fixed-noise grids as one animated GIF, in step order."""
 
-import os
-import subprocess
-import sys
-
 import imageio.v3 as iio
 import numpy as np
 import pytest
+from runner import run_module
 
 from dcgan import images, loop
 from dcgan.config import Config
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 
 def gif(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "dcgan.gif", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
+    return run_module("dcgan.gif", *args)
 
 
 def test_grids_of_a_run_in_step_order(tmp_path):

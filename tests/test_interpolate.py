@@ -1,27 +1,16 @@
 """``python -m dcgan.interpolate``: S1's latent interpolation grid and its GIF."""
 
-import os
-import subprocess
-import sys
-
 import imageio.v3 as iio
 import numpy as np
 import pytest
+from runner import run_module
 
 from dcgan import loop
 from dcgan.config import Config
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 
 def interpolate(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "dcgan.interpolate", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
+    return run_module("dcgan.interpolate", *args)
 
 
 @pytest.fixture(scope="module")

@@ -1,28 +1,17 @@
 """``python -m dcgan.sample``: generate from a checkpoint without training."""
 
-import os
-import subprocess
-import sys
-
 import imageio.v3 as iio
 import numpy as np
 import pytest
 import tensorflow as tf
+from runner import run_module
 
 from dcgan import loop, pretrained
 from dcgan.config import Config
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 
 def sample(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "dcgan.sample", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
+    return run_module("dcgan.sample", *args)
 
 
 @pytest.fixture(scope="module")

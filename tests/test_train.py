@@ -1,29 +1,18 @@
 """``python -m dcgan.train`` as a user runs it: the quickstart flagfile, resume, errors."""
 
 import os
-import subprocess
-import sys
 
 import pytest
 import tensorflow as tf
+from runner import run_module
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QUICKSTART = os.path.join(ROOT, "experiments", "quickstart.flags")
 
 
-def run(module, *args):
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
-
-
 def test_quickstart_trains_30_steps_then_resumes_to_40(tmp_path, read_summaries):
     workdir = str(tmp_path / "quick")
-    first = run(
+    first = run_module(
         "dcgan.train", f"--flagfile={QUICKSTART}", f"--workdir={workdir}", "--train_steps=30"
     )
     assert first.returncode == 0, first.stderr
@@ -45,7 +34,7 @@ def test_quickstart_trains_30_steps_then_resumes_to_40(tmp_path, read_summaries)
     assert os.path.exists(os.path.join(workdir, "samples", "step_00000030.png"))
     assert tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints")).endswith("ckpt-30")
 
-    second = run(
+    second = run_module(
         "dcgan.train", f"--flagfile={QUICKSTART}", f"--workdir={workdir}", "--train_steps=40"
     )
     assert second.returncode == 0, second.stderr
@@ -54,7 +43,7 @@ def test_quickstart_trains_30_steps_then_resumes_to_40(tmp_path, read_summaries)
     assert tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints")).endswith("ckpt-40")
 
     # The saved flags repeat the run: from them alone it is already complete.
-    again = run("dcgan.train", f"--flagfile={os.path.join(workdir, 'flags.txt')}")
+    again = run_module("dcgan.train", f"--flagfile={os.path.join(workdir, 'flags.txt')}")
     assert again.returncode == 0, again.stderr
     assert "nothing to do" in again.stdout
 
@@ -86,7 +75,7 @@ def test_quickstart_trains_30_steps_then_resumes_to_40(tmp_path, read_summaries)
 )
 def test_bad_flags_fail_in_one_line_with_status_2(tmp_path, flags, message):
     workdir = [] if not flags else [f"--workdir={tmp_path}/w"]
-    result = run("dcgan.train", *workdir, *flags)
+    result = run_module("dcgan.train", *workdir, *flags)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("dcgan.train: error: "), result.stderr
@@ -96,7 +85,7 @@ def test_bad_flags_fail_in_one_line_with_status_2(tmp_path, flags, message):
 
 def test_workdir_that_is_a_file_is_refused(tmp_path):
     (tmp_path / "w").write_text("not a directory")
-    result = run("dcgan.train", f"--workdir={tmp_path}/w", "--train_steps=1")
+    result = run_module("dcgan.train", f"--workdir={tmp_path}/w", "--train_steps=1")
     assert result.returncode == 2
     last = result.stderr.strip().splitlines()[-1]
     assert last == f"dcgan.train: error: --workdir={tmp_path}/w exists and is not a directory"
@@ -105,8 +94,8 @@ def test_workdir_that_is_a_file_is_refused(tmp_path):
 
 def test_verbosity_adds_the_traceback(tmp_path):
     (tmp_path / "w").write_text("")
-    quiet = run("dcgan.train", f"--workdir={tmp_path}/w")
-    loud = run("dcgan.train", f"--workdir={tmp_path}/w", "--verbosity=1")
+    quiet = run_module("dcgan.train", f"--workdir={tmp_path}/w")
+    loud = run_module("dcgan.train", f"--workdir={tmp_path}/w", "--verbosity=1")
     assert "Traceback" not in quiet.stderr
     assert "Traceback" in loud.stderr and "ConfigError" in loud.stderr
     assert loud.stderr.strip().splitlines()[-1] == quiet.stderr.strip().splitlines()[-1]
@@ -142,11 +131,11 @@ def snapshot(directory):
 )
 def test_damaged_workdir_is_refused_and_left_alone(tmp_path, damage, status, message):
     workdir = tmp_path / "w"
-    first = run("dcgan.train", f"--workdir={workdir}", "--train_steps=2", *TINY)
+    first = run_module("dcgan.train", f"--workdir={workdir}", "--train_steps=2", *TINY)
     assert first.returncode == 0, first.stderr
     damage(workdir)
     before = snapshot(workdir)
-    result = run("dcgan.train", f"--workdir={workdir}", "--train_steps=4", *TINY)
+    result = run_module("dcgan.train", f"--workdir={workdir}", "--train_steps=4", *TINY)
     assert result.returncode == status, result.stderr
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("dcgan.train: error: ") and message in last
@@ -154,7 +143,7 @@ def test_damaged_workdir_is_refused_and_left_alone(tmp_path, damage, status, mes
 
 
 def test_missing_data_folder_fails_with_status_1_and_writes_nothing(tmp_path):
-    result = run(
+    result = run_module(
         "dcgan.train",
         f"--workdir={tmp_path}/w",
         "--dataset=folder",

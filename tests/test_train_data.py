@@ -10,6 +10,7 @@ import textwrap
 import numpy as np
 import pytest
 from PIL import Image
+from runner import run_module
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # A small DCGAN, so each run takes seconds.
@@ -28,14 +29,7 @@ TINY = [
 
 
 def train(*flags, env=None):
-    return subprocess.run(
-        [sys.executable, "-m", "dcgan.train", *flags],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=600,
-        env=None if env is None else {**os.environ, **env},
-    )
+    return run_module("dcgan.train", *flags, env=env)
 
 
 def one_error_line(result, status):
