@@ -17,6 +17,10 @@ from absl import logging as absl_logging
 
 USAGE_ERROR = 2
 INPUT_ERROR = 1
+CHECKPOINT_HELP = (
+    "Checkpoint prefix, or 'best' for the best checkpoint of a --best_metric run; default "
+    "the latest of --workdir."
+)
 
 
 def quiet_tensorflow() -> None:

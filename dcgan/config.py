@@ -36,6 +36,16 @@ NOISES = ("normal", "uniform")
 CROPS = ("none", "center")
 RESIZE_METHODS = ("bilinear", "bicubic", "area", "nearest", "lanczos3")
 BAD_IMAGE_ACTIONS = ("skip", "fail")
+# The metrics ``--eval_every`` computes, per dataset (dcgan.evaluation); npy_vectors has
+# no reference distribution, so it has none.
+TOY_METRICS = {
+    "ring2d": ("modes", "high_quality", "reverse_kl"),
+    "grid2d": ("modes", "high_quality", "reverse_kl"),
+    "gaussian1d": ("w1", "ks"),
+}
+IMAGE_METRICS = ("fid", "kid")
+# Metrics where more is better; every other metric is a distance (less is better).
+HIGHER_IS_BETTER = ("modes", "high_quality")
 
 
 class ConfigError(ValueError):
@@ -60,6 +70,13 @@ class Config:
     deterministic: bool = False
     on_nonfinite: str = "stop"
     allow_flag_changes: tuple[str, ...] = ()
+    # Evaluation during training (dcgan.evaluation) and the best checkpoint.
+    eval_every: int = 0  # 0: never
+    eval_samples: int = 10_000
+    best_metric: str = ""  # "": keep no best checkpoint
+    patience: int = 0  # evaluations without a better best_metric before stopping; 0: never
+    eval_classifier: str = ""  # "": InceptionV3 from the Keras cache
+    eval_layer: str = ""  # "": the classifier's penultimate layer
     # The data.
     dataset: str = "glyphs"
     data_dir: str = ""
@@ -111,6 +128,8 @@ class Config:
     d_beta1: float = 0.5
     g_beta2: float = 0.999
     d_beta2: float = 0.999
+    # Both learning rates fall linearly to 0 over this many generator steps; 0: constant.
+    lr_decay_steps: int = 0
 
     def __post_init__(self):
         object.__setattr__(self, "allow_flag_changes", tuple(self.allow_flag_changes))
@@ -124,6 +143,18 @@ class Config:
             _fail("noise_shape", shape, "a comma-separated list of positive integers, or empty")
         object.__setattr__(self, "noise_shape", tuple(shape))
         _validate(self)
+
+    def learning_rates(self, step: int) -> dict[str, float]:
+        """``{"g_lr": …, "d_lr": …}`` at ``step``, after ``lr_decay_steps``' linear decay."""
+        factor = max(0.0, 1.0 - step / self.lr_decay_steps) if self.lr_decay_steps else 1.0
+        return {"g_lr": self.g_lr * factor, "d_lr": self.d_lr * factor}
+
+    @property
+    def eval_metrics(self) -> tuple[str, ...]:
+        """Names of the metrics an evaluation of this run computes (empty: none exist)."""
+        if self.is_image:
+            return IMAGE_METRICS
+        return TOY_METRICS.get(self.dataset, ())
 
     @property
     def is_image(self) -> bool:
@@ -196,6 +227,12 @@ _CONDITIONS = {
     "wgan-gp": (lambda c: c.loss == "wgan-gp", "--loss=wgan-gp"),
     "g_adam": (lambda c: c.g_optimizer == "adam", "--g_optimizer=adam"),
     "d_adam": (lambda c: c.d_optimizer == "adam", "--d_optimizer=adam"),
+    "eval": (lambda c: c.eval_every > 0, "--eval_every > 0"),
+    "image_eval": (
+        lambda c: c.is_image and c.eval_every > 0,
+        "an image dataset and --eval_every > 0",
+    ),
+    "best": (lambda c: bool(c.best_metric), "--best_metric"),
 }
 _FIELD_CONDITIONS = {
     "data_dir": "folder",
@@ -231,6 +268,11 @@ _FIELD_CONDITIONS = {
     "on_bad_image": "folder",
     "vector_dim": "npy_vectors",
     "cache": "folder",
+    "eval_samples": "eval",
+    "best_metric": "eval",
+    "patience": "best",
+    "eval_classifier": "image_eval",
+    "eval_layer": "image_eval",
 }
 
 # Fields that decide the shape or meaning of the saved state: a workdir trained with one
@@ -278,6 +320,13 @@ RUN_FIELDS = (
     "on_nonfinite",
     "allow_flag_changes",
     "on_bad_image",
+    # Evaluation reads G; it never changes what is learned.
+    "eval_every",
+    "eval_samples",
+    "best_metric",
+    "patience",
+    "eval_classifier",
+    "eval_layer",
 )
 
 
@@ -385,6 +434,14 @@ def _validate(config: Config) -> None:
     ):
         at_least(name, 1)
     at_least("keep_checkpoints", 0)
+    at_least("lr_decay_steps", 0)
+    if 0 < config.lr_decay_steps < config.train_steps:
+        _fail(
+            "lr_decay_steps",
+            config.lr_decay_steps,
+            f"0 (constant) or >= --train_steps={config.train_steps}: the learning rates "
+            "reach 0 there, and later steps would not learn",
+        )
     at_least("seed", 0)
     one_of("dataset", DATASETS)
     one_of("image_size", IMAGE_SIZES)
@@ -429,6 +486,7 @@ def _validate(config: Config) -> None:
         if not getattr(config, name) > 0:
             _fail(name, getattr(config, name), "a number > 0")
     _validate_architecture(config)
+    _validate_evaluation(config)
     if not config.gp_weight >= 0:
         _fail("gp_weight", config.gp_weight, "a number >= 0")
     if config.dataset == "folder" and not config.data_dir:
@@ -470,3 +528,25 @@ def _validate_architecture(config: Config) -> None:
         _fail("noise_shape", shape, f"empty or {start},{start},c (G's first size is {start})")
     if shape and shape[0] * shape[1] * shape[2] != config.latent_dim:
         _fail("noise_shape", shape, f"a shape of latent_dim={config.latent_dim} values")
+
+
+def _validate_evaluation(config: Config) -> None:
+    """Checks --eval_every, --best_metric and --patience against the dataset."""
+    for name, minimum in (("eval_every", 0), ("eval_samples", 2), ("patience", 0)):
+        value = getattr(config, name)
+        if not _is_int(value) or value < minimum:
+            _fail(name, value, f"an integer >= {minimum}")
+    available = config.eval_metrics
+    if config.eval_every and not available:
+        _fail(
+            "eval_every",
+            config.eval_every,
+            f"0: --dataset={config.dataset} has no reference distribution to measure against",
+        )
+    if config.best_metric and config.best_metric not in available:
+        _fail("best_metric", config.best_metric, f"'' (none) or one of {', '.join(available)}")
+    if config.eval_layer and not config.eval_classifier:
+        raise ConfigError(
+            f"--eval_layer={config.eval_layer} needs --eval_classifier, the Keras model whose "
+            "layer it names (InceptionV3 always uses its pool features)"
+        )

@@ -8,6 +8,7 @@ or any Keras classifier's layer.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 
@@ -16,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from dcgan import data, metrics, networks
-from dcgan.config import Config
+from dcgan.config import HIGHER_IS_BETTER, Config
 
 _CHUNK = 256  # examples per generator / extractor call, to bound memory
 INCEPTION_WEIGHTS_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
@@ -132,14 +133,91 @@ def _chunked(extract: FeatureExtractor) -> FeatureExtractor:
 
 def image_metrics(real: np.ndarray, fake: np.ndarray, extractor: FeatureExtractor) -> dict:
     """FID and KID between real and generated images [N, H, W, C] in [-1, 1]."""
-    real_features, fake_features = extractor(real), extractor(fake)
+    return feature_metrics(extractor(real), extractor(fake))
+
+
+def feature_metrics(real_features: np.ndarray, fake_features: np.ndarray) -> dict:
+    """FID and KID (with its spread over subsets) between two sets of activations [N, D]."""
     kid, kid_std = metrics.kernel_distance(
-        real_features, fake_features, subset_size=min(1000, len(real), len(fake))
+        real_features,
+        fake_features,
+        subset_size=min(1000, len(real_features), len(fake_features)),
     )
     return {
         "fid": metrics.frechet_distance(real_features, fake_features),
         "kid": kid,
         "kid_std": kid_std,
-        "num_real": len(real),
-        "num_fake": len(fake),
+        "num_real": len(real_features),
+        "num_fake": len(fake_features),
     }
+
+
+def is_better(metric: str, value: float, best: float | None) -> bool:
+    """Whether ``value`` of ``metric`` beats ``best`` (None: nothing yet; NaN never wins)."""
+    if not math.isfinite(value):
+        return False
+    if best is None:
+        return True
+    return value > best if metric in HIGHER_IS_BETTER else value < best
+
+
+def make_extractor(config: Config) -> tuple[FeatureExtractor, str]:
+    """The feature extractor FID/KID of an image run use: its classifier, or InceptionV3.
+
+    Raises:
+        EvaluationError: if the classifier or the Inception weights cannot be loaded.
+    """
+    if config.eval_classifier:
+        return classifier_extractor(config.eval_classifier, layer=config.eval_layer or None)
+    return inception_extractor()
+
+
+def real_examples(config: Config, count: int) -> np.ndarray:
+    """``count`` examples [N, ...] of the run's data, from a pipeline of their own.
+
+    The training iterator is never touched, so evaluating does not change what a run
+    trains on (exact resume holds with evaluation on).
+    """
+    batches = -(-count // config.batch_size)
+    dataset = networks.build_dataset(config, batch_size=config.batch_size).take(batches)
+    return np.concatenate(list(dataset.as_numpy_iterator()))[:count]
+
+
+class Evaluator:
+    """Measures a generator against the run's data with the metrics that fit it.
+
+    Every call draws the same noise (seeded by the run's seed), so the values of one run
+    at different steps differ only by what G learned. For images the real features are
+    computed once, when the evaluator is built.
+    """
+
+    def __init__(self, config: Config, *, num_samples: int, seed: int | None = None):
+        """Prepares the evaluation of ``config``'s run on ``num_samples`` examples.
+
+        Raises:
+            ValueError: if the dataset has no metrics (npy_vectors).
+            EvaluationError: if an image run's feature extractor cannot be loaded.
+            data.DataError: if the real images cannot be read.
+        """
+        if not config.eval_metrics:
+            raise ValueError(f"--dataset={config.dataset} has no evaluation metrics")
+        self.config = config
+        self.num_samples = num_samples
+        self.seed = config.seed if seed is None else seed
+        self.extractor_name = None
+        if config.is_image:
+            self._extract, self.extractor_name = make_extractor(config)
+            self._real_features = self._extract(real_examples(config, num_samples))
+
+    def __call__(self, generator: keras.Model) -> dict:
+        """Returns ``{metric: value}`` for ``generator`` (a float per metric).
+
+        The dict also records ``num_samples`` and, for images, ``num_real`` and
+        ``extractor``: FID depends on both.
+        """
+        samples = generate(generator, self.config, num_samples=self.num_samples, seed=self.seed)
+        if not self.config.is_image:
+            result = toy_metrics(self.config.dataset, samples)
+            return {**result, "num_samples": self.num_samples}
+        result = feature_metrics(self._real_features, self._extract(samples))
+        return {**result, "num_samples": self.num_samples, "extractor": self.extractor_name}

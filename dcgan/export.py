@@ -24,7 +24,7 @@ from dcgan import cli
 _PROGRAM = "dcgan.export"
 
 flags.DEFINE_string("workdir", None, "Workdir of a dcgan.train run.")
-flags.DEFINE_string("checkpoint", None, "Checkpoint prefix; default the latest of --workdir.")
+flags.DEFINE_string("checkpoint", None, cli.CHECKPOINT_HELP)
 flags.DEFINE_string("output", None, "Directory to write the SavedModel to (must not exist).")
 FLAGS = flags.FLAGS
 

@@ -20,7 +20,7 @@ from dcgan import cli
 _PROGRAM = "dcgan.interpolate"
 
 flags.DEFINE_string("workdir", None, "Workdir of a dcgan.train run on images.")
-flags.DEFINE_string("checkpoint", None, "Checkpoint prefix; default the latest of --workdir.")
+flags.DEFINE_string("checkpoint", None, cli.CHECKPOINT_HELP)
 flags.DEFINE_string("output", None, "PNG to write; the GIF goes beside it with .gif.")
 flags.DEFINE_integer("rows", 8, "Number of latent pairs, one row each.", lower_bound=1)
 flags.DEFINE_integer("steps", 10, "Images per row, both ends included.", lower_bound=2)

@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from dcgan import config as config_lib
-from dcgan import data, images, plots
+from dcgan import data, evaluation, images, networks, plots
 from dcgan.config import Config
 from dcgan.trainer import Trainer, build_trainer
 from dcgan.workdir import CheckpointError, Workdir, summarize_error
@@ -44,6 +44,8 @@ class Run:
         workdir: Workdir,
         manager,
         skipped_images: tf.Variable | None = None,
+        evaluator: evaluation.Evaluator | None = None,
+        best_manager=None,
     ):
         self.config = config
         self.trainer = trainer
@@ -52,6 +54,9 @@ class Run:
         self.manager = manager
         # Image files the data pipeline could not decode and skipped (folders only).
         self.skipped_images = skipped_images
+        # With --eval_every: the metrics, and with --best_metric the manager of best/.
+        self.evaluator = evaluator
+        self.best_manager = best_manager
 
     def save(self, step: int) -> str:
         """Saves a checkpoint numbered ``step``.
@@ -79,6 +84,8 @@ def prepare(config: Config) -> Run:
         ConfigError: if the workdir holds a run that these flags may not continue.
         data.DataError: if the data is missing or unreadable.
         CheckpointError: if the latest checkpoint does not match the networks.
+        evaluation.EvaluationError: if --eval_every needs a feature extractor that
+            cannot be loaded.
     """
     if os.path.exists(config.workdir) and not os.path.isdir(config.workdir):
         raise config_lib.ConfigError(f"--workdir={config.workdir} exists and is not a directory")
@@ -98,7 +105,9 @@ def prepare(config: Config) -> Run:
     skipped_images = None
     if config.dataset == "folder":
         skipped_images = tf.Variable(0, dtype=tf.int64, trainable=False, name="skipped_images")
-    dataset = make_dataset(config, batch_size=config.batch_size, skipped_images=skipped_images)
+    dataset = networks.build_dataset(
+        config, batch_size=config.batch_size, skipped_images=skipped_images
+    )
     trainer = build_trainer(config)
     iterator = iter(dataset)
     # The iterator's position is state too: a resumed run sees the batches the
@@ -110,31 +119,16 @@ def prepare(config: Config) -> Run:
     checkpoint = tf.train.Checkpoint(**trainer.checkpoint_items(), **data_state)
     workdir.restore(checkpoint)
     # A restore brings back the saved learning rates; the flags of this run win.
-    trainer.set_learning_rates(g_lr=config.g_lr, d_lr=config.d_lr)
+    trainer.set_learning_rates(**config.learning_rates(int(trainer.step.numpy())))
     manager = workdir.checkpoint_manager(checkpoint, keep=config.keep_checkpoints)
+    evaluator = best_manager = None
+    if config.eval_every:
+        evaluator = evaluation.Evaluator(config, num_samples=config.eval_samples)
+    if config.best_metric:
+        workdir.best()  # a damaged record is refused now, not after hours of training
+        best_manager = workdir.best_manager(checkpoint)
     workdir.save_config(config)
-    return Run(config, trainer, iterator, workdir, manager, skipped_images)
-
-
-def make_dataset(config: Config, *, batch_size: int, skipped_images=None) -> tf.data.Dataset:
-    """The run's data pipeline, as ``config`` describes it, in batches of ``batch_size``."""
-    return data.make_dataset(
-        config.dataset,
-        batch_size=batch_size,
-        seed=config.seed,
-        image_size=config.image_size,
-        channels=config.channels,
-        data_dir=config.data_dir or None,
-        data_file=config.data_file or None,
-        crop=config.crop,
-        crop_size=config.crop_size,
-        resize_method=config.resize_method,
-        random_flip=config.random_flip,
-        on_bad_image=config.on_bad_image,
-        skipped_images=skipped_images,
-        vector_dim=config.vector_dim or None,
-        cache=config.cache,
-    )
+    return Run(config, trainer, iterator, workdir, manager, skipped_images, evaluator, best_manager)
 
 
 def train(config: Config) -> Trainer:
@@ -160,6 +154,13 @@ def train(config: Config) -> Trainer:
             flush=True,
         )
         return trainer
+    exhausted = _patience_exhausted(run, step)
+    if exhausted:
+        print(
+            f"workdir {config.workdir} stopped early at step {step}: {exhausted}; nothing to do",
+            flush=True,
+        )
+        return trainer
     print(
         f"{'resuming from' if step else 'starting at'} step {step}; "
         f"training to step {config.train_steps} in {config.workdir}",
@@ -173,8 +174,11 @@ def train(config: Config) -> Trainer:
     last_log_step, last_log_time = step, time.perf_counter()
     steps_per_sec = float("nan")
     saved_step = step
+    early_stop = None
     with _stop_on_signals() as stop:
-        while step < config.train_steps and stop.signal is None:
+        while step < config.train_steps and stop.signal is None and early_stop is None:
+            if config.lr_decay_steps:  # a variable assignment: the step is not retraced
+                trainer.set_learning_rates(**config.learning_rates(step))
             metrics = _train_step(run)
             step += 1
             if (
@@ -183,7 +187,10 @@ def train(config: Config) -> Trainer:
             ):
                 writer.flush()
                 raise NonFiniteError(_nonfinite_message(run, step, metrics))
-            final = step == config.train_steps or stop.signal is not None
+            if config.eval_every and (step % config.eval_every == 0 or step == config.train_steps):
+                _evaluate(run, writer, step)
+                early_stop = _patience_exhausted(run, step)
+            final = step == config.train_steps or stop.signal is not None or early_stop
             if step % config.log_every == 0 or final:
                 now = time.perf_counter()
                 steps_per_sec = (step - last_log_step) / (now - last_log_time)
@@ -206,6 +213,8 @@ def train(config: Config) -> Trainer:
     latest = run.manager.latest_checkpoint
     if stop.signal is not None:
         print(f"stopped by {signal.Signals(stop.signal).name} at step {step}; checkpoint {latest}")
+    elif early_stop:
+        print(f"stopped early at step {step}: {early_stop}; checkpoint {latest}")
     else:
         print(f"done at step {step}; checkpoint {latest}")
     # More than one trace per function means the step was rebuilt mid-run: slow and a bug.
@@ -229,6 +238,58 @@ def _train_step(run: Run) -> dict:
     if run.skipped_images is not None:
         metrics = {**metrics, "skipped_images": run.skipped_images.value()}
     return metrics
+
+
+def _evaluate(run: Run, writer, step: int) -> None:
+    """Measures G, writes the metrics, and keeps the checkpoint if it is the best."""
+    config = run.config
+    result = run.evaluator(run.trainer.generator)
+    values = {
+        name: value
+        for name, value in result.items()
+        if isinstance(value, (int, float)) and not name.startswith("num_")
+    }
+    with writer.as_default(step=step):
+        for name, value in values.items():
+            tf.summary.scalar(f"eval/{name}", value)
+    line = " ".join(f"{name}={value:.4g}" for name, value in values.items())
+    print(f"eval at step {step}: {line}", flush=True)
+    if not config.best_metric:
+        return
+    metric = config.best_metric
+    best = run.workdir.best()
+    value = float(result[metric])
+    # A record of another metric (the flag changed on resume) is replaced, not compared.
+    previous = best["value"] if best is not None and best["metric"] == metric else None
+    if not evaluation.is_better(metric, value, previous):
+        return
+    try:
+        path = run.best_manager.save(checkpoint_number=step)
+    except (OSError, tf.errors.OpError) as e:
+        raise CheckpointError(
+            f"could not save the best checkpoint of step {step} in {run.workdir.best_dir} "
+            f"({summarize_error(e)}); the previous best is intact"
+        ) from None
+    run.workdir.save_best(
+        {"metric": metric, "value": value, "step": step, "checkpoint": path, "metrics": result}
+    )
+    print(f"best {metric}={value:.4g} so far: saved {path}", flush=True)
+
+
+def _patience_exhausted(run: Run, step: int) -> str | None:
+    """Why the run should stop at ``step`` for want of progress, or None to go on."""
+    config = run.config
+    if not config.patience:
+        return None
+    best = run.workdir.best()
+    if best is None or best["metric"] != config.best_metric:
+        return None
+    if step - best["step"] < config.patience * config.eval_every:
+        return None
+    return (
+        f"{config.best_metric} has not improved on {best['value']:.4g} (step {best['step']}) "
+        f"in {config.patience} evaluations (--patience)"
+    )
 
 
 def _nonfinite_message(run: Run, step: int, metrics: dict) -> str:
@@ -325,7 +386,8 @@ def vector_plot(trainer: Trainer, config: Config, samples: np.ndarray) -> np.nda
     """
     # In batches of the run's size, which the data is known to hold; a small set repeats.
     batches = -(-len(samples) // config.batch_size)
-    real = np.concatenate(list(make_dataset(config, batch_size=config.batch_size).take(batches)))
+    dataset = networks.build_dataset(config, batch_size=config.batch_size)
+    real = np.concatenate(list(dataset.take(batches)))
     real = real[: len(samples)]
     dim = samples.shape[1]
     lo, hi = plots.padded_range(real, samples)

@@ -1,4 +1,4 @@
-"""What a ``Config`` builds: the networks, their optimizers, and the run's noise.
+"""What a ``Config`` builds: the networks, their optimizers, the run's noise and data.
 
 Shared by training (``dcgan.trainer``) and by the entry points that only generate
 (sample, interpolate, export), so a generator is always rebuilt and fed exactly as it
@@ -125,4 +125,25 @@ def sample_noise(config: Config, count: int, rng: tf.random.Generator) -> tf.Ten
         distribution=config.noise,
         scale=config.noise_scale,
         rng=rng,
+    )
+
+
+def build_dataset(config: Config, *, batch_size: int, skipped_images=None) -> tf.data.Dataset:
+    """The run's data pipeline, as ``config`` describes it, in batches of ``batch_size``."""
+    return data.make_dataset(
+        config.dataset,
+        batch_size=batch_size,
+        seed=config.seed,
+        image_size=config.image_size,
+        channels=config.channels,
+        data_dir=config.data_dir or None,
+        data_file=config.data_file or None,
+        crop=config.crop,
+        crop_size=config.crop_size,
+        resize_method=config.resize_method,
+        random_flip=config.random_flip,
+        on_bad_image=config.on_bad_image,
+        skipped_images=skipped_images,
+        vector_dim=config.vector_dim or None,
+        cache=config.cache,
     )

@@ -31,7 +31,8 @@ def load_generator(workdir: str, *, checkpoint: str | None = None) -> Pretrained
 
     Args:
         workdir: the workdir of a ``dcgan.train`` run.
-        checkpoint: a checkpoint prefix; default the workdir's latest.
+        checkpoint: a checkpoint prefix, or "best" for the one in the workdir's best/;
+            default the workdir's latest.
 
     Raises:
         ConfigError: if the workdir holds no run (no config.json) or an invalid one.
@@ -41,6 +42,13 @@ def load_generator(workdir: str, *, checkpoint: str | None = None) -> Pretrained
     config = run.saved_config()
     if config is None:
         raise ConfigError(f"--workdir={workdir} holds no dcgan run (no config.json)")
+    if checkpoint == "best":
+        checkpoint = run.best_checkpoint()
+        if checkpoint is None:
+            raise CheckpointError(
+                f"--workdir={workdir} has no best checkpoint: it is kept by runs trained with "
+                "--eval_every and --best_metric"
+            )
     generator, _ = build_networks(config)
     path = run.restore(tf.train.Checkpoint(generator=generator), path=checkpoint, partial=True)
     if path is None:

@@ -17,7 +17,7 @@ _PROGRAM = "dcgan.sample"
 _OUTPUT_TYPES = (".png", ".npy")
 
 flags.DEFINE_string("workdir", None, "Workdir of a dcgan.train run.")
-flags.DEFINE_string("checkpoint", None, "Checkpoint prefix; default the latest of --workdir.")
+flags.DEFINE_string("checkpoint", None, cli.CHECKPOINT_HELP)
 flags.DEFINE_integer("num_samples", 64, "Number of samples.", lower_bound=1)
 flags.DEFINE_string("output", None, "Output file: .png (image grid) or .npy (raw samples).")
 flags.DEFINE_integer("seed", 0, "Seed of the noise.", lower_bound=0)

@@ -50,6 +50,34 @@ flags.DEFINE_list(
     list(_DEFAULTS["allow_flag_changes"]),
     "Flags a resumed run may change from the saved run (e.g. g_lr,d_lr).",
 )
+# Evaluation and the best checkpoint.
+flags.DEFINE_integer(
+    "eval_every",
+    _DEFAULTS["eval_every"],
+    "Steps between evaluations (metrics in TensorBoard under eval/); 0: never.",
+)
+flags.DEFINE_integer(
+    "eval_samples", _DEFAULTS["eval_samples"], "Generated (and real) examples per evaluation."
+)
+flags.DEFINE_string(
+    "best_metric",
+    _DEFAULTS["best_metric"],
+    "Keep the checkpoint with the best value of this metric in best/: modes, high_quality, "
+    "reverse_kl (ring2d, grid2d), w1, ks (gaussian1d), fid, kid (images); '': none.",
+)
+flags.DEFINE_integer(
+    "patience",
+    _DEFAULTS["patience"],
+    "Stop after this many evaluations without a better --best_metric; 0: never.",
+)
+flags.DEFINE_string(
+    "eval_classifier",
+    _DEFAULTS["eval_classifier"],
+    "Saved Keras classifier whose activations FID/KID use; '': InceptionV3 (Keras cache).",
+)
+flags.DEFINE_string(
+    "eval_layer", _DEFAULTS["eval_layer"], "Layer of --eval_classifier; '': its penultimate."
+)
 # The data.
 _enum("dataset", config_lib.DATASETS, "Training data; glyphs ships with the package.")
 flags.DEFINE_string("data_dir", _DEFAULTS["data_dir"], "Image folder for --dataset=folder.")
@@ -131,6 +159,11 @@ flags.DEFINE_float("g_beta1", _DEFAULTS["g_beta1"], "G's Adam beta1.")
 flags.DEFINE_float("d_beta1", _DEFAULTS["d_beta1"], "D's Adam beta1.")
 flags.DEFINE_float("g_beta2", _DEFAULTS["g_beta2"], "G's Adam beta2.")
 flags.DEFINE_float("d_beta2", _DEFAULTS["d_beta2"], "D's Adam beta2.")
+flags.DEFINE_integer(
+    "lr_decay_steps",
+    _DEFAULTS["lr_decay_steps"],
+    "Decay both learning rates linearly to 0 over this many steps (>= --train_steps); 0: constant.",
+)
 
 FLAGS = flags.FLAGS
 _INT_ENUMS = ("image_size", "channels")

@@ -4,12 +4,15 @@ Layout of a workdir:
     config.json       the run's Config (what ``dcgan.sample`` rebuilds the networks from)
     flags.txt         the same run as a flagfile: ``dcgan.train --flagfile=W/flags.txt``
     checkpoints/      ``ckpt-<step>`` files of a ``tf.train.CheckpointManager``
+    best/             ``ckpt-<step>``: the checkpoint with the best ``--best_metric``,
+                      and ``best.json``: its metric, value, step and evaluation
     samples/          ``step_<step>.png``: the fixed-noise grid
     events.out.*      TensorBoard summaries
 """
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -29,6 +32,8 @@ class Workdir:
     def __init__(self, path: str):
         self.path = path
         self.checkpoint_dir = os.path.join(path, "checkpoints")
+        self.best_dir = os.path.join(path, "best")
+        self.best_path = os.path.join(self.best_dir, "best.json")
         self.samples_dir = os.path.join(path, "samples")
         self.config_path = os.path.join(path, "config.json")
         self.flags_path = os.path.join(path, "flags.txt")
@@ -60,6 +65,42 @@ class Workdir:
         return tf.train.CheckpointManager(
             checkpoint, self.checkpoint_dir, max_to_keep=keep or None, checkpoint_name="ckpt"
         )
+
+    def best_manager(self, checkpoint: tf.train.Checkpoint) -> tf.train.CheckpointManager:
+        """A manager over best/ holding one checkpoint: the best so far."""
+        return tf.train.CheckpointManager(
+            checkpoint, self.best_dir, max_to_keep=1, checkpoint_name="ckpt"
+        )
+
+    def best_checkpoint(self) -> str | None:
+        """Path prefix of the best checkpoint, or None."""
+        return tf.train.latest_checkpoint(self.best_dir)
+
+    def best(self) -> dict | None:
+        """The record of the best checkpoint (``best.json``), or None if there is none.
+
+        Raises:
+            CheckpointError: if best.json cannot be parsed.
+        """
+        if not os.path.exists(self.best_path):
+            return None
+        try:
+            with open(self.best_path) as f:
+                record = json.load(f)
+        except ValueError as e:
+            record = {"error": str(e)}
+        missing = [key for key in ("metric", "value", "step", "checkpoint") if key not in record]
+        if missing:
+            raise CheckpointError(
+                f"{self.best_path} is not a best-checkpoint record (missing {missing}); delete "
+                "it to start keeping the best checkpoint over"
+            )
+        return record
+
+    def save_best(self, record: dict) -> None:
+        """Writes ``best.json`` (atomically: complete or not at all)."""
+        os.makedirs(self.best_dir, exist_ok=True)
+        _write_text(self.best_path, json.dumps(record, indent=2, sort_keys=True) + "\n")
 
     def latest_checkpoint(self) -> str | None:
         """Path prefix of the newest checkpoint, or None."""

@@ -149,6 +149,35 @@ INVALID = [
     ),
     ({"on_bad_image": "ignore"}, "--on_bad_image=ignore is invalid; allowed: skip, fail"),
     ({"random_flip": 1}, "--random_flip=1 is invalid; allowed: true or false"),
+    ({"eval_every": -1}, "--eval_every=-1 is invalid; allowed: an integer >= 0"),
+    ({"eval_samples": 1}, "--eval_samples=1 is invalid; allowed: an integer >= 2"),
+    ({"patience": -3}, "--patience=-3 is invalid; allowed: an integer >= 0"),
+    (
+        {"dataset": "npy_vectors", "data_file": "v.npy", "eval_every": 10},
+        "--eval_every=10 is invalid; allowed: 0: --dataset=npy_vectors has no reference",
+    ),
+    (
+        {"dataset": "ring2d", "eval_every": 10, "best_metric": "fid"},
+        "--best_metric=fid is invalid; allowed: '' (none) or one of modes, high_quality, "
+        "reverse_kl",
+    ),
+    (
+        {"dataset": "gaussian1d", "eval_every": 10, "best_metric": "modes"},
+        "--best_metric=modes is invalid; allowed: '' (none) or one of w1, ks",
+    ),
+    (
+        {"eval_every": 10, "best_metric": "w1"},
+        "--best_metric=w1 is invalid; allowed: '' (none) or one of fid, kid",
+    ),
+    (
+        {"eval_every": 10, "eval_layer": "pool"},
+        "--eval_layer=pool needs --eval_classifier",
+    ),
+    ({"lr_decay_steps": -1}, "--lr_decay_steps=-1 is invalid; allowed: an integer >= 0"),
+    (
+        {"lr_decay_steps": 999, "train_steps": 1000},
+        "--lr_decay_steps=999 is invalid; allowed: 0 (constant) or >= --train_steps=1000",
+    ),
 ]
 
 
@@ -192,6 +221,12 @@ def test_config_error_is_a_value_error():
         {"noise_shape": (8, 8, 1), "latent_dim": 64, "g_start_size": 8, "image_size": 128},
         {"g_start_size": 16, "d_stride1_block": 3, "d_dense_units": 2048, "d_dropout": 0.3},
         {"g_activation": "selu", "d_activation": "elu", "g_upsample": "nearest"},
+        {"dataset": "ring2d", "eval_every": 1, "best_metric": "reverse_kl", "patience": 3},
+        {"dataset": "gaussian1d", "eval_every": 5, "eval_samples": 2, "best_metric": "ks"},
+        {"eval_every": 100, "best_metric": "kid", "eval_classifier": "c.keras"},
+        {"eval_every": 100, "eval_classifier": "c.keras", "eval_layer": "features"},
+        {"lr_decay_steps": 1000, "train_steps": 1000},
+        {"lr_decay_steps": 5000, "train_steps": 1000},
     ],
 )
 def test_boundary_and_allowed_combinations_are_valid(overrides):
@@ -271,6 +306,12 @@ REFUSED = [
     ({}, "on_bad_image", "--dataset=folder"),
     ({"dataset": "fashion_mnist"}, "on_bad_image", "--dataset=folder"),
     ({"dataset": "npy", "data_file": "x.npy"}, "cache", "--dataset=folder"),
+    ({"dataset": "ring2d"}, "eval_samples", "--eval_every > 0"),
+    ({"dataset": "ring2d", "best_metric": "modes"}, "best_metric", "--eval_every > 0"),
+    ({"dataset": "ring2d", "eval_every": 5}, "patience", "--best_metric"),
+    ({"eval_every": 0}, "eval_classifier", "an image dataset and --eval_every > 0"),
+    ({"dataset": "ring2d", "eval_every": 5}, "eval_classifier", "an image dataset and"),
+    ({"dataset": "ring2d", "eval_every": 5}, "eval_layer", "an image dataset and"),
 ]
 
 
@@ -362,6 +403,7 @@ DCGAN_GLYPHS_FIELDS = (
     "deterministic",
     "on_nonfinite",
     "allow_flag_changes",
+    "eval_every",
     "dataset",
     "image_size",
     "channels",
@@ -395,6 +437,7 @@ DCGAN_GLYPHS_FIELDS = (
     "d_beta1",
     "g_beta2",
     "d_beta2",
+    "lr_decay_steps",
 )
 # wgan-gp on ring2d with an RMSProp discriminator: no image fields, no data_dir, no
 # dcgan/wgan fields, no d_beta*.
@@ -411,6 +454,7 @@ WGAN_GP_RING2D_FIELDS = (
     "deterministic",
     "on_nonfinite",
     "allow_flag_changes",
+    "eval_every",
     "dataset",
     "latent_dim",
     "g_hidden_units",
@@ -429,6 +473,7 @@ WGAN_GP_RING2D_FIELDS = (
     "d_lr",
     "g_beta1",
     "g_beta2",
+    "lr_decay_steps",
 )
 
 
@@ -655,6 +700,12 @@ def test_check_resumable_accepts_run_field_changes():
         "on_nonfinite": "skip",
         "workdir": "elsewhere",
         "on_bad_image": "fail",
+        "eval_every": 10,
+        "eval_samples": 500,
+        "best_metric": "kid",
+        "patience": 4,
+        "eval_classifier": "classifier.keras",
+        "eval_layer": "features",
     }
     assert set(changes) | {"allow_flag_changes"} == set(config_lib.RUN_FIELDS)
     config_lib.check_resumable(saved, dataclasses.replace(saved, **changes))
@@ -669,6 +720,7 @@ def test_check_resumable_accepts_run_field_changes():
         {"loss": "wgan", "clip_value": 0.05, "n_critic": 5, "batch_size": 32},
         {"seed": 3},
         {"label_smoothing": 0.2, "g_beta1": 0.9},
+        {"lr_decay_steps": 20_000},
     ],
 )
 def test_check_resumable_needs_allow_flag_changes_for_the_rest(changes):
@@ -699,6 +751,32 @@ def test_check_resumable_accepts_identical_configs():
     config_lib.check_resumable(wgan_gp_ring2d(), wgan_gp_ring2d())
 
 
+# --- learning-rate decay ------------------------------------------------------------------
+
+
+def test_learning_rates_are_constant_without_decay():
+    config = make(g_lr=2e-4, d_lr=1e-4)
+    assert config.learning_rates(0) == {"g_lr": 2e-4, "d_lr": 1e-4}
+    assert config.learning_rates(10**9) == {"g_lr": 2e-4, "d_lr": 1e-4}
+
+
+def test_learning_rates_decay_linearly_to_zero():
+    config = make(g_lr=4e-4, d_lr=1e-4, train_steps=100, lr_decay_steps=200)
+    # lr * (1 - step / 200): 1, 3/4, 1/2, then 0 from step 200 on.
+    for step, factor in [(0, 1.0), (50, 0.75), (100, 0.5), (200, 0.0), (250, 0.0)]:
+        rates = config.learning_rates(step)
+        assert rates["g_lr"] == pytest.approx(4e-4 * factor, abs=1e-15)
+        assert rates["d_lr"] == pytest.approx(1e-4 * factor, abs=1e-15)
+
+
+def test_eval_metrics_per_dataset():
+    assert make().eval_metrics == ("fid", "kid")
+    assert make(dataset="ring2d").eval_metrics == ("modes", "high_quality", "reverse_kl")
+    assert make(dataset="grid2d").eval_metrics == ("modes", "high_quality", "reverse_kl")
+    assert make(dataset="gaussian1d").eval_metrics == ("w1", "ks")
+    assert make(dataset="npy_vectors", data_file="v.npy").eval_metrics == ()
+
+
 # --- constants duplicated in the leaf modules --------------------------------------------
 
 
@@ -718,3 +796,4 @@ def test_constants_match_the_leaf_modules():
     assert config_lib.CROPS == data.CROPS
     assert config_lib.RESIZE_METHODS == data.RESIZE_METHODS
     assert config_lib.BAD_IMAGE_ACTIONS == data.BAD_IMAGE_ACTIONS
+    assert set(config_lib.TOY_METRICS) == set(data.VECTOR_DATASETS)

@@ -1,0 +1,116 @@
+r"""Measures a trained run: ``python -m dcgan.evaluate --workdir=W [--checkpoint=best]``.
+
+Restores G from W's latest checkpoint (or ``--checkpoint``: a prefix, or ``best``),
+generates ``--num_samples`` examples and writes the metrics that fit the run's data as
+JSON: the mode-coverage protocol for ring2d / grid2d, W1 and KS to N(0, 1) for
+gaussian1d, FID and KID for images. The JSON records the sample counts, the seed and,
+for images, the feature extractor, since FID depends on all of them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+
+from absl import app, flags
+
+from dcgan import cli
+
+_PROGRAM = "dcgan.evaluate"
+
+flags.DEFINE_string("workdir", None, "Workdir of a dcgan.train run.")
+flags.DEFINE_string("checkpoint", None, cli.CHECKPOINT_HELP)
+flags.DEFINE_integer(
+    "num_samples",
+    None,
+    "Generated (and real) examples; default the run's --eval_samples.",
+    lower_bound=2,
+)
+flags.DEFINE_integer("seed", None, "Seed of the noise; default the run's --seed.", lower_bound=0)
+flags.DEFINE_string("output", None, "JSON file to write; default W/eval_<checkpoint name>.json.")
+flags.DEFINE_string(
+    "eval_classifier",
+    None,
+    "Image runs: a saved Keras classifier for FID/KID; default the run's, else InceptionV3.",
+)
+flags.DEFINE_string("eval_layer", None, "Layer of --eval_classifier; default its penultimate.")
+FLAGS = flags.FLAGS
+
+
+def main(argv: list[str]) -> None:
+    cli.check_no_arguments(_PROGRAM, argv)
+    cli.require_workdir(_PROGRAM, FLAGS.workdir)
+    if FLAGS.output is not None:
+        cli.check_output_file(_PROGRAM, FLAGS.output, (".json",))
+
+    cli.quiet_tensorflow()
+    import tensorflow as tf
+
+    from dcgan import data, evaluation
+    from dcgan.config import ConfigError
+
+    run = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint)
+    config = run.config
+    if not config.eval_metrics:
+        cli.fail(
+            _PROGRAM,
+            f"--workdir={FLAGS.workdir} trained on --dataset={config.dataset}, which has no "
+            "metrics (no reference distribution to measure against)",
+            cli.USAGE_ERROR,
+        )
+    overrides = {
+        name: FLAGS[name].value
+        for name in ("eval_classifier", "eval_layer")
+        if FLAGS[name].value is not None
+    }
+    try:
+        config = dataclasses.replace(config, **overrides)
+    except ConfigError as e:
+        cli.fail(_PROGRAM, e, cli.USAGE_ERROR)
+    if overrides and not config.is_image:
+        cli.fail(
+            _PROGRAM,
+            f"--{next(iter(overrides))} has no effect here: it needs an image run "
+            f"(this run has --dataset={config.dataset})",
+            cli.USAGE_ERROR,
+        )
+    num_samples = FLAGS.num_samples or config.eval_samples
+    try:
+        evaluator = evaluation.Evaluator(config, num_samples=num_samples, seed=FLAGS.seed)
+    except (evaluation.EvaluationError, data.DataError) as e:
+        cli.fail(_PROGRAM, e, cli.INPUT_ERROR)
+    result = evaluator(run.generator)
+
+    step = int(tf.train.load_checkpoint(run.checkpoint).get_tensor(_STEP_KEY))
+    record = {
+        "workdir": FLAGS.workdir,
+        "checkpoint": run.checkpoint,
+        "step": step,
+        "dataset": config.dataset,
+        "seed": evaluator.seed,
+        "metrics": {k: v for k, v in result.items() if k in config.eval_metrics + ("kid_std",)},
+        **{k: v for k, v in result.items() if k.startswith("num_") or k == "extractor"},
+    }
+    output = FLAGS.output or os.path.join(
+        FLAGS.workdir, f"eval_{_checkpoint_name(run.checkpoint)}.json"
+    )
+    with open(output, "w") as f:
+        json.dump(record, f, indent=2, sort_keys=True)
+        f.write("\n")
+    line = " ".join(f"{name}={value:.4g}" for name, value in record["metrics"].items())
+    print(f"{run.checkpoint} (step {step}): {line}; wrote {output}", flush=True)
+
+
+# The int64 step variable of dcgan.trainer.Trainer, as tf.train.Checkpoint names it.
+_STEP_KEY = "step/.ATTRIBUTES/VARIABLE_VALUE"
+
+
+def _checkpoint_name(path: str) -> str:
+    """``W/best/ckpt-1200`` -> ``best-ckpt-1200``; ``W/checkpoints/ckpt-1200`` -> ``ckpt-1200``."""
+    folder, name = os.path.split(path)
+    return f"best-{name}" if os.path.basename(folder) == "best" else name
+
+
+if __name__ == "__main__":
+    app.run(main, flags_parser=cli.flags_parser(_PROGRAM))

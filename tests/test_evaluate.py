@@ -1,0 +1,161 @@
+"""``python -m dcgan.evaluate``: the metrics of a checkpoint, written as JSON."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from runner import run_module
+
+from dcgan import data, loop, metrics, pretrained
+from dcgan.config import Config
+
+
+def evaluate(*args, env=None):
+    return run_module("dcgan.evaluate", *args, env=env)
+
+
+def vector_run(workdir, dataset, **overrides):
+    values = dict(
+        workdir=str(workdir),
+        dataset=dataset,
+        latent_dim=4,
+        g_hidden_units=(16,),
+        d_hidden_units=(16,),
+        batch_size=32,
+        train_steps=4,
+        checkpoint_every=2,
+        keep_checkpoints=0,
+    )
+    values.update(overrides)
+    loop.train(Config(**values))
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def ring_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("ring")
+    return vector_run(workdir, "ring2d", eval_every=1, eval_samples=200, best_metric="modes")
+
+
+def independent_samples(workdir, checkpoint, num_samples, seed):
+    """G's samples drawn here, without dcgan.evaluation: the run's normal noise, seeded.
+
+    In one draw, so ``num_samples`` must fit in one of the evaluation's chunks (256).
+    """
+    restored = pretrained.load_generator(str(workdir), checkpoint=checkpoint)
+    rng = tf.random.Generator.from_seed(seed)
+    noise = rng.normal([num_samples, restored.config.latent_dim])
+    return restored.generator(noise, training=False).numpy()
+
+
+def test_ring_metrics_of_the_latest_checkpoint(ring_run):
+    result = evaluate(f"--workdir={ring_run}", "--num_samples=256", "--seed=3")
+    assert result.returncode == 0, result.stderr
+    output = ring_run / "eval_ckpt-4.json"
+    assert f"wrote {output}" in result.stdout
+    record = json.loads(output.read_text())
+    assert record["step"] == 4 and record["dataset"] == "ring2d" and record["seed"] == 3
+    assert record["num_samples"] == 256 and record["num_modes"] == 8
+    assert record["checkpoint"].endswith("checkpoints/ckpt-4")
+
+    samples = independent_samples(ring_run, None, 256, 3)
+    centers, stddev = data.mixture_centers("ring2d")
+    expected = metrics.mode_statistics(samples, centers, stddev)
+    assert record["metrics"] == {
+        "modes": expected["modes"],
+        "high_quality": pytest.approx(expected["high_quality"]),
+        "reverse_kl": pytest.approx(expected["reverse_kl"]),
+    }
+
+
+def test_best_and_named_checkpoints(ring_run, tmp_path):
+    best = evaluate(f"--workdir={ring_run}", "--checkpoint=best", f"--output={tmp_path}/b.json")
+    assert best.returncode == 0, best.stderr
+    record = json.loads((tmp_path / "b.json").read_text())
+    kept = json.loads((ring_run / "best" / "best.json").read_text())
+    assert record["step"] == kept["step"]
+    assert record["checkpoint"].endswith(f"best/ckpt-{kept['step']}")
+    # The run's own evaluation used the same sample count and seed: the same numbers.
+    assert record["metrics"]["modes"] == kept["value"]
+
+    older = evaluate(f"--workdir={ring_run}", f"--checkpoint={ring_run}/checkpoints/ckpt-2")
+    assert older.returncode == 0, older.stderr
+    assert json.loads((ring_run / "eval_ckpt-2.json").read_text())["step"] == 2
+
+
+def test_gaussian1d_reports_w1_and_ks(tmp_path):
+    workdir = vector_run(tmp_path / "g", "gaussian1d")
+    result = evaluate(f"--workdir={workdir}", "--num_samples=256")
+    assert result.returncode == 0, result.stderr
+    record = json.loads((workdir / "eval_ckpt-4.json").read_text())
+    samples = independent_samples(workdir, None, 256, 0)  # the run's seed
+    assert record["metrics"]["w1"] == pytest.approx(metrics.wasserstein1_to_normal(samples))
+    assert record["metrics"]["ks"] == pytest.approx(metrics.ks_to_normal(samples))
+
+
+def test_image_run_with_a_classifier_records_the_extractor(tmp_path):
+    inputs = keras.Input([28, 28, 1])
+    features = keras.layers.Dense(4, name="features")(keras.layers.Flatten()(inputs))
+    keras.Model(inputs, keras.layers.Dense(2)(features)).save(tmp_path / "c.keras")
+    workdir = tmp_path / "img"
+    loop.train(
+        Config(
+            workdir=str(workdir),
+            dataset="glyphs",
+            image_size=28,
+            latent_dim=8,
+            g_base_width=4,
+            d_base_width=4,
+            batch_size=8,
+            train_steps=2,
+        )
+    )
+    result = evaluate(
+        f"--workdir={workdir}", "--num_samples=40", f"--eval_classifier={tmp_path}/c.keras"
+    )
+    assert result.returncode == 0, result.stderr
+    record = json.loads((workdir / "eval_ckpt-2.json").read_text())
+    assert record["extractor"] == "c.keras layer features"
+    assert record["num_samples"] == record["num_real"] == 40
+    assert set(record["metrics"]) == {"fid", "kid", "kid_std"}
+    assert np.isfinite(record["metrics"]["fid"]) and record["metrics"]["fid"] >= 0
+
+    missing = evaluate(f"--workdir={workdir}", env={"KERAS_HOME": str(tmp_path / "nokeras")})
+    assert missing.returncode == 1
+    assert (
+        missing.stderr.strip()
+        .splitlines()[-1]
+        .startswith("dcgan.evaluate: error: InceptionV3 weights not found at ")
+    )
+    layer = evaluate(
+        f"--workdir={workdir}", f"--eval_classifier={tmp_path}/c.keras", "--eval_layer=nope"
+    )
+    assert layer.returncode == 1
+    assert "has no layer 'nope'; its layers:" in layer.stderr
+
+
+@pytest.mark.parametrize(
+    "args, status, message",
+    [
+        ([], 2, "--workdir is required"),
+        (["--workdir={ring}", "--output=m.txt"], 2, "--output=m.txt is invalid; allowed: a path"),
+        (["--workdir={ring}", "--eval_classifier=c.keras"], 2, "--eval_classifier has no effect"),
+        (["--workdir={ring}", "--num_samples=1"], 2, "num_samples"),
+        (["--workdir={empty}"], 2, "holds no dcgan run (no config.json)"),
+        (["--workdir={vectors}"], 2, "trained on --dataset=npy_vectors, which has no metrics"),
+    ],
+)
+def test_bad_input_is_one_line(ring_run, tmp_path, args, status, message):
+    vectors = tmp_path / "vectors"
+    if any("{vectors}" in arg for arg in args):
+        np.save(tmp_path / "v.npy", np.random.default_rng(0).normal(size=(64, 3)))
+        vector_run(vectors, "npy_vectors", data_file=str(tmp_path / "v.npy"), train_steps=2)
+    (tmp_path / "empty").mkdir()
+    filled = [a.format(ring=ring_run, empty=tmp_path / "empty", vectors=vectors) for a in args]
+    result = evaluate(*filled)
+    assert result.returncode == status, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("dcgan.evaluate: error: ")
+    assert message in lines[-1]

@@ -1,0 +1,256 @@
+"""Evaluation inside the loop: eval/ scalars, the best checkpoint, patience, lr decay."""
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from dcgan import evaluation, loop, pretrained
+from dcgan.config import Config
+from dcgan.workdir import CheckpointError, Workdir
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def tiny_ring(workdir, **overrides):
+    values = dict(
+        workdir=str(workdir),
+        dataset="ring2d",
+        latent_dim=4,
+        g_hidden_units=(16,),
+        d_hidden_units=(16,),
+        batch_size=32,
+        train_steps=5,
+        log_every=100,
+        summary_every=100,
+        image_every=100,
+        checkpoint_every=100,
+        eval_every=2,
+        eval_samples=300,
+    )
+    values.update(overrides)
+    return Config(**values)
+
+
+def test_eval_scalars_at_every_eval_step_and_the_last(tmp_path, read_summaries, capsys):
+    workdir = tmp_path / "run"
+    loop.train(tiny_ring(workdir))
+    summaries = read_summaries(str(workdir))
+    for name in ("modes", "high_quality", "reverse_kl"):
+        assert [step for step, _ in summaries[f"eval/{name}"]] == [2, 4, 5]
+    assert "eval/num_samples" not in summaries and "eval/num_modes" not in summaries
+    out = capsys.readouterr().out
+    assert "eval at step 2: modes=" in out and "eval at step 5: modes=" in out
+    assert not os.path.exists(workdir / "best")  # no --best_metric, no best checkpoint
+
+
+def test_best_checkpoint_holds_the_best_evaluated_weights(tmp_path, read_summaries):
+    workdir = tmp_path / "run"
+    config = tiny_ring(workdir, train_steps=8, eval_every=1, best_metric="reverse_kl")
+    loop.train(config)
+    logged = [
+        (step, value)
+        for step, value in read_summaries(str(workdir))["eval/reverse_kl"]
+        if np.isfinite(value)
+    ]
+    assert logged, "no finite reverse KL to rank"
+    best_value = min(value for _, value in logged)
+    best_step = next(step for step, value in logged if value == best_value)  # the first
+
+    record = json.loads((workdir / "best" / "best.json").read_text())
+    assert record["metric"] == "reverse_kl"
+    assert record["step"] == best_step
+    assert record["value"] == pytest.approx(best_value, rel=1e-6)  # the summary is float32
+    assert record["checkpoint"].endswith(f"best/ckpt-{best_step}")
+    names = sorted(n for n in os.listdir(workdir / "best") if n.endswith(".index"))
+    assert names == [f"ckpt-{best_step}.index"]  # only the best is kept
+
+    # The saved G scores exactly what the record says, measured again from scratch.
+    restored = pretrained.load_generator(str(workdir), checkpoint="best")
+    assert restored.checkpoint == str(workdir / "best" / f"ckpt-{best_step}")
+    again = evaluation.Evaluator(config, num_samples=config.eval_samples)(restored.generator)
+    assert again["reverse_kl"] == record["value"]
+    assert again == record["metrics"]
+
+
+class Scripted:
+    """An Evaluator stand-in that reports a given high_quality per call."""
+
+    def __init__(self, values):
+        self.values = list(values)
+
+    def __call__(self, config, *, num_samples, seed=None):
+        values = self.values
+
+        def measure(generator):
+            return {"modes": 8, "high_quality": values.pop(0), "reverse_kl": 0.1}
+
+        return measure
+
+
+def test_patience_stops_the_run_and_a_rerun_has_nothing_to_do(tmp_path, monkeypatch, capsys):
+    workdir = tmp_path / "run"
+    # Best at step 2; steps 3 and 4 do not beat it: two evaluations without progress.
+    monkeypatch.setattr(evaluation, "Evaluator", Scripted([0.5, 0.7, 0.6, 0.7, 0.9]))
+    config = tiny_ring(
+        workdir, train_steps=10, eval_every=1, best_metric="high_quality", patience=2
+    )
+    trainer = loop.train(config)
+    out = capsys.readouterr().out
+    assert int(trainer.step.numpy()) == 4
+    assert (
+        "stopped early at step 4: high_quality has not improved on 0.7 (step 2) in 2 "
+        "evaluations (--patience)" in out
+    )
+    assert tf.train.latest_checkpoint(str(workdir / "checkpoints")).endswith("ckpt-4")
+    record = json.loads((workdir / "best" / "best.json").read_text())
+    assert (record["step"], record["value"]) == (2, 0.7)
+
+    loop.train(config)
+    assert capsys.readouterr().out == (
+        f"workdir {workdir} stopped early at step 4: high_quality has not improved on 0.7 "
+        "(step 2) in 2 evaluations (--patience); nothing to do\n"
+    )
+
+    # More patience continues the run; the next evaluation (0.9) is a new best.
+    monkeypatch.setattr(evaluation, "Evaluator", Scripted([0.9, 0.8, 0.8, 0.8]))
+    trainer = loop.train(dataclasses.replace(config, patience=3))
+    assert int(trainer.step.numpy()) == 8
+    record = json.loads((workdir / "best" / "best.json").read_text())
+    assert (record["step"], record["value"]) == (5, 0.9)
+
+
+def test_a_non_finite_metric_is_never_the_best(tmp_path, monkeypatch):
+    workdir = tmp_path / "run"
+    monkeypatch.setattr(evaluation, "Evaluator", Scripted([float("nan"), 0.2, float("nan")]))
+    loop.train(tiny_ring(workdir, train_steps=3, eval_every=1, best_metric="high_quality"))
+    record = json.loads((workdir / "best" / "best.json").read_text())
+    assert (record["step"], record["value"]) == (2, 0.2)
+
+
+def test_is_better_knows_each_metrics_direction():
+    assert evaluation.is_better("modes", 8, 7) and not evaluation.is_better("modes", 7, 7)
+    assert evaluation.is_better("high_quality", 0.9, 0.8)
+    for name in ("reverse_kl", "w1", "ks", "fid", "kid"):
+        assert evaluation.is_better(name, 0.1, 0.2) and not evaluation.is_better(name, 0.3, 0.2)
+    assert evaluation.is_better("fid", 50.0, None)
+    assert not evaluation.is_better("fid", float("nan"), None)
+    assert not evaluation.is_better("modes", float("inf"), 3)
+
+
+def test_a_damaged_best_record_is_refused_before_training(tmp_path):
+    workdir = tmp_path / "run"
+    os.makedirs(workdir / "best")
+    (workdir / "best" / "best.json").write_text("{not json")
+    config = tiny_ring(workdir, best_metric="modes")
+    with pytest.raises(CheckpointError, match=r"best\.json is not a best-checkpoint record"):
+        loop.train(config)
+    assert not os.path.exists(workdir / "checkpoints")
+
+
+def test_sampling_from_best_needs_a_best_checkpoint(tmp_path):
+    workdir = tmp_path / "run"
+    loop.train(tiny_ring(workdir, train_steps=2, eval_every=0))
+    with pytest.raises(CheckpointError, match="has no best checkpoint: it is kept by runs"):
+        pretrained.load_generator(str(workdir), checkpoint="best")
+    assert Workdir(str(workdir)).best() is None
+
+
+def tiny_classifier(path):
+    inputs = keras.Input([28, 28, 1])
+    hidden = keras.layers.Flatten()(inputs)
+    features = keras.layers.Dense(6, activation="tanh", name="features")(hidden)
+    model = keras.Model(inputs, keras.layers.Dense(3, name="logits")(features))
+    model.save(path)
+
+
+def test_image_runs_evaluate_fid_and_kid_on_a_given_classifier(tmp_path, read_summaries):
+    classifier = str(tmp_path / "classifier.keras")
+    tiny_classifier(classifier)
+    workdir = tmp_path / "run"
+    config = Config(
+        workdir=str(workdir),
+        dataset="glyphs",
+        image_size=28,
+        latent_dim=8,
+        g_base_width=4,
+        d_base_width=4,
+        batch_size=8,
+        grid_size=2,
+        train_steps=2,
+        eval_every=1,
+        eval_samples=24,
+        eval_classifier=classifier,
+        best_metric="fid",
+    )
+    loop.train(config)
+    summaries = read_summaries(str(workdir))
+    for name in ("fid", "kid", "kid_std"):
+        assert [step for step, _ in summaries[f"eval/{name}"]] == [1, 2]
+    record = json.loads((workdir / "best" / "best.json").read_text())
+    assert record["metrics"]["extractor"] == "classifier.keras layer features"
+    assert record["metrics"]["num_real"] == record["metrics"]["num_samples"] == 24
+
+
+def test_missing_inception_weights_stop_an_image_run_before_training(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    workdir = tmp_path / "run"
+    config = Config(workdir=str(workdir), dataset="glyphs", image_size=28, eval_every=10)
+    with pytest.raises(evaluation.EvaluationError, match="InceptionV3 weights not found at"):
+        loop.train(config)
+    assert not os.path.exists(workdir / "checkpoints")
+
+
+def test_linear_decay_sets_the_learning_rate_of_each_step(tmp_path):
+    workdir = tmp_path / "run"
+    config = tiny_ring(workdir, eval_every=0, train_steps=4, lr_decay_steps=8, g_lr=8e-4)
+    trainer = loop.train(config)
+    # The last step (index 3) ran at 8e-4 * (1 - 3 / 8); a resume sets the next step's.
+    assert float(trainer.g_optimizer.learning_rate.numpy()) == pytest.approx(5e-4)
+    assert float(trainer.d_optimizer.learning_rate.numpy()) == pytest.approx(2e-4 * 5 / 8)
+    resumed = loop.prepare(dataclasses.replace(config, train_steps=8))
+    assert float(resumed.trainer.g_optimizer.learning_rate.numpy()) == pytest.approx(4e-4)
+
+
+# In a child process: op determinism is process-wide and cannot be turned off.
+EVALUATION_DOES_NOT_CHANGE_TRAINING = textwrap.dedent("""
+    import sys, numpy as np
+    from dcgan import loop
+    from dcgan.config import Config
+
+    def run(workdir, steps, **extra):
+        config = Config(workdir=workdir, dataset="ring2d", latent_dim=4, g_hidden_units=(16,),
+                        d_hidden_units=(16,), batch_size=32, train_steps=steps, loss="wgan-gp",
+                        n_critic=2, lr_decay_steps=6, deterministic=True, log_every=100,
+                        checkpoint_every=100, **extra)
+        trainer = loop.train(config)
+        return [v.numpy() for v in trainer.generator.weights + trainer.discriminator.weights
+                + trainer.g_optimizer.variables + trainer.d_optimizer.variables]
+
+    root = sys.argv[1]
+    plain = run(f"{root}/plain", 6)
+    evaluated = dict(eval_every=1, eval_samples=100, best_metric="high_quality")
+    run(f"{root}/evaluated", 3, **evaluated)
+    resumed = run(f"{root}/evaluated", 6, **evaluated)
+    same = [np.array_equal(a, b) for a, b in zip(plain, resumed, strict=True)]
+    print("IDENTICAL" if all(same) else f"DIFFERENT {same.count(False)} of {len(same)}")
+""")
+
+
+def test_evaluating_and_decaying_keep_resume_bit_exact(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", EVALUATION_DOES_NOT_CHANGE_TRAINING, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "IDENTICAL" in result.stdout, result.stdout[-500:]
