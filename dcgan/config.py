@@ -117,6 +117,7 @@ class Config:
     label_smoothing: float = 0.0
     clip_value: float = 0.01
     gp_weight: float = 10.0
+    r1_weight: float = 0.0  # gamma of the R1 penalty on D's gradient at real data (dcgan)
     n_critic: int = 1
     train_order: str = "d_first"
     # The optimizers.
@@ -256,6 +257,7 @@ _FIELD_CONDITIONS = {
     "label_smoothing": "dcgan",
     "clip_value": "wgan",
     "gp_weight": "wgan-gp",
+    "r1_weight": "dcgan",
     "g_beta1": "g_adam",
     "g_beta2": "g_adam",
     "d_beta1": "d_adam",
@@ -489,6 +491,8 @@ def _validate(config: Config) -> None:
     _validate_evaluation(config)
     if not config.gp_weight >= 0:
         _fail("gp_weight", config.gp_weight, "a number >= 0")
+    if not config.r1_weight >= 0:
+        _fail("r1_weight", config.r1_weight, "a number >= 0")
     if config.dataset == "folder" and not config.data_dir:
         raise ConfigError("--dataset=folder needs --data_dir, the folder holding the images")
     if config.dataset in ("npy", "npy_vectors") and not config.data_file:
@@ -501,6 +505,12 @@ def _validate(config: Config) -> None:
         raise ConfigError(
             "--d_norm=batch cannot be used with --loss=wgan-gp (the gradient penalty is per "
             "example); allowed: --d_norm=layer or --d_norm=none"
+        )
+    if config.r1_weight and config.is_image and config.d_norm == "batch":
+        raise ConfigError(
+            f"--d_norm=batch cannot be used with --r1_weight={config.r1_weight} (the R1 "
+            "penalty is per example); allowed: --d_norm=layer or --d_norm=none, or "
+            "--r1_weight=0"
         )
 
 

@@ -202,6 +202,9 @@ def train(config: Config) -> Trainer:
                         tf.summary.scalar(name, value)
                     if np.isfinite(steps_per_sec):
                         tf.summary.scalar("steps_per_sec", steps_per_sec)
+                    if config.lr_decay_steps:  # the rates the step just taken used
+                        for name, value in config.learning_rates(step - 1).items():
+                            tf.summary.scalar(name, value)
             if step % config.image_every == 0 or final:
                 _write_samples(run, writer, step)
             if step % config.checkpoint_every == 0 or final:

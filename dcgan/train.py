@@ -148,6 +148,11 @@ flags.DEFINE_float(
 )
 flags.DEFINE_float("clip_value", _DEFAULTS["clip_value"], "WGAN clips D's weights to [-c, c].")
 flags.DEFINE_float("gp_weight", _DEFAULTS["gp_weight"], "WGAN-GP penalty weight lambda.")
+flags.DEFINE_float(
+    "r1_weight",
+    _DEFAULTS["r1_weight"],
+    "dcgan: gamma of the R1 penalty gamma/2 * ||grad D(x_real)||^2 in D's loss; 0: none.",
+)
 flags.DEFINE_integer("n_critic", _DEFAULTS["n_critic"], "D updates per G update.")
 _enum("train_order", config_lib.TRAIN_ORDERS, "Which network updates first in a step.")
 # The optimizers.

@@ -40,6 +40,7 @@ class Trainer:
         label_smoothing: float = 0.0,
         clip_value: float = 0.01,
         gp_weight: float = 10.0,
+        r1_weight: float = 0.0,
         n_critic: int = 1,
         train_order: str = "d_first",
         seed: int = 0,
@@ -55,12 +56,15 @@ class Trainer:
         the generator must take ``[B, *noise_shape]``.
 
         Raises:
-            ValueError: for an unknown loss, generator loss or train order, or n_critic < 1.
+            ValueError: for an unknown loss, generator loss or train order, n_critic < 1,
+                or an R1 weight on a WGAN.
         """
         if train_order not in ("d_first", "g_first"):
             raise ValueError(f"train_order={train_order!r} is not one of ['d_first', 'g_first']")
         if n_critic < 1:
             raise ValueError(f"n_critic={n_critic} must be >= 1")
+        if r1_weight < 0 or (r1_weight and loss != "dcgan"):
+            raise ValueError(f"r1_weight={r1_weight} must be >= 0, and 0 unless loss is 'dcgan'")
         self.generator = generator
         self.discriminator = discriminator
         self.g_optimizer = g_optimizer
@@ -74,6 +78,7 @@ class Trainer:
         )
         self._clip_value = clip_value
         self._gp_weight = gp_weight
+        self._r1_weight = r1_weight
         self._n_critic = n_critic
         self._g_first = train_order == "g_first"
         self._skip_nonfinite = skip_nonfinite
@@ -190,6 +195,9 @@ class Trainer:
                     rng=self.noise_rng,
                 )
                 per_example += self._gp_weight * penalty
+            if self._r1_weight:
+                r1 = losses.r1_penalty(lambda x: self.discriminator(x, training=True), real)
+                per_example += 0.5 * self._r1_weight * r1
             d_loss = _average(per_example)
         gradients = tape.gradient(d_loss, variables)
 
@@ -212,6 +220,8 @@ class Trainer:
         }
         if family.gradient_penalty:
             metrics["gradient_penalty"] = _average(penalty)
+        if self._r1_weight:
+            metrics["r1_penalty"] = _average(r1)
         if family.gradient_penalty or family.clips_weights:
             metrics["wasserstein_estimate"] = tf.reduce_mean(real_out) - tf.reduce_mean(fake_out)
         else:
@@ -301,6 +311,7 @@ def build_trainer(config: Config) -> Trainer:
         label_smoothing=config.label_smoothing,
         clip_value=config.clip_value,
         gp_weight=config.gp_weight,
+        r1_weight=config.r1_weight,
         n_critic=config.n_critic,
         train_order=config.train_order,
         seed=config.seed,

@@ -222,6 +222,41 @@ def test_gradient_penalty_keeps_dtype(dtype):
     np.testing.assert_allclose(tf.cast(penalty, tf.float32), [1.0, 1.0], rtol=1e-2)
 
 
+def test_r1_penalty_is_the_squared_input_gradient_per_example():
+    # D(x) = sum(x^3) / 3 has gradient x^2, so R1 = sum(x^4) per example.
+    x = np.random.default_rng(0).normal(size=(5, 2, 3)).astype(np.float32)
+
+    def discriminator(batch):
+        return tf.reduce_sum(batch**3, axis=[1, 2]) / 3.0
+
+    penalty = losses.r1_penalty(discriminator, tf.constant(x))
+    assert penalty.shape == (5,)
+    np.testing.assert_allclose(penalty, np.sum(x**4, axis=(1, 2)), rtol=1e-5)
+
+
+def test_r1_penalty_gives_d_parameters_a_finite_gradient_at_zero():
+    # D(x) = v <w, x>: R1 = v^2 ||w||^2 with d/dv = 2 v ||w||^2, finite (0) at v = 0.
+    w = tf.constant([[1.0, 2.0, 2.0]])  # ||w||^2 = 9
+    for value, expected in ((0.0, 0.0), (0.5, 9.0)):
+        v = tf.Variable(value)
+
+        def discriminator(x, v=v):
+            return v * tf.reduce_sum(w * x, axis=1)
+
+        with tf.GradientTape() as tape:
+            penalty = losses.r1_penalty(discriminator, tf.ones([4, 3]))
+            total = tf.reduce_mean(penalty)
+        np.testing.assert_allclose(penalty, [value**2 * 9.0] * 4, rtol=1e-6)
+        np.testing.assert_allclose(tape.gradient(total, v), expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [tf.float16, tf.bfloat16])
+def test_r1_penalty_keeps_dtype(dtype):
+    penalty = losses.r1_penalty(lambda x: tf.reduce_sum(x, axis=1), tf.ones([3, 4], dtype))
+    assert penalty.dtype == dtype
+    np.testing.assert_allclose(tf.cast(penalty, tf.float32), [4.0] * 3)
+
+
 def test_clip_weights():
     a = tf.Variable([-0.5, -0.01, 0.0, 0.005, 0.2])
     b = tf.Variable([[3.0, -3.0]])

@@ -174,6 +174,24 @@ def test_wgan_gp_loss_adds_weighted_penalty():
     np.testing.assert_allclose(metrics["d_loss_real"], -metrics["d_output_real"], rtol=1e-5)
 
 
+def test_r1_penalty_matches_an_independent_computation():
+    trainer = make_trainer(r1_weight=3.0)
+    real = tf.constant(next(iter(batches())).numpy())
+    with tf.GradientTape() as tape:
+        tape.watch(real)
+        logits = trainer.discriminator(real, training=True)[:, 0]
+    expected = np.mean(np.sum(tape.gradient(logits, real).numpy() ** 2, axis=1))
+
+    metrics = trainer.discriminator_update(real)
+    np.testing.assert_allclose(metrics["r1_penalty"], expected, rtol=1e-5)
+    np.testing.assert_allclose(  # gamma / 2 * R1
+        metrics["d_loss"],
+        metrics["d_loss_real"] + metrics["d_loss_fake"] + 1.5 * metrics["r1_penalty"],
+        rtol=1e-5,
+    )
+    assert "r1_penalty" not in make_trainer().discriminator_update(real)
+
+
 @pytest.mark.parametrize(
     "loss, specific",
     [
@@ -308,7 +326,12 @@ def test_build_optimizer():
 
 @pytest.mark.parametrize(
     "options, message",
-    [({"train_order": "both"}, "train_order='both'"), ({"n_critic": 0}, "n_critic=0")],
+    [
+        ({"train_order": "both"}, "train_order='both'"),
+        ({"n_critic": 0}, "n_critic=0"),
+        ({"loss": "wgan-gp", "r1_weight": 1.0}, "r1_weight=1.0 must be >= 0, and 0 unless"),
+        ({"r1_weight": -1.0}, "r1_weight=-1.0"),
+    ],
 )
 def test_bad_options(options, message):
     with pytest.raises(ValueError, match=message):

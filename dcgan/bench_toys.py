@@ -1,0 +1,193 @@
+r"""Quality benchmark: the toy flagfiles over several seeds, against their targets.
+
+    python -m dcgan.bench_toys                                   # 3 sets x 5 seeds
+    python -m dcgan.bench_toys --experiments=ring2d --seeds=0,1 --output=ring.json
+
+For each experiment and seed, trains ``experiments/<name>.flags`` with ``--seed`` in a
+child process (``python -m dcgan.train``), then measures the **final** checkpoint with
+``python -m dcgan.evaluate`` on ``--num_samples`` samples drawn with a seed the run never
+evaluated with. Prints a Markdown table with one row per run and the targets of the
+issue that set them: ring2d 8/8 and grid2d 25/25 modes with >= 97 % high-quality samples,
+gaussian1d W1 <= 0.05, every seed. Exits 1 if a run misses its target.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+from absl import app, flags
+
+from dcgan import cli
+
+_PROGRAM = "dcgan.bench_toys"
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Held-out noise: the runs' own evaluations use their --seed (0 to a few).
+_EVAL_SEED = 12345
+_TARGETS = {
+    "ring2d": "8/8 modes, high quality >= 97 %",
+    "grid2d": "25/25 modes, high quality >= 97 %",
+    "gaussian1d": "W1 <= 0.05",
+}
+
+flags.DEFINE_list("experiments", list(_TARGETS), f"Toy flagfiles to run: {', '.join(_TARGETS)}.")
+flags.DEFINE_list("seeds", ["0", "1", "2", "3", "4"], "Seeds; one run per seed and experiment.")
+flags.DEFINE_string("workdir_root", "runs/bench_toys", "Runs go to <root>/<experiment>-seed<s>.")
+flags.DEFINE_integer(
+    "train_steps", 0, "Override the flagfiles' --train_steps (for a quick check); 0: theirs."
+)
+flags.DEFINE_integer("num_samples", 10_000, "Samples per evaluation.", lower_bound=2)
+flags.DEFINE_string("output", "bench_toys.json", "JSON file of every run's figures.")
+FLAGS = flags.FLAGS
+
+
+def meets_target(experiment: str, metrics: dict) -> bool:
+    """Whether one run's final metrics meet the experiment's target."""
+    if experiment in ("ring2d", "grid2d"):
+        return metrics["modes"] == (8 if experiment == "ring2d" else 25) and (
+            metrics["high_quality"] >= 0.97
+        )
+    return metrics["w1"] <= 0.05
+
+
+def run_one(experiment: str, seed: int, *, root: str, train_steps: int, num_samples: int):
+    """Trains and evaluates one seed; returns its row of figures.
+
+    Raises:
+        RuntimeError: with the child's last stderr line if training or evaluation fails.
+    """
+    workdir = os.path.join(root, f"{experiment}-seed{seed}")
+    train = [
+        f"--flagfile={os.path.join(_ROOT, 'experiments', experiment + '.flags')}",
+        f"--workdir={workdir}",
+        f"--seed={seed}",
+    ]
+    if train_steps:
+        train.append(f"--train_steps={train_steps}")
+    start = time.monotonic()
+    _child("dcgan.train", train)
+    seconds = time.monotonic() - start
+    output = os.path.join(workdir, "bench_eval.json")
+    _child(
+        "dcgan.evaluate",
+        [
+            f"--workdir={workdir}",
+            f"--num_samples={num_samples}",
+            f"--seed={_EVAL_SEED}",
+            f"--output={output}",
+        ],
+    )
+    with open(output) as f:
+        record = json.load(f)
+    return {
+        "experiment": experiment,
+        "seed": seed,
+        "steps": record["step"],
+        "train_seconds": round(seconds, 1),
+        "metrics": record["metrics"],
+        "meets_target": meets_target(experiment, record["metrics"]),
+    }
+
+
+def _child(module: str, args: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", module, *args], capture_output=True, text=True, cwd=_ROOT
+    )
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise RuntimeError(f"{module} {' '.join(args)} failed: {last}")
+
+
+def table(rows: list[dict]) -> str:
+    """The rows as a Markdown table."""
+    lines = [
+        "| experiment | seed | steps | train time | modes | high quality | reverse KL | W1 | KS "
+        "| target met |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        m = row["metrics"]
+        modes = f"{m['modes']}" if "modes" in m else ""
+        quality = f"{100 * m['high_quality']:.1f} %" if "high_quality" in m else ""
+        kl = f"{m['reverse_kl']:.4f}" if "reverse_kl" in m else ""
+        w1 = f"{m['w1']:.4f}" if "w1" in m else ""
+        ks = f"{m['ks']:.4f}" if "ks" in m else ""
+        lines.append(
+            f"| {row['experiment']} | {row['seed']} | {row['steps']} | "
+            f"{row['train_seconds']:.0f} s | {modes} | {quality} | {kl} | {w1} | {ks} | "
+            f"{'yes' if row['meets_target'] else 'NO'} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> None:
+    cli.check_no_arguments(_PROGRAM, argv)
+    unknown = [name for name in FLAGS.experiments if name not in _TARGETS]
+    if unknown:
+        cli.fail(
+            _PROGRAM,
+            f"--experiments={','.join(FLAGS.experiments)}: {unknown} are not toy experiments; "
+            f"allowed: {', '.join(_TARGETS)}",
+            cli.USAGE_ERROR,
+        )
+    try:
+        seeds = [int(seed) for seed in FLAGS.seeds]
+    except ValueError:
+        seeds = [-1]
+    if not seeds or min(seeds) < 0:
+        cli.fail(
+            _PROGRAM,
+            f"--seeds={','.join(FLAGS.seeds)} is invalid; allowed: integers >= 0",
+            cli.USAGE_ERROR,
+        )
+    cli.check_output_file(_PROGRAM, FLAGS.output, (".json",))
+    if FLAGS.train_steps < 0:
+        cli.fail(
+            _PROGRAM,
+            f"--train_steps={FLAGS.train_steps} is invalid; allowed: an integer >= 0",
+            cli.USAGE_ERROR,
+        )
+    existing = [
+        path
+        for experiment in FLAGS.experiments
+        for seed in seeds
+        if os.path.exists(path := os.path.join(FLAGS.workdir_root, f"{experiment}-seed{seed}"))
+    ]
+    if existing:
+        # A resumed run would report the time of its rest only.
+        cli.fail(
+            _PROGRAM,
+            f"{existing[0]} exists: remove it or pick another --workdir_root",
+            cli.USAGE_ERROR,
+        )
+
+    rows = []
+    for experiment in FLAGS.experiments:
+        for seed in seeds:
+            try:
+                row = run_one(
+                    experiment,
+                    seed,
+                    root=FLAGS.workdir_root,
+                    train_steps=FLAGS.train_steps,
+                    num_samples=FLAGS.num_samples,
+                )
+            except RuntimeError as e:
+                cli.fail(_PROGRAM, e, cli.INPUT_ERROR)
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+    with open(FLAGS.output, "w") as f:
+        json.dump({"targets": _TARGETS, "runs": rows}, f, indent=2)
+        f.write("\n")
+    print(table(rows))
+    missed = [f"{row['experiment']} seed {row['seed']}" for row in rows if not row["meets_target"]]
+    if missed:
+        print(f"missed the target: {', '.join(missed)}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    app.run(main, flags_parser=cli.flags_parser(_PROGRAM))
