@@ -2,7 +2,7 @@
 PYTHON ?= python
 WORKDIR ?= runs/quickstart
 
-.PHONY: install install-gpu test lint format train tensorboard bench clean
+.PHONY: install install-gpu test lint format train tensorboard bench bench-toys clean
 
 install:  ## CPU TensorFlow plus test tools
 	$(PYTHON) -m pip install -e ".[cpu,dev]"
@@ -32,5 +32,8 @@ bench:  ## step throughput, input throughput, then a 20k-step soak (~10 min)
 	$(PYTHON) -m dcgan.bench_data --output=bench_data.json
 	$(PYTHON) -m dcgan.bench_soak --output=soak.json
 
+bench-toys:  ## ring2d, grid2d, gaussian1d flagfiles x 5 seeds against their targets (~1 h)
+	$(PYTHON) -m dcgan.bench_toys --output=bench_toys.json
+
 clean:
-	rm -rf build dist *.egg-info .pytest_cache .ruff_cache bench.json bench_data.json soak.json
+	rm -rf build dist *.egg-info .pytest_cache .ruff_cache bench.json bench_data.json soak.json bench_toys.json
