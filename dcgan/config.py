@@ -22,6 +22,8 @@ DATASETS = (
     "npy_vectors",
 )
 IMAGE_DATASETS = ("glyphs", "folder", "mnist", "fashion_mnist", "cifar10", "npy")
+# --dataset=tfds:NAME is an image set from TensorFlow Datasets (optional dependency).
+TFDS_PREFIX = "tfds:"
 IMAGE_SIZES = (28, 32, 64, 128)
 CHANNELS = (1, 3)
 NORMALIZATIONS = ("batch", "layer", "none")
@@ -160,7 +162,12 @@ class Config:
     @property
     def is_image(self) -> bool:
         """Whether the dataset holds images (DCGAN nets) rather than vectors (MLPs)."""
-        return self.dataset in IMAGE_DATASETS
+        return self.dataset in IMAGE_DATASETS or self.is_tfds
+
+    @property
+    def is_tfds(self) -> bool:
+        """Whether the dataset is a TensorFlow Datasets set, ``tfds:NAME``."""
+        return self.dataset.startswith(TFDS_PREFIX)
 
     @property
     def latent_shape(self) -> tuple[int, ...]:
@@ -210,7 +217,14 @@ class Config:
 
 # Fields that only mean something under a condition: (condition, what it requires).
 _CONDITIONS = {
-    "image": (lambda c: c.is_image, f"an image dataset ({', '.join(IMAGE_DATASETS)})"),
+    "image": (
+        lambda c: c.is_image,
+        f"an image dataset ({', '.join(IMAGE_DATASETS)}, {TFDS_PREFIX}NAME)",
+    ),
+    "data_dir": (
+        lambda c: c.dataset == "folder" or c.is_tfds,
+        f"--dataset=folder or {TFDS_PREFIX}NAME",
+    ),
     "vector": (lambda c: not c.is_image, "a vector dataset"),
     "folder": (lambda c: c.dataset == "folder", "--dataset=folder"),
     "npy": (lambda c: c.dataset in ("npy", "npy_vectors"), "--dataset=npy or npy_vectors"),
@@ -236,7 +250,7 @@ _CONDITIONS = {
     "best": (lambda c: bool(c.best_metric), "--best_metric"),
 }
 _FIELD_CONDITIONS = {
-    "data_dir": "folder",
+    "data_dir": "data_dir",
     "image_size": "image",
     "channels": "image",
     "grid_size": "image",
@@ -445,7 +459,10 @@ def _validate(config: Config) -> None:
             "reach 0 there, and later steps would not learn",
         )
     at_least("seed", 0)
-    one_of("dataset", DATASETS)
+    if not isinstance(config.dataset, str) or not (
+        config.dataset in DATASETS or (config.is_tfds and len(config.dataset) > len(TFDS_PREFIX))
+    ):
+        _fail("dataset", config.dataset, f"{', '.join(DATASETS)}, or {TFDS_PREFIX}NAME")
     one_of("image_size", IMAGE_SIZES)
     one_of("channels", CHANNELS)
     one_of("g_norm", NORMALIZATIONS)

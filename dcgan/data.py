@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image, ImageDraw, ImageFont
 
-from dcgan.sources import DataError, arrays, folder
+from dcgan.sources import DataError, arrays, folder, tfds
 from dcgan.sources import check_int as _check_int
 
 IMAGE_DATASETS = ("glyphs", "folder", *arrays.KERAS_DATASETS, "npy")
@@ -62,14 +62,16 @@ def make_dataset(
     """Builds an infinite, deterministic dataset of float32 batches.
 
     Args:
-        name: One of :data:`DATASETS`.
+        name: One of :data:`DATASETS`, or ``tfds:NAME`` for a prepared TensorFlow
+            Datasets set (see :mod:`dcgan.sources.tfds`).
         batch_size: Examples per batch; the last partial batch of an epoch is dropped.
         seed: Non-negative seed for shuffling, flipping and sampling (the glyph images
             are a fixed set; the seed only orders them).
         image_size: Side of the square images (image sets only; glyphs supports
             :data:`GLYPH_SIZES`; other sets are resized to it).
         channels: 1 (grayscale) or 3 (RGB), image sets only; sources are converted.
-        data_dir: Root folder searched recursively, required for ``"folder"``.
+        data_dir: Root folder searched recursively, required for ``"folder"``; for
+            ``tfds:NAME``, the TFDS data directory (None: TFDS's default).
         data_file: The .npy file, required for ``"npy"``.
         crop: ``"center"`` or ``"none"``, folders only (see
             :func:`dcgan.sources.folder.folder_images`).
@@ -91,8 +93,10 @@ def make_dataset(
     Raises:
         DataError: If an argument is invalid or the source is missing or unusable.
     """
-    if name not in DATASETS:
-        raise DataError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
+    if name not in DATASETS and not name.startswith(tfds.PREFIX):
+        raise DataError(
+            f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}, {tfds.PREFIX}NAME"
+        )
     _check_int("batch_size", batch_size, minimum=1)
     _check_int("seed", seed, minimum=0)
     if name in VECTOR_DATASETS:
@@ -121,6 +125,10 @@ def make_dataset(
             skipped_images=skipped_images,
             cache=cache,
             **shape,
+        ).batch(batch_size, drop_remainder=True)
+    elif name.startswith(tfds.PREFIX):
+        dataset = tfds.tfds_images(
+            name, data_dir=data_dir, seed=seed, resize_method=resize_method, **shape
         ).batch(batch_size, drop_remainder=True)
     elif name == "glyphs":
         # The set itself is fixed (render seed 0), like a downloaded dataset, so runs

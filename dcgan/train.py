@@ -79,8 +79,17 @@ flags.DEFINE_string(
     "eval_layer", _DEFAULTS["eval_layer"], "Layer of --eval_classifier; '': its penultimate."
 )
 # The data.
-_enum("dataset", config_lib.DATASETS, "Training data; glyphs ships with the package.")
-flags.DEFINE_string("data_dir", _DEFAULTS["data_dir"], "Image folder for --dataset=folder.")
+flags.DEFINE_string(
+    "dataset",
+    _DEFAULTS["dataset"],
+    f"Training data: {', '.join(config_lib.DATASETS)}, or tfds:NAME (a prepared TensorFlow "
+    "Datasets set); glyphs ships with the package.",
+)
+flags.DEFINE_string(
+    "data_dir",
+    _DEFAULTS["data_dir"],
+    "Image folder for --dataset=folder; TFDS data directory for tfds:NAME (default TFDS's).",
+)
 _enum("image_size", config_lib.IMAGE_SIZES, "Side of the square images, pixels.")
 _enum("channels", config_lib.CHANNELS, "1 for grayscale, 3 for RGB.")
 flags.DEFINE_string(

@@ -80,8 +80,10 @@ INVALID = [
     (
         {"dataset": "imagenet"},
         "--dataset=imagenet is invalid; allowed: glyphs, folder, gaussian1d, ring2d, grid2d, "
-        "mnist, fashion_mnist, cifar10, npy, npy_vectors",
+        "mnist, fashion_mnist, cifar10, npy, npy_vectors, or tfds:NAME",
     ),
+    ({"dataset": "tfds:"}, "--dataset=tfds: is invalid; allowed: glyphs"),
+    ({"dataset": 3}, "--dataset=3 is invalid"),
     ({"image_size": 48}, "--image_size=48 is invalid; allowed: 28, 32, 64, 128"),
     ({"channels": 2}, "--channels=2 is invalid; allowed: 1, 3"),
     ({"g_norm": "instance"}, "--g_norm=instance is invalid; allowed: batch, layer, none"),
@@ -230,6 +232,7 @@ def test_config_error_is_a_value_error():
         {"lr_decay_steps": 1000, "train_steps": 1000},
         {"r1_weight": 10.0, "d_norm": "layer"},
         {"r1_weight": 0.1, "dataset": "ring2d"},
+        {"dataset": "tfds:celeb_a", "image_size": 64, "channels": 3},
         {"lr_decay_steps": 5000, "train_steps": 1000},
     ],
 )
@@ -263,7 +266,7 @@ def test_hidden_units_reject_non_integers(units):
 
 # --- check_explicit_flags ----------------------------------------------------------------
 
-IMAGE_SETS = "an image dataset (glyphs, folder, mnist, fashion_mnist, cifar10, npy)"
+IMAGE_SETS = "an image dataset (glyphs, folder, mnist, fashion_mnist, cifar10, npy, tfds:NAME)"
 REFUSED = [
     ({}, "clip_value", "--loss=wgan"),
     ({"loss": "wgan-gp", "d_norm": "layer"}, "clip_value", "--loss=wgan"),
@@ -283,8 +286,8 @@ REFUSED = [
     ({"dataset": "grid2d"}, "kernel_size", IMAGE_SETS),
     ({}, "g_hidden_units", "a vector dataset"),
     ({"dataset": "folder", "data_dir": "x"}, "d_hidden_units", "a vector dataset"),
-    ({}, "data_dir", "--dataset=folder"),
-    ({"dataset": "ring2d"}, "data_dir", "--dataset=folder"),
+    ({}, "data_dir", "--dataset=folder or tfds:NAME"),
+    ({"dataset": "ring2d"}, "data_dir", "--dataset=folder or tfds:NAME"),
     *[
         ({"dataset": "gaussian1d"}, name, IMAGE_SETS)
         for name in (
@@ -296,7 +299,9 @@ REFUSED = [
             "noise_shape",
         )
     ],
-    ({"dataset": "mnist"}, "data_dir", "--dataset=folder"),
+    ({"dataset": "mnist"}, "data_dir", "--dataset=folder or tfds:NAME"),
+    ({"dataset": "tfds:mnist"}, "crop", "--dataset=folder"),
+    ({"dataset": "tfds:mnist"}, "g_hidden_units", "a vector dataset"),
     ({}, "data_file", "--dataset=npy or npy_vectors"),
     ({"dataset": "folder", "data_dir": "x"}, "data_file", "--dataset=npy or npy_vectors"),
     ({"dataset": "npy", "data_file": "x.npy"}, "vector_dim", "--dataset=npy_vectors"),
@@ -334,6 +339,8 @@ def test_check_explicit_flags_refuses_flags_without_effect(overrides, flag, need
 
 
 ACCEPTED = [
+    ({"dataset": "tfds:celeb_a"}, "data_dir"),
+    ({"dataset": "tfds:celeb_a"}, "resize_method"),
     ({"loss": "wgan"}, "clip_value"),
     ({"loss": "wgan-gp", "d_norm": "layer"}, "gp_weight"),
     ({}, "label_smoothing"),

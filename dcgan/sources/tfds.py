@@ -1,0 +1,96 @@
+"""Image sets from TensorFlow Datasets: ``--dataset=tfds:NAME`` (e.g. ``tfds:celeb_a``).
+
+TensorFlow Datasets is optional: it is imported only when such a dataset is asked for.
+Nothing is downloaded at run time: the set must already be prepared in the TFDS data
+directory (``--data_dir``, else ``$TFDS_DATA_DIR``, else ``~/tensorflow_datasets``).
+The training split's ``image`` feature is streamed from the prepared files.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from dcgan.sources import DataError
+
+PREFIX = "tfds:"
+_SHUFFLE_BUFFER = 10_000
+
+
+def tfds_images(
+    name: str,
+    *,
+    data_dir: str | None,
+    seed: int,
+    image_size: int,
+    channels: int,
+    resize_method: str = "bilinear",
+) -> tf.data.Dataset:
+    """An infinite dataset of single images ``[image_size, image_size, channels]``.
+
+    Args:
+        name: ``tfds:NAME``, optionally with a config and version (``NAME/CONFIG:1.0.0``).
+        data_dir: The TFDS data directory; None for TFDS's default.
+        seed: Seed of the shuffle.
+        image_size: Side of the square output images.
+        channels: 1 or 3; sources are converted (alpha is dropped).
+        resize_method: A ``tf.image.resize`` method, antialiased when downscaling.
+
+    Returns:
+        float32 images in [-1, 1], in a deterministic order for a given seed.
+
+    Raises:
+        DataError: if TFDS is not installed, the set is not prepared, or it has no
+            ``image`` feature.
+    """
+    dataset_name = name[len(PREFIX) :]
+    if not name.startswith(PREFIX) or not dataset_name:
+        raise DataError(f"dataset {name!r} is invalid; allowed: {PREFIX}NAME, e.g. tfds:celeb_a")
+    try:
+        import tensorflow_datasets as tfds
+    except ImportError:
+        raise DataError(
+            f"--dataset={name} needs TensorFlow Datasets: pip install tensorflow-datasets"
+        ) from None
+    try:
+        dataset = tfds.load(
+            dataset_name, split="train", data_dir=data_dir, download=False, shuffle_files=False
+        )
+    except Exception as e:  # noqa: BLE001 -- TFDS raises many types; each becomes one line
+        where = data_dir or "TFDS's data directory ($TFDS_DATA_DIR or ~/tensorflow_datasets)"
+        text = " ".join(str(e).split())[:300]
+        raise DataError(
+            f"--dataset={name}: the training split could not be loaded from {where} ({text}); "
+            f"nothing is downloaded at run time: prepare it where there is network "
+            f"(`tfds build {dataset_name}`) and copy the data directory here"
+        ) from None
+    spec = dataset.element_spec
+    if not isinstance(spec, dict) or "image" not in spec:
+        keys = sorted(spec) if isinstance(spec, dict) else type(spec).__name__
+        raise DataError(f"--dataset={name} has no 'image' feature; its features: {keys}")
+    shape = spec["image"].shape
+    if shape.rank != 3 or shape[-1] not in (1, 2, 3, 4):
+        raise DataError(
+            f"--dataset={name}: its images have shape {shape}; allowed: [H, W, C] with C = 1 to 4"
+        )
+
+    def convert(example: dict) -> tf.Tensor:
+        image = tf.cast(example["image"], tf.float32)
+        # Static channel counts; 2 (gray + alpha) and 4 (RGBA) lose their alpha.
+        source = image.shape[-1]
+        if source in (2, 4):
+            image = image[..., : source - 1]
+        if channels == 3 and image.shape[-1] == 1:
+            image = tf.tile(image, [1, 1, 3])
+        elif channels == 1 and image.shape[-1] == 3:
+            # Rounding reproduces the grayscale the image decoders would give.
+            image = tf.round(tf.image.rgb_to_grayscale(image))
+        image = tf.image.resize(image, [image_size, image_size], resize_method, antialias=True)
+        # Float rounding in resize can step a hair outside the range the models expect.
+        image = tf.clip_by_value(image / 127.5 - 1.0, -1.0, 1.0)
+        return tf.ensure_shape(image, [image_size, image_size, channels])
+
+    return (
+        dataset.shuffle(_SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
+        .repeat()
+        .map(convert, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    )
