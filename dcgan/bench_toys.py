@@ -33,15 +33,21 @@ _TARGETS = {
     "gaussian1d": "W1 <= 0.05",
 }
 
-flags.DEFINE_list("experiments", list(_TARGETS), f"Toy flagfiles to run: {', '.join(_TARGETS)}.")
-flags.DEFINE_list("seeds", ["0", "1", "2", "3", "4"], "Seeds; one run per seed and experiment.")
-flags.DEFINE_string("workdir_root", "runs/bench_toys", "Runs go to <root>/<experiment>-seed<s>.")
-flags.DEFINE_integer(
-    "train_steps", 0, "Override the flagfiles' --train_steps (for a quick check); 0: theirs."
-)
-flags.DEFINE_integer("num_samples", 10_000, "Samples per evaluation.", lower_bound=2)
-flags.DEFINE_string("output", "bench_toys.json", "JSON file of every run's figures.")
-FLAGS = flags.FLAGS
+
+def _define_flags() -> None:
+    # Only when run as a program: the tests import this module beside other entry points.
+    flags.DEFINE_list(
+        "experiments", list(_TARGETS), f"Toy flagfiles to run: {', '.join(_TARGETS)}."
+    )
+    flags.DEFINE_list("seeds", ["0", "1", "2", "3", "4"], "Seeds; one run per seed and experiment.")
+    flags.DEFINE_string(
+        "workdir_root", "runs/bench_toys", "Runs go to <root>/<experiment>-seed<s>."
+    )
+    flags.DEFINE_integer(
+        "train_steps", 0, "Override the flagfiles' --train_steps (for a quick check); 0: theirs."
+    )
+    flags.DEFINE_integer("num_samples", 10_000, "Samples per evaluation.", lower_bound=2)
+    flags.DEFINE_string("output", "bench_toys.json", "JSON file of every run's figures.")
 
 
 def meets_target(experiment: str, metrics: dict) -> bool:
@@ -125,6 +131,7 @@ def table(rows: list[dict]) -> str:
 
 def main(argv: list[str]) -> None:
     cli.check_no_arguments(_PROGRAM, argv)
+    FLAGS = flags.FLAGS
     unknown = [name for name in FLAGS.experiments if name not in _TARGETS]
     if unknown:
         cli.fail(
@@ -190,4 +197,5 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
+    _define_flags()
     app.run(main, flags_parser=cli.flags_parser(_PROGRAM))
