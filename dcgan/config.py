@@ -523,6 +523,10 @@ def _validate(config: Config) -> None:
             "--d_norm=batch cannot be used with --loss=wgan-gp (the gradient penalty is per "
             "example); allowed: --d_norm=layer or --d_norm=none"
         )
+    if config.r1_weight and config.loss != "dcgan":
+        _fail(
+            "r1_weight", config.r1_weight, f"0 with --loss={config.loss} (R1 is for --loss=dcgan)"
+        )
     if config.r1_weight and config.is_image and config.d_norm == "batch":
         raise ConfigError(
             f"--d_norm=batch cannot be used with --r1_weight={config.r1_weight} (the R1 "

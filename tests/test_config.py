@@ -110,6 +110,10 @@ INVALID = [
     ({"gp_weight": -1.0}, "--gp_weight=-1.0 is invalid; allowed: a number >= 0"),
     ({"r1_weight": -0.5}, "--r1_weight=-0.5 is invalid; allowed: a number >= 0"),
     ({"r1_weight": 1.0}, "--d_norm=batch cannot be used with --r1_weight=1.0"),
+    (
+        {"r1_weight": 1.0, "loss": "wgan-gp", "dataset": "ring2d"},
+        "--r1_weight=1.0 is invalid; allowed: 0 with --loss=wgan-gp (R1 is for --loss=dcgan)",
+    ),
     ({"dataset": "folder"}, "--dataset=folder needs --data_dir"),
     ({"g_activation": "gelu"}, "--g_activation=gelu is invalid; allowed: relu, leaky_relu, elu"),
     ({"d_activation": "sigmoid"}, "--d_activation=sigmoid is invalid"),

@@ -71,6 +71,18 @@ def test_quickstart_trains_30_steps_then_resumes_to_40(tmp_path, read_summaries)
         (["--dataset=ring2d", "--image_size=64"], "--image_size has no effect here"),
         (["--g_lr=0"], "--g_lr=0.0 is invalid; allowed: a number > 0"),
         (["--train_steps=-5"], "--train_steps=-5 is invalid; allowed: an integer >= 1"),
+        (["--dataset=imagenet"], "--dataset=imagenet is invalid; allowed: glyphs, folder"),
+        (["--dataset=ring2d", "--best_metric=modes"], "--best_metric has no effect here"),
+        (
+            ["--dataset=ring2d", "--eval_every=10", "--best_metric=fid"],
+            "--best_metric=fid is invalid; allowed: '' (none) or one of modes, high_quality",
+        ),
+        (["--lr_decay_steps=10", "--train_steps=20"], "--lr_decay_steps=10 is invalid"),
+        (
+            ["--loss=wgan", "--r1_weight=1"],
+            "--r1_weight=1.0 is invalid; allowed: 0 with --loss=wgan",
+        ),
+        (["--dataset=mnist", "--data_dir=x"], "--data_dir has no effect here"),
     ],
 )
 def test_bad_flags_fail_in_one_line_with_status_2(tmp_path, flags, message):
@@ -80,6 +92,20 @@ def test_bad_flags_fail_in_one_line_with_status_2(tmp_path, flags, message):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("dcgan.train: error: "), result.stderr
     assert message in lines[0]
+    assert not os.path.exists(tmp_path / "w")
+
+
+def test_an_unprepared_tfds_set_fails_with_status_1_and_writes_nothing(tmp_path):
+    # Whether or not TensorFlow Datasets is installed, the run cannot start: one line.
+    result = run_module(
+        "dcgan.train",
+        f"--workdir={tmp_path}/w",
+        "--dataset=tfds:no_such_set",
+        f"--data_dir={tmp_path}/tfds",
+    )
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("dcgan.train: error: --dataset=tfds:no_such_set"), lines[-1]
     assert not os.path.exists(tmp_path / "w")
 
 
