@@ -6,10 +6,10 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from configs import tiny_image, tiny_vector
 from runner import run_module
 
 from dcgan import data, loop, metrics, pretrained
-from dcgan.config import Config
 
 
 def evaluate(*args, env=None):
@@ -17,19 +17,8 @@ def evaluate(*args, env=None):
 
 
 def vector_run(workdir, dataset, **overrides):
-    values = dict(
-        workdir=str(workdir),
-        dataset=dataset,
-        latent_dim=4,
-        g_hidden_units=(16,),
-        d_hidden_units=(16,),
-        batch_size=32,
-        train_steps=4,
-        checkpoint_every=2,
-        keep_checkpoints=0,
-    )
-    values.update(overrides)
-    loop.train(Config(**values))
+    values = dict(train_steps=4, checkpoint_every=2, keep_checkpoints=0)
+    loop.train(tiny_vector(workdir, dataset, **{**values, **overrides}))
     return workdir
 
 
@@ -100,18 +89,7 @@ def test_image_run_with_a_classifier_records_the_extractor(tmp_path):
     features = keras.layers.Dense(4, name="features")(keras.layers.Flatten()(inputs))
     keras.Model(inputs, keras.layers.Dense(2)(features)).save(tmp_path / "c.keras")
     workdir = tmp_path / "img"
-    loop.train(
-        Config(
-            workdir=str(workdir),
-            dataset="glyphs",
-            image_size=28,
-            latent_dim=8,
-            g_base_width=4,
-            d_base_width=4,
-            batch_size=8,
-            train_steps=2,
-        )
-    )
+    loop.train(tiny_image(workdir, train_steps=2))
     result = evaluate(
         f"--workdir={workdir}", "--num_samples=40", f"--eval_classifier={tmp_path}/c.keras"
     )

@@ -6,6 +6,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 import tensorflow as tf
+from configs import tiny_image
 
 from dcgan import loop
 from dcgan.config import Config, ConfigError
@@ -27,23 +28,14 @@ SCALARS = {
 
 def tiny_image_config(workdir, **overrides):
     values = dict(
-        workdir=str(workdir),
-        dataset="glyphs",
-        image_size=28,
         channels=1,
-        latent_dim=8,
-        g_base_width=4,
-        d_base_width=4,
-        batch_size=8,
-        grid_size=2,
         train_steps=6,
         log_every=3,
         summary_every=3,
         image_every=3,
         checkpoint_every=3,
     )
-    values.update(overrides)
-    return Config(**values)
+    return tiny_image(workdir, **{**values, **overrides})
 
 
 def snapshot(directory):

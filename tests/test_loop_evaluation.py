@@ -11,9 +11,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from configs import tiny_image, tiny_vector
 
 from dcgan import evaluation, loop, pretrained
-from dcgan.config import Config
 from dcgan.workdir import CheckpointError, Workdir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -21,12 +21,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def tiny_ring(workdir, **overrides):
     values = dict(
-        workdir=str(workdir),
-        dataset="ring2d",
-        latent_dim=4,
-        g_hidden_units=(16,),
-        d_hidden_units=(16,),
-        batch_size=32,
         train_steps=5,
         log_every=100,
         summary_every=100,
@@ -35,8 +29,7 @@ def tiny_ring(workdir, **overrides):
         eval_every=2,
         eval_samples=300,
     )
-    values.update(overrides)
-    return Config(**values)
+    return tiny_vector(workdir, "ring2d", **{**values, **overrides})
 
 
 def test_eval_scalars_at_every_eval_step_and_the_last(tmp_path, read_summaries, capsys):
@@ -175,15 +168,8 @@ def test_image_runs_evaluate_fid_and_kid_on_a_given_classifier(tmp_path, read_su
     classifier = str(tmp_path / "classifier.keras")
     tiny_classifier(classifier)
     workdir = tmp_path / "run"
-    config = Config(
-        workdir=str(workdir),
-        dataset="glyphs",
-        image_size=28,
-        latent_dim=8,
-        g_base_width=4,
-        d_base_width=4,
-        batch_size=8,
-        grid_size=2,
+    config = tiny_image(
+        workdir,
         train_steps=2,
         eval_every=1,
         eval_samples=24,
@@ -202,7 +188,7 @@ def test_image_runs_evaluate_fid_and_kid_on_a_given_classifier(tmp_path, read_su
 def test_missing_inception_weights_stop_an_image_run_before_training(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     workdir = tmp_path / "run"
-    config = Config(workdir=str(workdir), dataset="glyphs", image_size=28, eval_every=10)
+    config = tiny_image(workdir, eval_every=10)
     with pytest.raises(evaluation.EvaluationError, match="InceptionV3 weights not found at"):
         loop.train(config)
     assert not os.path.exists(workdir / "checkpoints")

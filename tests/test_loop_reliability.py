@@ -10,9 +10,9 @@ import time
 import numpy as np
 import pytest
 import tensorflow as tf
+from configs import tiny_image
 
 from dcgan import data, loop
-from dcgan.config import Config
 from dcgan.workdir import CheckpointError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -20,22 +20,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def tiny(workdir, **overrides):
     values = dict(
-        workdir=str(workdir),
-        dataset="glyphs",
-        image_size=28,
-        latent_dim=8,
-        g_base_width=4,
-        d_base_width=4,
-        batch_size=8,
-        grid_size=2,
         train_steps=6,
         log_every=1,
         summary_every=1,
         image_every=100,
         checkpoint_every=2,
     )
-    values.update(overrides)
-    return Config(**values)
+    return tiny_image(workdir, **{**values, **overrides})
 
 
 # Run in a child process: op determinism is process-wide and cannot be turned off.

@@ -12,9 +12,9 @@ import types
 import numpy as np
 import pytest
 import tensorflow as tf
+from configs import tiny_image
 
 from dcgan import data, loop
-from dcgan.config import Config
 
 
 def fake_tfds(images, *, features=("image", "label"), calls=None):
@@ -117,17 +117,8 @@ def test_a_set_without_images_is_refused(monkeypatch):
 def test_a_short_run_trains_on_a_tfds_set(monkeypatch, tmp_path):
     images = random_images(10, 3, np.random.default_rng(3))
     monkeypatch.setitem(sys.modules, "tensorflow_datasets", fake_tfds(images))
-    config = Config(
-        workdir=str(tmp_path / "run"),
-        dataset="tfds:tiny",
-        image_size=28,
-        channels=3,
-        latent_dim=8,
-        g_base_width=4,
-        d_base_width=4,
-        batch_size=4,
-        grid_size=2,
-        train_steps=3,
+    config = tiny_image(
+        tmp_path / "run", dataset="tfds:tiny", channels=3, batch_size=4, train_steps=3
     )
     trainer = loop.train(config)
     assert int(trainer.step.numpy()) == 3

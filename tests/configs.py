@@ -1,0 +1,26 @@
+"""Shrunk run configurations the tests share: tiny networks that train in moments."""
+
+from dcgan.config import Config
+
+# 28 px glyphs through 4-filter DCGAN networks, 2x2 sample grids.
+TINY_IMAGE = dict(
+    dataset="glyphs",
+    image_size=28,
+    latent_dim=8,
+    g_base_width=4,
+    d_base_width=4,
+    batch_size=8,
+    grid_size=2,
+)
+# One hidden layer of 16 units in each MLP.
+TINY_VECTOR = dict(latent_dim=4, g_hidden_units=(16,), d_hidden_units=(16,), batch_size=32)
+
+
+def tiny_image(workdir, **overrides) -> Config:
+    """A tiny image run in ``workdir``; ``overrides`` replace any field."""
+    return Config(workdir=str(workdir), **{**TINY_IMAGE, **overrides})
+
+
+def tiny_vector(workdir, dataset="ring2d", **overrides) -> Config:
+    """A tiny MLP run on a vector ``dataset`` in ``workdir``."""
+    return Config(workdir=str(workdir), **{**TINY_VECTOR, "dataset": dataset, **overrides})
