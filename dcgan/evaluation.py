@@ -176,7 +176,8 @@ def real_examples(config: Config, count: int) -> np.ndarray:
     """``count`` examples [N, ...] of the run's data, from a pipeline of their own.
 
     The training iterator is never touched, so evaluating does not change what a run
-    trains on (exact resume holds with evaluation on).
+    trains on (exact resume holds with evaluation on). Read in batches of the run's size,
+    which the data is known to hold; a small set repeats.
     """
     batches = -(-count // config.batch_size)
     dataset = networks.build_dataset(config, batch_size=config.batch_size).take(batches)

@@ -154,7 +154,7 @@ def train(config: Config) -> Trainer:
             flush=True,
         )
         return trainer
-    exhausted = _patience_exhausted(run, step)
+    exhausted = _patience_exhausted(config, step, run.workdir.best() if config.patience else None)
     if exhausted:
         print(
             f"workdir {config.workdir} stopped early at step {step}: {exhausted}; nothing to do",
@@ -188,8 +188,8 @@ def train(config: Config) -> Trainer:
                 writer.flush()
                 raise NonFiniteError(_nonfinite_message(run, step, metrics))
             if config.eval_every and (step % config.eval_every == 0 or step == config.train_steps):
-                _evaluate(run, writer, step)
-                early_stop = _patience_exhausted(run, step)
+                best = _evaluate(run, writer, step)
+                early_stop = _patience_exhausted(config, step, best)
             final = step == config.train_steps or stop.signal is not None or early_stop
             if step % config.log_every == 0 or final:
                 now = time.perf_counter()
@@ -243,8 +243,12 @@ def _train_step(run: Run) -> dict:
     return metrics
 
 
-def _evaluate(run: Run, writer, step: int) -> None:
-    """Measures G, writes the metrics, and keeps the checkpoint if it is the best."""
+def _evaluate(run: Run, writer, step: int) -> dict | None:
+    """Measures G, writes the metrics, and keeps the checkpoint if it is the best.
+
+    Returns:
+        The best-checkpoint record after this evaluation (None without --best_metric).
+    """
     config = run.config
     result = run.evaluator(run.trainer.generator)
     values = {
@@ -258,14 +262,14 @@ def _evaluate(run: Run, writer, step: int) -> None:
     line = " ".join(f"{name}={value:.4g}" for name, value in values.items())
     print(f"eval at step {step}: {line}", flush=True)
     if not config.best_metric:
-        return
+        return None
     metric = config.best_metric
     best = run.workdir.best()
     value = float(result[metric])
     # A record of another metric (the flag changed on resume) is replaced, not compared.
     previous = best["value"] if best is not None and best["metric"] == metric else None
     if not evaluation.is_better(metric, value, previous):
-        return
+        return best
     try:
         path = run.best_manager.save(checkpoint_number=step)
     except (OSError, tf.errors.OpError) as e:
@@ -273,19 +277,21 @@ def _evaluate(run: Run, writer, step: int) -> None:
             f"could not save the best checkpoint of step {step} in {run.workdir.best_dir} "
             f"({summarize_error(e)}); the previous best is intact"
         ) from None
-    run.workdir.save_best(
-        {"metric": metric, "value": value, "step": step, "checkpoint": path, "metrics": result}
-    )
+    best = {"metric": metric, "value": value, "step": step, "checkpoint": path, "metrics": result}
+    run.workdir.save_best(best)
     print(f"best {metric}={value:.4g} so far: saved {path}", flush=True)
+    return best
 
 
-def _patience_exhausted(run: Run, step: int) -> str | None:
-    """Why the run should stop at ``step`` for want of progress, or None to go on."""
-    config = run.config
-    if not config.patience:
-        return None
-    best = run.workdir.best()
-    if best is None or best["metric"] != config.best_metric:
+def _patience_exhausted(config: Config, step: int, best: dict | None) -> str | None:
+    """Why the run should stop at ``step`` for want of progress, or None to go on.
+
+    Args:
+        config: the run.
+        step: generator steps done.
+        best: the best-checkpoint record (``Workdir.best()``), or None.
+    """
+    if not config.patience or best is None or best["metric"] != config.best_metric:
         return None
     if step - best["step"] < config.patience * config.eval_every:
         return None
@@ -387,11 +393,7 @@ def vector_plot(trainer: Trainer, config: Config, samples: np.ndarray) -> np.nda
     The real batch comes from a separate pipeline with the run's seed, so the plot never
     takes data from the training iterator.
     """
-    # In batches of the run's size, which the data is known to hold; a small set repeats.
-    batches = -(-len(samples) // config.batch_size)
-    dataset = networks.build_dataset(config, batch_size=config.batch_size)
-    real = np.concatenate(list(dataset.take(batches)))
-    real = real[: len(samples)]
+    real = evaluation.real_examples(config, len(samples))
     dim = samples.shape[1]
     lo, hi = plots.padded_range(real, samples)
     axis = np.linspace(lo, hi, 200 if dim == 1 else 100, dtype=np.float32)
