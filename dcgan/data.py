@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image, ImageDraw, ImageFont
 
-from dcgan.sources import DataError, arrays, folder, tfds
+from dcgan.sources import DataError, arrays, folder, tfds, to_model_range
 from dcgan.sources import check_int as _check_int
 
 IMAGE_DATASETS = ("glyphs", "folder", *arrays.KERAS_DATASETS, "npy")
@@ -285,21 +285,14 @@ def _array_dataset(
     if count < batch_size:
         raise DataError(f"the set holds only {count} examples, fewer than batch_size={batch_size}")
     examples = tf.constant(examples)
-    resize = examples.shape[1:3] != (image_size, image_size)
 
     def to_float(indices: tf.Tensor) -> tf.Tensor:
+        batch = tf.gather(examples, indices)
         if image_size is None:
-            return tf.gather(examples, indices)
-        batch = tf.cast(tf.gather(examples, indices), tf.float32)
-        if channels == 3 and batch.shape[-1] == 1:
-            batch = tf.tile(batch, [1, 1, 1, 3])
-        elif channels == 1 and batch.shape[-1] == 3:
-            # Rounding reproduces the grayscale the image decoders would give.
-            batch = tf.round(tf.image.rgb_to_grayscale(batch))
-        if resize:
-            batch = tf.image.resize(batch, [image_size, image_size], resize_method, antialias=True)
-        # Float rounding in resize can step a hair outside the range the models expect.
-        return tf.clip_by_value(batch / 127.5 - 1.0, -1.0, 1.0)
+            return batch
+        return to_model_range(
+            batch, image_size=image_size, channels=channels, resize_method=resize_method
+        )
 
     # Shuffling indices instead of images keeps the shuffle buffer (and any saved
     # iterator state) at 8 bytes per image instead of a full copy of the set.

@@ -22,7 +22,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from dcgan.sources import DataError
+from dcgan.sources import DataError, to_model_range
 
 # Every format tf.io.decode_image reads (GIF: the first frame).
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
@@ -141,12 +141,9 @@ def folder_images(
             image = tf.image.crop_to_bounding_box(
                 image, (height - side) // 2, (width - side) // 2, side, side
             )
-        image = tf.cast(image, tf.float32)
-        if channels == 1:
-            image = tf.round(tf.image.rgb_to_grayscale(image))
-        image = tf.image.resize(image, [image_size, image_size], resize_method, antialias=True)
-        # Float rounding in resize can step a hair outside the range the models expect.
-        image = tf.clip_by_value(image / 127.5 - 1.0, -1.0, 1.0)
+        image = to_model_range(
+            image, image_size=image_size, channels=channels, resize_method=resize_method
+        )
         return tf.ensure_shape(image, [image_size, image_size, channels]), True, path
 
     def decode_or_flag(path: tf.Tensor) -> tf.data.Dataset:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from dcgan.sources import DataError
+from dcgan.sources import DataError, to_model_range
 
 PREFIX = "tfds:"
 _SHUFFLE_BUFFER = 10_000
@@ -74,19 +74,13 @@ def tfds_images(
         )
 
     def convert(example: dict) -> tf.Tensor:
-        image = tf.cast(example["image"], tf.float32)
-        # Static channel counts; 2 (gray + alpha) and 4 (RGBA) lose their alpha.
+        image = example["image"]
         source = image.shape[-1]
-        if source in (2, 4):
+        if source in (2, 4):  # gray + alpha, RGBA: the alpha is dropped
             image = image[..., : source - 1]
-        if channels == 3 and image.shape[-1] == 1:
-            image = tf.tile(image, [1, 1, 3])
-        elif channels == 1 and image.shape[-1] == 3:
-            # Rounding reproduces the grayscale the image decoders would give.
-            image = tf.round(tf.image.rgb_to_grayscale(image))
-        image = tf.image.resize(image, [image_size, image_size], resize_method, antialias=True)
-        # Float rounding in resize can step a hair outside the range the models expect.
-        image = tf.clip_by_value(image / 127.5 - 1.0, -1.0, 1.0)
+        image = to_model_range(
+            image, image_size=image_size, channels=channels, resize_method=resize_method
+        )
         return tf.ensure_shape(image, [image_size, image_size, channels])
 
     return (
