@@ -23,6 +23,17 @@ CHECKPOINT_HELP = (
 )
 
 
+def define_generator_flags() -> None:
+    """Defines ``--checkpoint`` and ``--ema``: which trained generator an entry point loads."""
+    flags.DEFINE_string("checkpoint", None, CHECKPOINT_HELP)
+    flags.DEFINE_boolean(
+        "ema",
+        True,
+        "Use the run's moving average of G's weights if it kept one (--g_ema_decay); "
+        "--noema: G's own weights.",
+    )
+
+
 def quiet_tensorflow() -> None:
     """Imports TensorFlow with its INFO chatter hidden, so the run's own lines stand out.
 
@@ -92,8 +103,10 @@ def check_output_file(program: str, output: str | None, extensions: tuple[str, .
     return extension
 
 
-def load_generator(program: str, workdir: str, checkpoint: str | None):
+def load_generator(program: str, workdir: str, checkpoint: str | None, *, average: bool = True):
     """Restores the trained G of ``workdir``; a bad run or checkpoint ends the program.
+
+    ``average`` picks the run's weight average over G itself when the run kept one.
 
     Returns:
         ``dcgan.pretrained.Pretrained``: the run's config, G and the checkpoint path.
@@ -103,7 +116,7 @@ def load_generator(program: str, workdir: str, checkpoint: str | None):
     from dcgan.workdir import CheckpointError
 
     try:
-        return pretrained.load_generator(workdir, checkpoint=checkpoint)
+        return pretrained.load_generator(workdir, checkpoint=checkpoint, average=average)
     except ConfigError as e:
         fail(program, e, USAGE_ERROR)
     except CheckpointError as e:

@@ -133,6 +133,9 @@ class Config:
     d_beta2: float = 0.999
     # Both learning rates fall linearly to 0 over this many generator steps; 0: constant.
     lr_decay_steps: int = 0
+    # Decay of an exponential moving average of G's weights, the generator that sampling,
+    # evaluation and export use; 0: none (they use G itself).
+    g_ema_decay: float = 0.0
 
     def __post_init__(self):
         object.__setattr__(self, "allow_flag_changes", tuple(self.allow_flag_changes))
@@ -319,6 +322,7 @@ STATE_FIELDS = (
     "noise_scale",
     "noise_shape",
     "vector_dim",  # the networks' input and output width
+    "g_ema_decay",  # whether the checkpoint holds an averaged generator
 )
 
 
@@ -499,6 +503,7 @@ def _validate(config: Config) -> None:
         if not units or min(units) < 1:
             _fail(name, units, "a non-empty comma-separated list of positive integers")
     in_range("label_smoothing", 0.0, 1.0)
+    in_range("g_ema_decay", 0.0, 1.0)
     for name in ("g_beta1", "d_beta1", "g_beta2", "d_beta2"):
         in_range(name, 0.0, 1.0)
     for name in ("g_lr", "d_lr", "clip_value", "noise_scale"):

@@ -20,7 +20,7 @@ from dcgan import cli
 _PROGRAM = "dcgan.evaluate"
 
 flags.DEFINE_string("workdir", None, "Workdir of a dcgan.train run.")
-flags.DEFINE_string("checkpoint", None, cli.CHECKPOINT_HELP)
+cli.define_generator_flags()
 flags.DEFINE_integer(
     "num_samples",
     None,
@@ -50,7 +50,7 @@ def main(argv: list[str]) -> None:
     from dcgan import data, evaluation
     from dcgan.config import ConfigError
 
-    run = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint)
+    run = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint, average=FLAGS.ema)
     config = run.config
     if not config.eval_metrics:
         cli.fail(
@@ -87,6 +87,7 @@ def main(argv: list[str]) -> None:
         "workdir": FLAGS.workdir,
         "checkpoint": run.checkpoint,
         "step": step,
+        "averaged": run.averaged,  # the weight average (--g_ema_decay) rather than G
         "dataset": config.dataset,
         "seed": evaluator.seed,
         "metrics": {k: v for k, v in result.items() if k in config.eval_metrics + ("kid_std",)},

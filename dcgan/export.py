@@ -24,7 +24,7 @@ from dcgan import cli
 _PROGRAM = "dcgan.export"
 
 flags.DEFINE_string("workdir", None, "Workdir of a dcgan.train run.")
-flags.DEFINE_string("checkpoint", None, cli.CHECKPOINT_HELP)
+cli.define_generator_flags()
 flags.DEFINE_string("output", None, "Directory to write the SavedModel to (must not exist).")
 FLAGS = flags.FLAGS
 
@@ -42,7 +42,7 @@ def main(argv: list[str]) -> None:
 
     from dcgan import networks
 
-    run = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint)
+    run = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint, average=FLAGS.ema)
 
     config = run.config
     generator = run.generator

@@ -20,7 +20,7 @@ from dcgan import cli
 _PROGRAM = "dcgan.interpolate"
 
 flags.DEFINE_string("workdir", None, "Workdir of a dcgan.train run on images.")
-flags.DEFINE_string("checkpoint", None, cli.CHECKPOINT_HELP)
+cli.define_generator_flags()
 flags.DEFINE_string("output", None, "PNG to write; the GIF goes beside it with .gif.")
 flags.DEFINE_integer("rows", 8, "Number of latent pairs, one row each.", lower_bound=1)
 flags.DEFINE_integer("steps", 10, "Images per row, both ends included.", lower_bound=2)
@@ -46,7 +46,7 @@ def main(argv: list[str]) -> None:
 
     from dcgan import images, latent, networks
 
-    run = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint)
+    run = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint, average=FLAGS.ema)
     if not run.config.is_image:
         cli.fail(
             _PROGRAM,

@@ -250,7 +250,7 @@ def _evaluate(run: Run, writer, step: int) -> dict | None:
         The best-checkpoint record after this evaluation (None without --best_metric).
     """
     config = run.config
-    result = run.evaluator(run.trainer.generator)
+    result = run.evaluator(run.trainer.sampler)
     values = {
         name: value
         for name, value in result.items()

@@ -2,7 +2,8 @@
 
 The entry points that only generate (``dcgan.sample``, ``dcgan.interpolate``,
 ``dcgan.export``) rebuild G from the run's config.json and restore only G's weights,
-so neither D nor the optimizers need to match or even exist in the checkpoint.
+so neither D nor the optimizers need to match or even exist in the checkpoint. A run
+trained with ``--g_ema_decay`` gives its averaged generator unless asked for G itself.
 """
 
 from __future__ import annotations
@@ -24,15 +25,20 @@ class Pretrained:
     config: Config
     generator: keras.Model
     checkpoint: str  # the restored checkpoint's path prefix
+    averaged: bool = False  # whether ``generator`` holds the run's weight average
 
 
-def load_generator(workdir: str, *, checkpoint: str | None = None) -> Pretrained:
+def load_generator(
+    workdir: str, *, checkpoint: str | None = None, average: bool = True
+) -> Pretrained:
     """Rebuilds G from ``workdir``'s config and restores its weights.
 
     Args:
         workdir: the workdir of a ``dcgan.train`` run.
         checkpoint: a checkpoint prefix, or "best" for the one in the workdir's best/;
             default the workdir's latest.
+        average: restore the exponential moving average of G's weights if the run kept
+            one (``--g_ema_decay``); False: G's own weights.
 
     Raises:
         ConfigError: if the workdir holds no run (no config.json) or an invalid one.
@@ -50,7 +56,10 @@ def load_generator(workdir: str, *, checkpoint: str | None = None) -> Pretrained
                 "--eval_every and --best_metric"
             )
     generator, _ = build_networks(config)
-    path = run.restore(tf.train.Checkpoint(generator=generator), path=checkpoint, partial=True)
+    averaged = average and config.g_ema_decay > 0
+    # The average has G's architecture: it restores into a freshly built G.
+    key = "generator_ema" if averaged else "generator"
+    path = run.restore(tf.train.Checkpoint(**{key: generator}), path=checkpoint, partial=True)
     if path is None:
         raise CheckpointError(f"--workdir={workdir} has no checkpoint yet")
-    return Pretrained(config=config, generator=generator, checkpoint=path)
+    return Pretrained(config=config, generator=generator, checkpoint=path, averaged=averaged)

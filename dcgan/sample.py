@@ -17,7 +17,7 @@ _PROGRAM = "dcgan.sample"
 _OUTPUT_TYPES = (".png", ".npy")
 
 flags.DEFINE_string("workdir", None, "Workdir of a dcgan.train run.")
-flags.DEFINE_string("checkpoint", None, cli.CHECKPOINT_HELP)
+cli.define_generator_flags()
 flags.DEFINE_integer("num_samples", 64, "Number of samples.", lower_bound=1)
 flags.DEFINE_string("output", None, "Output file: .png (image grid) or .npy (raw samples).")
 flags.DEFINE_integer("seed", 0, "Seed of the noise.", lower_bound=0)
@@ -34,7 +34,7 @@ def main(argv: list[str]) -> None:
 
     from dcgan import evaluation, images
 
-    run = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint)
+    run = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint, average=FLAGS.ema)
     config, generator, path = run.config, run.generator, run.checkpoint
     if extension == ".png" and not config.is_image:
         cli.fail(

@@ -178,6 +178,12 @@ flags.DEFINE_integer(
     _DEFAULTS["lr_decay_steps"],
     "Decay both learning rates linearly to 0 over this many steps (>= --train_steps); 0: constant.",
 )
+flags.DEFINE_float(
+    "g_ema_decay",
+    _DEFAULTS["g_ema_decay"],
+    "Keep an exponential moving average of G's weights with this decay, in [0, 1), and "
+    "sample, evaluate and export with it; 0: none.",
+)
 
 FLAGS = flags.FLAGS
 _INT_ENUMS = ("image_size", "channels")

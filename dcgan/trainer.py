@@ -23,8 +23,9 @@ class Trainer:
 
     State (everything ``checkpoint_items`` returns): both networks, both optimizers, the
     int64 ``step`` (generator updates done), the ``noise_rng`` that draws every latent
-    vector and gradient-penalty alpha, the ``fixed_noise`` the sample grid uses, and the
-    ``dropout_seeds`` of any dropout layers.
+    vector and gradient-penalty alpha, the ``fixed_noise`` the sample grid uses, the
+    ``dropout_seeds`` of any dropout layers, and ``generator_ema`` when G's weights are
+    averaged.
     """
 
     def __init__(
@@ -49,15 +50,18 @@ class Trainer:
         noise: str = "normal",
         noise_scale: float = 1.0,
         noise_shape: tuple[int, ...] | None = None,
+        g_ema_decay: float = 0.0,
     ):
         """Builds the trainer; see ``Config`` for the meaning of each option.
 
         ``noise_shape`` is the shape of one noise example (default ``(latent_dim,)``);
-        the generator must take ``[B, *noise_shape]``.
+        the generator must take ``[B, *noise_shape]``. With ``g_ema_decay`` > 0 the
+        trainer keeps ``generator_ema``, a copy of G whose weights follow G's after every
+        step (``ema_update``); ``sampler`` is the network to sample from either way.
 
         Raises:
             ValueError: for an unknown loss, generator loss or train order, n_critic < 1,
-                or an R1 weight on a WGAN.
+                an R1 weight on a WGAN, or an EMA decay outside [0, 1).
         """
         if train_order not in ("d_first", "g_first"):
             raise ValueError(f"train_order={train_order!r} is not one of ['d_first', 'g_first']")
@@ -65,6 +69,8 @@ class Trainer:
             raise ValueError(f"n_critic={n_critic} must be >= 1")
         if r1_weight < 0 or (r1_weight and loss != "dcgan"):
             raise ValueError(f"r1_weight={r1_weight} must be >= 0, and 0 unless loss is 'dcgan'")
+        if not 0 <= g_ema_decay < 1:
+            raise ValueError(f"g_ema_decay={g_ema_decay} must be in [0, 1)")
         self.generator = generator
         self.discriminator = discriminator
         self.g_optimizer = g_optimizer
@@ -82,6 +88,16 @@ class Trainer:
         self._n_critic = n_critic
         self._g_first = train_order == "g_first"
         self._skip_nonfinite = skip_nonfinite
+        self._g_ema_decay = g_ema_decay
+        self.generator_ema = None
+        if g_ema_decay:
+            # Starts equal to G; same architecture, so any checkpoint reader can load it
+            # into a freshly built G.
+            self.generator_ema = keras.models.clone_model(generator)
+            for average, variable in zip(
+                self.generator_ema.weights, generator.weights, strict=True
+            ):
+                average.assign(variable)
 
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         # Updates (of D or G) whose loss or gradient norm was NaN or infinite.
@@ -134,7 +150,14 @@ class Trainer:
         }
         if self.dropout_seeds:
             items["dropout_seeds"] = self.dropout_seeds
+        if self.generator_ema is not None:
+            items["generator_ema"] = self.generator_ema
         return items
+
+    @property
+    def sampler(self) -> keras.Model:
+        """The generator to sample, evaluate and export with: the average if kept, else G."""
+        return self.generator if self.generator_ema is None else self.generator_ema
 
     def set_learning_rates(self, *, g_lr: float, d_lr: float) -> None:
         """Sets both learning rates (a restore brings back the checkpoint's values)."""
@@ -142,7 +165,7 @@ class Trainer:
         self.d_optimizer.learning_rate.assign(d_lr)
 
     def _generate(self, noise: tf.Tensor) -> tf.Tensor:
-        return self.generator(noise, training=False)
+        return self.sampler(noise, training=False)
 
     def _noise(self, batch_size: tf.Tensor) -> tf.Tensor:
         return draw_noise(  # [B, *noise_shape]
@@ -170,6 +193,8 @@ class Trainer:
         if not self._g_first:
             g_metrics = self.generator_update(batch_size)
         self.step.assign_add(1)
+        if self.generator_ema is not None:
+            self.ema_update()
         return {**d_metrics, **g_metrics, "nonfinite_updates": self.nonfinite_updates.value()}
 
     def discriminator_update(self, real: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -242,6 +267,27 @@ class Trainer:
             lambda: self.g_optimizer.apply(gradients, variables), g_loss, gradients, saved_state
         )
         return {"g_loss": g_loss, "g_grad_norm": g_grad_norm}
+
+    def ema_update(self) -> None:
+        """Moves ``generator_ema`` toward G: ``w_ema = d * w_ema + (1 - d) * w``.
+
+        ``d`` is ``min(g_ema_decay, (1 + step) / (10 + step))``: early on, when G changes
+        fastest, the average forgets quickly instead of dragging in the initial weights
+        (the warm-up of ``tf.train.ExponentialMovingAverage``). Non-trainable weights
+        (batch-norm moving statistics) are copied, not averaged: they are G's estimates
+        for its current weights.
+        """
+        step = tf.cast(self.step, tf.float32)
+        decay = tf.minimum(self._g_ema_decay, (1.0 + step) / (10.0 + step))
+        averages = self.generator_ema
+        for average, variable in zip(
+            averages.trainable_weights, self.generator.trainable_weights, strict=True
+        ):
+            average.assign(decay * average + (1.0 - decay) * tf.cast(variable, average.dtype))
+        for average, variable in zip(
+            averages.non_trainable_weights, self.generator.non_trainable_weights, strict=True
+        ):
+            average.assign(variable)
 
     def _state_variables(self) -> list[tf.Variable]:
         # What a forward pass in training mode changes: batch-norm moving statistics.
@@ -320,4 +366,5 @@ def build_trainer(config: Config) -> Trainer:
         noise=config.noise,
         noise_scale=config.noise_scale,
         noise_shape=config.latent_shape,
+        g_ema_decay=config.g_ema_decay,
     )

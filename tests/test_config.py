@@ -186,6 +186,8 @@ INVALID = [
         {"lr_decay_steps": 999, "train_steps": 1000},
         "--lr_decay_steps=999 is invalid; allowed: 0 (constant) or >= --train_steps=1000",
     ),
+    ({"g_ema_decay": 1.0}, "--g_ema_decay=1.0 is invalid; allowed: a number in [0.0, 1.0)"),
+    ({"g_ema_decay": -0.5}, "--g_ema_decay=-0.5 is invalid; allowed: a number in [0.0, 1.0)"),
 ]
 
 
@@ -455,6 +457,7 @@ DCGAN_GLYPHS_FIELDS = (
     "g_beta2",
     "d_beta2",
     "lr_decay_steps",
+    "g_ema_decay",
 )
 # wgan-gp on ring2d with an RMSProp discriminator: no image fields, no data_dir, no
 # dcgan/wgan fields, no d_beta*.
@@ -491,6 +494,7 @@ WGAN_GP_RING2D_FIELDS = (
     "g_beta1",
     "g_beta2",
     "lr_decay_steps",
+    "g_ema_decay",
 )
 
 
@@ -679,6 +683,7 @@ STATE_CHANGES = [
     ("noise_scale", VECTOR_BASE, 3.0, "1.0"),
     ("noise_shape", {"latent_dim": 64}, (4, 4, 4), ""),
     ("vector_dim", {"dataset": "npy_vectors", "data_file": "v.npy", "vector_dim": 3}, 4, "3"),
+    ("g_ema_decay", VECTOR_BASE, 0.999, "0.0"),
 ]
 
 

@@ -10,6 +10,8 @@ from configs import tiny_image, tiny_vector
 from runner import run_module
 
 from dcgan import data, loop, metrics, pretrained
+from dcgan.config import Config
+from dcgan.trainer import build_trainer
 
 
 def evaluate(*args, env=None):
@@ -72,6 +74,46 @@ def test_best_and_named_checkpoints(ring_run, tmp_path):
     older = evaluate(f"--workdir={ring_run}", f"--checkpoint={ring_run}/checkpoints/ckpt-2")
     assert older.returncode == 0, older.stderr
     assert json.loads((ring_run / "eval_ckpt-2.json").read_text())["step"] == 2
+
+
+def test_a_run_with_a_weight_average_is_measured_through_it(tmp_path):
+    workdir = vector_run(
+        tmp_path / "ema",
+        "gaussian1d",
+        g_ema_decay=0.5,
+        g_lr=0.05,  # G moves far in 4 steps, so its average is clearly not G
+        eval_every=4,
+        eval_samples=200,
+        best_metric="w1",
+    )
+    # The loop's own restore path, independent of dcgan.pretrained.
+    trainer = build_trainer(Config.from_json((workdir / "config.json").read_text()))
+    tf.train.Checkpoint(**trainer.checkpoint_items()).restore(
+        str(workdir / "checkpoints" / "ckpt-4")
+    ).expect_partial()
+    averaged = pretrained.load_generator(str(workdir))
+    plain = pretrained.load_generator(str(workdir), average=False)
+    assert averaged.averaged and not plain.averaged
+    for loaded, source in ((averaged, trainer.generator_ema), (plain, trainer.generator)):
+        for a, b in zip(loaded.generator.weights, source.weights, strict=True):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert not np.allclose(averaged.generator.weights[0], plain.generator.weights[0])
+
+    default = evaluate(f"--workdir={workdir}", "--num_samples=200")
+    assert default.returncode == 0, default.stderr
+    record = json.loads((workdir / "eval_ckpt-4.json").read_text())
+    assert record["averaged"] is True
+    # The loop evaluated the same average with the same noise at step 4.
+    kept = json.loads((workdir / "best" / "best.json").read_text())
+    assert kept["step"] == 4 and record["metrics"]["w1"] == pytest.approx(kept["value"])
+
+    raw = evaluate(f"--workdir={workdir}", "--noema", f"--output={tmp_path}/raw.json")
+    assert raw.returncode == 0, raw.stderr
+    record = json.loads((tmp_path / "raw.json").read_text())
+    assert record["averaged"] is False
+    noise = tf.random.Generator.from_seed(0).normal([200, trainer.latent_dim])
+    expected = metrics.wasserstein1_to_normal(trainer.generator(noise).numpy())
+    assert record["metrics"]["w1"] == pytest.approx(expected)
 
 
 def test_gaussian1d_reports_w1_and_ks(tmp_path):

@@ -220,11 +220,12 @@ EVALUATION_DOES_NOT_CHANGE_TRAINING = textwrap.dedent("""
     def run(workdir, steps, **extra):
         config = Config(workdir=workdir, dataset="ring2d", latent_dim=4, g_hidden_units=(16,),
                         d_hidden_units=(16,), batch_size=32, train_steps=steps, loss="wgan-gp",
-                        n_critic=2, lr_decay_steps=6, deterministic=True, log_every=100,
-                        checkpoint_every=100, **extra)
+                        n_critic=2, lr_decay_steps=6, g_ema_decay=0.9, deterministic=True,
+                        log_every=100, checkpoint_every=100, **extra)
         trainer = loop.train(config)
         return [v.numpy() for v in trainer.generator.weights + trainer.discriminator.weights
-                + trainer.g_optimizer.variables + trainer.d_optimizer.variables]
+                + trainer.generator_ema.weights + trainer.g_optimizer.variables
+                + trainer.d_optimizer.variables]
 
     root = sys.argv[1]
     plain = run(f"{root}/plain", 6)
@@ -236,7 +237,7 @@ EVALUATION_DOES_NOT_CHANGE_TRAINING = textwrap.dedent("""
 """)
 
 
-def test_evaluating_and_decaying_keep_resume_bit_exact(tmp_path):
+def test_evaluating_decaying_and_averaging_keep_resume_bit_exact(tmp_path):
     result = subprocess.run(
         [sys.executable, "-c", EVALUATION_DOES_NOT_CHANGE_TRAINING, str(tmp_path)],
         capture_output=True,

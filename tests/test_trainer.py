@@ -331,6 +331,7 @@ def test_build_optimizer():
         ({"n_critic": 0}, "n_critic=0"),
         ({"loss": "wgan-gp", "r1_weight": 1.0}, "r1_weight=1.0 must be >= 0, and 0 unless"),
         ({"r1_weight": -1.0}, "r1_weight=-1.0"),
+        ({"g_ema_decay": 1.0}, r"g_ema_decay=1.0 must be in \[0, 1\)"),
     ],
 )
 def test_bad_options(options, message):
@@ -451,3 +452,52 @@ def test_checkpoint_holds_the_dropout_masks_state(tmp_path):
 
 def test_no_dropout_no_extra_checkpoint_item():
     assert "dropout_seeds" not in make_trainer(image=True).checkpoint_items()
+
+
+def all_weights(model):
+    return [v.numpy().astype(np.float64) for v in model.weights]
+
+
+@pytest.mark.parametrize("image", [False, True])  # the image G has batch-norm statistics
+def test_generator_average_follows_the_warmed_up_formula(image):
+    decay = 0.2  # below the warm-up's 2/11 at step 1 and 3/12 at step 2: both apply
+    trainer = make_trainer(image=image, g_ema_decay=decay)
+    iterator = iter(batches(image=image))
+    average = all_weights(trainer.generator)  # the average starts equal to G
+    np.testing.assert_array_equal(average[0], all_weights(trainer.generator_ema)[0])
+    trainable = {id(v) for v in trainer.generator.trainable_weights}
+    for step in (1, 2):
+        trainer.train_step(iterator)
+        d = min(decay, (1 + step) / (10 + step))
+        current = all_weights(trainer.generator)
+        average = [
+            d * a + (1 - d) * w if id(v) in trainable else w
+            for a, w, v in zip(average, current, trainer.generator.weights, strict=True)
+        ]
+        for expected, actual in zip(average, all_weights(trainer.generator_ema), strict=True):
+            np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-7)
+    assert changed(weights(trainer.generator_ema), trainer.generator)  # an average, not G
+    assert trainer.sampler is trainer.generator_ema
+    assert trainer.train_step.experimental_get_tracing_count() == 1
+
+
+def test_generate_uses_the_average_and_the_checkpoint_holds_it(tmp_path):
+    trainer = make_trainer(g_ema_decay=0.9)
+    iterator = iter(batches())
+    for _ in range(3):
+        trainer.train_step(iterator)
+    np.testing.assert_array_equal(
+        trainer.generate(trainer.fixed_noise), trainer.generator_ema(trainer.fixed_noise)
+    )
+    assert trainer.checkpoint_items()["generator_ema"] is trainer.generator_ema
+    path = tf.train.Checkpoint(**trainer.checkpoint_items()).save(str(tmp_path / "ckpt"))
+    restored = make_trainer(g_ema_decay=0.9, seed=7)
+    tf.train.Checkpoint(**restored.checkpoint_items()).restore(path).assert_consumed()
+    for a, b in zip(trainer.generator_ema.weights, restored.generator_ema.weights, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_without_an_average_the_sampler_is_g():
+    trainer = make_trainer()
+    assert trainer.generator_ema is None and trainer.sampler is trainer.generator
+    assert "generator_ema" not in trainer.checkpoint_items()
