@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from dcgan import config as config_lib
-from dcgan import data, evaluation, images, networks, plots
+from dcgan import data, evaluation, networks, snapshots
 from dcgan.config import Config
 from dcgan.trainer import Trainer, build_trainer
 from dcgan.workdir import CheckpointError, Workdir, summarize_error
@@ -168,7 +168,7 @@ def train(config: Config) -> Trainer:
     )
     writer = run.workdir.summary_writer()
     if step == 0:
-        _write_samples(run, writer, step)
+        snapshots.write(run.trainer, run.config, run.workdir, writer, step)
 
     nonfinite_at_start = int(trainer.nonfinite_updates.numpy())
     last_log_step, last_log_time = step, time.perf_counter()
@@ -206,7 +206,7 @@ def train(config: Config) -> Trainer:
                         for name, value in config.learning_rates(step - 1).items():
                             tf.summary.scalar(name, value)
             if step % config.image_every == 0 or final:
-                _write_samples(run, writer, step)
+                snapshots.write(run.trainer, run.config, run.workdir, writer, step)
             if step % config.checkpoint_every == 0 or final:
                 run.save(step)
                 saved_step = step
@@ -360,55 +360,3 @@ def _log_line(step: int, total: int, metrics: dict, steps_per_sec: float) -> str
 
 def _format(value: tf.Tensor) -> str:
     return str(int(value)) if value.dtype.is_integer else f"{float(value):.4f}"
-
-
-def _write_samples(run: Run, writer, step: int) -> None:
-    """Renders the fixed noise: a PNG grid and image summary, or histograms and a plot.
-
-    For 1-D and 2-D vector data the plot (real vs generated with D over them, see
-    ``dcgan.plots``) is written as the image summary ``fixed_noise_plot`` and as the
-    sample PNG.
-    """
-    trainer, config = run.trainer, run.config
-    samples = trainer.generate(trainer.fixed_noise).numpy()
-    with writer.as_default(step=step):
-        if config.is_image:
-            grid = images.make_grid(samples)  # [H, W, C] uint8
-            run.workdir.write_sample_grid(step, grid)
-            tf.summary.image("fixed_noise_samples", grid[tf.newaxis])
-        else:
-            for dim in range(samples.shape[1]):
-                tf.summary.histogram(f"fixed_noise_samples/dim{dim}", samples[:, dim])
-            if samples.shape[1] <= 2:  # a histogram or a scatter; wider data has none
-                plot = vector_plot(trainer, config, samples)  # [H, W, 3] uint8
-                run.workdir.write_sample_grid(step, plot)
-                tf.summary.image("fixed_noise_plot", plot[tf.newaxis])
-
-
-def vector_plot(trainer: Trainer, config: Config, samples: np.ndarray) -> np.ndarray:
-    """Draws generated ``samples`` [N, D] against real data, with D's output over them.
-
-    D's output is shown as a probability: sigmoid of the logit for ``--loss=dcgan``; a
-    critic's scores have no scale, so they are min-max normalized over the plotted area.
-    The real batch comes from a separate pipeline with the run's seed, so the plot never
-    takes data from the training iterator.
-    """
-    real = evaluation.real_examples(config, len(samples))
-    dim = samples.shape[1]
-    lo, hi = plots.padded_range(real, samples)
-    axis = np.linspace(lo, hi, 200 if dim == 1 else 100, dtype=np.float32)
-    if dim == 1:
-        points = axis[:, None]  # [200, 1]
-    else:
-        xs, ys = np.meshgrid(axis, axis[::-1])  # row 0 at the top: y = hi
-        points = np.stack([xs.ravel(), ys.ravel()], axis=1)  # [100 * 100, 2]
-    scores = trainer.discriminator(points, training=False).numpy().ravel()
-    if config.loss == "dcgan":
-        d_values = 0.5 * (1.0 + np.tanh(scores / 2.0))  # sigmoid, without overflow
-    else:
-        d_values = (scores - scores.min()) / max(scores.max() - scores.min(), 1e-12)
-    if dim == 1:
-        return plots.histogram_1d(real, samples, d_values=d_values, value_range=(lo, hi))
-    return plots.scatter_2d(
-        real, samples, d_grid=d_values.reshape(len(axis), len(axis)), extent=(lo, hi)
-    )

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 from configs import tiny_image
 
-from dcgan import loop
+from dcgan import loop, snapshots
 from dcgan.config import Config, ConfigError
 from dcgan.trainer import build_trainer
 from dcgan.workdir import CheckpointError
@@ -129,7 +129,7 @@ def test_gaussian1d_plot_draws_d_of_x(tmp_path):
     logits = trainer.discriminator.get_layer("logits")
     logits.set_weights([np.zeros_like(w) for w in logits.get_weights()])
     samples = trainer.generate(trainer.fixed_noise).numpy()
-    plot = loop.vector_plot(trainer, config, samples)
+    plot = snapshots.vector_plot(trainer, config, samples)
     assert plot.shape == (240, 400, 3)
     middle = plot[118:122]  # D = 0.5 at row 119.5
     assert ((middle == 0).all(axis=2).any(axis=0)).all()  # black in every column
