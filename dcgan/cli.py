@@ -106,7 +106,9 @@ def check_output_file(program: str, output: str | None, extensions: tuple[str, .
 def load_generator(program: str, workdir: str, checkpoint: str | None, *, average: bool = True):
     """Restores the trained G of ``workdir``; a bad run or checkpoint ends the program.
 
-    ``average`` picks the run's weight average over G itself when the run kept one.
+    ``average`` picks the run's weight average over G itself when the run kept one; an
+    explicit ``--ema`` or ``--noema`` on a run that kept none is refused (it would do
+    nothing).
 
     Returns:
         ``dcgan.pretrained.Pretrained``: the run's config, G and the checkpoint path.
@@ -116,11 +118,19 @@ def load_generator(program: str, workdir: str, checkpoint: str | None, *, averag
     from dcgan.workdir import CheckpointError
 
     try:
-        return pretrained.load_generator(workdir, checkpoint=checkpoint, average=average)
+        run = pretrained.load_generator(workdir, checkpoint=checkpoint, average=average)
     except ConfigError as e:
         fail(program, e, USAGE_ERROR)
     except CheckpointError as e:
         fail(program, e, INPUT_ERROR)
+    if flags.FLAGS["ema"].present and not run.config.g_ema_decay:
+        fail(
+            program,
+            f"--{'' if average else 'no'}ema has no effect: --workdir={workdir} kept no "
+            "average of G's weights (it trained with --g_ema_decay=0)",
+            USAGE_ERROR,
+        )
+    return run
 
 
 def check_no_arguments(program: str, argv: list[str]) -> None:

@@ -165,6 +165,7 @@ def test_image_run_with_a_classifier_records_the_extractor(tmp_path):
         (["--workdir={ring}", "--num_samples=1"], 2, "num_samples"),
         (["--workdir={empty}"], 2, "holds no dcgan run (no config.json)"),
         (["--workdir={vectors}"], 2, "trained on --dataset=npy_vectors, which has no metrics"),
+        (["--workdir={ring}", "--noema"], 2, "--noema has no effect: --workdir="),
     ],
 )
 def test_bad_input_is_one_line(ring_run, tmp_path, args, status, message):
