@@ -32,7 +32,7 @@ bench:  ## step throughput, input throughput, then a 20k-step soak (~10 min)
 	$(PYTHON) -m dcgan.bench_data --output=bench_data.json
 	$(PYTHON) -m dcgan.bench_soak --output=soak.json
 
-bench-toys:  ## ring2d, grid2d, gaussian1d flagfiles x 5 seeds against their targets (~1.5 h)
+bench-toys:  ## ring2d, grid2d, gaussian1d flagfiles x 5 seeds against their targets (1.5–2 h on 2 cores)
 	$(PYTHON) -m dcgan.bench_toys --output=bench_toys.json
 
 clean:
