@@ -4,6 +4,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 import tensorflow as tf
+from configs import tiny_image
 from runner import run_module
 
 from dcgan import loop, pretrained
@@ -17,19 +18,9 @@ def sample(*args):
 @pytest.fixture(scope="module")
 def image_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("image_run")
+    # The default 8x8 training grid, as before the shared tiny config existed.
     loop.train(
-        Config(
-            workdir=str(workdir),
-            dataset="glyphs",
-            image_size=28,
-            latent_dim=8,
-            g_base_width=4,
-            d_base_width=4,
-            batch_size=8,
-            train_steps=4,
-            checkpoint_every=2,
-            keep_checkpoints=0,
-        )
+        tiny_image(workdir, grid_size=8, train_steps=4, checkpoint_every=2, keep_checkpoints=0)
     )
     return workdir
 
