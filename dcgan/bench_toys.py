@@ -46,7 +46,10 @@ def _define_flags() -> None:
     flags.DEFINE_integer(
         "train_steps", 0, "Override the flagfiles' --train_steps (for a quick check); 0: theirs."
     )
-    flags.DEFINE_integer("num_samples", 10_000, "Samples per evaluation.", lower_bound=2)
+    # A 97 % fraction measured on n samples has a standard error of 0.17 points at
+    # n = 10,000 and 0.08 at 50,000, and the targets sit within that: grid2d seed 4 reads
+    # 97.3 % on 10,000 samples and 96.97-97.01 % on four draws of 50,000.
+    flags.DEFINE_integer("num_samples", 50_000, "Samples per evaluation.", lower_bound=2)
     flags.DEFINE_string("output", "bench_toys.json", "JSON file of every run's figures.")
 
 
