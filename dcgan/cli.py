@@ -103,12 +103,12 @@ def check_output_file(program: str, output: str | None, extensions: tuple[str, .
     return extension
 
 
-def load_generator(program: str, workdir: str, checkpoint: str | None, *, average: bool = True):
+def load_generator(program: str, workdir: str, checkpoint: str | None):
     """Restores the trained G of ``workdir``; a bad run or checkpoint ends the program.
 
-    ``average`` picks the run's weight average over G itself when the run kept one; an
-    explicit ``--ema`` or ``--noema`` on a run that kept none is refused (it would do
-    nothing).
+    ``--ema`` (see ``define_generator_flags``) picks the run's weight average over G itself
+    when the run kept one; an explicit ``--ema`` or ``--noema`` on a run that kept none is
+    refused (it would do nothing).
 
     Returns:
         ``dcgan.pretrained.Pretrained``: the run's config, G and the checkpoint path.
@@ -117,6 +117,7 @@ def load_generator(program: str, workdir: str, checkpoint: str | None, *, averag
     from dcgan.config import ConfigError
     from dcgan.workdir import CheckpointError
 
+    average = flags.FLAGS.ema
     try:
         run = pretrained.load_generator(workdir, checkpoint=checkpoint, average=average)
     except ConfigError as e:

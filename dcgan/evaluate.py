@@ -50,7 +50,7 @@ def main(argv: list[str]) -> None:
     from dcgan import data, evaluation
     from dcgan.config import ConfigError
 
-    run = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint, average=FLAGS.ema)
+    run = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint)
     config = run.config
     if not config.eval_metrics:
         cli.fail(

@@ -42,7 +42,7 @@ def main(argv: list[str]) -> None:
 
     from dcgan import networks
 
-    run = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint, average=FLAGS.ema)
+    run = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint)
 
     config = run.config
     generator = run.generator

@@ -46,7 +46,7 @@ def main(argv: list[str]) -> None:
 
     from dcgan import images, latent, networks
 
-    run = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint, average=FLAGS.ema)
+    run = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint)
     if not run.config.is_image:
         cli.fail(
             _PROGRAM,

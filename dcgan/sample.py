@@ -34,7 +34,7 @@ def main(argv: list[str]) -> None:
 
     from dcgan import evaluation, images
 
-    run = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint, average=FLAGS.ema)
+    run = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint)
     config, generator, path = run.config, run.generator, run.checkpoint
     if extension == ".png" and not config.is_image:
         cli.fail(

@@ -18,10 +18,7 @@ def sample(*args):
 @pytest.fixture(scope="module")
 def image_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("image_run")
-    # The default 8x8 training grid, as before the shared tiny config existed.
-    loop.train(
-        tiny_image(workdir, grid_size=8, train_steps=4, checkpoint_every=2, keep_checkpoints=0)
-    )
+    loop.train(tiny_image(workdir, train_steps=4, checkpoint_every=2, keep_checkpoints=0))
     return workdir
 
 
