@@ -106,7 +106,7 @@ def check_output_file(program: str, output: str | None, extensions: tuple[str, .
 def load_generator(program: str, workdir: str, checkpoint: str | None):
     """Restores the trained G of ``workdir``; a bad run or checkpoint ends the program.
 
-    ``--ema`` (see ``define_generator_flags``) picks the run's weight average over G itself
+    ``--ema`` (see ``define_generator_flags``) picks the run's EMA of G's weights over G itself
     when the run kept one; an explicit ``--ema`` or ``--noema`` on a run that kept none is
     refused (it would do nothing).
 
@@ -117,21 +117,21 @@ def load_generator(program: str, workdir: str, checkpoint: str | None):
     from dcgan.config import ConfigError
     from dcgan.workdir import CheckpointError
 
-    average = flags.FLAGS.ema
+    ema = flags.FLAGS.ema
     try:
-        run = pretrained.load_generator(workdir, checkpoint=checkpoint, average=average)
+        trained = pretrained.load_generator(workdir, checkpoint=checkpoint, ema=ema)
     except ConfigError as e:
         fail(program, e, USAGE_ERROR)
     except CheckpointError as e:
         fail(program, e, INPUT_ERROR)
-    if flags.FLAGS["ema"].present and not run.config.g_ema_decay:
+    if flags.FLAGS["ema"].present and not trained.config.g_ema_decay:
         fail(
             program,
-            f"--{'' if average else 'no'}ema has no effect: --workdir={workdir} kept no "
+            f"--{'' if ema else 'no'}ema has no effect: --workdir={workdir} kept no "
             "average of G's weights (it trained with --g_ema_decay=0)",
             USAGE_ERROR,
         )
-    return run
+    return trained
 
 
 def check_no_arguments(program: str, argv: list[str]) -> None:

@@ -50,8 +50,8 @@ def main(argv: list[str]) -> None:
     from dcgan import data, evaluation
     from dcgan.config import ConfigError
 
-    run = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint)
-    config = run.config
+    trained = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint)
+    config = trained.config
     if not config.eval_metrics:
         cli.fail(
             _PROGRAM,
@@ -80,27 +80,27 @@ def main(argv: list[str]) -> None:
         evaluator = evaluation.Evaluator(config, num_samples=num_samples, seed=FLAGS.seed)
     except (evaluation.EvaluationError, data.DataError) as e:
         cli.fail(_PROGRAM, e, cli.INPUT_ERROR)
-    result = evaluator(run.generator)
+    result = evaluator(trained.generator)
 
-    step = int(tf.train.load_checkpoint(run.checkpoint).get_tensor(_STEP_KEY))
+    step = int(tf.train.load_checkpoint(trained.checkpoint).get_tensor(_STEP_KEY))
     record = {
         "workdir": FLAGS.workdir,
-        "checkpoint": run.checkpoint,
+        "checkpoint": trained.checkpoint,
         "step": step,
-        "averaged": run.averaged,  # the weight average (--g_ema_decay) rather than G
+        "ema": trained.ema,  # the weight average of G (--g_ema_decay) rather than G
         "dataset": config.dataset,
         "seed": evaluator.seed,
         "metrics": {k: v for k, v in result.items() if k in config.eval_metrics + ("kid_std",)},
         **{k: v for k, v in result.items() if k.startswith("num_") or k == "extractor"},
     }
     output = FLAGS.output or os.path.join(
-        FLAGS.workdir, f"eval_{_checkpoint_name(run.checkpoint)}.json"
+        FLAGS.workdir, f"eval_{_checkpoint_name(trained.checkpoint)}.json"
     )
     with open(output, "w") as f:
         json.dump(record, f, indent=2, sort_keys=True)
         f.write("\n")
     line = " ".join(f"{name}={value:.4g}" for name, value in record["metrics"].items())
-    print(f"{run.checkpoint} (step {step}): {line}; wrote {output}", flush=True)
+    print(f"{trained.checkpoint} (step {step}): {line}; wrote {output}", flush=True)
 
 
 # The int64 step variable of dcgan.trainer.Trainer, as tf.train.Checkpoint names it.

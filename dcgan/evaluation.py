@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from dcgan import data, metrics, networks
+from dcgan import builder, data, metrics
 from dcgan.config import HIGHER_IS_BETTER, Config
 
 _CHUNK = 256  # examples per generator / extractor call, to bound memory
@@ -30,9 +30,10 @@ class EvaluationError(RuntimeError):
 def generate(generator: keras.Model, config: Config, *, num_samples: int, seed: int) -> np.ndarray:
     """Draws ``num_samples`` samples [N, ...] from the run's noise, seeded by ``seed``."""
     rng = tf.random.Generator.from_seed(seed)
+    distribution = builder.build_noise(config)
     chunks = []
     for start in range(0, num_samples, _CHUNK):
-        noise = networks.sample_noise(config, min(_CHUNK, num_samples - start), rng)
+        noise = distribution.sample(min(_CHUNK, num_samples - start), rng=rng)
         chunks.append(generator(noise, training=False).numpy())
     return np.concatenate(chunks)
 
@@ -180,7 +181,7 @@ def real_examples(config: Config, count: int) -> np.ndarray:
     which the data is known to hold; a small set repeats.
     """
     batches = -(-count // config.batch_size)
-    dataset = networks.build_dataset(config, batch_size=config.batch_size).take(batches)
+    dataset = builder.build_dataset(config, batch_size=config.batch_size).take(batches)
     return np.concatenate(list(dataset.as_numpy_iterator()))[:count]
 
 

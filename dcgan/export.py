@@ -40,14 +40,15 @@ def main(argv: list[str]) -> None:
     cli.quiet_tensorflow()
     import tensorflow as tf
 
-    from dcgan import networks
+    from dcgan import builder
 
-    run = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint)
+    trained = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint)
 
-    config = run.config
-    generator = run.generator
+    config = trained.config
+    generator = trained.generator
     key = "images" if config.is_image else "samples"
-    shape = config.latent_shape
+    distribution = builder.build_noise(config)
+    shape = distribution.shape
 
     module = tf.Module()
     module.generator = generator  # tracked, so the SavedModel holds its variables
@@ -63,9 +64,7 @@ def main(argv: list[str]) -> None:
         ]
     )
     def sample(count, seed):
-        noise = networks.draw_noise(
-            count, shape=shape, distribution=config.noise, scale=config.noise_scale, seed=seed
-        )
+        noise = distribution.sample(count, seed=seed)
         return {key: generator(noise, training=False)}
 
     module.serve, module.sample = serve, sample
@@ -77,12 +76,12 @@ def main(argv: list[str]) -> None:
         "noise": config.noise,
         "noise_scale": config.noise_scale,
         "output": key,
-        "checkpoint": run.checkpoint,
+        "checkpoint": trained.checkpoint,
     }
     with open(os.path.join(FLAGS.output, "dcgan_noise.json"), "w") as f:
         json.dump(description, f, indent=2)
         f.write("\n")
-    print(f"exported G of {run.checkpoint} to {FLAGS.output}", flush=True)
+    print(f"exported G of {trained.checkpoint} to {FLAGS.output}", flush=True)
 
 
 if __name__ == "__main__":

@@ -44,29 +44,31 @@ def main(argv: list[str]) -> None:
     import numpy as np
     import tensorflow as tf
 
-    from dcgan import images, latent, networks
+    from dcgan import builder, images, latent
 
-    run = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint)
-    if not run.config.is_image:
+    trained = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint)
+    if not trained.config.is_image:
         cli.fail(
             _PROGRAM,
-            f"--workdir={FLAGS.workdir}: dataset {run.config.dataset} holds vectors, not "
+            f"--workdir={FLAGS.workdir}: dataset {trained.config.dataset} holds vectors, not "
             "images; interpolation grids need an image run",
             cli.USAGE_ERROR,
         )
 
-    config = run.config
+    config = trained.config
     method = FLAGS.method
-    ends = networks.sample_noise(
-        config, 2 * FLAGS.rows, tf.random.Generator.from_seed(FLAGS.seed)
-    ).numpy()  # [2 * rows, *latent_shape]
+    ends = (
+        builder.build_noise(config)
+        .sample(2 * FLAGS.rows, rng=tf.random.Generator.from_seed(FLAGS.seed))
+        .numpy()
+    )  # [2 * rows, *latent_shape]
     paths = np.concatenate(
         [
             latent.interpolate(ends[2 * i], ends[2 * i + 1], FLAGS.steps, method=method)
             for i in range(FLAGS.rows)
         ]
     )  # [rows * steps, *latent_shape], row by row
-    samples = run.generator(paths, training=False).numpy()  # [rows * steps, H, W, C]
+    samples = trained.generator(paths, training=False).numpy()  # [rows * steps, H, W, C]
     images.write_png(FLAGS.output, images.make_grid(samples, columns=FLAGS.steps))
 
     by_step = samples.reshape(FLAGS.rows, FLAGS.steps, *samples.shape[1:]).swapaxes(0, 1)
@@ -75,7 +77,7 @@ def main(argv: list[str]) -> None:
     images.write_gif(gif, frames + frames[-2:0:-1], duration_ms=FLAGS.frame_ms)
     print(
         f"wrote {FLAGS.rows} {method} interpolations of {FLAGS.steps} images from "
-        f"{run.checkpoint} to {FLAGS.output} and {gif}",
+        f"{trained.checkpoint} to {FLAGS.output} and {gif}",
         flush=True,
     )
 

@@ -1,134 +1,35 @@
-"""The eager outer loop of a run: restore, step, log, summarize, sample, checkpoint.
+"""The eager outer loop of a run: step, log, summarize, sample, evaluate, checkpoint.
 
-All I/O of training happens here, between calls of the compiled ``Trainer.train_step``.
+All I/O of training happens here, between calls of the compiled ``Trainer.train_step``;
+``dcgan.prepare`` builds and restores what the loop steps.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import signal
 import sys
 import time
 from collections.abc import Iterator
 
-import keras
 import numpy as np
 import tensorflow as tf
 
-from dcgan import config as config_lib
-from dcgan import data, evaluation, networks, snapshots
+from dcgan import data, evaluation, snapshots
 from dcgan.config import Config
-from dcgan.trainer import Trainer, build_trainer
-from dcgan.workdir import CheckpointError, Workdir, summarize_error
+from dcgan.prepare import PreparedRun, prepare
+from dcgan.trainer import Trainer
 
 # The order of the columns of the stdout log line; other metrics follow.
 _LOG_FIRST = ("d_loss", "g_loss")
-# Checked after every step when a run stops on them (a NaN loss makes a NaN norm).
-_WATCHED = ("d_loss", "g_loss", "d_grad_norm", "g_grad_norm", "gradient_penalty")
+# Named when a run stops on a non-finite update (a NaN loss makes a NaN norm), before
+# the objective's penalties.
+_WATCHED = ("d_loss", "g_loss", "d_grad_norm", "g_grad_norm")
 
 
 class NonFiniteError(RuntimeError):
     """A NaN or infinite loss or gradient stopped the run; nothing bad was saved."""
-
-
-class Run:
-    """A prepared run: the trainer, its data iterator and the checkpoint over both."""
-
-    def __init__(
-        self,
-        config: Config,
-        trainer: Trainer,
-        iterator,
-        workdir: Workdir,
-        manager,
-        skipped_images: tf.Variable | None = None,
-        evaluator: evaluation.Evaluator | None = None,
-        best_manager=None,
-    ):
-        self.config = config
-        self.trainer = trainer
-        self.iterator = iterator
-        self.workdir = workdir
-        self.manager = manager
-        # Image files the data pipeline could not decode and skipped (folders only).
-        self.skipped_images = skipped_images
-        # With --eval_every: the metrics, and with --best_metric the manager of best/.
-        self.evaluator = evaluator
-        self.best_manager = best_manager
-
-    def save(self, step: int) -> str:
-        """Saves a checkpoint numbered ``step``.
-
-        Raises:
-            CheckpointError: if it cannot be written; the earlier checkpoints stay intact
-                (the manager deletes old ones only after a new one is complete).
-        """
-        try:
-            return self.manager.save(checkpoint_number=step)
-        except (OSError, tf.errors.OpError) as e:
-            raise CheckpointError(
-                f"could not save the checkpoint of step {step} in {self.manager.directory} "
-                f"({summarize_error(e)}); the earlier checkpoints are intact"
-            ) from None
-
-
-def prepare(config: Config) -> Run:
-    """Validates the run against its workdir and data, builds it, and restores it.
-
-    Nothing is written before every check has passed, so a refused run leaves the
-    workdir as it was.
-
-    Raises:
-        ConfigError: if the workdir holds a run that these flags may not continue.
-        data.DataError: if the data is missing or unreadable.
-        CheckpointError: if the latest checkpoint does not match the networks.
-        evaluation.EvaluationError: if --eval_every needs a feature extractor that
-            cannot be loaded.
-    """
-    if os.path.exists(config.workdir) and not os.path.isdir(config.workdir):
-        raise config_lib.ConfigError(f"--workdir={config.workdir} exists and is not a directory")
-    if config.dataset == "npy_vectors" and not config.vector_dim:
-        # Read from the file's header and saved with the run, so sampling later does
-        # not need the data file.
-        config = dataclasses.replace(config, vector_dim=data.npy_vector_dim(config.data_file))
-    workdir = Workdir(config.workdir)
-    saved = workdir.saved_config()
-    if saved is not None:
-        config_lib.check_resumable(saved, config)
-    if config.deterministic:
-        tf.config.experimental.enable_op_determinism()
-    # Before anything random is built: weight init and tf.data's seeded shuffles both
-    # derive from the global seed.
-    keras.utils.set_random_seed(config.seed)
-    skipped_images = None
-    if config.dataset == "folder":
-        skipped_images = tf.Variable(0, dtype=tf.int64, trainable=False, name="skipped_images")
-    dataset = networks.build_dataset(
-        config, batch_size=config.batch_size, skipped_images=skipped_images
-    )
-    trainer = build_trainer(config)
-    iterator = iter(dataset)
-    # The iterator's position is state too: a resumed run sees the batches the
-    # uninterrupted run would have seen.
-    data_state = {"data": iterator}
-    if skipped_images is not None:
-        # Counts the files behind the iterator's position, so it is saved with it.
-        data_state["data_skipped_images"] = skipped_images
-    checkpoint = tf.train.Checkpoint(**trainer.checkpoint_items(), **data_state)
-    workdir.restore(checkpoint)
-    # A restore brings back the saved learning rates; the flags of this run win.
-    trainer.set_learning_rates(**config.learning_rates(int(trainer.step.numpy())))
-    manager = workdir.checkpoint_manager(checkpoint, keep=config.keep_checkpoints)
-    evaluator = best_manager = None
-    if config.eval_every:
-        evaluator = evaluation.Evaluator(config, num_samples=config.eval_samples)
-    if config.best_metric:
-        workdir.best()  # a damaged record is refused now, not after hours of training
-        best_manager = workdir.best_manager(checkpoint)
-    workdir.save_config(config)
-    return Run(config, trainer, iterator, workdir, manager, skipped_images, evaluator, best_manager)
 
 
 def train(config: Config) -> Trainer:
@@ -229,7 +130,7 @@ def train(config: Config) -> Trainer:
     return trainer
 
 
-def _train_step(run: Run) -> dict:
+def _train_step(run: PreparedRun) -> dict:
     """One step; the data's counters join the metrics; an unreadable file is a DataError."""
     try:
         metrics = run.trainer.train_step(run.iterator)
@@ -243,14 +144,14 @@ def _train_step(run: Run) -> dict:
     return metrics
 
 
-def _evaluate(run: Run, writer, step: int) -> dict | None:
+def _evaluate(run: PreparedRun, writer, step: int) -> dict | None:
     """Measures G, writes the metrics, and keeps the checkpoint if it is the best.
 
     Returns:
         The best-checkpoint record after this evaluation (None without --best_metric).
     """
     config = run.config
-    result = run.evaluator(run.trainer.sampler)
+    result = run.evaluator(run.trainer.sampling_generator)
     values = {
         name: value
         for name, value in result.items()
@@ -270,13 +171,7 @@ def _evaluate(run: Run, writer, step: int) -> dict | None:
     previous = best["value"] if best is not None and best["metric"] == metric else None
     if not evaluation.is_better(metric, value, previous):
         return best
-    try:
-        path = run.best_manager.save(checkpoint_number=step)
-    except (OSError, tf.errors.OpError) as e:
-        raise CheckpointError(
-            f"could not save the best checkpoint of step {step} in {run.workdir.best_dir} "
-            f"({summarize_error(e)}); the previous best is intact"
-        ) from None
+    path = run.save(step, best=True)
     best = {"metric": metric, "value": value, "step": step, "checkpoint": path, "metrics": result}
     run.workdir.save_best(best)
     print(f"best {metric}={value:.4g} so far: saved {path}", flush=True)
@@ -301,10 +196,11 @@ def _patience_exhausted(config: Config, step: int, best: dict | None) -> str | N
     )
 
 
-def _nonfinite_message(run: Run, step: int, metrics: dict) -> str:
+def _nonfinite_message(run: PreparedRun, step: int, metrics: dict) -> str:
+    watched = _WATCHED + tuple(penalty.name for penalty in run.trainer.objective.penalties)
     bad = [
         f"{name}={float(metrics[name])}"
-        for name in _WATCHED
+        for name in watched
         if name in metrics and not np.isfinite(float(metrics[name]))
     ]
     what = ", ".join(bad) if bad else "a discriminator update earlier in the step"

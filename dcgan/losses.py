@@ -8,12 +8,11 @@ Contract shared by every function here:
 - Losses are minimized, keep the input dtype (float16 / bfloat16 work), hold no state,
   write no summaries, and run eagerly or inside ``tf.function``.
 
-``get(name)`` selects a loss family by name for a trainer.
+``dcgan.objective`` assembles these functions into the objective a run trains with.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 
 import tensorflow as tf
@@ -232,74 +231,3 @@ def clip_weights(variables: Sequence[tf.Variable], clip_value: float) -> None:
         raise ValueError(f"clip_value={clip_value} must be > 0")
     for variable in variables:
         variable.assign(tf.clip_by_value(variable, -clip_value, clip_value))
-
-
-DiscriminatorLoss = Callable[[tf.Tensor, tf.Tensor], tuple[tf.Tensor, tf.Tensor]]
-GeneratorLoss = Callable[[tf.Tensor], tf.Tensor]
-
-
-@dataclasses.dataclass(frozen=True)
-class LossFamily:
-    """A matched pair of losses, both following this module's contract.
-
-    Attributes:
-        discriminator_loss: ``(real, fake) -> (real_loss, fake_loss)``, each [B].
-        generator_loss: ``fake -> loss`` [B].
-        gradient_penalty: whether the family adds ``gradient_penalty`` to D's loss.
-        clips_weights: whether the family clips the critic's weights after updates.
-    """
-
-    discriminator_loss: DiscriminatorLoss
-    generator_loss: GeneratorLoss
-    gradient_penalty: bool = False
-    clips_weights: bool = False
-
-
-FAMILIES = ("dcgan", "wgan", "wgan-gp")
-GENERATOR_LOSSES = {
-    "non_saturating": non_saturating_generator_loss,
-    "minimax": minimax_generator_loss,
-}
-
-
-def get(
-    name: str, *, generator_loss: str = "non_saturating", label_smoothing: float = 0.0
-) -> LossFamily:
-    """Returns the loss family called ``name``.
-
-    Args:
-        name: one of ``FAMILIES``: "dcgan" (sigmoid cross-entropy), "wgan" (Wasserstein
-            with weight clipping), "wgan-gp" (Wasserstein with gradient penalty).
-        generator_loss: for "dcgan", a key of ``GENERATOR_LOSSES``.
-        label_smoothing: for "dcgan", one-sided smoothing of the real target.
-
-    Returns:
-        The family's ``LossFamily``.
-
-    Raises:
-        ValueError: for an unknown name, or dcgan-only options given to a WGAN.
-    """
-    if name == "dcgan":
-        if generator_loss not in GENERATOR_LOSSES:
-            raise ValueError(
-                f"generator_loss={generator_loss!r} is not one of {sorted(GENERATOR_LOSSES)}"
-            )
-        if not 0.0 <= label_smoothing < 1.0:
-            raise ValueError(f"label_smoothing={label_smoothing} must be in [0, 1)")
-
-        def discriminator_loss(real_logits, fake_logits):
-            return minimax_discriminator_loss(
-                real_logits, fake_logits, label_smoothing=label_smoothing
-            )
-
-        return LossFamily(discriminator_loss, GENERATOR_LOSSES[generator_loss])
-    if name in ("wgan", "wgan-gp"):
-        if label_smoothing:
-            raise ValueError(f"label_smoothing={label_smoothing} applies only to loss 'dcgan'")
-        return LossFamily(
-            wasserstein_discriminator_loss,
-            wasserstein_generator_loss,
-            gradient_penalty=name == "wgan-gp",
-            clips_weights=name == "wgan",
-        )
-    raise ValueError(f"loss={name!r} is not one of {list(FAMILIES)}")

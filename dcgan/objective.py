@@ -72,7 +72,7 @@ class Objective:
         A classifier's logit becomes its probability of "real". A critic's scores have no
         scale, so they are min-max normalized over the points given.
         """
-        outputs = np.asarray(outputs, dtype=np.float64)
+        outputs = np.asarray(outputs)
         if not self.critic:
             return 0.5 * (1.0 + np.tanh(outputs / 2.0))  # sigmoid, without overflow
         low, high = outputs.min(), outputs.max()

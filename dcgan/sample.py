@@ -34,8 +34,8 @@ def main(argv: list[str]) -> None:
 
     from dcgan import evaluation, images
 
-    run = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint)
-    config, generator, path = run.config, run.generator, run.checkpoint
+    trained = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint)
+    config, generator, path = trained.config, trained.generator, trained.checkpoint
     if extension == ".png" and not config.is_image:
         cli.fail(
             _PROGRAM,

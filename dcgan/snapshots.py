@@ -40,8 +40,8 @@ def write(trainer: Trainer, config: Config, workdir: Workdir, writer, step: int)
 def vector_plot(trainer: Trainer, config: Config, samples: np.ndarray) -> np.ndarray:
     """Draws generated ``samples`` [N, D] against real data, with D's output over them.
 
-    D's output is shown as a probability: sigmoid of the logit for ``--loss=dcgan``; a
-    critic's scores have no scale, so they are min-max normalized over the plotted area.
+    D's output is drawn as the objective reads it (``Objective.d_of_x``): a classifier's
+    probability of "real", or a critic's scores normalized over the plotted area.
     The real batch comes from a separate pipeline with the run's seed, so the plot never
     takes data from the training iterator.
     """
@@ -54,11 +54,8 @@ def vector_plot(trainer: Trainer, config: Config, samples: np.ndarray) -> np.nda
     else:
         xs, ys = np.meshgrid(axis, axis[::-1])  # row 0 at the top: y = hi
         points = np.stack([xs.ravel(), ys.ravel()], axis=1)  # [100 * 100, 2]
-    scores = trainer.discriminator(points, training=False).numpy().ravel()
-    if config.loss == "dcgan":
-        d_values = 0.5 * (1.0 + np.tanh(scores / 2.0))  # sigmoid, without overflow
-    else:
-        d_values = (scores - scores.min()) / max(scores.max() - scores.min(), 1e-12)
+    outputs = trainer.discriminator(points, training=False).numpy().ravel()
+    d_values = trainer.objective.d_of_x(outputs)
     if dim == 1:
         return plots.histogram_1d(real, samples, d_values=d_values, value_range=(lo, hi))
     return plots.scatter_2d(

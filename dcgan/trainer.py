@@ -1,8 +1,10 @@
 """The GAN being trained: networks, optimizers, step counter, noise source, compiled step.
 
-``Trainer.train_step`` is the only graph code of a run. Every choice that shapes it (loss
-family, n_critic, train order, penalty weight) is bound when the trainer is built, so it
-traces once per run. The eager loop around it (``dcgan.loop``) does all I/O.
+``Trainer.train_step`` is the only graph code of a run. What the run optimizes comes in
+as one ``dcgan.objective.Objective``; the trainer adds only how to step (n_critic, train
+order, the non-finite policy, the weight average of G). Every choice is bound when the
+trainer is built, so the step traces once per run. The eager loop around it
+(``dcgan.loop``) does all I/O; ``dcgan.builder`` builds the trainer from a ``Config``.
 """
 
 from __future__ import annotations
@@ -11,11 +13,10 @@ import keras
 import tensorflow as tf
 
 from dcgan import losses
-from dcgan.config import Config
-from dcgan.networks import build_networks, build_optimizer, draw_noise
+from dcgan.noise import NoiseDistribution
+from dcgan.objective import Objective
 
-# Vector runs have no image grid; their fixed noise batch feeds a histogram instead.
-_VECTOR_FIXED_SAMPLES = 1000
+TRAIN_ORDERS = ("d_first", "g_first")
 
 
 class Trainer:
@@ -35,56 +36,49 @@ class Trainer:
         discriminator: keras.Model,
         g_optimizer: keras.optimizers.Optimizer,
         d_optimizer: keras.optimizers.Optimizer,
-        latent_dim: int,
-        loss: str = "dcgan",
-        generator_loss: str = "non_saturating",
-        label_smoothing: float = 0.0,
-        clip_value: float = 0.01,
-        gp_weight: float = 10.0,
-        r1_weight: float = 0.0,
+        objective: Objective,
+        noise: NoiseDistribution,
         n_critic: int = 1,
         train_order: str = "d_first",
+        skip_nonfinite: bool = False,
+        g_ema_decay: float = 0.0,
         seed: int = 0,
         num_fixed_samples: int = 64,
-        skip_nonfinite: bool = False,
-        noise: str = "normal",
-        noise_scale: float = 1.0,
-        noise_shape: tuple[int, ...] | None = None,
-        g_ema_decay: float = 0.0,
     ):
-        """Builds the trainer; see ``Config`` for the meaning of each option.
+        """Builds the trainer; see ``Config`` for the meaning of each step option.
 
-        ``noise_shape`` is the shape of one noise example (default ``(latent_dim,)``);
-        the generator must take ``[B, *noise_shape]``. With ``g_ema_decay`` > 0 the
-        trainer keeps ``generator_ema``, a copy of G whose weights follow G's after every
-        step (``ema_update``); ``sampler`` is the network to sample from either way.
+        Args:
+            generator: G; takes ``[B, *noise.shape]``.
+            discriminator: D; returns logits (or a critic's scores) ``[B, 1]``.
+            g_optimizer: G's optimizer.
+            d_optimizer: D's optimizer.
+            objective: the losses, penalties and clipping to train with.
+            noise: the distribution of z.
+            n_critic: D updates per G update.
+            train_order: "d_first" or "g_first": which network updates first in a step.
+            skip_nonfinite: skip an update whose loss or gradient is not finite, instead
+                of applying it (the loop then stops the run).
+            g_ema_decay: > 0: keep ``generator_ema``, a copy of G whose weights follow G's
+                after every step (``ema_update``), to sample with.
+            seed: seeds ``noise_rng`` and the fixed noise.
+            num_fixed_samples: examples in ``fixed_noise``.
 
         Raises:
-            ValueError: for an unknown loss, generator loss or train order, n_critic < 1,
-                an R1 weight on a WGAN, or an EMA decay outside [0, 1).
+            ValueError: for an unknown train order, n_critic < 1, or an EMA decay outside
+                [0, 1).
         """
-        if train_order not in ("d_first", "g_first"):
-            raise ValueError(f"train_order={train_order!r} is not one of ['d_first', 'g_first']")
+        if train_order not in TRAIN_ORDERS:
+            raise ValueError(f"train_order={train_order!r} is not one of {list(TRAIN_ORDERS)}")
         if n_critic < 1:
             raise ValueError(f"n_critic={n_critic} must be >= 1")
-        if r1_weight < 0 or (r1_weight and loss != "dcgan"):
-            raise ValueError(f"r1_weight={r1_weight} must be >= 0, and 0 unless loss is 'dcgan'")
         if not 0 <= g_ema_decay < 1:
             raise ValueError(f"g_ema_decay={g_ema_decay} must be in [0, 1)")
         self.generator = generator
         self.discriminator = discriminator
         self.g_optimizer = g_optimizer
         self.d_optimizer = d_optimizer
-        self.latent_dim = latent_dim
-        self.noise_shape = tuple(noise_shape or (latent_dim,))
-        self._noise_distribution = noise
-        self._noise_scale = noise_scale
-        self._family = losses.get(
-            loss, generator_loss=generator_loss, label_smoothing=label_smoothing
-        )
-        self._clip_value = clip_value
-        self._gp_weight = gp_weight
-        self._r1_weight = r1_weight
+        self.objective = objective
+        self.noise = noise
         self._n_critic = n_critic
         self._g_first = train_order == "g_first"
         self._skip_nonfinite = skip_nonfinite
@@ -107,13 +101,7 @@ class Trainer:
         self.noise_rng = tf.random.Generator.from_seed(seed)
         # Drawn statelessly so the grid is the same for a seed whatever else changes.
         self.fixed_noise = tf.Variable(
-            draw_noise(
-                num_fixed_samples,
-                shape=self.noise_shape,
-                distribution=noise,
-                scale=noise_scale,
-                seed=[seed, 1],
-            ),
+            noise.sample(num_fixed_samples, seed=[seed, 1]),
             trainable=False,
             name="fixed_noise",
         )
@@ -133,7 +121,7 @@ class Trainer:
         self.train_step = tf.function(self._train_step)
         self.generate = tf.function(
             self._generate,
-            input_signature=[tf.TensorSpec([None, *self.noise_shape], tf.float32)],
+            input_signature=[tf.TensorSpec([None, *noise.shape], tf.float32)],
         )
 
     def checkpoint_items(self) -> dict[str, object]:
@@ -155,8 +143,8 @@ class Trainer:
         return items
 
     @property
-    def sampler(self) -> keras.Model:
-        """The generator to sample, evaluate and export with: the average if kept, else G."""
+    def sampling_generator(self) -> keras.Model:
+        """The generator to sample, evaluate and export with: ``generator_ema`` if kept."""
         return self.generator if self.generator_ema is None else self.generator_ema
 
     def set_learning_rates(self, *, g_lr: float, d_lr: float) -> None:
@@ -165,16 +153,10 @@ class Trainer:
         self.d_optimizer.learning_rate.assign(d_lr)
 
     def _generate(self, noise: tf.Tensor) -> tf.Tensor:
-        return self.sampler(noise, training=False)
+        return self.sampling_generator(noise, training=False)
 
     def _noise(self, batch_size: tf.Tensor) -> tf.Tensor:
-        return draw_noise(  # [B, *noise_shape]
-            batch_size,
-            shape=self.noise_shape,
-            distribution=self._noise_distribution,
-            scale=self._noise_scale,
-            rng=self.noise_rng,
-        )
+        return self.noise.sample(batch_size, rng=self.noise_rng)  # [B, *noise.shape]
 
     def _train_step(self, iterator) -> dict[str, tf.Tensor]:
         """One generator update and ``n_critic`` discriminator updates.
@@ -203,33 +185,30 @@ class Trainer:
         D sees real and fake data in separate forward passes, so batch statistics never
         mix the two, and its loss is the sum of a real and a fake part.
         """
-        family = self._family
+        objective = self.objective
         saved_state = self._saved_state()
         fake = self.generator(self._noise(tf.shape(real)[0]), training=True)
         variables = self.discriminator.trainable_variables
+
+        def critic(x):
+            return self.discriminator(x, training=True)
+
         with tf.GradientTape() as tape:
-            real_out = self.discriminator(real, training=True)  # [B, 1]
-            fake_out = self.discriminator(fake, training=True)  # [B, 1]
-            real_loss, fake_loss = family.discriminator_loss(real_out, fake_out)  # [B]
+            real_out = critic(real)  # [B, 1]
+            fake_out = critic(fake)  # [B, 1]
+            real_loss, fake_loss = objective.discriminator_loss(real_out, fake_out)  # [B]
             per_example = real_loss + fake_loss
-            if family.gradient_penalty:
-                penalty = losses.gradient_penalty(
-                    lambda x: self.discriminator(x, training=True),
-                    real,
-                    fake,
-                    rng=self.noise_rng,
-                )
-                per_example += self._gp_weight * penalty
-            if self._r1_weight:
-                r1 = losses.r1_penalty(lambda x: self.discriminator(x, training=True), real)
-                per_example += 0.5 * self._r1_weight * r1
+            penalties = {}
+            for penalty in objective.penalties:  # unrolled when traced: a static choice
+                penalties[penalty.name] = penalty.function(critic, real, fake, self.noise_rng)
+                per_example += penalty.weight * penalties[penalty.name]
             d_loss = _average(per_example)
         gradients = tape.gradient(d_loss, variables)
 
         def update():
             self.d_optimizer.apply(gradients, variables)
-            if family.clips_weights:
-                losses.clip_weights(variables, self._clip_value)
+            if objective.clip_value:
+                losses.clip_weights(variables, objective.clip_value)
 
         d_grad_norm = self._guarded(update, d_loss, gradients, saved_state)
 
@@ -243,13 +222,11 @@ class Trainer:
             "d_output_fake": tf.reduce_mean(fake_out),
             "d_grad_norm": d_grad_norm,
         }
-        if family.gradient_penalty:
-            metrics["gradient_penalty"] = _average(penalty)
-        if self._r1_weight:
-            metrics["r1_penalty"] = _average(r1)
-        if family.gradient_penalty or family.clips_weights:
+        for name, values in penalties.items():
+            metrics[name] = _average(values)
+        if objective.critic:
             metrics["wasserstein_estimate"] = tf.reduce_mean(real_out) - tf.reduce_mean(fake_out)
-        else:
+        else:  # a classifier's logits: the sign is its verdict
             correct = tf.concat([real_out > 0, fake_out < 0], axis=0)
             metrics["d_accuracy"] = tf.reduce_mean(tf.cast(correct, tf.float32))
         return metrics
@@ -261,7 +238,7 @@ class Trainer:
         noise = self._noise(batch_size)
         with tf.GradientTape() as tape:
             fake_out = self.discriminator(self.generator(noise, training=True), training=True)
-            g_loss = _average(self._family.generator_loss(fake_out))
+            g_loss = _average(self.objective.generator_loss(fake_out))
         gradients = tape.gradient(g_loss, variables)
         g_grad_norm = self._guarded(
             lambda: self.g_optimizer.apply(gradients, variables), g_loss, gradients, saved_state
@@ -331,40 +308,3 @@ def _average(per_example: tf.Tensor) -> tf.Tensor:
     # Divides by the global batch size, as tf.distribute needs when replicas sum their
     # gradients; without a strategy it is the plain mean.
     return tf.nn.compute_average_loss(tf.cast(per_example, tf.float32))
-
-
-def build_trainer(config: Config) -> Trainer:
-    """Builds the networks, optimizers and trainer a ``Config`` describes; restores nothing."""
-    generator, discriminator = build_networks(config)
-    return Trainer(
-        generator=generator,
-        discriminator=discriminator,
-        g_optimizer=build_optimizer(
-            config.g_optimizer,
-            learning_rate=config.g_lr,
-            beta1=config.g_beta1,
-            beta2=config.g_beta2,
-        ),
-        d_optimizer=build_optimizer(
-            config.d_optimizer,
-            learning_rate=config.d_lr,
-            beta1=config.d_beta1,
-            beta2=config.d_beta2,
-        ),
-        latent_dim=config.latent_dim,
-        loss=config.loss,
-        generator_loss=config.generator_loss,
-        label_smoothing=config.label_smoothing,
-        clip_value=config.clip_value,
-        gp_weight=config.gp_weight,
-        r1_weight=config.r1_weight,
-        n_critic=config.n_critic,
-        train_order=config.train_order,
-        seed=config.seed,
-        skip_nonfinite=config.on_nonfinite == "skip",
-        num_fixed_samples=config.grid_size**2 if config.is_image else _VECTOR_FIXED_SAMPLES,
-        noise=config.noise,
-        noise_scale=config.noise_scale,
-        noise_shape=config.latent_shape,
-        g_ema_decay=config.g_ema_decay,
-    )

@@ -10,8 +10,8 @@ from configs import tiny_image, tiny_vector
 from runner import run_module
 
 from dcgan import data, loop, metrics, pretrained
+from dcgan.builder import build_trainer
 from dcgan.config import Config
-from dcgan.trainer import build_trainer
 
 
 def evaluate(*args, env=None):
@@ -91,18 +91,18 @@ def test_a_run_with_a_weight_average_is_measured_through_it(tmp_path):
     tf.train.Checkpoint(**trainer.checkpoint_items()).restore(
         str(workdir / "checkpoints" / "ckpt-4")
     ).expect_partial()
-    averaged = pretrained.load_generator(str(workdir))
-    plain = pretrained.load_generator(str(workdir), average=False)
-    assert averaged.averaged and not plain.averaged
-    for loaded, source in ((averaged, trainer.generator_ema), (plain, trainer.generator)):
+    ema = pretrained.load_generator(str(workdir))
+    plain = pretrained.load_generator(str(workdir), ema=False)
+    assert ema.ema and not plain.ema
+    for loaded, source in ((ema, trainer.generator_ema), (plain, trainer.generator)):
         for a, b in zip(loaded.generator.weights, source.weights, strict=True):
             np.testing.assert_array_equal(a.numpy(), b.numpy())
-    assert not np.allclose(averaged.generator.weights[0], plain.generator.weights[0])
+    assert not np.allclose(ema.generator.weights[0], plain.generator.weights[0])
 
     default = evaluate(f"--workdir={workdir}", "--num_samples=200")
     assert default.returncode == 0, default.stderr
     record = json.loads((workdir / "eval_ckpt-4.json").read_text())
-    assert record["averaged"] is True
+    assert record["ema"] is True
     # The loop evaluated the same average with the same noise at step 4.
     kept = json.loads((workdir / "best" / "best.json").read_text())
     assert kept["step"] == 4 and record["metrics"]["w1"] == pytest.approx(kept["value"])
@@ -110,8 +110,8 @@ def test_a_run_with_a_weight_average_is_measured_through_it(tmp_path):
     raw = evaluate(f"--workdir={workdir}", "--noema", f"--output={tmp_path}/raw.json")
     assert raw.returncode == 0, raw.stderr
     record = json.loads((tmp_path / "raw.json").read_text())
-    assert record["averaged"] is False
-    noise = tf.random.Generator.from_seed(0).normal([200, trainer.latent_dim])
+    assert record["ema"] is False
+    noise = tf.random.Generator.from_seed(0).normal([200, *trainer.noise.shape])
     expected = metrics.wasserstein1_to_normal(trainer.generator(noise).numpy())
     assert record["metrics"]["w1"] == pytest.approx(expected)
 

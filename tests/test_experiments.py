@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from dcgan.builder import build_networks
 from dcgan.config import Config
-from dcgan.networks import build_networks
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FLAGFILES = sorted(glob.glob(os.path.join(ROOT, "experiments", "*.flags")))

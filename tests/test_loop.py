@@ -9,8 +9,8 @@ import tensorflow as tf
 from configs import tiny_image
 
 from dcgan import loop, snapshots
+from dcgan.builder import build_trainer
 from dcgan.config import Config, ConfigError
-from dcgan.trainer import build_trainer
 from dcgan.workdir import CheckpointError
 
 SCALARS = {

@@ -14,6 +14,7 @@ import tensorflow as tf
 from configs import tiny_image, tiny_vector
 
 from dcgan import evaluation, loop, pretrained
+from dcgan.prepare import prepare
 from dcgan.workdir import CheckpointError, Workdir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -207,7 +208,7 @@ def test_linear_decay_sets_the_learning_rate_of_each_step(tmp_path, read_summari
     # The last step (index 3) ran at 8e-4 * (1 - 3 / 8); a resume sets the next step's.
     assert float(trainer.g_optimizer.learning_rate.numpy()) == pytest.approx(5e-4)
     assert float(trainer.d_optimizer.learning_rate.numpy()) == pytest.approx(2e-4 * 5 / 8)
-    resumed = loop.prepare(dataclasses.replace(config, train_steps=8))
+    resumed = prepare(dataclasses.replace(config, train_steps=8))
     assert float(resumed.trainer.g_optimizer.learning_rate.numpy()) == pytest.approx(4e-4)
 
 

@@ -274,26 +274,8 @@ def test_clip_weights():
             "label_smoothing=1.0",
         ),
         (lambda: losses.gradient_penalty(None, [[0.0]], [[0.0]], target=0), "target=0"),
-        (lambda: losses.get("lsgan"), r"loss='lsgan' is not one of \['dcgan', 'wgan', 'wgan-gp'\]"),
-        (lambda: losses.get("dcgan", generator_loss="hinge"), "generator_loss='hinge'"),
-        (lambda: losses.get("wgan", label_smoothing=0.1), "applies only to loss 'dcgan'"),
     ],
 )
 def test_bad_arguments_name_the_value(call, message):
     with pytest.raises(ValueError, match=message):
         call()
-
-
-def test_registry_families():
-    dcgan = losses.get("dcgan", generator_loss="minimax", label_smoothing=0.1)
-    assert dcgan.generator_loss is losses.minimax_generator_loss
-    real_loss, _ = dcgan.discriminator_loss(tf.constant([3.0]), tf.constant([0.0]))
-    np.testing.assert_allclose(
-        real_loss, -(0.9 * np_log_sigmoid(3.0) + 0.1 * np_log_one_minus_sigmoid(3.0)), rtol=1e-5
-    )
-    assert not dcgan.gradient_penalty and not dcgan.clips_weights
-    wgan = losses.get("wgan")
-    assert wgan.clips_weights and not wgan.gradient_penalty
-    assert wgan.generator_loss is losses.wasserstein_generator_loss
-    wgan_gp = losses.get("wgan-gp")
-    assert wgan_gp.gradient_penalty and not wgan_gp.clips_weights

@@ -5,19 +5,26 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dcgan import models
+from dcgan import models, objective
+from dcgan.builder import build_optimizer, build_trainer
 from dcgan.config import Config
-from dcgan.networks import build_optimizer
-from dcgan.trainer import Trainer, build_trainer
+from dcgan.noise import NoiseDistribution
+from dcgan.trainer import Trainer
 
 LATENT = 4
 BATCH = 8
 
 
-def make_trainer(*, image=False, seed=0, lr=1e-2, **options):
+def make_trainer(
+    *, image=False, seed=0, lr=1e-2, loss="dcgan", noise="normal", noise_scale=1.0, **options
+):
+    """A tiny trainer; ``options`` are the loss family's options and the step options."""
+    # Options of any family go to the objective, which refuses another family's.
+    known = {name for family in objective.FAMILIES.values() for name in family.options}
+    objective_options = {name: options.pop(name) for name in known & set(options)}
     keras.utils.set_random_seed(seed)
     if image:
-        d_norm = "none" if options.get("loss") == "wgan-gp" else "batch"
+        d_norm = "none" if loss == "wgan-gp" else "batch"
         generator = models.dcgan_generator(
             image_size=28, channels=1, latent_dim=LATENT, base_width=4
         )
@@ -32,7 +39,8 @@ def make_trainer(*, image=False, seed=0, lr=1e-2, **options):
         discriminator=discriminator,
         g_optimizer=keras.optimizers.Adam(lr),
         d_optimizer=keras.optimizers.Adam(lr),
-        latent_dim=LATENT,
+        objective=objective.build(loss, **objective_options),
+        noise=NoiseDistribution(name=noise, scale=noise_scale, shape=(LATENT,)),
         seed=seed,
         num_fixed_samples=16,
         **options,
@@ -329,7 +337,7 @@ def test_build_optimizer():
     [
         ({"train_order": "both"}, "train_order='both'"),
         ({"n_critic": 0}, "n_critic=0"),
-        ({"loss": "wgan-gp", "r1_weight": 1.0}, "r1_weight=1.0 must be >= 0, and 0 unless"),
+        ({"loss": "wgan-gp", "r1_weight": 1.0}, "r1_weight does not apply to loss 'wgan-gp'"),
         ({"r1_weight": -1.0}, "r1_weight=-1.0"),
         ({"g_ema_decay": 1.0}, r"g_ema_decay=1.0 must be in \[0, 1\)"),
     ],
@@ -427,7 +435,8 @@ def test_checkpoint_holds_the_dropout_masks_state(tmp_path):
             ),
             g_optimizer=keras.optimizers.Adam(1e-2),
             d_optimizer=keras.optimizers.Adam(1e-2),
-            latent_dim=LATENT,
+            objective=objective.build("dcgan"),
+            noise=NoiseDistribution(shape=(LATENT,)),
             seed=seed,
             num_fixed_samples=4,
         )
@@ -477,7 +486,7 @@ def test_generator_average_follows_the_warmed_up_formula(image):
         for expected, actual in zip(average, all_weights(trainer.generator_ema), strict=True):
             np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-7)
     assert changed(weights(trainer.generator_ema), trainer.generator)  # an average, not G
-    assert trainer.sampler is trainer.generator_ema
+    assert trainer.sampling_generator is trainer.generator_ema
     assert trainer.train_step.experimental_get_tracing_count() == 1
 
 
@@ -499,5 +508,5 @@ def test_generate_uses_the_average_and_the_checkpoint_holds_it(tmp_path):
 
 def test_without_an_average_the_sampler_is_g():
     trainer = make_trainer()
-    assert trainer.generator_ema is None and trainer.sampler is trainer.generator
+    assert trainer.generator_ema is None and trainer.sampling_generator is trainer.generator
     assert "generator_ema" not in trainer.checkpoint_items()

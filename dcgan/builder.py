@@ -1,8 +1,11 @@
-"""What a ``Config`` builds: the networks, their optimizers, the run's noise and data.
+"""The builder: the one place where a ``Config`` becomes the objects of a run.
 
-Shared by training (``dcgan.trainer``) and by the entry points that only generate
-(sample, interpolate, export), so a generator is always rebuilt and fed exactly as it
-was trained.
+Networks, optimizers, the objective, the noise distribution, the trainer and the data
+pipeline are built here and nowhere else. The builder sits above ``dcgan.trainer`` in
+the import graph: the trainer takes finished objects and imports nothing that builds
+them. Training (``dcgan.prepare``) and the entry points that only generate (sample,
+interpolate, export, evaluate) share it, so a generator is always rebuilt and fed
+exactly as it was trained.
 """
 
 from __future__ import annotations
@@ -10,8 +13,13 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from dcgan import data, models
+from dcgan import data, models, objective
 from dcgan.config import Config
+from dcgan.noise import NoiseDistribution
+from dcgan.trainer import Trainer
+
+# Vector runs have no image grid; their fixed noise batch feeds a histogram instead.
+_VECTOR_FIXED_SAMPLES = 1000
 
 
 def build_optimizer(name: str, *, learning_rate: float, beta1: float, beta2: float):
@@ -83,48 +91,43 @@ def build_networks(config: Config) -> tuple[keras.Model, keras.Model]:
     return generator, discriminator
 
 
-def draw_noise(
-    count,
-    *,
-    shape: tuple[int, ...],
-    distribution: str = "normal",
-    scale: float = 1.0,
-    rng: tf.random.Generator | None = None,
-    seed=None,
-) -> tf.Tensor:
-    """Draws ``count`` noise examples: float32 ``[count, *shape]``.
-
-    Args:
-        count: number of examples (an int or a scalar tensor).
-        shape: shape of one example.
-        distribution: "normal" (stddev ``scale``) or "uniform" (on [-scale, scale)).
-        scale: the stddev or the half-width.
-        rng: the generator to draw from; advances its state.
-        seed: a stateless ``[2]`` seed, used when ``rng`` is None.
-
-    Raises:
-        ValueError: for an unknown distribution.
-    """
-    full = [count, *shape]
-    if distribution == "normal":
-        if rng is not None:
-            return rng.normal(full, stddev=scale)
-        return tf.random.stateless_normal(full, seed=seed, stddev=scale)
-    if distribution == "uniform":
-        if rng is not None:
-            return rng.uniform(full, minval=-scale, maxval=scale)
-        return tf.random.stateless_uniform(full, seed=seed, minval=-scale, maxval=scale)
-    raise ValueError(f"noise distribution {distribution!r} is not one of ['normal', 'uniform']")
+def build_noise(config: Config) -> NoiseDistribution:
+    """The distribution of z the run of ``config`` trains (and samples) with."""
+    return NoiseDistribution(name=config.noise, scale=config.noise_scale, shape=config.latent_shape)
 
 
-def sample_noise(config: Config, count: int, rng: tf.random.Generator) -> tf.Tensor:
-    """Draws ``count`` noise examples the way the run of ``config`` trained on."""
-    return draw_noise(
-        count,
-        shape=config.latent_shape,
-        distribution=config.noise,
-        scale=config.noise_scale,
-        rng=rng,
+def build_objective(config: Config) -> objective.Objective:
+    """The run's objective: its loss family with the options that family reads."""
+    family = objective.FAMILIES[config.loss]
+    return objective.build(config.loss, **{name: getattr(config, name) for name in family.options})
+
+
+def build_trainer(config: Config) -> Trainer:
+    """Builds the networks, optimizers, objective and trainer of ``config``; restores nothing."""
+    generator, discriminator = build_networks(config)
+    return Trainer(
+        generator=generator,
+        discriminator=discriminator,
+        g_optimizer=build_optimizer(
+            config.g_optimizer,
+            learning_rate=config.g_lr,
+            beta1=config.g_beta1,
+            beta2=config.g_beta2,
+        ),
+        d_optimizer=build_optimizer(
+            config.d_optimizer,
+            learning_rate=config.d_lr,
+            beta1=config.d_beta1,
+            beta2=config.d_beta2,
+        ),
+        objective=build_objective(config),
+        noise=build_noise(config),
+        n_critic=config.n_critic,
+        train_order=config.train_order,
+        skip_nonfinite=config.on_nonfinite == "skip",
+        g_ema_decay=config.g_ema_decay,
+        seed=config.seed,
+        num_fixed_samples=config.grid_size**2 if config.is_image else _VECTOR_FIXED_SAMPLES,
     )
 
 

@@ -1,0 +1,97 @@
+"""The objective registry: what each loss family binds, against hand-computed values."""
+
+import inspect
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from dcgan import losses, objective
+
+
+def np_log_sigmoid(x):
+    return -np.logaddexp(0.0, -x)
+
+
+def test_importing_the_registry_loads_no_tensorflow():
+    # dcgan.config reads FAMILIES to check flags before TensorFlow has loaded.
+    code = "import sys, dcgan.objective; assert 'tensorflow' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_dcgan_family():
+    dcgan = objective.build("dcgan", generator_loss="minimax", label_smoothing=0.1)
+    assert dcgan.generator_loss is losses.minimax_generator_loss
+    real_loss, _ = dcgan.discriminator_loss(tf.constant([3.0]), tf.constant([0.0]))
+    # Target 0.9: -(0.9 log s(3) + 0.1 log(1 - s(3))) = -log s(3) + 0.1 * 3.
+    np.testing.assert_allclose(real_loss, [-np_log_sigmoid(3.0) + 0.3], rtol=1e-5)
+    assert dcgan.penalties == () and dcgan.clip_value == 0 and not dcgan.critic
+    default = objective.build("dcgan")
+    assert default.generator_loss is losses.non_saturating_generator_loss
+
+
+def test_wgan_families():
+    wgan = objective.build("wgan", clip_value=0.02)
+    assert wgan.clip_value == 0.02 and wgan.penalties == () and wgan.critic
+    assert wgan.generator_loss is losses.wasserstein_generator_loss
+    assert wgan.discriminator_loss is losses.wasserstein_discriminator_loss
+    wgan_gp = objective.build("wgan-gp", gp_weight=5.0)
+    assert wgan_gp.clip_value == 0 and wgan_gp.critic
+    (penalty,) = wgan_gp.penalties
+    assert (penalty.name, penalty.weight) == ("gradient_penalty", 5.0)
+
+
+def test_penalty_functions_compute_the_losses_penalties():
+    # Critic f(x) = 3 x0 - 4 x1: gradient norm 5 everywhere, so GP = (5 - 1)^2 = 16 and
+    # R1 = 25 per example.
+    def critic(x):
+        return tf.reduce_sum(x * tf.constant([3.0, -4.0]), axis=1, keepdims=True)
+
+    real = tf.constant([[1.0, 2.0], [0.0, -1.0]])
+    fake = tf.constant([[0.5, 0.5], [2.0, 2.0]])
+    rng = tf.random.Generator.from_seed(0)
+    (gp,) = objective.build("wgan-gp").penalties
+    np.testing.assert_allclose(gp.function(critic, real, fake, rng), [16.0, 16.0], rtol=1e-5)
+    (r1,) = objective.build("dcgan", r1_weight=4.0).penalties
+    assert (r1.name, r1.weight) == ("r1_penalty", 2.0)  # gamma / 2
+    np.testing.assert_allclose(r1.function(critic, real, fake, rng), [25.0, 25.0], rtol=1e-6)
+
+
+def test_d_of_x():
+    classifier = objective.build("dcgan")
+    np.testing.assert_allclose(
+        classifier.d_of_x(np.array([0.0, 2.0, -800.0])), [0.5, 1 / (1 + np.exp(-2.0)), 0.0]
+    )
+    critic = objective.build("wgan")
+    np.testing.assert_allclose(critic.d_of_x(np.array([-3.0, 1.0, 5.0])), [0.0, 0.5, 1.0])
+    np.testing.assert_allclose(critic.d_of_x(np.array([2.0, 2.0])), [0.0, 0.0])  # flat
+
+
+def test_every_family_declares_exactly_the_options_its_builder_takes():
+    # Config refuses a flag the family does not list: a listed option the builder does
+    # not take would crash the builder, an unlisted one could never be set.
+    for name, family in objective.FAMILIES.items():
+        assert tuple(inspect.signature(family.make).parameters) == family.options, name
+        assert objective.build(name).name == name  # every option has a default
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: objective.build("lsgan"), r"loss='lsgan' is not one of \['dcgan', 'wgan', "),
+        (lambda: objective.build("dcgan", generator_loss="hinge"), "generator_loss='hinge'"),
+        (
+            lambda: objective.build("wgan", label_smoothing=0.1),
+            r"label_smoothing does not apply to loss 'wgan'; it takes \['clip_value'\]",
+        ),
+        (lambda: objective.build("dcgan", label_smoothing=1.0), r"label_smoothing=1.0"),
+        (lambda: objective.build("dcgan", r1_weight=-1.0), r"r1_weight=-1.0"),
+        (lambda: objective.build("wgan", clip_value=0.0), r"clip_value=0.0"),
+        (lambda: objective.build("wgan-gp", gp_weight=-1.0), r"gp_weight=-1.0"),
+    ],
+)
+def test_bad_arguments_name_the_value(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
