@@ -87,8 +87,7 @@ def measure(scenario: Scenario, *, steps: int, warmup: int) -> dict[str, object]
     """
     import keras
 
-    from dcgan import data
-    from dcgan import trainer as trainer_lib
+    from dcgan import builder, data
 
     config = scenario.config
     if scenario.synthetic:
@@ -101,8 +100,8 @@ def measure(scenario: Scenario, *, steps: int, warmup: int) -> dict[str, object]
             image_size=config.image_size,
             channels=config.channels,
         )
-    keras.utils.set_random_seed(config.seed)  # as dcgan.loop does: same initial weights
-    trainer = trainer_lib.build_trainer(config)
+    keras.utils.set_random_seed(config.seed)  # as dcgan.prepare does: same initial weights
+    trainer = builder.build_trainer(config)
     iterator = iter(dataset)
 
     def step() -> None:
