@@ -88,10 +88,10 @@ class Trainer:
             # Starts equal to G; same architecture, so any checkpoint reader can load it
             # into a freshly built G.
             self.generator_ema = keras.models.clone_model(generator)
-            for average, variable in zip(
+            for ema_weight, weight in zip(
                 self.generator_ema.weights, generator.weights, strict=True
             ):
-                average.assign(variable)
+                ema_weight.assign(weight)
 
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         # Updates (of D or G) whose loss or gradient norm was NaN or infinite.
@@ -249,22 +249,24 @@ class Trainer:
         """Moves ``generator_ema`` toward G: ``w_ema = d * w_ema + (1 - d) * w``.
 
         ``d`` is ``min(g_ema_decay, (1 + step) / (10 + step))``: early on, when G changes
-        fastest, the average forgets quickly instead of dragging in the initial weights
+        fastest, the EMA forgets quickly instead of dragging in the initial weights
         (the warm-up of ``tf.train.ExponentialMovingAverage``). Non-trainable weights
         (batch-norm moving statistics) are copied, not averaged: they are G's estimates
         for its current weights.
         """
         step = tf.cast(self.step, tf.float32)
         decay = tf.minimum(self._g_ema_decay, (1.0 + step) / (10.0 + step))
-        averages = self.generator_ema
-        for average, variable in zip(
-            averages.trainable_weights, self.generator.trainable_weights, strict=True
+        ema, generator = self.generator_ema, self.generator
+        for ema_weight, weight in zip(
+            ema.trainable_weights, generator.trainable_weights, strict=True
         ):
-            average.assign(decay * average + (1.0 - decay) * tf.cast(variable, average.dtype))
-        for average, variable in zip(
-            averages.non_trainable_weights, self.generator.non_trainable_weights, strict=True
+            ema_weight.assign(
+                decay * ema_weight + (1.0 - decay) * tf.cast(weight, ema_weight.dtype)
+            )
+        for ema_weight, weight in zip(
+            ema.non_trainable_weights, generator.non_trainable_weights, strict=True
         ):
-            average.assign(variable)
+            ema_weight.assign(weight)
 
     def _state_variables(self) -> list[tf.Variable]:
         # What a forward pass in training mode changes: batch-norm moving statistics.
