@@ -1,10 +1,10 @@
-r"""Input-pipeline throughput: ``python -m dcgan.bench_data [--output=bench_data.json]``.
+r"""Input-pipeline throughput: ``python -m dcgan.benchmarks.data [--output=bench_data.json]``.
 
 Generates folders of JPEGs in a temporary directory (64x64 images, and 218x178 images,
 CelebA's size, read with its usual recipe: center crop 108, resize to 64), then times
 ``dcgan.data.make_dataset`` batches after a warm-up and reports images per second.
 Training must never wait for data: the goal is at least 3x the images/s the DCGAN-64
-train step consumes (``python -m dcgan.bench``).
+train step consumes (``python -m dcgan.benchmarks.step``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from absl import app, flags
 
 from dcgan import cli
 
-_PROGRAM = "dcgan.bench_data"
+_PROGRAM = "dcgan.benchmarks.data"
 
 flags.DEFINE_integer("num_files", 2000, "JPEG files generated per folder.")
 flags.DEFINE_integer("batch_size", 64, "Images per batch.")

@@ -1,4 +1,4 @@
-"""A shrunk run of ``python -m dcgan.bench_data``: it generates, reads and reports."""
+"""A shrunk run of ``python -m dcgan.benchmarks.data``: it generates, reads and reports."""
 
 import json
 import os
@@ -8,7 +8,7 @@ import sys
 import numpy as np
 from PIL import Image
 
-from dcgan import bench_data
+from dcgan.benchmarks import data as bench_data
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -29,7 +29,7 @@ def test_bench_data_reports_both_folders(tmp_path):
         [
             sys.executable,
             "-m",
-            "dcgan.bench_data",
+            "dcgan.benchmarks.data",
             "--num_files=8",
             "--batch_size=4",
             "--warmup_batches=1",
@@ -52,7 +52,7 @@ def test_bench_data_reports_both_folders(tmp_path):
 
 def test_bench_data_refuses_too_few_files():
     result = subprocess.run(
-        [sys.executable, "-m", "dcgan.bench_data", "--num_files=2", "--batch_size=4"],
+        [sys.executable, "-m", "dcgan.benchmarks.data", "--num_files=2", "--batch_size=4"],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -60,5 +60,5 @@ def test_bench_data_refuses_too_few_files():
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (
-        "dcgan.bench_data: error: --num_files=2 is invalid; allowed: at least --batch_size=4"
+        "dcgan.benchmarks.data: error: --num_files=2 is invalid; allowed: at least --batch_size=4"
     )
