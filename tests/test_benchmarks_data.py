@@ -1,4 +1,5 @@
-"""A shrunk run of ``python -m dcgan.benchmarks.data``: it generates, reads and reports."""
+"""A shrunk run of ``python -m dcgan.benchmarks.data``: it generates, reads and reports;
+importing it defines no flags."""
 
 import json
 import os
@@ -62,3 +63,18 @@ def test_bench_data_refuses_too_few_files():
     assert result.stderr.strip().splitlines()[-1] == (
         "dcgan.benchmarks.data: error: --num_files=2 is invalid; allowed: at least --batch_size=4"
     )
+
+
+def test_importing_defines_no_flags():
+    # A fresh interpreter: in this one, other tests' imports may have defined the names.
+    names = ("num_files", "batch_size", "warmup_batches", "batches", "output")
+    code = (
+        "from absl import flags\n"
+        "import dcgan.benchmarks.data\n"
+        f"print([name for name in {names!r} if name in flags.FLAGS])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[]"

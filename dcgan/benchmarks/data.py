@@ -21,12 +21,6 @@ from dcgan import cli
 
 _PROGRAM = "dcgan.benchmarks.data"
 
-flags.DEFINE_integer("num_files", 2000, "JPEG files generated per folder.")
-flags.DEFINE_integer("batch_size", 64, "Images per batch.")
-flags.DEFINE_integer("warmup_batches", 10, "Batches read before timing starts.")
-flags.DEFINE_integer("batches", 60, "Batches timed.")
-flags.DEFINE_string("output", None, "Also write the results to this JSON file.")
-
 FLAGS = flags.FLAGS
 
 # name: (height, width, make_dataset options)
@@ -84,6 +78,17 @@ def measure(
     }
 
 
+def _define_flags() -> None:
+    # Defined only when run as a program: importing this module (the tests do) must not
+    # claim names that other entry points define too, such as dcgan.train's --batch_size
+    # and dcgan.sample's --output.
+    flags.DEFINE_integer("num_files", 2000, "JPEG files generated per folder.")
+    flags.DEFINE_integer("batch_size", 64, "Images per batch.")
+    flags.DEFINE_integer("warmup_batches", 10, "Batches read before timing starts.")
+    flags.DEFINE_integer("batches", 60, "Batches timed.")
+    flags.DEFINE_string("output", None, "Also write the results to this JSON file.")
+
+
 def main(argv: list[str]) -> None:
     cli.check_no_arguments(_PROGRAM, argv)
     for name in ("num_files", "batch_size", "batches"):
@@ -125,4 +130,5 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
+    _define_flags()
     app.run(main, flags_parser=cli.flags_parser(_PROGRAM))
