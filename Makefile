@@ -28,12 +28,12 @@ tensorboard:
 	$(PYTHON) -m tensorboard.main --logdir=runs
 
 bench:  ## step throughput, input throughput, then a 20k-step soak (~10 min)
-	$(PYTHON) -m dcgan.bench --output=bench.json
-	$(PYTHON) -m dcgan.bench_data --output=bench_data.json
-	$(PYTHON) -m dcgan.bench_soak --output=soak.json
+	$(PYTHON) -m dcgan.benchmarks.step --output=bench.json
+	$(PYTHON) -m dcgan.benchmarks.data --output=bench_data.json
+	$(PYTHON) -m dcgan.benchmarks.soak --output=soak.json
 
 bench-toys:  ## ring2d, grid2d, gaussian1d flagfiles x 5 seeds against their targets (1.5–2 h on 2 cores)
-	$(PYTHON) -m dcgan.bench_toys --output=bench_toys.json
+	$(PYTHON) -m dcgan.benchmarks.toys --output=bench_toys.json
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache bench.json bench_data.json soak.json bench_toys.json

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from dcgan import data
-from dcgan.data import DataError, make_dataset
+from dcgan.data import DataError, glyphs, make_dataset
 
 S = math.sqrt(0.5)
 RING_CENTERS = np.array(
@@ -117,7 +117,7 @@ def test_render_glyphs(size):
     assert len(np.unique(flat, axis=0)) == 150
     assert data.render_glyphs(image_size=size, seed=5, num_images=150) is images
     assert not images.flags.writeable
-    fresh = data._render_glyphs_cached.__wrapped__(size, 5, 150)
+    fresh = glyphs._render_glyphs_cached.__wrapped__(size, 5, 150)
     np.testing.assert_array_equal(fresh, images)
     other = data.render_glyphs(image_size=size, seed=6, num_images=150)
     assert not np.array_equal(other, images)

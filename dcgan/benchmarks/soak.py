@@ -1,7 +1,7 @@
 r"""Soak benchmark: a long toy run, watched from outside for leaks and retracing.
 
-    python -m dcgan.bench_soak                       # 20k gaussian1d steps, a few minutes
-    python -m dcgan.bench_soak --steps=2000 --output=soak.json
+    python -m dcgan.benchmarks.soak                  # 20k gaussian1d steps, a few minutes
+    python -m dcgan.benchmarks.soak --steps=2000 --output=soak.json
 
 Runs ``python -m dcgan.train`` as a child process on a fresh workdir and samples, about
 once a second, its resident memory (VmRSS), the size of its TensorBoard event files and
@@ -26,7 +26,7 @@ from absl import app, flags
 
 from dcgan import cli
 
-_PROGRAM = "dcgan.bench_soak"
+_PROGRAM = "dcgan.benchmarks.soak"
 # A cheap, steady toy run: summaries every 100 steps, histograms every 1000.
 _RUN_FLAGS = (
     "--dataset=gaussian1d",

@@ -1,10 +1,10 @@
-r"""Input-pipeline throughput: ``python -m dcgan.bench_data [--output=bench_data.json]``.
+r"""Input-pipeline throughput: ``python -m dcgan.benchmarks.data [--output=bench_data.json]``.
 
 Generates folders of JPEGs in a temporary directory (64x64 images, and 218x178 images,
 CelebA's size, read with its usual recipe: center crop 108, resize to 64), then times
 ``dcgan.data.make_dataset`` batches after a warm-up and reports images per second.
 Training must never wait for data: the goal is at least 3x the images/s the DCGAN-64
-train step consumes (``python -m dcgan.bench``).
+train step consumes (``python -m dcgan.benchmarks.step``).
 """
 
 from __future__ import annotations
@@ -19,13 +19,7 @@ from absl import app, flags
 
 from dcgan import cli
 
-_PROGRAM = "dcgan.bench_data"
-
-flags.DEFINE_integer("num_files", 2000, "JPEG files generated per folder.")
-flags.DEFINE_integer("batch_size", 64, "Images per batch.")
-flags.DEFINE_integer("warmup_batches", 10, "Batches read before timing starts.")
-flags.DEFINE_integer("batches", 60, "Batches timed.")
-flags.DEFINE_string("output", None, "Also write the results to this JSON file.")
+_PROGRAM = "dcgan.benchmarks.data"
 
 FLAGS = flags.FLAGS
 
@@ -84,6 +78,17 @@ def measure(
     }
 
 
+def _define_flags() -> None:
+    # Defined only when run as a program: importing this module (the tests do) must not
+    # claim names that other entry points define too, such as dcgan.train's --batch_size
+    # and dcgan.sample's --output.
+    flags.DEFINE_integer("num_files", 2000, "JPEG files generated per folder.")
+    flags.DEFINE_integer("batch_size", 64, "Images per batch.")
+    flags.DEFINE_integer("warmup_batches", 10, "Batches read before timing starts.")
+    flags.DEFINE_integer("batches", 60, "Batches timed.")
+    flags.DEFINE_string("output", None, "Also write the results to this JSON file.")
+
+
 def main(argv: list[str]) -> None:
     cli.check_no_arguments(_PROGRAM, argv)
     for name in ("num_files", "batch_size", "batches"):
@@ -125,4 +130,5 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
+    _define_flags()
     app.run(main, flags_parser=cli.flags_parser(_PROGRAM))

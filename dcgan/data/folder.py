@@ -22,7 +22,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from dcgan.sources import DataError, to_model_range
+from dcgan.data.common import DataError, to_model_range
 
 # Every format tf.io.decode_image reads (GIF: the first frame).
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")

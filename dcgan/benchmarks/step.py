@@ -1,7 +1,7 @@
 r"""Times the compiled training step of a few fixed scenarios.
 
-    python -m dcgan.bench                                 # every scenario, table on stdout
-    python -m dcgan.bench --scenarios=ring2d --steps=50 --output=bench.json
+    python -m dcgan.benchmarks.step                       # every scenario, table on stdout
+    python -m dcgan.benchmarks.step --scenarios=ring2d --steps=50 --output=bench.json
 
 Each scenario is a ``Config`` built here, trained from fresh weights with no workdir
 I/O. A scenario's first call (tracing plus one step) is timed on its own; the remaining
@@ -25,7 +25,7 @@ from absl import app, flags
 from dcgan import cli
 from dcgan.config import Config
 
-_PROGRAM = "dcgan.bench"
+_PROGRAM = "dcgan.benchmarks.step"
 _UNUSED_WORKDIR = tempfile.gettempdir()  # Config needs one; the bench writes nothing there
 
 

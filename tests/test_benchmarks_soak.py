@@ -2,7 +2,7 @@
 
 import pytest
 
-from dcgan import bench_soak
+from dcgan.benchmarks import soak as bench_soak
 
 
 def test_summarize_hand_computed():

@@ -1,4 +1,5 @@
-"""A shrunk run of ``python -m dcgan.bench_data``: it generates, reads and reports."""
+"""A shrunk run of ``python -m dcgan.benchmarks.data``: it generates, reads and reports;
+importing it defines no flags."""
 
 import json
 import os
@@ -8,7 +9,7 @@ import sys
 import numpy as np
 from PIL import Image
 
-from dcgan import bench_data
+from dcgan.benchmarks import data as bench_data
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -29,7 +30,7 @@ def test_bench_data_reports_both_folders(tmp_path):
         [
             sys.executable,
             "-m",
-            "dcgan.bench_data",
+            "dcgan.benchmarks.data",
             "--num_files=8",
             "--batch_size=4",
             "--warmup_batches=1",
@@ -52,7 +53,7 @@ def test_bench_data_reports_both_folders(tmp_path):
 
 def test_bench_data_refuses_too_few_files():
     result = subprocess.run(
-        [sys.executable, "-m", "dcgan.bench_data", "--num_files=2", "--batch_size=4"],
+        [sys.executable, "-m", "dcgan.benchmarks.data", "--num_files=2", "--batch_size=4"],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -60,5 +61,20 @@ def test_bench_data_refuses_too_few_files():
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (
-        "dcgan.bench_data: error: --num_files=2 is invalid; allowed: at least --batch_size=4"
+        "dcgan.benchmarks.data: error: --num_files=2 is invalid; allowed: at least --batch_size=4"
     )
+
+
+def test_importing_defines_no_flags():
+    # A fresh interpreter: in this one, other tests' imports may have defined the names.
+    names = ("num_files", "batch_size", "warmup_batches", "batches", "output")
+    code = (
+        "from absl import flags\n"
+        "import dcgan.benchmarks.data\n"
+        f"print([name for name in {names!r} if name in flags.FLAGS])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[]"

@@ -1,11 +1,11 @@
-"""Tests for dcgan.bench on its cheapest scenario, ring2d, with a couple of steps."""
+"""Tests for dcgan.benchmarks.step on its cheapest scenario, ring2d, with a couple of steps."""
 
 import json
 
 import pytest
 from runner import run_module
 
-from dcgan import bench
+from dcgan.benchmarks import step as bench
 
 RECORD_TYPES = {
     "scenario": str,
@@ -23,7 +23,7 @@ RECORD_TYPES = {
 
 
 def run_bench(*args):
-    return run_module("dcgan.bench", *args, timeout=120)
+    return run_module("dcgan.benchmarks.step", *args, timeout=120)
 
 
 def check_record(record):
@@ -58,7 +58,7 @@ def test_cli_unknown_scenario_is_a_one_line_usage_error():
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("dcgan.bench: error: ") and "'no_such_net'" in lines[0]
+    assert lines[0].startswith("dcgan.benchmarks.step: error: ") and "'no_such_net'" in lines[0]
     for name in bench.SCENARIOS:
         assert name in lines[0].split("valid:")[1]
     assert result.stdout == ""

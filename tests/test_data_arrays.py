@@ -1,4 +1,4 @@
-"""Tests for dcgan.sources.arrays and the in-memory path of dcgan.data: .npy files, the
+"""Tests for dcgan.data.arrays and the in-memory path of dcgan.data: .npy files, the
 Keras sets (from a generated fake Keras cache, never downloaded), and random flips."""
 
 import gzip
@@ -11,7 +11,7 @@ from keras.src.backend import config as keras_config
 from keras.src.utils import file_utils
 
 from dcgan import data
-from dcgan.sources import DataError, arrays
+from dcgan.data import DataError, arrays
 
 
 def take(dataset, count):

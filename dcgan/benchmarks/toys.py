@@ -1,7 +1,7 @@
 r"""Quality benchmark: the toy flagfiles over several seeds, against their targets.
 
-    python -m dcgan.bench_toys                                   # 3 sets x 5 seeds
-    python -m dcgan.bench_toys --experiments=ring2d --seeds=0,1 --output=ring.json
+    python -m dcgan.benchmarks.toys                              # 3 sets x 5 seeds
+    python -m dcgan.benchmarks.toys --experiments=ring2d --seeds=0,1 --output=ring.json
 
 For each experiment and seed, trains ``experiments/<name>.flags`` with ``--seed`` in a
 child process (``python -m dcgan.train``), then measures the **final** checkpoint with
@@ -23,8 +23,9 @@ from absl import app, flags
 
 from dcgan import cli
 
-_PROGRAM = "dcgan.bench_toys"
-_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_PROGRAM = "dcgan.benchmarks.toys"
+# The repository root: the flagfiles are read, and the children run, from there.
+_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Held-out noise: the runs' own evaluations use their --seed (0 to a few).
 _EVAL_SEED = 12345
 _TARGETS = {

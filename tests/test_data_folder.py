@@ -1,4 +1,4 @@
-"""Tests for dcgan.sources.folder: formats, modes, crops, bad files and their count."""
+"""Tests for dcgan.data.folder: formats, modes, crops, bad files and their count."""
 
 import os
 import re
@@ -9,7 +9,7 @@ import tensorflow as tf
 from PIL import Image
 
 from dcgan import data
-from dcgan.sources import DataError, folder
+from dcgan.data import DataError, folder
 
 
 def take(dataset, count):

@@ -1,8 +1,8 @@
-"""Where image examples come from: folders of files and in-memory arrays.
+"""What every source module shares: the error type, argument checks, pixel conversion.
 
-``dcgan.data`` is the interface (``make_dataset``); the modules here each turn one kind
-of source into a ``tf.data.Dataset``. Together with ``dcgan/data.py`` they form the data
-leaf: they import nothing else from the project.
+Each module of :mod:`dcgan.data` turns one kind of source into examples; they all report
+problems as :class:`DataError` and convert pixels with :func:`to_model_range`, so every
+source yields the same ranges and shapes.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from dcgan.sources import DataError
+from dcgan.data.common import DataError
 
 _KERAS_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 # The files keras.datasets.<name>.load_data() reads from the Keras cache

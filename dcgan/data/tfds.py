@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from dcgan.sources import DataError, to_model_range
+from dcgan.data.common import DataError, to_model_range
 
 PREFIX = "tfds:"
 _SHUFFLE_BUFFER = 10_000
