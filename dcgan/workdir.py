@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 
 import numpy as np
 import tensorflow as tf
@@ -24,6 +25,10 @@ from dcgan.config import Config, ConfigError
 
 class CheckpointError(RuntimeError):
     """A checkpoint that cannot be read or does not match the networks; one line."""
+
+
+class WorkdirError(RuntimeError):
+    """A ``--workdir`` that cannot be created or written; one line."""
 
 
 class Workdir:
@@ -51,6 +56,42 @@ class Workdir:
                 return Config.from_json(f.read())
         except (ValueError, TypeError) as e:
             raise ConfigError(f"{self.config_path} is not a valid dcgan config: {e}") from None
+
+    def check_writable(self) -> None:
+        """Refuses a workdir that cannot be created or written, and leaves none behind.
+
+        Trying is the only sure test: root ignores permission bits, and a mount may be
+        read-only. The directories made for the test are removed again, so a run refused
+        later for another reason leaves no half-made workdir.
+
+        Raises:
+            WorkdirError: naming the path and the operating system's reason.
+        """
+        missing = []
+        head = os.path.abspath(self.path)
+        while not os.path.lexists(head):
+            missing.append(head)
+            head = os.path.dirname(head)
+        try:
+            os.makedirs(self.path, exist_ok=True)
+            with tempfile.TemporaryFile(dir=self.path):
+                pass
+        except OSError as e:
+            # The probe file's random name would only confuse; a missing path names the
+            # part that could not be made.
+            what, reason = (
+                ("created", e) if missing else ("written", f"[Errno {e.errno}] {e.strerror}")
+            )
+            raise WorkdirError(
+                f"--workdir={self.path} cannot be {what}: {reason}; allowed: a writable "
+                "directory, or a new path in one"
+            ) from None
+        finally:
+            for directory in missing:  # deepest first; rmdir never removes files
+                try:
+                    os.rmdir(directory)
+                except OSError:
+                    pass
 
     def save_config(self, config: Config) -> None:
         """Writes config.json and flags.txt (atomically: complete files or none)."""

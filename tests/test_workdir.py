@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from dcgan.config import Config, ConfigError
-from dcgan.workdir import CheckpointError, Workdir
+from dcgan.workdir import CheckpointError, Workdir, WorkdirError
 
 
 def run_config(path, **overrides):
@@ -119,6 +119,39 @@ def test_saved_config_reads_a_hand_written_json(tmp_path):
     config = workdir.saved_config()
     assert config.dataset == "grid2d"
     assert config.d_hidden_units == (3, 2)
+
+
+def test_check_writable_accepts_a_new_path_and_leaves_nothing_behind(tmp_path):
+    Workdir(str(tmp_path / "a" / "b")).check_writable()
+    assert os.listdir(tmp_path) == []
+
+
+def test_check_writable_accepts_an_existing_run_and_changes_nothing(tmp_path):
+    workdir = Workdir(str(tmp_path))
+    workdir.save_config(run_config(tmp_path))
+    workdir.check_writable()
+    assert sorted(os.listdir(tmp_path)) == ["config.json", "flags.txt"]
+
+
+def test_check_writable_refuses_a_path_under_a_regular_file(tmp_path):
+    (tmp_path / "file").write_text("not a directory")
+    path = str(tmp_path / "file" / "w")
+    with pytest.raises(WorkdirError) as excinfo:
+        Workdir(path).check_writable()
+    assert str(excinfo.value) == (
+        f"--workdir={path} cannot be created: [Errno 20] Not a directory: '{path}'; allowed: "
+        "a writable directory, or a new path in one"
+    )
+    assert os.listdir(tmp_path) == ["file"]
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs a /proc file system")
+def test_check_writable_refuses_a_path_in_proc():
+    with pytest.raises(WorkdirError) as excinfo:
+        Workdir("/proc/x/y").check_writable()
+    assert_one_line(
+        str(excinfo.value), "--workdir=/proc/x/y cannot be created: [Errno 2] No such file"
+    )
 
 
 # --- checkpoint manager ------------------------------------------------------------------
