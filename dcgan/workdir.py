@@ -144,8 +144,19 @@ class Workdir:
         _write_text(self.best_path, json.dumps(record, indent=2, sort_keys=True) + "\n")
 
     def latest_checkpoint(self) -> str | None:
-        """Path prefix of the newest checkpoint, or None."""
-        return tf.train.latest_checkpoint(self.checkpoint_dir)
+        """Path prefix of the newest checkpoint whose files are there, or None.
+
+        Looks past newer checkpoints whose files were deleted, the way out of a damaged
+        one: ``tf.train.latest_checkpoint`` would find none, and training would start over
+        and overwrite the intact checkpoints, whose names are their steps.
+        """
+        state = tf.train.get_checkpoint_state(self.checkpoint_dir)
+        if state is None:
+            return None
+        for path in reversed([*state.all_model_checkpoint_paths, state.model_checkpoint_path]):
+            if path and tf.io.gfile.exists(f"{path}.index"):
+                return path
+        return None
 
     def restore(
         self, checkpoint: tf.train.Checkpoint, *, path: str | None = None, partial: bool = False

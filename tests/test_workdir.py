@@ -283,6 +283,18 @@ def test_restore_unreadable_index(saved):
     assert_one_line(str(excinfo.value), f"checkpoint {latest} ")
 
 
+def test_latest_checkpoint_looks_past_deleted_files(saved):
+    # How a user gets past a damaged latest checkpoint; TensorFlow alone would find none.
+    for name in os.listdir(saved.checkpoint_dir):
+        if name.startswith("ckpt-2."):
+            os.remove(os.path.join(saved.checkpoint_dir, name))
+    older = os.path.join(saved.checkpoint_dir, "ckpt-1")
+    assert saved.latest_checkpoint() == older
+    w = tf.Variable(0.0)
+    assert saved.restore(tf.train.Checkpoint(v=tf.Variable([0.0, 0.0, 0.0]), w=w)) == older
+    assert w.numpy() == 7.0
+
+
 # --- samples -----------------------------------------------------------------------------
 
 
