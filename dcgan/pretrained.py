@@ -42,7 +42,8 @@ def load_generator(
 
     Raises:
         ConfigError: if the workdir holds no run (no config.json) or an invalid one.
-        CheckpointError: if there is no checkpoint, or it does not hold this G.
+        CheckpointError: if there is no checkpoint, it is damaged (the message names the
+            intact ones to pick with ``--checkpoint``), or it does not hold this G.
     """
     run = Workdir(workdir)
     config = run.saved_config()
@@ -59,7 +60,12 @@ def load_generator(
     averaged = average and config.g_ema_decay > 0
     # The average has G's architecture: it restores into a freshly built G.
     key = "generator_ema" if averaged else "generator"
-    path = run.restore(tf.train.Checkpoint(**{key: generator}), path=checkpoint, partial=True)
+    path = run.restore(
+        tf.train.Checkpoint(**{key: generator}),
+        path=checkpoint,
+        partial=True,
+        choose_with="--checkpoint",
+    )
     if path is None:
         raise CheckpointError(f"--workdir={workdir} has no checkpoint yet")
     return Pretrained(config=config, generator=generator, checkpoint=path, averaged=averaged)
