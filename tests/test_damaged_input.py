@@ -95,6 +95,19 @@ def digests(directory):
     }
 
 
+def refused(program, workdir, *args):
+    """Runs ``program``, which must refuse with status 1 and leave ``workdir`` as it was.
+
+    Returns:
+        Its one error line.
+    """
+    before = digests(workdir)
+    result = run_module(program, *args)
+    assert result.returncode == 1, result.stderr
+    assert digests(workdir) == before
+    return error_line(result, program)
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A tiny run with checkpoints ckpt-2 and ckpt-4."""
@@ -139,16 +152,13 @@ def damaged(request, trained, tmp_path):
 
 def test_sample_names_the_damaged_checkpoint_and_the_intact_ones(damaged, tmp_path):
     workdir, reason = damaged
-    before = digests(workdir)
     checkpoints = workdir / "checkpoints"
-    result = run_module("dcgan.sample", f"--workdir={workdir}", f"--output={tmp_path}/s.npy")
-    assert result.returncode == 1
-    assert error_line(result, "dcgan.sample") == (
+    line = refused("dcgan.sample", workdir, f"--workdir={workdir}", f"--output={tmp_path}/s.npy")
+    assert line == (
         f"dcgan.sample: error: checkpoint {checkpoints}/ckpt-4 cannot be read: it is damaged "
         f"({reason}); intact checkpoints in {checkpoints}: ckpt-2; pick one with "
         f"--checkpoint, e.g. --checkpoint={checkpoints}/ckpt-2"
     )
-    assert digests(workdir) == before
     assert not os.path.exists(tmp_path / "s.npy")
 
 
@@ -172,22 +182,19 @@ def test_train_refuses_a_damaged_checkpoint_then_resumes_once_it_is_moved_aside(
     checkpoints = workdir / "checkpoints"
     truncate_data(checkpoints / "ckpt-4")
     before = digests(workdir)
-    resume = ("dcgan.train", f"--flagfile={workdir}/flags.txt", f"--workdir={workdir}")
-    result = run_module(*resume, "--train_steps=6")
-    assert result.returncode == 1
-    assert error_line(result, "dcgan.train") == (
+    flags = (f"--flagfile={workdir}/flags.txt", f"--workdir={workdir}", "--train_steps=6")
+    assert refused("dcgan.train", workdir, *flags) == (
         f"dcgan.train: error: checkpoint {checkpoints}/ckpt-4 cannot be read: it is damaged "
         f"(Read less bytes than requested); intact checkpoints in {checkpoints}: ckpt-2; to "
         f"resume from ckpt-2, move aside or delete {checkpoints}/ckpt-4.*"
     )
-    assert digests(workdir) == before
 
     # What the message says to do: training then goes on from ckpt-2, which stays intact.
     aside = tmp_path / "aside"
     aside.mkdir()
     for name in ("ckpt-4.index", f"ckpt-4{DATA}"):
         os.rename(checkpoints / name, aside / name)
-    resumed = run_module(*resume, "--train_steps=6")
+    resumed = run_module("dcgan.train", *flags)
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming from step 2; training to step 6" in resumed.stdout
     assert digests(checkpoints)["ckpt-2.index"] == before["checkpoints/ckpt-2.index"]

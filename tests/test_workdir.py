@@ -287,6 +287,15 @@ def test_restore_unreadable_index(saved):
     )
 
 
+def restore_error(saved, checkpoint=None, **kwargs):
+    """The message of the CheckpointError ``saved.restore`` raises; default objects: v, w."""
+    if checkpoint is None:
+        checkpoint = tf.train.Checkpoint(v=tf.Variable([0.0, 0.0, 0.0]), w=tf.Variable(0.0))
+    with pytest.raises(CheckpointError) as excinfo:
+        saved.restore(checkpoint, **kwargs)
+    return str(excinfo.value)
+
+
 def truncate_data(prefix):
     path = f"{prefix}.data-00000-of-00001"
     with open(path, "r+b") as f:
@@ -296,10 +305,7 @@ def truncate_data(prefix):
 def test_restore_of_a_truncated_checkpoint_says_which_files_to_move_for_training(saved):
     latest = os.path.join(saved.checkpoint_dir, "ckpt-2")
     truncate_data(latest)
-    v, w = tf.Variable([0.0, 0.0, 0.0]), tf.Variable(0.0)
-    with pytest.raises(CheckpointError) as excinfo:
-        saved.restore(tf.train.Checkpoint(v=v, w=w))
-    assert str(excinfo.value) == (
+    assert restore_error(saved) == (
         f"checkpoint {latest} cannot be read: it is damaged (Read less bytes than requested); "
         f"intact checkpoints in {saved.checkpoint_dir}: ckpt-1; to resume from ckpt-1, move "
         f"aside or delete {latest}.*"
@@ -312,14 +318,14 @@ def test_restore_of_a_truncated_checkpoint_offers_the_intact_ones_to_choose(save
     manager = saved.checkpoint_manager(tf.train.Checkpoint(v=v, w=tf.Variable(0.0)), keep=0)
     manager.save(checkpoint_number=3)
     truncate_data(os.path.join(checkpoints, "ckpt-2"))
-    with pytest.raises(CheckpointError) as excinfo:
-        saved.restore(
-            tf.train.Checkpoint(v=v),
-            path=os.path.join(checkpoints, "ckpt-2"),
-            partial=True,
-            choose_with="--checkpoint",
-        )
-    assert str(excinfo.value) == (
+    message = restore_error(
+        saved,
+        tf.train.Checkpoint(v=v),
+        path=os.path.join(checkpoints, "ckpt-2"),
+        partial=True,
+        choose_with="--checkpoint",
+    )
+    assert message == (
         f"checkpoint {checkpoints}/ckpt-2 cannot be read: it is damaged (Read less bytes than "
         f"requested); intact checkpoints in {checkpoints}: ckpt-1, ckpt-3; pick one with "
         f"--checkpoint, e.g. --checkpoint={checkpoints}/ckpt-3"
@@ -334,9 +340,7 @@ def test_training_is_told_to_move_every_damaged_checkpoint_after_the_newest_inta
     manager.save(checkpoint_number=3)
     truncate_data(os.path.join(checkpoints, "ckpt-2"))
     truncate_data(os.path.join(checkpoints, "ckpt-3"))
-    with pytest.raises(CheckpointError) as excinfo:
-        saved.restore(tf.train.Checkpoint(v=tf.Variable([0.0, 0.0, 0.0]), w=tf.Variable(0.0)))
-    assert str(excinfo.value).endswith(
+    assert restore_error(saved).endswith(
         f"intact checkpoints in {checkpoints}: ckpt-1; to resume from ckpt-1, move aside or "
         f"delete {checkpoints}/ckpt-2.* and {checkpoints}/ckpt-3.*"
     )
@@ -345,9 +349,7 @@ def test_training_is_told_to_move_every_damaged_checkpoint_after_the_newest_inta
 def test_no_intact_checkpoint_left(saved):
     for step in (1, 2):
         truncate_data(os.path.join(saved.checkpoint_dir, f"ckpt-{step}"))
-    with pytest.raises(CheckpointError) as excinfo:
-        saved.restore(tf.train.Checkpoint(v=tf.Variable([0.0, 0.0, 0.0]), w=tf.Variable(0.0)))
-    assert str(excinfo.value).endswith(
+    assert restore_error(saved).endswith(
         f"; {saved.checkpoint_dir} holds no intact checkpoint: restore its files from a copy, "
         "or train in a new --workdir"
     )
