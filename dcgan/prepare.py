@@ -72,6 +72,7 @@ def prepare(config: Config) -> PreparedRun:
 
     Raises:
         ConfigError: if the workdir holds a run that these flags may not continue.
+        WorkdirError: if the workdir cannot be created or written.
         data.DataError: if the data is missing or unreadable.
         CheckpointError: if the latest checkpoint does not match the networks.
         evaluation.EvaluationError: if --eval_every needs a feature extractor that
@@ -79,6 +80,7 @@ def prepare(config: Config) -> PreparedRun:
     """
     if os.path.exists(config.workdir) and not os.path.isdir(config.workdir):
         raise config_lib.ConfigError(f"--workdir={config.workdir} exists and is not a directory")
+    Workdir(config.workdir).check_writable()  # before any work, so a refusal costs nothing
     if config.dataset == "npy_vectors" and not config.vector_dim:
         # Read from the file's header and saved with the run, so sampling later does
         # not need the data file.

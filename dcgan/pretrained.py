@@ -40,7 +40,8 @@ def load_generator(workdir: str, *, checkpoint: str | None = None, ema: bool = T
 
     Raises:
         ConfigError: if the workdir holds no run (no config.json) or an invalid one.
-        CheckpointError: if there is no checkpoint, or it does not hold this G.
+        CheckpointError: if there is no checkpoint, it is damaged (the message names the
+            intact ones to pick with ``--checkpoint``), or it does not hold this G.
     """
     directory = Workdir(workdir)
     config = directory.saved_config()
@@ -57,7 +58,12 @@ def load_generator(workdir: str, *, checkpoint: str | None = None, ema: bool = T
     ema = ema and config.g_ema_decay > 0
     # The EMA has G's architecture: it restores into a freshly built G.
     key = "generator_ema" if ema else "generator"
-    path = directory.restore(tf.train.Checkpoint(**{key: generator}), path=checkpoint, partial=True)
+    path = directory.restore(
+        tf.train.Checkpoint(**{key: generator}),
+        path=checkpoint,
+        partial=True,
+        choose_with="--checkpoint",
+    )
     if path is None:
         raise CheckpointError(f"--workdir={workdir} has no checkpoint yet")
     return Pretrained(config=config, generator=generator, checkpoint=path, ema=ema)

@@ -232,7 +232,12 @@ def main(argv: list[str]) -> None:
         loop.train(config)
     except config_lib.ConfigError as e:
         cli.fail(_PROGRAM, e, cli.USAGE_ERROR)
-    except (data.DataError, workdir.CheckpointError, loop.NonFiniteError) as e:
+    except (
+        data.DataError,
+        workdir.CheckpointError,
+        workdir.WorkdirError,
+        loop.NonFiniteError,
+    ) as e:
         cli.fail(_PROGRAM, e, cli.INPUT_ERROR)
 
 

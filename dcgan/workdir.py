@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import tempfile
 
 import numpy as np
 import tensorflow as tf
@@ -24,6 +26,10 @@ from dcgan.config import Config, ConfigError
 
 class CheckpointError(RuntimeError):
     """A checkpoint that cannot be read or does not match the networks; one line."""
+
+
+class WorkdirError(RuntimeError):
+    """A ``--workdir`` that cannot be created or written; one line."""
 
 
 class Workdir:
@@ -51,6 +57,42 @@ class Workdir:
                 return Config.from_json(f.read())
         except (ValueError, TypeError) as e:
             raise ConfigError(f"{self.config_path} is not a valid dcgan config: {e}") from None
+
+    def check_writable(self) -> None:
+        """Refuses a workdir that cannot be created or written, and leaves none behind.
+
+        Trying is the only sure test: root ignores permission bits, and a mount may be
+        read-only. The directories made for the test are removed again, so a run refused
+        later for another reason leaves no half-made workdir.
+
+        Raises:
+            WorkdirError: naming the path and the operating system's reason.
+        """
+        missing = []
+        head = os.path.abspath(self.path)
+        while not os.path.lexists(head):
+            missing.append(head)
+            head = os.path.dirname(head)
+        try:
+            os.makedirs(self.path, exist_ok=True)
+            with tempfile.TemporaryFile(dir=self.path):
+                pass
+        except OSError as e:
+            # The probe file's random name would only confuse; a missing path names the
+            # part that could not be made.
+            what, reason = (
+                ("created", e) if missing else ("written", f"[Errno {e.errno}] {e.strerror}")
+            )
+            raise WorkdirError(
+                f"--workdir={self.path} cannot be {what}: {reason}; allowed: a writable "
+                "directory, or a new path in one"
+            ) from None
+        finally:
+            for directory in missing:  # deepest first; rmdir never removes files
+                try:
+                    os.rmdir(directory)
+                except OSError:
+                    pass
 
     def save_config(self, config: Config) -> None:
         """Writes config.json and flags.txt (atomically: complete files or none)."""
@@ -103,11 +145,27 @@ class Workdir:
         _write_text(self.best_path, json.dumps(record, indent=2, sort_keys=True) + "\n")
 
     def latest_checkpoint(self) -> str | None:
-        """Path prefix of the newest checkpoint, or None."""
-        return tf.train.latest_checkpoint(self.checkpoint_dir)
+        """Path prefix of the newest checkpoint whose files are there, or None.
+
+        Looks past newer checkpoints whose files were deleted, the way out of a damaged
+        one: ``tf.train.latest_checkpoint`` would find none, and training would start over
+        and overwrite the intact checkpoints, whose names are their steps.
+        """
+        state = tf.train.get_checkpoint_state(self.checkpoint_dir)
+        if state is None:
+            return None
+        for path in reversed([*state.all_model_checkpoint_paths, state.model_checkpoint_path]):
+            if path and tf.io.gfile.exists(f"{path}.index"):
+                return path
+        return None
 
     def restore(
-        self, checkpoint: tf.train.Checkpoint, *, path: str | None = None, partial: bool = False
+        self,
+        checkpoint: tf.train.Checkpoint,
+        *,
+        path: str | None = None,
+        partial: bool = False,
+        choose_with: str | None = None,
     ) -> str | None:
         """Restores a checkpoint, by default the newest, into ``checkpoint``'s objects.
 
@@ -116,12 +174,16 @@ class Workdir:
             path: a checkpoint prefix such as ``<workdir>/checkpoints/ckpt-1000``.
             partial: allow the file to hold more than ``checkpoint`` asks for (for
                 sampling, which restores only the generator).
+            choose_with: the flag that picks another checkpoint (``--checkpoint``), offered
+                when this one is damaged; None for training, which resumes from the latest:
+                the error then says which files to delete to resume from an intact one.
 
         Returns:
             The restored checkpoint's path, or None if the workdir has none.
 
         Raises:
-            CheckpointError: if the file is unreadable or its variables do not match.
+            CheckpointError: if the file is damaged (the message lists the intact checkpoints
+                beside it) or its variables do not match. Nothing on disk is changed.
         """
         path = path or self.latest_checkpoint()
         if path is None:
@@ -129,20 +191,17 @@ class Workdir:
         if not tf.io.gfile.exists(f"{path}.index"):
             raise CheckpointError(f"no checkpoint at {path} (expected {path}.index)")
         try:
-            tf.train.load_checkpoint(path)
-        except (ValueError, tf.errors.OpError) as e:
-            raise CheckpointError(
-                f"checkpoint {path} cannot be read ({summarize_error(e)}); it is truncated or "
-                "corrupt: restore it from a copy, or delete its files to resume from the one "
-                "before"
-            ) from None
-        try:
             status = checkpoint.restore(path)
             if partial:
                 status.expect_partial().assert_existing_objects_matched()
             else:
                 status.assert_consumed()
-        except (AssertionError, ValueError, tf.errors.OpError) as e:
+        except (AssertionError, ValueError, IndexError, tf.errors.OpError) as e:
+            # Damage shows as anything from an IndexError (a truncated file) to a missing
+            # object; only reading every tensor tells it from a checkpoint of other networks.
+            damage = checkpoint_damage(path)
+            if damage is not None:
+                raise CheckpointError(_damaged_message(path, damage, choose_with)) from None
             raise CheckpointError(
                 f"checkpoint {path} does not match the networks built from this config "
                 f"({summarize_error(e)}); use the config it was trained with or a new --workdir"
@@ -165,9 +224,71 @@ class Workdir:
         return path
 
 
+def checkpoint_damage(path: str) -> str | None:
+    """Why the checkpoint at ``path`` cannot be read in full, or None if it is intact.
+
+    Reads all of its data, checksums included: for error paths, not for every restore.
+    """
+    try:
+        reader = tf.train.load_checkpoint(path)
+        for name, dtype in reader.get_variable_to_dtype_map().items():
+            if dtype != tf.variant:
+                reader.get_tensor(name)  # raises on a short read or a wrong checksum
+            else:
+                # The reader cannot convert a variant such as the data iterator's state; the
+                # op can (and logs a line of its own when it fails, hence not for all).
+                tf.raw_ops.RestoreV2(
+                    prefix=path, tensor_names=[name], shape_and_slices=[""], dtypes=[dtype]
+                )
+    except (IndexError, ValueError, tf.errors.OpError) as e:
+        return summarize_error(e)
+    return None
+
+
+def _damaged_message(path: str, damage: str, choose_with: str | None) -> str:
+    """The error for a damaged checkpoint: which ones beside it are intact, how to use one."""
+    directory = os.path.dirname(path)
+    others = [prefix for prefix in _checkpoints_in(directory) if prefix != path]
+    intact = [prefix for prefix in others if checkpoint_damage(prefix) is None]
+    message = f"checkpoint {path} cannot be read: it is damaged ({damage})"
+    if not intact:
+        elsewhere = "" if choose_with else ", or train in a new --workdir"
+        return (
+            f"{message}; {directory} holds no intact checkpoint: restore its files from a "
+            f"copy{elsewhere}"
+        )
+    names = ", ".join(os.path.basename(prefix) for prefix in intact)
+    message = f"{message}; intact checkpoints in {directory}: {names}"
+    newest = intact[-1]
+    if choose_with:
+        return f"{message}; pick one with {choose_with}, e.g. {choose_with}={newest}"
+    # Training resumes from the latest: every damaged one after the newest intact must go.
+    damaged = [prefix for prefix in others if _step(prefix) > _step(newest)] + [path]
+    files = " and ".join(f"{prefix}.*" for prefix in damaged)
+    return f"{message}; to resume from {os.path.basename(newest)}, move aside or delete {files}"
+
+
+def _checkpoints_in(directory: str) -> list[str]:
+    """The checkpoint prefixes in ``directory``, oldest step first."""
+    try:
+        names = os.listdir(directory or ".")
+    except OSError:
+        return []
+    suffix = ".index"
+    prefixes = [os.path.join(directory, n[: -len(suffix)]) for n in names if n.endswith(suffix)]
+    return sorted(prefixes, key=lambda prefix: (_step(prefix), prefix))
+
+
+def _step(prefix: str) -> int:
+    number = prefix.rsplit("-", 1)[-1]
+    return int(number) if number.isdigit() else -1
+
+
 def summarize_error(error: Exception, limit: int = 300) -> str:
     """TensorFlow's restore errors span many lines: one line, at most ``limit`` chars."""
     text = " ".join(str(error).split()) or type(error).__name__
+    # The names of the op that failed say nothing to a user.
+    text = re.sub(r"\{\{function_node [^}]*\}\} | \[Op:\w+\]$", "", text)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

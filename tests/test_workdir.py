@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from dcgan.config import Config, ConfigError
-from dcgan.workdir import CheckpointError, Workdir
+from dcgan.workdir import CheckpointError, Workdir, WorkdirError, checkpoint_damage
 
 
 def run_config(path, **overrides):
@@ -119,6 +119,39 @@ def test_saved_config_reads_a_hand_written_json(tmp_path):
     config = workdir.saved_config()
     assert config.dataset == "grid2d"
     assert config.d_hidden_units == (3, 2)
+
+
+def test_check_writable_accepts_a_new_path_and_leaves_nothing_behind(tmp_path):
+    Workdir(str(tmp_path / "a" / "b")).check_writable()
+    assert os.listdir(tmp_path) == []
+
+
+def test_check_writable_accepts_an_existing_run_and_changes_nothing(tmp_path):
+    workdir = Workdir(str(tmp_path))
+    workdir.save_config(run_config(tmp_path))
+    workdir.check_writable()
+    assert sorted(os.listdir(tmp_path)) == ["config.json", "flags.txt"]
+
+
+def test_check_writable_refuses_a_path_under_a_regular_file(tmp_path):
+    (tmp_path / "file").write_text("not a directory")
+    path = str(tmp_path / "file" / "w")
+    with pytest.raises(WorkdirError) as excinfo:
+        Workdir(path).check_writable()
+    assert str(excinfo.value) == (
+        f"--workdir={path} cannot be created: [Errno 20] Not a directory: '{path}'; allowed: "
+        "a writable directory, or a new path in one"
+    )
+    assert os.listdir(tmp_path) == ["file"]
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs a /proc file system")
+def test_check_writable_refuses_a_path_in_proc():
+    with pytest.raises(WorkdirError) as excinfo:
+        Workdir("/proc/x/y").check_writable()
+    assert_one_line(
+        str(excinfo.value), "--workdir=/proc/x/y cannot be created: [Errno 2] No such file"
+    )
 
 
 # --- checkpoint manager ------------------------------------------------------------------
@@ -247,7 +280,102 @@ def test_restore_unreadable_index(saved):
     v, w = tf.Variable([0.0, 0.0, 0.0]), tf.Variable(0.0)
     with pytest.raises(CheckpointError) as excinfo:
         saved.restore(tf.train.Checkpoint(v=v, w=w))
-    assert_one_line(str(excinfo.value), f"checkpoint {latest} ")
+    assert_one_line(
+        str(excinfo.value),
+        f"checkpoint {latest} cannot be read: it is damaged (",
+        f"intact checkpoints in {saved.checkpoint_dir}: ckpt-1;",
+    )
+
+
+def restore_error(saved, checkpoint=None, **kwargs):
+    """The message of the CheckpointError ``saved.restore`` raises; default objects: v, w."""
+    if checkpoint is None:
+        checkpoint = tf.train.Checkpoint(v=tf.Variable([0.0, 0.0, 0.0]), w=tf.Variable(0.0))
+    with pytest.raises(CheckpointError) as excinfo:
+        saved.restore(checkpoint, **kwargs)
+    return str(excinfo.value)
+
+
+def truncate_data(prefix):
+    path = f"{prefix}.data-00000-of-00001"
+    with open(path, "r+b") as f:
+        f.truncate(os.path.getsize(path) - 1)
+
+
+def test_restore_of_a_truncated_checkpoint_says_which_files_to_move_for_training(saved):
+    latest = os.path.join(saved.checkpoint_dir, "ckpt-2")
+    truncate_data(latest)
+    assert restore_error(saved) == (
+        f"checkpoint {latest} cannot be read: it is damaged (Read less bytes than requested); "
+        f"intact checkpoints in {saved.checkpoint_dir}: ckpt-1; to resume from ckpt-1, move "
+        f"aside or delete {latest}.*"
+    )
+
+
+def test_restore_of_a_truncated_checkpoint_offers_the_intact_ones_to_choose(saved):
+    checkpoints = saved.checkpoint_dir
+    v = tf.Variable([0.0, 0.0, 0.0])
+    manager = saved.checkpoint_manager(tf.train.Checkpoint(v=v, w=tf.Variable(0.0)), keep=0)
+    manager.save(checkpoint_number=3)
+    truncate_data(os.path.join(checkpoints, "ckpt-2"))
+    message = restore_error(
+        saved,
+        tf.train.Checkpoint(v=v),
+        path=os.path.join(checkpoints, "ckpt-2"),
+        partial=True,
+        choose_with="--checkpoint",
+    )
+    assert message == (
+        f"checkpoint {checkpoints}/ckpt-2 cannot be read: it is damaged (Read less bytes than "
+        f"requested); intact checkpoints in {checkpoints}: ckpt-1, ckpt-3; pick one with "
+        f"--checkpoint, e.g. --checkpoint={checkpoints}/ckpt-3"
+    )
+
+
+def test_training_is_told_to_move_every_damaged_checkpoint_after_the_newest_intact(saved):
+    checkpoints = saved.checkpoint_dir
+    manager = saved.checkpoint_manager(
+        tf.train.Checkpoint(v=tf.Variable([0.0, 0.0, 0.0]), w=tf.Variable(0.0)), keep=0
+    )
+    manager.save(checkpoint_number=3)
+    truncate_data(os.path.join(checkpoints, "ckpt-2"))
+    truncate_data(os.path.join(checkpoints, "ckpt-3"))
+    assert restore_error(saved).endswith(
+        f"intact checkpoints in {checkpoints}: ckpt-1; to resume from ckpt-1, move aside or "
+        f"delete {checkpoints}/ckpt-2.* and {checkpoints}/ckpt-3.*"
+    )
+
+
+def test_no_intact_checkpoint_left(saved):
+    for step in (1, 2):
+        truncate_data(os.path.join(saved.checkpoint_dir, f"ckpt-{step}"))
+    assert restore_error(saved).endswith(
+        f"; {saved.checkpoint_dir} holds no intact checkpoint: restore its files from a copy, "
+        "or train in a new --workdir"
+    )
+
+
+def test_checkpoint_damage_reads_every_tensor(saved):
+    latest = os.path.join(saved.checkpoint_dir, "ckpt-2")
+    assert checkpoint_damage(latest) is None
+    with open(f"{latest}.data-00000-of-00001", "r+b") as f:
+        data = f.read()
+        f.seek(0)  # one flipped byte: the length stays right, only a checksum tells
+        f.write(bytes([data[0] ^ 0xFF]))
+    assert "Checksum does not match" in checkpoint_damage(latest)
+    assert checkpoint_damage(os.path.join(saved.checkpoint_dir, "ckpt-1")) is None
+
+
+def test_latest_checkpoint_looks_past_deleted_files(saved):
+    # How a user gets past a damaged latest checkpoint; TensorFlow alone would find none.
+    for name in os.listdir(saved.checkpoint_dir):
+        if name.startswith("ckpt-2."):
+            os.remove(os.path.join(saved.checkpoint_dir, name))
+    older = os.path.join(saved.checkpoint_dir, "ckpt-1")
+    assert saved.latest_checkpoint() == older
+    w = tf.Variable(0.0)
+    assert saved.restore(tf.train.Checkpoint(v=tf.Variable([0.0, 0.0, 0.0]), w=w)) == older
+    assert w.numpy() == 7.0
 
 
 # --- samples -----------------------------------------------------------------------------
