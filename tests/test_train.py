@@ -1,10 +1,16 @@
 """``python -m dcgan.train`` as a user runs it: the quickstart flagfile, resume, errors."""
 
+import dataclasses
+import json
 import os
+import subprocess
+import sys
 
 import pytest
 import tensorflow as tf
 from runner import run_module
+
+from dcgan import config as config_lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QUICKSTART = os.path.join(ROOT, "experiments", "quickstart.flags")
@@ -180,3 +186,44 @@ def test_missing_data_folder_fails_with_status_1_and_writes_nothing(tmp_path):
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("dcgan.train: error: ") and "no_such_folder" in last
     assert not os.path.exists(tmp_path / "w")
+
+
+def python(code):
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+
+
+def test_every_flag_is_a_config_field_with_its_default_and_help():
+    result = python(
+        "import json; from absl import flags; import dcgan.train\n"
+        "print(json.dumps({f.name: [f.default, f.help, getattr(f.parser, 'enum_values', None)]"
+        " for f in flags.FLAGS.get_flags_for_module('dcgan.train')}))"
+    )
+    assert result.returncode == 0, result.stderr
+    defined = json.loads(result.stdout)
+    fields = {f.name: f for f in dataclasses.fields(config_lib.Config)}
+    assert set(defined) == set(fields)
+    for name, (default, help_text, enum_values) in defined.items():
+        field = fields[name]
+        expected = None if field.default is dataclasses.MISSING else field.default
+        if isinstance(expected, tuple):
+            expected = list(expected)
+        elif field.metadata["choices"]:
+            expected = str(expected)  # int choices are an enum of strings
+        assert default == expected, name
+        choices = field.metadata["choices"]
+        assert enum_values == (None if choices is None else [str(c) for c in choices]), name
+        # absl puts an enum's choices first.
+        assert help_text.endswith(field.metadata["help"]), name
+
+
+def test_flags_become_a_config_without_loading_tensorflow():
+    result = python(
+        "import sys; from absl import flags; import dcgan.train\n"
+        "flags.FLAGS(['train', '--workdir=w', '--dataset=ring2d', '--g_hidden_units=8,4'])\n"
+        "config = dcgan.train.config_from_flags()\n"
+        "assert config.g_hidden_units == (8, 4), config\n"
+        "assert 'tensorflow' not in sys.modules, 'tensorflow was imported'"
+    )
+    assert result.returncode == 0, result.stderr
