@@ -65,6 +65,9 @@ TOY_METRICS = {
 IMAGE_METRICS = ("fid", "kid")
 # Metrics where more is better; every other metric is a distance (less is better).
 HIGHER_IS_BETTER = ("modes", "high_quality")
+# Old names of renamed fields, old -> new: older runs' config.json holds the old name,
+# and ``dcgan.train`` still accepts the old flag (with a warning).
+RENAMED_FIELDS = {"noise": "noise_distribution"}
 
 # A field's role when a workdir is resumed. STATE: it shapes the saved state (the
 # checkpoint could not hold another value), so it never changes. RUN: how long and how
@@ -300,7 +303,7 @@ class Config:
     d_dropout: float = _field(0.0, "Dropout rate after each D block.", when=_IMAGE, role=STATE)
     # The noise z: latent_dim values shaped noise_shape (empty: a flat vector), drawn
     # from N(0, noise_scale**2) or U(-noise_scale, noise_scale).
-    noise: str = _field(
+    noise_distribution: str = _field(
         "normal",
         "Distribution of z: normal or uniform.",
         choices=NOISE_DISTRIBUTIONS,
@@ -413,12 +416,20 @@ class Config:
 
     @classmethod
     def from_json(cls, text: str) -> Config:
-        """Parses ``to_json`` output.
+        """Parses ``to_json`` output, also of runs saved before a field was renamed.
 
         Raises:
             ConfigError: for unknown fields or invalid values.
         """
         values = json.loads(text)
+        for old, new in RENAMED_FIELDS.items():
+            if old in values:
+                if new in values:
+                    raise ConfigError(
+                        f"config fields {old!r} and {new!r} both given; {old!r} is the old "
+                        f"name of {new!r}: keep only {new!r}"
+                    )
+                values[new] = values.pop(old)  # a run saved before the rename
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:

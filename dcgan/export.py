@@ -64,7 +64,11 @@ def main(argv: list[str]) -> None:
     )
     def sample(count, seed):
         noise = networks.draw_noise(
-            count, shape=shape, distribution=config.noise, scale=config.noise_scale, seed=seed
+            count,
+            shape=shape,
+            distribution=config.noise_distribution,
+            scale=config.noise_scale,
+            seed=seed,
         )
         return {key: generator(noise, training=False)}
 
@@ -74,7 +78,7 @@ def main(argv: list[str]) -> None:
     )
     description = {
         "noise_shape": list(shape),
-        "noise": config.noise,
+        "noise_distribution": config.noise_distribution,
         "noise_scale": config.noise_scale,
         "output": key,
         "checkpoint": run.checkpoint,

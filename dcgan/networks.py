@@ -122,7 +122,7 @@ def sample_noise(config: Config, count: int, rng: tf.random.Generator) -> tf.Ten
     return draw_noise(
         count,
         shape=config.latent_shape,
-        distribution=config.noise,
+        distribution=config.noise_distribution,
         scale=config.noise_scale,
         rng=rng,
     )

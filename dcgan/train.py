@@ -9,6 +9,7 @@ checkpoints end the run with one line on stderr before any training.
 from __future__ import annotations
 
 import dataclasses
+import sys
 import typing
 
 from absl import app, flags
@@ -42,6 +43,8 @@ def _define(field: dataclasses.Field) -> None:
 
 for _field in _FIELDS.values():
     _define(_field)
+for _old, _new in config_lib.RENAMED_FIELDS.items():
+    flags.DEFINE_alias(_old, _new)  # sets the new flag; main warns
 FLAGS = flags.FLAGS
 
 
@@ -69,6 +72,12 @@ def config_from_flags() -> config_lib.Config:
     Raises:
         ConfigError: for an invalid value or combination.
     """
+    for old, new in config_lib.RENAMED_FIELDS.items():
+        if 0 < FLAGS[old].present < FLAGS[new].present:  # the alias counts on both
+            raise config_lib.ConfigError(
+                f"--{old} and --{new} both given; --{old} is the deprecated name of --{new}: "
+                f"give only --{new}"
+            )
     config = config_lib.Config(**{name: _value(name) for name in _FIELDS})
     config_lib.check_explicit_flags(config, {name for name in _FIELDS if FLAGS[name].present})
     return config
@@ -80,6 +89,9 @@ def main(argv: list[str]) -> None:
         config = config_from_flags()
     except config_lib.ConfigError as e:
         cli.fail(_PROGRAM, e, cli.USAGE_ERROR)
+    for old, new in config_lib.RENAMED_FIELDS.items():
+        if FLAGS[old].present:
+            print(f"{_PROGRAM}: warning: --{old} is deprecated; use --{new}", file=sys.stderr)
     # Imported after the flag checks: TensorFlow takes seconds to load.
     cli.quiet_tensorflow()
     from dcgan import data, loop, workdir

@@ -363,7 +363,7 @@ def build_trainer(config: Config) -> Trainer:
         seed=config.seed,
         skip_nonfinite=config.on_nonfinite == "skip",
         num_fixed_samples=config.grid_size**2 if config.is_image else _VECTOR_FIXED_SAMPLES,
-        noise=config.noise,
+        noise=config.noise_distribution,
         noise_scale=config.noise_scale,
         noise_shape=config.latent_shape,
         g_ema_decay=config.g_ema_decay,

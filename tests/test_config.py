@@ -122,8 +122,8 @@ INVALID = [
     ({"d_activation": "sigmoid"}, "--d_activation=sigmoid is invalid"),
     ({"g_upsample": "bilinear"}, "--g_upsample=bilinear is invalid; allowed: transpose, nearest"),
     (
-        {"noise": "gamma"},
-        "--noise=gamma is invalid; allowed: normal, uniform",
+        {"noise_distribution": "gamma"},
+        "--noise_distribution=gamma is invalid; allowed: normal, uniform",
     ),
     ({"noise_scale": 0.0}, "--noise_scale=0.0 is invalid; allowed: a number > 0"),
     ({"g_start_size": -1}, "--g_start_size=-1 is invalid; allowed: an integer >= 0"),
@@ -235,7 +235,7 @@ def test_config_error_is_a_value_error():
         {
             "noise_shape": (4, 4, 4),
             "latent_dim": 64,
-            "noise": "uniform",
+            "noise_distribution": "uniform",
             "noise_scale": 3.0,
         },
         {"noise_shape": (7, 7, 2), "latent_dim": 98, "image_size": 28},
@@ -391,7 +391,7 @@ ACCEPTED = [
     # Activations and the noise distribution apply to MLPs and conv nets alike.
     ({"dataset": "gaussian1d"}, "g_activation"),
     ({"dataset": "gaussian1d"}, "d_activation"),
-    ({"dataset": "gaussian1d"}, "noise"),
+    ({"dataset": "gaussian1d"}, "noise_distribution"),
     ({"dataset": "gaussian1d"}, "noise_scale"),
     ({}, "noise_shape"),
     ({}, "d_dropout"),
@@ -450,7 +450,7 @@ DCGAN_GLYPHS_FIELDS = (
     "d_stride1_block",
     "d_dense_units",
     "d_dropout",
-    "noise",
+    "noise_distribution",
     "noise_scale",
     "noise_shape",
     "loss",
@@ -492,7 +492,7 @@ WGAN_GP_RING2D_FIELDS = (
     "d_hidden_units",
     "g_activation",
     "d_activation",
-    "noise",
+    "noise_distribution",
     "noise_scale",
     "loss",
     "gp_weight",
@@ -542,7 +542,7 @@ def dcgan_glyphs():
         d_stride1_block=2,
         d_dense_units=16,
         d_dropout=0.25,
-        noise="uniform",
+        noise_distribution="uniform",
         noise_scale=2.0,
         noise_shape=(4, 4, 2),
     )
@@ -690,7 +690,7 @@ STATE_CHANGES = [
     ("d_stride1_block", IMAGE_BASE, 2, "0"),
     ("d_dense_units", IMAGE_BASE, 2048, "0"),
     ("d_dropout", IMAGE_BASE, 0.3, "0.0"),
-    ("noise", VECTOR_BASE, "uniform", "normal"),
+    ("noise_distribution", VECTOR_BASE, "uniform", "normal"),
     ("noise_scale", VECTOR_BASE, 3.0, "1.0"),
     ("noise_shape", {"latent_dim": 64}, (4, 4, 4), ""),
     ("vector_dim", {"dataset": "npy_vectors", "data_file": "v.npy", "vector_dim": 3}, 4, "3"),
@@ -853,6 +853,29 @@ def test_importing_config_loads_no_tensorflow():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+# --- renamed fields ----------------------------------------------------------------------
+
+
+def test_from_json_reads_the_old_name_of_a_renamed_field():
+    values = json.loads(make(noise_distribution="uniform").to_json())
+    values["noise"] = values.pop("noise_distribution")  # config.json of an older run
+    assert Config.from_json(json.dumps(values)) == make(noise_distribution="uniform")
+
+
+def test_from_json_refuses_a_field_under_both_names():
+    values = json.loads(make().to_json())
+    values["noise"] = "uniform"
+    with pytest.raises(ConfigError) as excinfo:
+        Config.from_json(json.dumps(values))
+    assert_one_line_error(excinfo, "'noise' and 'noise_distribution' both given")
+
+
+def test_renamed_fields_map_old_names_to_fields():
+    names = {f.name for f in dataclasses.fields(Config)}
+    for old, new in config_lib.RENAMED_FIELDS.items():
+        assert old not in names and new in names
 
 
 # --- choice lists copied from modules that load TensorFlow --------------------------------
