@@ -1,4 +1,4 @@
-"""The run configuration: one frozen dataclass, its validation, and its flagfile form.
+"""The run configuration: one frozen dataclass, its flagfile and JSON forms, resuming.
 
 Field names are the flag names of ``dcgan.train``; that entry point is the only place
 that reads flags, and it defines them from the fields. Everything below it takes a
@@ -9,7 +9,8 @@ flag's help text; ``choices``, the allowed values (or None); ``when``, an ``Appl
 saying when the field has an effect (None: always; the loss options say it in
 ``dcgan.objective.FAMILIES`` instead); ``role``, what a resumed run may do with it.
 
-This module loads no TensorFlow: flag errors must be instant.
+Every ``Config`` is validated when built, by ``dcgan.config_checks``. Neither module
+loads TensorFlow: flag errors must be instant.
 """
 
 from __future__ import annotations
