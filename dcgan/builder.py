@@ -13,6 +13,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from dcgan import config as config_lib
 from dcgan import data, models, objective
 from dcgan.config import Config
 from dcgan.noise import NoiseDistribution
@@ -39,7 +40,7 @@ def build_optimizer(name: str, *, learning_rate: float, beta1: float, beta2: flo
         return keras.optimizers.Adam(learning_rate, beta_1=beta1, beta_2=beta2)
     if name == "rmsprop":
         return keras.optimizers.RMSprop(learning_rate)
-    raise ValueError(f"optimizer {name!r} is not one of ['adam', 'rmsprop']")
+    raise ValueError(f"optimizer {name!r} is not one of {list(config_lib.OPTIMIZERS)}")
 
 
 def sample_shape(config: Config) -> tuple[int, ...]:
@@ -93,7 +94,9 @@ def build_networks(config: Config) -> tuple[keras.Model, keras.Model]:
 
 def build_noise(config: Config) -> NoiseDistribution:
     """The distribution of z the run of ``config`` trains (and samples) with."""
-    return NoiseDistribution(name=config.noise, scale=config.noise_scale, shape=config.latent_shape)
+    return NoiseDistribution(
+        name=config.noise_distribution, scale=config.noise_scale, shape=config.latent_shape
+    )
 
 
 def build_objective(config: Config) -> objective.Objective:

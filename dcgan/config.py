@@ -1,14 +1,29 @@
-"""The run configuration: one frozen dataclass, its validation, and its flagfile form.
+"""The run configuration: one frozen dataclass, its flagfile and JSON forms, resuming.
 
 Field names are the flag names of ``dcgan.train``; that entry point is the only place
-that reads flags. Everything below it takes a ``Config``.
+that reads flags, and it defines them from the fields. Everything below it takes a
+``Config``.
+
+Each field carries what belongs to it in its metadata (see ``_field``): ``help``, the
+flag's help text; ``choices``, the allowed values (or None); ``when``, an ``Applies``
+saying when the field has an effect (None: always; the loss options say it in
+``dcgan.objective.FAMILIES`` instead); ``role``, what a resumed run may do with it.
+
+Every ``Config`` is validated when built, by ``dcgan.config_checks``. Neither module
+loads TensorFlow: flag errors must be instant.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
+from typing import Any
 
+from dcgan import objective
+
+# Copies of lists owned by modules that load TensorFlow (dcgan.data, dcgan.models);
+# tests/test_config.py checks that each equals its owner's.
 DATASETS = (
     "glyphs",
     "folder",
@@ -22,22 +37,25 @@ DATASETS = (
     "npy_vectors",
 )
 IMAGE_DATASETS = ("glyphs", "folder", "mnist", "fashion_mnist", "cifar10", "npy")
-# --dataset=tfds:NAME is an image set from TensorFlow Datasets (optional dependency).
-TFDS_PREFIX = "tfds:"
-IMAGE_SIZES = (28, 32, 64, 128)
-CHANNELS = (1, 3)
-NORMALIZATIONS = ("batch", "layer", "none")
-LOSSES = ("dcgan", "wgan", "wgan-gp")
-GENERATOR_LOSSES = ("non_saturating", "minimax")
-OPTIMIZERS = ("adam", "rmsprop")
-TRAIN_ORDERS = ("d_first", "g_first")
-NONFINITE_ACTIONS = ("stop", "skip")
-ACTIVATIONS = ("relu", "leaky_relu", "elu", "selu", "tanh")
-UPSAMPLINGS = ("transpose", "nearest")
-NOISES = ("normal", "uniform")
 CROPS = ("none", "center")
 RESIZE_METHODS = ("bilinear", "bicubic", "area", "nearest", "lanczos3")
 BAD_IMAGE_ACTIONS = ("skip", "fail")
+IMAGE_SIZES = (28, 32, 64, 128)
+NORMALIZATIONS = ("batch", "layer", "none")
+ACTIVATIONS = ("relu", "leaky_relu", "elu", "selu", "tanh")
+UPSAMPLINGS = ("transpose", "nearest")
+# Owned here (dcgan.builder reads OPTIMIZERS). The leaves dcgan.noise and dcgan.trainer keep
+# their own NOISE_DISTRIBUTIONS and TRAIN_ORDERS; tests/test_config.py checks they agree.
+CHANNELS = (1, 3)
+OPTIMIZERS = ("adam", "rmsprop")
+TRAIN_ORDERS = ("d_first", "g_first")
+NONFINITE_ACTIONS = ("stop", "skip")
+NOISE_DISTRIBUTIONS = ("normal", "uniform")
+# Owned by dcgan.objective, which loads no TensorFlow either.
+LOSSES = tuple(objective.FAMILIES)
+GENERATOR_LOSSES = objective.GENERATOR_LOSSES
+# --dataset=tfds:NAME is an image set from TensorFlow Datasets (optional dependency).
+TFDS_PREFIX = "tfds:"
 # The metrics ``--eval_every`` computes, per dataset (dcgan.evaluation); npy_vectors has
 # no reference distribution, so it has none.
 TOY_METRICS = {
@@ -48,6 +66,15 @@ TOY_METRICS = {
 IMAGE_METRICS = ("fid", "kid")
 # Metrics where more is better; every other metric is a distance (less is better).
 HIGHER_IS_BETTER = ("modes", "high_quality")
+# Old names of renamed fields, old -> new: older runs' config.json holds the old name,
+# and ``dcgan.train`` still accepts the old flag (with a warning).
+RENAMED_FIELDS = {"noise": "noise_distribution"}
+
+# A field's role when a workdir is resumed. STATE: it shapes the saved state (the
+# checkpoint could not hold another value), so it never changes. RUN: how long and how
+# visibly the run goes and how it reacts to failures, not what it learns; it may always
+# change. LEARNING: it changes what is learned; only with --allow_flag_changes.
+STATE, RUN, LEARNING = "state", "run", "learning"
 
 
 class ConfigError(ValueError):
@@ -55,100 +82,290 @@ class ConfigError(ValueError):
 
 
 @dataclasses.dataclass(frozen=True)
+class Applies:
+    """When a field has an effect.
+
+    Attributes:
+        test: whether it has one in a (valid) run.
+        needs: what it takes, for the error on a flag that would be ignored.
+    """
+
+    test: Callable[[Config], bool]
+    needs: str
+
+
+_IMAGE = Applies(
+    lambda c: c.is_image, f"an image dataset ({', '.join(IMAGE_DATASETS)}, {TFDS_PREFIX}NAME)"
+)
+_VECTOR = Applies(lambda c: not c.is_image, "a vector dataset")
+_DATA_DIR = Applies(
+    lambda c: c.dataset == "folder" or c.is_tfds, f"--dataset=folder or {TFDS_PREFIX}NAME"
+)
+_FOLDER = Applies(lambda c: c.dataset == "folder", "--dataset=folder")
+_NPY = Applies(lambda c: c.dataset in ("npy", "npy_vectors"), "--dataset=npy or npy_vectors")
+_NPY_VECTORS = Applies(lambda c: c.dataset == "npy_vectors", "--dataset=npy_vectors")
+_CENTER_CROP = Applies(
+    lambda c: c.dataset == "folder" and c.crop == "center", "--dataset=folder --crop=center"
+)
+_RESIZED = Applies(
+    lambda c: c.is_image and c.dataset != "glyphs",
+    "an image dataset other than glyphs (glyphs are rendered at --image_size)",
+)
+_G_ADAM = Applies(lambda c: c.g_optimizer == "adam", "--g_optimizer=adam")
+_D_ADAM = Applies(lambda c: c.d_optimizer == "adam", "--d_optimizer=adam")
+_EVAL = Applies(lambda c: c.eval_every > 0, "--eval_every > 0")
+_IMAGE_EVAL = Applies(
+    lambda c: c.is_image and c.eval_every > 0, "an image dataset and --eval_every > 0"
+)
+_BEST = Applies(lambda c: bool(c.best_metric), "--best_metric")
+
+
+def _field(
+    default: Any,
+    help: str,
+    *,
+    choices: tuple | None = None,
+    when: Applies | None = None,
+    role: str = LEARNING,
+) -> Any:
+    """A ``Config`` field with its flag's help, its choices, when it applies and its role.
+
+    Args:
+        default: the default value; ``dataclasses.MISSING`` for a required field.
+        help: the flag's help text.
+        choices: the allowed values; None: any value of the type (checked in ``_validate``).
+        when: when the field has an effect; None: always.
+        role: STATE, RUN or LEARNING (see their comment).
+    """
+    metadata = {"help": help, "choices": choices, "when": when, "role": role}
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+@dataclasses.dataclass(frozen=True)
 class Config:
     """Everything that defines a training run. Defaults follow Radford et al. (2015)."""
 
-    workdir: str
     # The run.
-    train_steps: int = 10_000
-    batch_size: int = 64
-    seed: int = 0
-    log_every: int = 100
-    summary_every: int = 100
-    image_every: int = 1000
-    checkpoint_every: int = 1000
-    keep_checkpoints: int = 5
-    grid_size: int = 8
-    deterministic: bool = False
-    on_nonfinite: str = "stop"
-    allow_flag_changes: tuple[str, ...] = ()
-    # Evaluation during training (dcgan.evaluation) and the best checkpoint.
-    eval_every: int = 0  # 0: never
-    eval_samples: int = 10_000
-    best_metric: str = ""  # "": keep no best checkpoint
-    patience: int = 0  # evaluations without a better best_metric before stopping; 0: never
-    eval_classifier: str = ""  # "": InceptionV3 from the Keras cache
-    eval_layer: str = ""  # "": the classifier's penultimate layer
+    workdir: str = _field(
+        dataclasses.MISSING,
+        "Directory of the run: checkpoints, summaries, samples.",
+        role=RUN,
+    )
+    train_steps: int = _field(10_000, "Generator updates to reach.", role=RUN)
+    batch_size: int = _field(64, "Examples per batch (per update).")
+    seed: int = _field(0, "Seed of the weights, noise and data order.")
+    log_every: int = _field(100, "Steps between stdout lines.", role=RUN)
+    summary_every: int = _field(100, "Steps between TensorBoard scalars.", role=RUN)
+    image_every: int = _field(1000, "Steps between fixed-noise sample grids.", role=RUN)
+    checkpoint_every: int = _field(1000, "Steps between checkpoints.", role=RUN)
+    keep_checkpoints: int = _field(5, "Checkpoints kept; 0 keeps all.", role=RUN)
+    # STATE: the checkpointed fixed noise holds grid_size**2 vectors.
+    grid_size: int = _field(8, "Sample grid is grid_size^2 images.", when=_IMAGE, role=STATE)
+    deterministic: bool = _field(False, "Deterministic ops: bit-exact reruns on GPU.", role=RUN)
+    on_nonfinite: str = _field(
+        "stop",
+        "On a NaN/Inf loss or gradient: stop or skip.",
+        choices=NONFINITE_ACTIONS,
+        role=RUN,
+    )
+    allow_flag_changes: tuple[str, ...] = _field(
+        (), "Flags a resumed run may change from the saved run (e.g. g_lr,d_lr).", role=RUN
+    )
+    # Evaluation during training (dcgan.evaluation) and the best checkpoint. Evaluation
+    # reads G; it never changes what is learned, so these are RUN fields.
+    eval_every: int = _field(
+        0,
+        "Steps between evaluations (metrics in TensorBoard under eval/); 0: never.",
+        role=RUN,
+    )
+    eval_samples: int = _field(
+        10_000, "Generated (and real) examples per evaluation.", when=_EVAL, role=RUN
+    )
+    best_metric: str = _field(
+        "",
+        "Keep the checkpoint with the best value of this metric in best/: modes, high_quality, "
+        "reverse_kl (ring2d, grid2d), w1, ks (gaussian1d), fid, kid (images); '': none.",
+        when=_EVAL,
+        role=RUN,
+    )
+    patience: int = _field(
+        0,
+        "Stop after this many evaluations without a better --best_metric; 0: never.",
+        when=_BEST,
+        role=RUN,
+    )
+    eval_classifier: str = _field(
+        "",
+        "Saved Keras classifier whose activations FID/KID use; '': InceptionV3 (Keras cache).",
+        when=_IMAGE_EVAL,
+        role=RUN,
+    )
+    eval_layer: str = _field(
+        "", "Layer of --eval_classifier; '': its penultimate.", when=_IMAGE_EVAL, role=RUN
+    )
     # The data.
-    dataset: str = "glyphs"
-    data_dir: str = ""
-    image_size: int = 32
-    channels: int = 1
-    data_file: str = ""
-    crop: str = "none"
-    crop_size: int = 0
-    resize_method: str = "bilinear"
-    random_flip: bool = False
-    on_bad_image: str = "skip"
-    vector_dim: int = 0
-    cache: str = ""
+    dataset: str = _field(
+        "glyphs",
+        f"Training data: {', '.join(DATASETS)}, or {TFDS_PREFIX}NAME (a prepared TensorFlow "
+        "Datasets set); glyphs ships with the package.",
+        role=STATE,
+    )
+    data_dir: str = _field(
+        "",
+        "Image folder for --dataset=folder; TFDS data directory for tfds:NAME (default TFDS's).",
+        when=_DATA_DIR,
+    )
+    image_size: int = _field(
+        32, "Side of the square images, pixels.", choices=IMAGE_SIZES, when=_IMAGE, role=STATE
+    )
+    channels: int = _field(
+        1, "1 for grayscale, 3 for RGB.", choices=CHANNELS, when=_IMAGE, role=STATE
+    )
+    data_file: str = _field(
+        "", ".npy file: N x H x W x C uint8 images or N x D vectors.", when=_NPY
+    )
+    crop: str = _field(
+        "none",
+        "center: crop a centered square before resizing (folder).",
+        choices=CROPS,
+        when=_FOLDER,
+    )
+    crop_size: int = _field(0, "Side of the center crop; 0: the largest square.", when=_CENTER_CROP)
+    resize_method: str = _field(
+        "bilinear",
+        "How images of other sizes are resized.",
+        choices=RESIZE_METHODS,
+        when=_RESIZED,
+    )
+    random_flip: bool = _field(False, "Mirror each image left-right with p = 1/2.", when=_IMAGE)
+    on_bad_image: str = _field(
+        "skip",
+        "An undecodable file: skip (counted) or fail.",
+        choices=BAD_IMAGE_ACTIONS,
+        when=_FOLDER,
+        role=RUN,
+    )
+    # STATE: the networks' input and output width.
+    vector_dim: int = _field(
+        0, "Width D of --dataset=npy_vectors; 0: from the file.", when=_NPY_VECTORS, role=STATE
+    )
+    cache: str = _field(
+        "", "Folder: '' streams; memory, or an .npy path, decodes once.", when=_FOLDER
+    )
     # The networks.
-    latent_dim: int = 100
-    g_base_width: int = 64
-    d_base_width: int = 64
-    kernel_size: int = 4
-    g_norm: str = "batch"
-    d_norm: str = "batch"
-    g_hidden_units: tuple[int, ...] = (200, 100, 50)
-    d_hidden_units: tuple[int, ...] = (200, 50)
-    g_activation: str = "relu"
-    d_activation: str = "leaky_relu"
-    g_upsample: str = "transpose"
-    g_start_size: int = 0  # 0: 7 for 28 px, else 4
-    d_stride1_block: int = 0  # 0: every D block has stride 2
-    d_dense_units: int = 0  # 0: no hidden Dense layer before D's logit
-    d_dropout: float = 0.0
+    latent_dim: int = _field(100, "Size of the noise vector z.", role=STATE)
+    g_base_width: int = _field(64, "Filters of G's last block.", when=_IMAGE, role=STATE)
+    d_base_width: int = _field(64, "Filters of D's first block.", when=_IMAGE, role=STATE)
+    kernel_size: int = _field(4, "Convolution kernel size.", when=_IMAGE, role=STATE)
+    g_norm: str = _field(
+        "batch", "Normalization in G.", choices=NORMALIZATIONS, when=_IMAGE, role=STATE
+    )
+    d_norm: str = _field(
+        "batch",
+        "Normalization in D (not batch for wgan-gp).",
+        choices=NORMALIZATIONS,
+        when=_IMAGE,
+        role=STATE,
+    )
+    g_hidden_units: tuple[int, ...] = _field(
+        (200, 100, 50), "Hidden layers of the MLP G.", when=_VECTOR, role=STATE
+    )
+    d_hidden_units: tuple[int, ...] = _field(
+        (200, 50), "Hidden layers of the MLP D.", when=_VECTOR, role=STATE
+    )
+    g_activation: str = _field(
+        "relu",
+        "G's hidden activation (leaky_relu: slope 0.2).",
+        choices=ACTIVATIONS,
+        role=STATE,
+    )
+    d_activation: str = _field(
+        "leaky_relu",
+        "D's hidden activation (leaky_relu: slope 0.2).",
+        choices=ACTIVATIONS,
+        role=STATE,
+    )
+    g_upsample: str = _field(
+        "transpose",
+        "How G doubles its size: stride-2 transposed conv, or nearest upsample + conv.",
+        choices=UPSAMPLINGS,
+        when=_IMAGE,
+        role=STATE,
+    )
+    g_start_size: int = _field(
+        0, "G's first spatial size; 0: 7 for 28 px, else 4.", when=_IMAGE, role=STATE
+    )
+    d_stride1_block: int = _field(
+        0, "D block (1-based) with stride 1; 0: none.", when=_IMAGE, role=STATE
+    )
+    d_dense_units: int = _field(
+        0, "Hidden Dense layer before D's logit; 0: none.", when=_IMAGE, role=STATE
+    )
+    d_dropout: float = _field(0.0, "Dropout rate after each D block.", when=_IMAGE, role=STATE)
     # The noise z: latent_dim values shaped noise_shape (empty: a flat vector), drawn
     # from N(0, noise_scale**2) or U(-noise_scale, noise_scale).
-    noise: str = "normal"
-    noise_scale: float = 1.0
-    noise_shape: tuple[int, ...] = ()
-    # The objective and the update schedule.
-    loss: str = "dcgan"
-    generator_loss: str = "non_saturating"
-    label_smoothing: float = 0.0
-    clip_value: float = 0.01
-    gp_weight: float = 10.0
-    r1_weight: float = 0.0  # gamma of the R1 penalty on D's gradient at real data (dcgan)
-    n_critic: int = 1
-    train_order: str = "d_first"
+    noise_distribution: str = _field(
+        "normal",
+        "Distribution of z: normal or uniform.",
+        choices=NOISE_DISTRIBUTIONS,
+        role=STATE,
+    )
+    noise_scale: float = _field(1.0, "Stddev of normal z; half-width of uniform z.", role=STATE)
+    noise_shape: tuple[int, ...] = _field(
+        (),
+        "Shape of z for image G, e.g. 4,4,4 (product latent_dim); empty: a flat vector.",
+        when=_IMAGE,
+        role=STATE,
+    )
+    # The objective and the update schedule. The loss options apply when the chosen
+    # family takes them (objective.FAMILIES), so they carry no `when` of their own.
+    loss: str = _field(
+        "dcgan", "dcgan: cross-entropy; wgan: clipping; wgan-gp: penalty.", choices=LOSSES
+    )
+    generator_loss: str = _field(
+        "non_saturating", "G's loss for --loss=dcgan.", choices=GENERATOR_LOSSES
+    )
+    label_smoothing: float = _field(0.0, "One-sided: real target is 1 - this.")
+    clip_value: float = _field(0.01, "WGAN clips D's weights to [-c, c].")
+    gp_weight: float = _field(10.0, "WGAN-GP penalty weight lambda.")
+    r1_weight: float = _field(
+        0.0, "dcgan: gamma of the R1 penalty gamma/2 * ||grad D(x_real)||^2 in D's loss; 0: none."
+    )
+    n_critic: int = _field(1, "D updates per G update.")
+    train_order: str = _field(
+        "d_first", "Which network updates first in a step.", choices=TRAIN_ORDERS
+    )
     # The optimizers.
-    g_optimizer: str = "adam"
-    d_optimizer: str = "adam"
-    g_lr: float = 2e-4
-    d_lr: float = 2e-4
-    g_beta1: float = 0.5
-    d_beta1: float = 0.5
-    g_beta2: float = 0.999
-    d_beta2: float = 0.999
-    # Both learning rates fall linearly to 0 over this many generator steps; 0: constant.
-    lr_decay_steps: int = 0
-    # Decay of an exponential moving average of G's weights, the generator that sampling,
-    # evaluation and export use; 0: none (they use G itself).
-    g_ema_decay: float = 0.0
+    g_optimizer: str = _field("adam", "G's optimizer.", choices=OPTIMIZERS, role=STATE)
+    d_optimizer: str = _field("adam", "D's optimizer.", choices=OPTIMIZERS, role=STATE)
+    g_lr: float = _field(2e-4, "G's learning rate.")
+    d_lr: float = _field(2e-4, "D's learning rate.")
+    g_beta1: float = _field(0.5, "G's Adam beta1.", when=_G_ADAM)
+    d_beta1: float = _field(0.5, "D's Adam beta1.", when=_D_ADAM)
+    g_beta2: float = _field(0.999, "G's Adam beta2.", when=_G_ADAM)
+    d_beta2: float = _field(0.999, "D's Adam beta2.", when=_D_ADAM)
+    lr_decay_steps: int = _field(
+        0,
+        "Decay both learning rates linearly to 0 over this many steps (>= --train_steps); "
+        "0: constant.",
+    )
+    # STATE: whether the checkpoint holds an averaged generator.
+    g_ema_decay: float = _field(
+        0.0,
+        "Keep an exponential moving average of G's weights with this decay, in [0, 1), and "
+        "sample, evaluate and export with it; 0: none.",
+        role=STATE,
+    )
 
     def __post_init__(self):
-        object.__setattr__(self, "allow_flag_changes", tuple(self.allow_flag_changes))
-        for name in ("g_hidden_units", "d_hidden_units"):
-            units = getattr(self, name)
-            if not isinstance(units, (list, tuple)) or not all(_is_int(u) for u in units):
-                _fail(name, units, "a non-empty comma-separated list of positive integers")
-            object.__setattr__(self, name, tuple(units))  # JSON gives lists
-        shape = self.noise_shape
-        if not isinstance(shape, (list, tuple)) or not all(_is_int(s) for s in shape):
-            _fail("noise_shape", shape, "a comma-separated list of positive integers, or empty")
-        object.__setattr__(self, "noise_shape", tuple(shape))
-        _validate(self)
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if isinstance(field.default, tuple) and isinstance(value, list):
+                object.__setattr__(self, field.name, tuple(value))  # JSON and absl give lists
+        # Imported here, not at the top: config_checks imports this module.
+        from dcgan import config_checks
+
+        config_checks.validate(self)
 
     def learning_rates(self, step: int) -> dict[str, float]:
         """``{"g_lr": …, "d_lr": …}`` at ``step``, after ``lr_decay_steps``' linear decay."""
@@ -191,13 +408,8 @@ class Config:
 
         Only applicable fields are written, so the file passes ``check_explicit_flags``.
         """
-        lines = []
-        for name in self.applicable_fields():
-            value = getattr(self, name)
-            if isinstance(value, tuple):
-                value = ",".join(str(v) for v in value)
-            lines.append(f"--{name}={value}")
-        return "\n".join(lines) + "\n"
+        names = self.applicable_fields()
+        return "".join(f"--{name}={format_value(getattr(self, name))}\n" for name in names)
 
     def to_json(self) -> str:
         """Serializes every field to JSON."""
@@ -205,12 +417,20 @@ class Config:
 
     @classmethod
     def from_json(cls, text: str) -> Config:
-        """Parses ``to_json`` output.
+        """Parses ``to_json`` output, also of runs saved before a field was renamed.
 
         Raises:
             ConfigError: for unknown fields or invalid values.
         """
         values = json.loads(text)
+        for old, new in RENAMED_FIELDS.items():
+            if old in values:
+                if new in values:
+                    raise ConfigError(
+                        f"config fields {old!r} and {new!r} both given; {old!r} is the old "
+                        f"name of {new!r}: keep only {new!r}"
+                    )
+                values[new] = values.pop(old)  # a run saved before the rename
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
@@ -218,141 +438,29 @@ class Config:
         return cls(**values)
 
 
-# Fields that only mean something under a condition: (condition, what it requires).
-_CONDITIONS = {
-    "image": (
-        lambda c: c.is_image,
-        f"an image dataset ({', '.join(IMAGE_DATASETS)}, {TFDS_PREFIX}NAME)",
-    ),
-    "data_dir": (
-        lambda c: c.dataset == "folder" or c.is_tfds,
-        f"--dataset=folder or {TFDS_PREFIX}NAME",
-    ),
-    "vector": (lambda c: not c.is_image, "a vector dataset"),
-    "folder": (lambda c: c.dataset == "folder", "--dataset=folder"),
-    "npy": (lambda c: c.dataset in ("npy", "npy_vectors"), "--dataset=npy or npy_vectors"),
-    "npy_vectors": (lambda c: c.dataset == "npy_vectors", "--dataset=npy_vectors"),
-    "center_crop": (
-        lambda c: c.dataset == "folder" and c.crop == "center",
-        "--dataset=folder --crop=center",
-    ),
-    "resized": (
-        lambda c: c.is_image and c.dataset != "glyphs",
-        "an image dataset other than glyphs (glyphs are rendered at --image_size)",
-    ),
-    "dcgan": (lambda c: c.loss == "dcgan", "--loss=dcgan"),
-    "wgan": (lambda c: c.loss == "wgan", "--loss=wgan"),
-    "wgan-gp": (lambda c: c.loss == "wgan-gp", "--loss=wgan-gp"),
-    "g_adam": (lambda c: c.g_optimizer == "adam", "--g_optimizer=adam"),
-    "d_adam": (lambda c: c.d_optimizer == "adam", "--d_optimizer=adam"),
-    "eval": (lambda c: c.eval_every > 0, "--eval_every > 0"),
-    "image_eval": (
-        lambda c: c.is_image and c.eval_every > 0,
-        "an image dataset and --eval_every > 0",
-    ),
-    "best": (lambda c: bool(c.best_metric), "--best_metric"),
+# When each field applies: its own ``when``, or for an option of the loss families, when
+# the run's family takes it; None: always.
+_LOSS_OPTIONS = {name for family in objective.FAMILIES.values() for name in family.options}
+
+
+def _loss_option(name: str) -> Applies:
+    takers = [loss for loss, family in objective.FAMILIES.items() if name in family.options]
+    return Applies(
+        lambda c: name in objective.FAMILIES[c.loss].options, f"--loss={' or '.join(takers)}"
+    )
+
+
+_APPLIES = {
+    f.name: _loss_option(f.name) if f.name in _LOSS_OPTIONS else f.metadata["when"]
+    for f in dataclasses.fields(Config)
 }
-_FIELD_CONDITIONS = {
-    "data_dir": "data_dir",
-    "image_size": "image",
-    "channels": "image",
-    "grid_size": "image",
-    "g_base_width": "image",
-    "d_base_width": "image",
-    "kernel_size": "image",
-    "g_norm": "image",
-    "d_norm": "image",
-    "g_hidden_units": "vector",
-    "d_hidden_units": "vector",
-    "g_upsample": "image",
-    "g_start_size": "image",
-    "d_stride1_block": "image",
-    "d_dense_units": "image",
-    "d_dropout": "image",
-    "noise_shape": "image",
-    "generator_loss": "dcgan",
-    "label_smoothing": "dcgan",
-    "clip_value": "wgan",
-    "gp_weight": "wgan-gp",
-    "r1_weight": "dcgan",
-    "g_beta1": "g_adam",
-    "g_beta2": "g_adam",
-    "d_beta1": "d_adam",
-    "d_beta2": "d_adam",
-    "data_file": "npy",
-    "crop": "folder",
-    "crop_size": "center_crop",
-    "resize_method": "resized",
-    "random_flip": "image",
-    "on_bad_image": "folder",
-    "vector_dim": "npy_vectors",
-    "cache": "folder",
-    "eval_samples": "eval",
-    "best_metric": "eval",
-    "patience": "best",
-    "eval_classifier": "image_eval",
-    "eval_layer": "image_eval",
-}
-
-# Fields that decide the shape or meaning of the saved state: a workdir trained with one
-# value cannot be resumed with another.
-STATE_FIELDS = (
-    "dataset",
-    "image_size",
-    "channels",
-    "latent_dim",
-    "grid_size",  # the checkpointed fixed noise holds grid_size**2 vectors
-    "g_base_width",
-    "d_base_width",
-    "kernel_size",
-    "g_norm",
-    "d_norm",
-    "g_hidden_units",
-    "d_hidden_units",
-    "g_optimizer",
-    "d_optimizer",
-    "g_activation",
-    "d_activation",
-    "g_upsample",
-    "g_start_size",
-    "d_stride1_block",
-    "d_dense_units",
-    "d_dropout",
-    "noise",
-    "noise_scale",
-    "noise_shape",
-    "vector_dim",  # the networks' input and output width
-    "g_ema_decay",  # whether the checkpoint holds an averaged generator
-)
-
-
-# Fields a resumed run may change without asking: how long and how visibly it runs,
-# how it reacts to failures, not what it learns.
-RUN_FIELDS = (
-    "workdir",
-    "train_steps",
-    "log_every",
-    "summary_every",
-    "image_every",
-    "checkpoint_every",
-    "keep_checkpoints",
-    "deterministic",
-    "on_nonfinite",
-    "allow_flag_changes",
-    "on_bad_image",
-    # Evaluation reads G; it never changes what is learned.
-    "eval_every",
-    "eval_samples",
-    "best_metric",
-    "patience",
-    "eval_classifier",
-    "eval_layer",
-)
+STATE_FIELDS = tuple(f.name for f in dataclasses.fields(Config) if f.metadata["role"] == STATE)
+RUN_FIELDS = tuple(f.name for f in dataclasses.fields(Config) if f.metadata["role"] == RUN)
 
 
 def _applies(config: Config, name: str) -> bool:
-    condition = _FIELD_CONDITIONS.get(name)
-    return condition is None or _CONDITIONS[condition][0](config)
+    condition = _APPLIES.get(name)
+    return condition is None or condition.test(config)
 
 
 def check_explicit_flags(config: Config, explicit: set[str] | frozenset[str]) -> None:
@@ -369,10 +477,9 @@ def check_explicit_flags(config: Config, explicit: set[str] | frozenset[str]) ->
         ConfigError: naming the first such flag and what it needs.
     """
     for name in sorted(explicit):
-        condition = _FIELD_CONDITIONS.get(name)
-        if condition is not None and not _CONDITIONS[condition][0](config):
+        if not _applies(config, name):
             raise ConfigError(
-                f"--{name} has no effect here: it needs {_CONDITIONS[condition][1]} "
+                f"--{name} has no effect here: it needs {_APPLIES[name].needs} "
                 f"(this run has --dataset={config.dataset} --loss={config.loss} "
                 f"--g_optimizer={config.g_optimizer} --d_optimizer={config.d_optimizer})"
             )
@@ -393,7 +500,8 @@ def check_resumable(saved: Config, config: Config) -> None:
         if name in RUN_FIELDS or old == new:
             continue
         prefix = (
-            f"--{name}={_show(new)} differs from {_show(old)} in the run saved in {config.workdir}"
+            f"--{name}={format_value(new)} differs from {format_value(old)} in the run saved "
+            f"in {config.workdir}"
         )
         if name in STATE_FIELDS:
             raise ConfigError(
@@ -406,183 +514,6 @@ def check_resumable(saved: Config, config: Config) -> None:
             )
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _show(value) -> str:
+def format_value(value: Any) -> str:
+    """``value`` as a flag spells it: a tuple comma-separated, anything else ``str``."""
     return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
-
-
-def _fail(name: str, value, allowed: str) -> None:
-    raise ConfigError(f"--{name}={_show(value)} is invalid; allowed: {allowed}")
-
-
-def _validate(config: Config) -> None:
-    def one_of(name, choices):
-        value = getattr(config, name)
-        # Type first: True == 1 and 32.0 == 32 would pass a bare `in`.
-        if type(value) is not type(choices[0]) or value not in choices:
-            _fail(name, value, ", ".join(map(str, choices)))
-
-    def at_least(name, minimum):
-        value = getattr(config, name)
-        if not _is_int(value) or value < minimum:
-            _fail(name, value, f"an integer >= {minimum}")
-
-    def in_range(name, low, high, *, high_open=True):
-        value = getattr(config, name)
-        ok = low <= value < high if high_open else low <= value <= high
-        if not ok:
-            _fail(name, value, f"a number in [{low}, {high}{')' if high_open else ']'}")
-
-    if not config.workdir:
-        _fail("workdir", config.workdir, "a directory path (it is created if missing)")
-    for name in (
-        "train_steps",
-        "batch_size",
-        "log_every",
-        "summary_every",
-        "image_every",
-        "checkpoint_every",
-        "grid_size",
-        "latent_dim",
-        "g_base_width",
-        "d_base_width",
-        "kernel_size",
-        "n_critic",
-    ):
-        at_least(name, 1)
-    at_least("keep_checkpoints", 0)
-    at_least("lr_decay_steps", 0)
-    if 0 < config.lr_decay_steps < config.train_steps:
-        _fail(
-            "lr_decay_steps",
-            config.lr_decay_steps,
-            f"0 (constant) or >= --train_steps={config.train_steps}: the learning rates "
-            "reach 0 there, and later steps would not learn",
-        )
-    at_least("seed", 0)
-    if not isinstance(config.dataset, str) or not (
-        config.dataset in DATASETS or (config.is_tfds and len(config.dataset) > len(TFDS_PREFIX))
-    ):
-        _fail("dataset", config.dataset, f"{', '.join(DATASETS)}, or {TFDS_PREFIX}NAME")
-    one_of("image_size", IMAGE_SIZES)
-    one_of("channels", CHANNELS)
-    one_of("g_norm", NORMALIZATIONS)
-    one_of("d_norm", NORMALIZATIONS)
-    one_of("loss", LOSSES)
-    one_of("generator_loss", GENERATOR_LOSSES)
-    one_of("train_order", TRAIN_ORDERS)
-    one_of("on_nonfinite", NONFINITE_ACTIONS)
-    one_of("crop", CROPS)
-    one_of("resize_method", RESIZE_METHODS)
-    one_of("on_bad_image", BAD_IMAGE_ACTIONS)
-    at_least("crop_size", 0)
-    at_least("vector_dim", 0)
-    if not isinstance(config.random_flip, bool):
-        _fail("random_flip", config.random_flip, "true or false")
-    if not isinstance(config.deterministic, bool):
-        _fail("deterministic", config.deterministic, "true or false")
-    changeable = [
-        f.name
-        for f in dataclasses.fields(config)
-        if f.name not in RUN_FIELDS and f.name not in STATE_FIELDS
-    ]
-    for name in config.allow_flag_changes:
-        if name not in changeable:
-            _fail("allow_flag_changes", name, ", ".join(changeable))
-    one_of("g_optimizer", OPTIMIZERS)
-    one_of("d_optimizer", OPTIMIZERS)
-    one_of("g_activation", ACTIVATIONS)
-    one_of("d_activation", ACTIVATIONS)
-    one_of("g_upsample", UPSAMPLINGS)
-    one_of("noise", NOISES)
-    for name in ("g_hidden_units", "d_hidden_units"):
-        units = getattr(config, name)
-        if not units or min(units) < 1:
-            _fail(name, units, "a non-empty comma-separated list of positive integers")
-    in_range("label_smoothing", 0.0, 1.0)
-    in_range("g_ema_decay", 0.0, 1.0)
-    for name in ("g_beta1", "d_beta1", "g_beta2", "d_beta2"):
-        in_range(name, 0.0, 1.0)
-    for name in ("g_lr", "d_lr", "clip_value", "noise_scale"):
-        if not getattr(config, name) > 0:
-            _fail(name, getattr(config, name), "a number > 0")
-    _validate_architecture(config)
-    _validate_evaluation(config)
-    if not config.gp_weight >= 0:
-        _fail("gp_weight", config.gp_weight, "a number >= 0")
-    if not config.r1_weight >= 0:
-        _fail("r1_weight", config.r1_weight, "a number >= 0")
-    if config.dataset == "folder" and not config.data_dir:
-        raise ConfigError("--dataset=folder needs --data_dir, the folder holding the images")
-    if config.dataset in ("npy", "npy_vectors") and not config.data_file:
-        raise ConfigError(
-            f"--dataset={config.dataset} needs --data_file, the .npy file holding the data"
-        )
-    if config.loss == "wgan-gp" and config.is_image and config.d_norm == "batch":
-        # The penalty is per example; batch norm makes each critic output depend on the
-        # whole batch, so the per-example input gradient is not what the paper penalizes.
-        raise ConfigError(
-            "--d_norm=batch cannot be used with --loss=wgan-gp (the gradient penalty is per "
-            "example); allowed: --d_norm=layer or --d_norm=none"
-        )
-    if config.r1_weight and config.loss != "dcgan":
-        _fail(
-            "r1_weight", config.r1_weight, f"0 with --loss={config.loss} (R1 is for --loss=dcgan)"
-        )
-    if config.r1_weight and config.is_image and config.d_norm == "batch":
-        raise ConfigError(
-            f"--d_norm=batch cannot be used with --r1_weight={config.r1_weight} (the R1 "
-            "penalty is per example); allowed: --d_norm=layer or --d_norm=none, or "
-            "--r1_weight=0"
-        )
-
-
-def _validate_architecture(config: Config) -> None:
-    """Checks the image-network options against each other and the image size."""
-    for name in ("g_start_size", "d_stride1_block", "d_dense_units"):
-        value = getattr(config, name)
-        if not _is_int(value) or value < 0:
-            _fail(name, value, "an integer >= 0")
-    if not 0.0 <= config.d_dropout < 1.0:
-        _fail("d_dropout", config.d_dropout, "a number in [0, 1)")
-    size = config.image_size
-    starts = [size // 2**k for k in range(1, 8) if size % 2**k == 0]
-    if config.g_start_size and config.g_start_size not in starts:
-        _fail("g_start_size", config.g_start_size, f"0 (auto) or one of {starts} for {size} px")
-    # D halves the size down to 4 (7 for 28 px): one block per halving.
-    d_blocks = (size // (7 if size == 28 else 4)).bit_length() - 1
-    if config.d_stride1_block > d_blocks:
-        _fail("d_stride1_block", config.d_stride1_block, f"0 (none) to {d_blocks} for {size} px")
-    shape = config.noise_shape
-    if shape and not config.is_image:
-        _fail("noise_shape", shape, "empty for a vector dataset (its G is an MLP)")
-    start = config.g_start
-    if shape and (len(shape) != 3 or shape[:2] != (start, start) or min(shape) < 1):
-        _fail("noise_shape", shape, f"empty or {start},{start},c (G's first size is {start})")
-    if shape and shape[0] * shape[1] * shape[2] != config.latent_dim:
-        _fail("noise_shape", shape, f"a shape of latent_dim={config.latent_dim} values")
-
-
-def _validate_evaluation(config: Config) -> None:
-    """Checks --eval_every, --best_metric and --patience against the dataset."""
-    for name, minimum in (("eval_every", 0), ("eval_samples", 2), ("patience", 0)):
-        value = getattr(config, name)
-        if not _is_int(value) or value < minimum:
-            _fail(name, value, f"an integer >= {minimum}")
-    available = config.eval_metrics
-    if config.eval_every and not available:
-        _fail(
-            "eval_every",
-            config.eval_every,
-            f"0: --dataset={config.dataset} has no reference distribution to measure against",
-        )
-    if config.best_metric and config.best_metric not in available:
-        _fail("best_metric", config.best_metric, f"'' (none) or one of {', '.join(available)}")
-    if config.eval_layer and not config.eval_classifier:
-        raise ConfigError(
-            f"--eval_layer={config.eval_layer} needs --eval_classifier, the Keras model whose "
-            "layer it names (InceptionV3 always uses its pool features)"
-        )

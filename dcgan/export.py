@@ -73,7 +73,7 @@ def main(argv: list[str]) -> None:
     )
     description = {
         "noise_shape": list(shape),
-        "noise": config.noise,
+        "noise_distribution": config.noise_distribution,
         "noise_scale": config.noise_scale,
         "output": key,
         "checkpoint": trained.checkpoint,

@@ -15,7 +15,7 @@ import os
 
 from absl import app, flags
 
-from dcgan import cli
+from dcgan import cli, latent
 
 _PROGRAM = "dcgan.interpolate"
 
@@ -28,7 +28,7 @@ flags.DEFINE_integer("seed", 0, "Seed of the latent pairs.", lower_bound=0)
 flags.DEFINE_enum(
     "method",
     "slerp",
-    ["slerp", "linear"],
+    list(latent.METHODS),
     "Path between a pair: slerp keeps the noise norm G was trained on (dcgan.latent).",
 )
 flags.DEFINE_integer("frame_ms", 100, "Milliseconds per GIF frame.", lower_bound=1)
@@ -44,7 +44,7 @@ def main(argv: list[str]) -> None:
     import numpy as np
     import tensorflow as tf
 
-    from dcgan import builder, images, latent
+    from dcgan import builder, images
 
     trained = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint)
     if not trained.config.is_image:

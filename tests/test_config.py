@@ -2,11 +2,14 @@
 
 import dataclasses
 import json
+import re
+import subprocess
+import sys
 
 import pytest
 
+from dcgan import builder, data, models, noise, objective, trainer
 from dcgan import config as config_lib
-from dcgan import data, models
 from dcgan.config import STATE_FIELDS, Config, ConfigError
 
 WORKDIR = "runs/test"
@@ -118,7 +121,10 @@ INVALID = [
     ({"g_activation": "gelu"}, "--g_activation=gelu is invalid; allowed: relu, leaky_relu, elu"),
     ({"d_activation": "sigmoid"}, "--d_activation=sigmoid is invalid"),
     ({"g_upsample": "bilinear"}, "--g_upsample=bilinear is invalid; allowed: transpose, nearest"),
-    ({"noise": "gamma"}, "--noise=gamma is invalid; allowed: normal, uniform"),
+    (
+        {"noise_distribution": "gamma"},
+        "--noise_distribution=gamma is invalid; allowed: normal, uniform",
+    ),
     ({"noise_scale": 0.0}, "--noise_scale=0.0 is invalid; allowed: a number > 0"),
     ({"g_start_size": -1}, "--g_start_size=-1 is invalid; allowed: an integer >= 0"),
     # 32 px: G may start at 16, 8, 4, 2 or 1 (one or more doublings), not at 32 or 3.
@@ -226,7 +232,12 @@ def test_config_error_is_a_value_error():
         {"g_hidden_units": (1,), "d_hidden_units": (1, 1, 1)},
         {"g_optimizer": "rmsprop", "d_optimizer": "rmsprop"},
         {"generator_loss": "minimax", "train_order": "g_first"},
-        {"noise_shape": (4, 4, 4), "latent_dim": 64, "noise": "uniform", "noise_scale": 3.0},
+        {
+            "noise_shape": (4, 4, 4),
+            "latent_dim": 64,
+            "noise_distribution": "uniform",
+            "noise_scale": 3.0,
+        },
         {"noise_shape": (7, 7, 2), "latent_dim": 98, "image_size": 28},
         {"noise_shape": (8, 8, 1), "latent_dim": 64, "g_start_size": 8, "image_size": 128},
         {"g_start_size": 16, "d_stride1_block": 3, "d_dense_units": 2048, "d_dropout": 0.3},
@@ -380,7 +391,7 @@ ACCEPTED = [
     # Activations and the noise distribution apply to MLPs and conv nets alike.
     ({"dataset": "gaussian1d"}, "g_activation"),
     ({"dataset": "gaussian1d"}, "d_activation"),
-    ({"dataset": "gaussian1d"}, "noise"),
+    ({"dataset": "gaussian1d"}, "noise_distribution"),
     ({"dataset": "gaussian1d"}, "noise_scale"),
     ({}, "noise_shape"),
     ({}, "d_dropout"),
@@ -439,7 +450,7 @@ DCGAN_GLYPHS_FIELDS = (
     "d_stride1_block",
     "d_dense_units",
     "d_dropout",
-    "noise",
+    "noise_distribution",
     "noise_scale",
     "noise_shape",
     "loss",
@@ -481,7 +492,7 @@ WGAN_GP_RING2D_FIELDS = (
     "d_hidden_units",
     "g_activation",
     "d_activation",
-    "noise",
+    "noise_distribution",
     "noise_scale",
     "loss",
     "gp_weight",
@@ -531,7 +542,7 @@ def dcgan_glyphs():
         d_stride1_block=2,
         d_dense_units=16,
         d_dropout=0.25,
-        noise="uniform",
+        noise_distribution="uniform",
         noise_scale=2.0,
         noise_shape=(4, 4, 2),
     )
@@ -679,7 +690,7 @@ STATE_CHANGES = [
     ("d_stride1_block", IMAGE_BASE, 2, "0"),
     ("d_dense_units", IMAGE_BASE, 2048, "0"),
     ("d_dropout", IMAGE_BASE, 0.3, "0.0"),
-    ("noise", VECTOR_BASE, "uniform", "normal"),
+    ("noise_distribution", VECTOR_BASE, "uniform", "normal"),
     ("noise_scale", VECTOR_BASE, 3.0, "1.0"),
     ("noise_shape", {"latent_dim": 64}, (4, 4, 4), ""),
     ("vector_dim", {"dataset": "npy_vectors", "data_file": "v.npy", "vector_dim": 3}, 4, "3"),
@@ -799,10 +810,79 @@ def test_eval_metrics_per_dataset():
     assert make(dataset="npy_vectors", data_file="v.npy").eval_metrics == ()
 
 
-# --- constants duplicated in the leaf modules --------------------------------------------
+# --- field metadata -----------------------------------------------------------------------
 
 
-def test_constants_match_the_leaf_modules():
+@pytest.mark.parametrize("field", dataclasses.fields(Config), ids=lambda f: f.name)
+def test_every_field_has_help_a_role_and_well_formed_metadata(field):
+    meta = field.metadata
+    assert set(meta) == {"help", "choices", "when", "role"}
+    assert isinstance(meta["help"], str) and meta["help"].strip()
+    assert meta["role"] in (config_lib.STATE, config_lib.RUN, config_lib.LEARNING)
+    assert meta["when"] is None or isinstance(meta["when"], config_lib.Applies)
+    if meta["choices"] is not None:
+        assert isinstance(meta["choices"], tuple) and meta["choices"]
+        if field.default is not dataclasses.MISSING:
+            assert field.default in meta["choices"]
+
+
+def test_roles_give_the_resume_tables():
+    fields = dataclasses.fields(Config)
+    learning = [f.name for f in fields if f.metadata["role"] == config_lib.LEARNING]
+    assert len(STATE_FIELDS) + len(config_lib.RUN_FIELDS) + len(learning) == len(fields)
+    assert "batch_size" in learning and "g_lr" in learning
+
+
+def test_the_loss_options_are_config_fields_that_apply_through_the_families():
+    fields = {f.name: f for f in dataclasses.fields(Config)}
+    options = {name for family in objective.FAMILIES.values() for name in family.options}
+    assert options == {"generator_loss", "label_smoothing", "clip_value", "gp_weight", "r1_weight"}
+    for name in options:
+        assert fields[name].metadata["when"] is None, f"{name}: FAMILIES says when it applies"
+    assert fields["loss"].metadata["choices"] == tuple(objective.FAMILIES)
+    assert fields["generator_loss"].metadata["choices"] == objective.GENERATOR_LOSSES
+    for loss, family in objective.FAMILIES.items():
+        applicable = make(loss=loss, d_norm="layer").applicable_fields()
+        assert {name for name in options if name in applicable} == set(family.options)
+
+
+def test_importing_config_loads_no_tensorflow():
+    code = (
+        "import sys, dcgan.config, dcgan.config_checks; dcgan.config.Config(workdir='w'); "
+        "assert 'tensorflow' not in sys.modules, 'tensorflow was imported'"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+# --- renamed fields ----------------------------------------------------------------------
+
+
+def test_from_json_reads_the_old_name_of_a_renamed_field():
+    values = json.loads(make(noise_distribution="uniform").to_json())
+    values["noise"] = values.pop("noise_distribution")  # config.json of an older run
+    assert Config.from_json(json.dumps(values)) == make(noise_distribution="uniform")
+
+
+def test_from_json_refuses_a_field_under_both_names():
+    values = json.loads(make().to_json())
+    values["noise"] = "uniform"
+    with pytest.raises(ConfigError) as excinfo:
+        Config.from_json(json.dumps(values))
+    assert_one_line_error(excinfo, "'noise' and 'noise_distribution' both given")
+
+
+def test_renamed_fields_map_old_names_to_fields():
+    names = {f.name for f in dataclasses.fields(Config)}
+    for old, new in config_lib.RENAMED_FIELDS.items():
+        assert old not in names and new in names
+
+
+# --- choice lists copied from modules that load TensorFlow --------------------------------
+
+
+def test_choice_lists_equal_their_owners():
+    # Copies in dcgan.config of lists owned by dcgan.data and dcgan.models.
     assert config_lib.IMAGE_SIZES == models.SUPPORTED_IMAGE_SIZES
     assert config_lib.DATASETS == data.DATASETS
     assert config_lib.IMAGE_DATASETS == data.IMAGE_DATASETS
@@ -819,3 +899,10 @@ def test_constants_match_the_leaf_modules():
     assert config_lib.RESIZE_METHODS == data.RESIZE_METHODS
     assert config_lib.BAD_IMAGE_ACTIONS == data.BAD_IMAGE_ACTIONS
     assert set(config_lib.TOY_METRICS) == set(data.VECTOR_DATASETS)
+    assert config_lib.NOISE_DISTRIBUTIONS == noise.DISTRIBUTIONS
+    assert config_lib.TRAIN_ORDERS == trainer.TRAIN_ORDERS
+    # The builder reads OPTIMIZERS from here: each one builds, and nothing else does.
+    for name in config_lib.OPTIMIZERS:
+        builder.build_optimizer(name, learning_rate=1e-3, beta1=0.5, beta2=0.999)
+    with pytest.raises(ValueError, match=re.escape(repr(list(config_lib.OPTIMIZERS)))):
+        builder.build_optimizer("sgd", learning_rate=1e-3, beta1=0.5, beta2=0.999)

@@ -17,7 +17,7 @@ def test_generate_is_seeded_chunked_and_uses_the_runs_noise(noise):
         latent_dim=3,
         g_hidden_units=(8,),
         d_hidden_units=(8,),
-        noise=noise,
+        noise_distribution=noise,
         noise_scale=2.0,
     )
     generator, _ = builder.build_networks(config)

@@ -47,7 +47,7 @@ RUNS = {
         image_size=32,
         latent_dim=32,
         noise_shape=(4, 4, 2),
-        noise="uniform",
+        noise_distribution="uniform",
         g_upsample="nearest",
         g_base_width=4,
         d_base_width=4,
@@ -58,7 +58,7 @@ RUNS = {
     "vector": dict(
         dataset="gaussian1d",
         latent_dim=4,
-        noise="uniform",
+        noise_distribution="uniform",
         noise_scale=3.0,
         g_hidden_units=(8,),
         d_hidden_units=(8,),
@@ -76,7 +76,7 @@ def test_saved_model_serves_g_in_a_process_without_dcgan(kind, tmp_path):
     assert result.returncode == 0, result.stderr
     described = json.loads((output / "dcgan_noise.json").read_text())
     key = "images" if kind == "image" else "samples"
-    assert described["output"] == key and described["noise"] == "uniform"
+    assert described["output"] == key and described["noise_distribution"] == "uniform"
 
     run = pretrained.load_generator(str(workdir))
     shape = run.config.latent_shape

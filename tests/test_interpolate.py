@@ -23,7 +23,7 @@ def s1_run(tmp_path_factory):
             image_size=32,
             latent_dim=32,
             noise_shape=(4, 4, 2),
-            noise="uniform",
+            noise_distribution="uniform",
             g_upsample="nearest",
             g_activation="elu",
             d_norm="none",

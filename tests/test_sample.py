@@ -115,7 +115,7 @@ def test_samples_use_the_runs_noise_distribution_and_shape(tmp_path):
             image_size=32,
             latent_dim=32,
             noise_shape=(4, 4, 2),
-            noise="uniform",
+            noise_distribution="uniform",
             noise_scale=2.0,
             g_base_width=4,
             d_base_width=4,

@@ -1,10 +1,16 @@
 """``python -m dcgan.train`` as a user runs it: the quickstart flagfile, resume, errors."""
 
+import dataclasses
+import json
 import os
+import subprocess
+import sys
 
 import pytest
 import tensorflow as tf
 from runner import run_module
+
+from dcgan import config as config_lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QUICKSTART = os.path.join(ROOT, "experiments", "quickstart.flags")
@@ -83,6 +89,10 @@ def test_quickstart_trains_30_steps_then_resumes_to_40(tmp_path, read_summaries)
             "--r1_weight=1.0 is invalid; allowed: 0 with --loss=wgan",
         ),
         (["--dataset=mnist", "--data_dir=x"], "--data_dir has no effect here"),
+        (
+            ["--noise=uniform", "--noise_distribution=normal"],
+            "--noise and --noise_distribution both given; --noise is the deprecated name",
+        ),
     ],
 )
 def test_bad_flags_fail_in_one_line_with_status_2(tmp_path, flags, message):
@@ -180,3 +190,65 @@ def test_missing_data_folder_fails_with_status_1_and_writes_nothing(tmp_path):
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("dcgan.train: error: ") and "no_such_folder" in last
     assert not os.path.exists(tmp_path / "w")
+
+
+def python(code):
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+
+
+def test_every_flag_is_a_config_field_with_its_default_and_help():
+    result = python(
+        "import json; from absl import flags; import dcgan.train\n"
+        "print(json.dumps({f.name: [f.default, f.help, getattr(f.parser, 'enum_values', None)]"
+        " for f in flags.FLAGS.get_flags_for_module('dcgan.train')}))"
+    )
+    assert result.returncode == 0, result.stderr
+    defined = json.loads(result.stdout)
+    fields = {f.name: f for f in dataclasses.fields(config_lib.Config)}
+    renamed = config_lib.RENAMED_FIELDS
+    assert set(defined) == set(fields) | set(renamed)
+    for name, (default, help_text, enum_values) in defined.items():
+        field = fields[renamed.get(name, name)]
+        expected = None if field.default is dataclasses.MISSING else field.default
+        if isinstance(expected, tuple):
+            expected = list(expected)
+        elif field.metadata["choices"]:
+            expected = str(expected)  # int choices are an enum of strings
+        assert default == expected, name
+        choices = field.metadata["choices"]
+        assert enum_values == (None if choices is None else [str(c) for c in choices]), name
+        if name not in renamed:  # absl puts an enum's choices first
+            assert help_text.endswith(field.metadata["help"]), name
+
+
+def test_flags_become_a_config_without_loading_tensorflow():
+    result = python(
+        "import sys; from absl import flags; import dcgan.train\n"
+        "flags.FLAGS(['train', '--workdir=w', '--dataset=ring2d', '--g_hidden_units=8,4'])\n"
+        "config = dcgan.train.config_from_flags()\n"
+        "assert config.g_hidden_units == (8, 4), config\n"
+        "assert 'tensorflow' not in sys.modules, 'tensorflow was imported'"
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_old_noise_flag_still_works_with_one_warning_line(tmp_path):
+    workdir = tmp_path / "w"
+    result = run_module(
+        "dcgan.train",
+        f"--workdir={workdir}",
+        "--dataset=ring2d",
+        "--g_hidden_units=8",
+        "--d_hidden_units=8",
+        "--batch_size=8",
+        "--train_steps=1",
+        "--noise=uniform",
+    )
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "deprecated" in line]
+    assert warnings == ["dcgan.train: warning: --noise is deprecated; use --noise_distribution"]
+    saved = json.loads((workdir / "config.json").read_text())
+    assert saved["noise_distribution"] == "uniform" and "noise" not in saved
+    assert "--noise_distribution=uniform\n" in (workdir / "flags.txt").read_text()

@@ -401,7 +401,7 @@ def test_spatial_noise_trains_with_one_trace(tmp_path):
         image_size=32,
         latent_dim=64,
         noise_shape=(4, 4, 4),
-        noise="uniform",
+        noise_distribution="uniform",
         g_upsample="nearest",
         g_activation="elu",
         d_norm="none",

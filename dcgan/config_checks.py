@@ -1,0 +1,186 @@
+"""Which values and combinations of ``Config`` fields are allowed: ``validate``.
+
+Every ``Config`` runs these checks when it is built (``Config.__post_init__``), so a
+run, a flagfile and a saved config.json are all checked the same way, once. Each
+failure is a one-line ``ConfigError`` that quotes the bad value and says what is allowed.
+
+Loads no TensorFlow, like ``dcgan.config``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from dcgan.config import DATASETS, LEARNING, TFDS_PREFIX, Config, ConfigError, format_value
+
+_UNITS = "a non-empty comma-separated list of positive integers"
+
+
+def validate(config: Config) -> None:
+    """Checks every field of ``config`` and their combinations.
+
+    Raises:
+        ConfigError: for the first invalid value or combination found.
+    """
+    for name in ("g_hidden_units", "d_hidden_units"):
+        units = getattr(config, name)
+        if not isinstance(units, tuple) or not all(_is_int(u) for u in units):
+            _fail(name, units, _UNITS)
+    shape = config.noise_shape
+    if not isinstance(shape, tuple) or not all(_is_int(s) for s in shape):
+        _fail("noise_shape", shape, "a comma-separated list of positive integers, or empty")
+    if not config.workdir:
+        _fail("workdir", config.workdir, "a directory path (it is created if missing)")
+    for name in (
+        "train_steps",
+        "batch_size",
+        "log_every",
+        "summary_every",
+        "image_every",
+        "checkpoint_every",
+        "grid_size",
+        "latent_dim",
+        "g_base_width",
+        "d_base_width",
+        "kernel_size",
+        "n_critic",
+    ):
+        _at_least(config, name, 1)
+    _at_least(config, "keep_checkpoints", 0)
+    _at_least(config, "lr_decay_steps", 0)
+    if 0 < config.lr_decay_steps < config.train_steps:
+        _fail(
+            "lr_decay_steps",
+            config.lr_decay_steps,
+            f"0 (constant) or >= --train_steps={config.train_steps}: the learning rates "
+            "reach 0 there, and later steps would not learn",
+        )
+    _at_least(config, "seed", 0)
+    if not isinstance(config.dataset, str) or not (
+        config.dataset in DATASETS or (config.is_tfds and len(config.dataset) > len(TFDS_PREFIX))
+    ):
+        _fail("dataset", config.dataset, f"{', '.join(DATASETS)}, or {TFDS_PREFIX}NAME")
+    for field in dataclasses.fields(config):
+        if field.metadata["choices"]:
+            _one_of(config, field.name, field.metadata["choices"])
+    _at_least(config, "crop_size", 0)
+    _at_least(config, "vector_dim", 0)
+    if not isinstance(config.random_flip, bool):
+        _fail("random_flip", config.random_flip, "true or false")
+    if not isinstance(config.deterministic, bool):
+        _fail("deterministic", config.deterministic, "true or false")
+    changeable = [f.name for f in dataclasses.fields(config) if f.metadata["role"] == LEARNING]
+    for name in config.allow_flag_changes:
+        if name not in changeable:
+            _fail("allow_flag_changes", name, ", ".join(changeable))
+    for name in ("g_hidden_units", "d_hidden_units"):
+        units = getattr(config, name)
+        if not units or min(units) < 1:
+            _fail(name, units, _UNITS)
+    _in_range(config, "label_smoothing", 0.0, 1.0)
+    _in_range(config, "g_ema_decay", 0.0, 1.0)
+    for name in ("g_beta1", "d_beta1", "g_beta2", "d_beta2"):
+        _in_range(config, name, 0.0, 1.0)
+    for name in ("g_lr", "d_lr", "clip_value", "noise_scale"):
+        if not getattr(config, name) > 0:
+            _fail(name, getattr(config, name), "a number > 0")
+    _validate_architecture(config)
+    _validate_evaluation(config)
+    if not config.gp_weight >= 0:
+        _fail("gp_weight", config.gp_weight, "a number >= 0")
+    if not config.r1_weight >= 0:
+        _fail("r1_weight", config.r1_weight, "a number >= 0")
+    if config.dataset == "folder" and not config.data_dir:
+        raise ConfigError("--dataset=folder needs --data_dir, the folder holding the images")
+    if config.dataset in ("npy", "npy_vectors") and not config.data_file:
+        raise ConfigError(
+            f"--dataset={config.dataset} needs --data_file, the .npy file holding the data"
+        )
+    if config.loss == "wgan-gp" and config.is_image and config.d_norm == "batch":
+        # The penalty is per example; batch norm makes each critic output depend on the
+        # whole batch, so the per-example input gradient is not what the paper penalizes.
+        raise ConfigError(
+            "--d_norm=batch cannot be used with --loss=wgan-gp (the gradient penalty is per "
+            "example); allowed: --d_norm=layer or --d_norm=none"
+        )
+    if config.r1_weight and config.loss != "dcgan":
+        _fail(
+            "r1_weight", config.r1_weight, f"0 with --loss={config.loss} (R1 is for --loss=dcgan)"
+        )
+    if config.r1_weight and config.is_image and config.d_norm == "batch":
+        raise ConfigError(
+            f"--d_norm=batch cannot be used with --r1_weight={config.r1_weight} (the R1 "
+            "penalty is per example); allowed: --d_norm=layer or --d_norm=none, or "
+            "--r1_weight=0"
+        )
+
+
+def _validate_architecture(config: Config) -> None:
+    """Checks the image-network options against each other and the image size."""
+    for name in ("g_start_size", "d_stride1_block", "d_dense_units"):
+        _at_least(config, name, 0)
+    if not 0.0 <= config.d_dropout < 1.0:
+        _fail("d_dropout", config.d_dropout, "a number in [0, 1)")
+    size = config.image_size
+    starts = [size // 2**k for k in range(1, 8) if size % 2**k == 0]
+    if config.g_start_size and config.g_start_size not in starts:
+        _fail("g_start_size", config.g_start_size, f"0 (auto) or one of {starts} for {size} px")
+    # D halves the size down to 4 (7 for 28 px): one block per halving.
+    d_blocks = (size // (7 if size == 28 else 4)).bit_length() - 1
+    if config.d_stride1_block > d_blocks:
+        _fail("d_stride1_block", config.d_stride1_block, f"0 (none) to {d_blocks} for {size} px")
+    shape = config.noise_shape
+    if shape and not config.is_image:
+        _fail("noise_shape", shape, "empty for a vector dataset (its G is an MLP)")
+    start = config.g_start
+    if shape and (len(shape) != 3 or shape[:2] != (start, start) or min(shape) < 1):
+        _fail("noise_shape", shape, f"empty or {start},{start},c (G's first size is {start})")
+    if shape and shape[0] * shape[1] * shape[2] != config.latent_dim:
+        _fail("noise_shape", shape, f"a shape of latent_dim={config.latent_dim} values")
+
+
+def _validate_evaluation(config: Config) -> None:
+    """Checks --eval_every, --best_metric and --patience against the dataset."""
+    for name, minimum in (("eval_every", 0), ("eval_samples", 2), ("patience", 0)):
+        _at_least(config, name, minimum)
+    available = config.eval_metrics
+    if config.eval_every and not available:
+        _fail(
+            "eval_every",
+            config.eval_every,
+            f"0: --dataset={config.dataset} has no reference distribution to measure against",
+        )
+    if config.best_metric and config.best_metric not in available:
+        _fail("best_metric", config.best_metric, f"'' (none) or one of {', '.join(available)}")
+    if config.eval_layer and not config.eval_classifier:
+        raise ConfigError(
+            f"--eval_layer={config.eval_layer} needs --eval_classifier, the Keras model whose "
+            "layer it names (InceptionV3 always uses its pool features)"
+        )
+
+
+def _one_of(config: Config, name: str, choices: tuple) -> None:
+    value = getattr(config, name)
+    # Type first: True == 1 and 32.0 == 32 would pass a bare `in`.
+    if type(value) is not type(choices[0]) or value not in choices:
+        _fail(name, value, ", ".join(map(str, choices)))
+
+
+def _at_least(config: Config, name: str, minimum: int) -> None:
+    value = getattr(config, name)
+    if not _is_int(value) or value < minimum:
+        _fail(name, value, f"an integer >= {minimum}")
+
+
+def _in_range(config: Config, name: str, low: float, high: float) -> None:
+    value = getattr(config, name)
+    if not low <= value < high:
+        _fail(name, value, f"a number in [{low}, {high})")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _fail(name: str, value, allowed: str) -> None:
+    raise ConfigError(f"--{name}={format_value(value)} is invalid; allowed: {allowed}")
