@@ -320,7 +320,10 @@ class Config:
     # The objective and the update schedule. The loss options apply when the chosen
     # family takes them (objective.FAMILIES), so they carry no `when` of their own.
     loss: str = _field(
-        "dcgan", "dcgan: cross-entropy; wgan: clipping; wgan-gp: penalty.", choices=LOSSES
+        "dcgan",
+        "The loss family: "
+        + "; ".join(f"{name}: {family.summary}" for name, family in objective.FAMILIES.items()),
+        choices=LOSSES,
     )
     generator_loss: str = _field(
         "non_saturating", "G's loss for --loss=dcgan.", choices=GENERATOR_LOSSES

@@ -1,6 +1,7 @@
 """Runs a dcgan entry point as a user would: ``python -m MODULE ARGS`` from the repo root."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -17,3 +18,14 @@ def run_module(module, *args, env=None, timeout=600):
         timeout=timeout,
         env=None if env is None else {**os.environ, **env},
     )
+
+
+# TensorFlow's C++ core logs from its own threads ("E0000 00:00:… jpeg_mem.cc:331] …"),
+# so such a line can land after the program's last words (a tf.data worker still
+# decoding the next bad file while the program exits).
+_NATIVE_LOG = re.compile(r"^[IWEF]\d{4} \d\d:\d\d:\d\d")
+
+
+def program_stderr(result) -> list[str]:
+    """The stderr lines of ``result`` that the program wrote, TensorFlow's C++ logs left out."""
+    return [line for line in result.stderr.strip().splitlines() if not _NATIVE_LOG.match(line)]

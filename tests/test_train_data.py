@@ -10,7 +10,7 @@ import textwrap
 import numpy as np
 import pytest
 from PIL import Image
-from runner import run_module
+from runner import program_stderr, run_module
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # A small DCGAN, so each run takes seconds.
@@ -34,7 +34,7 @@ def train(*flags, env=None):
 
 def one_error_line(result, status):
     assert result.returncode == status, result.stderr[-2000:]
-    last = result.stderr.strip().splitlines()[-1]
+    last = program_stderr(result)[-1]
     assert last.startswith("dcgan.train: error: ")
     return last
 
