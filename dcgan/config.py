@@ -352,7 +352,7 @@ class Config:
         "Decay both learning rates linearly to 0 over this many steps (>= --train_steps); "
         "0: constant.",
     )
-    # STATE: whether the checkpoint holds an averaged generator.
+    # STATE: whether the checkpoint holds generator_ema, the EMA of G.
     g_ema_decay: float = _field(
         0.0,
         "Keep an exponential moving average of G's weights with this decay, in [0, 1), and "
