@@ -1,5 +1,6 @@
 """The objective registry: what each loss family binds, against hand-computed values."""
 
+import dataclasses
 import inspect
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import pytest
 import tensorflow as tf
 
 from dcgan import losses, objective
+from dcgan.config import Config
 
 
 def np_log_sigmoid(x):
@@ -75,6 +77,13 @@ def test_every_family_declares_exactly_the_options_its_builder_takes():
     for name, family in objective.FAMILIES.items():
         assert tuple(inspect.signature(family.make).parameters) == family.options, name
         assert objective.build(name).name == name  # every option has a default
+
+
+def test_every_family_option_is_a_config_field():
+    # The builder hands a family its options from the run's Config, by name.
+    fields = {field.name for field in dataclasses.fields(Config)}
+    for name, family in objective.FAMILIES.items():
+        assert set(family.options) <= fields, name
 
 
 @pytest.mark.parametrize(
