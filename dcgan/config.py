@@ -481,11 +481,16 @@ def check_explicit_flags(config: Config, explicit: set[str] | frozenset[str]) ->
     """
     for name in sorted(explicit):
         if not _applies(config, name):
-            raise ConfigError(
-                f"--{name} has no effect here: it needs {_APPLIES[name].needs} "
-                f"(this run has --dataset={config.dataset} --loss={config.loss} "
-                f"--g_optimizer={config.g_optimizer} --d_optimizer={config.d_optimizer})"
-            )
+            raise ConfigError(no_effect_message(config, name))
+
+
+def no_effect_message(config: Config, name: str) -> str:
+    """The error for field ``name``, set although it has no effect in ``config``."""
+    return (
+        f"--{name} has no effect here: it needs {_APPLIES[name].needs} "
+        f"(this run has --dataset={config.dataset} --loss={config.loss} "
+        f"--g_optimizer={config.g_optimizer} --d_optimizer={config.d_optimizer})"
+    )
 
 
 def check_resumable(saved: Config, config: Config) -> None:

@@ -11,7 +11,16 @@ from __future__ import annotations
 
 import dataclasses
 
-from dcgan.config import DATASETS, LEARNING, TFDS_PREFIX, Config, ConfigError, format_value
+from dcgan import objective
+from dcgan.config import (
+    DATASETS,
+    LEARNING,
+    TFDS_PREFIX,
+    Config,
+    ConfigError,
+    format_value,
+    no_effect_message,
+)
 
 _UNITS = "a non-empty comma-separated list of positive integers"
 
@@ -103,16 +112,28 @@ def validate(config: Config) -> None:
             "--d_norm=batch cannot be used with --loss=wgan-gp (the gradient penalty is per "
             "example); allowed: --d_norm=layer or --d_norm=none"
         )
-    if config.r1_weight and config.loss != "dcgan":
-        _fail(
-            "r1_weight", config.r1_weight, f"0 with --loss={config.loss} (R1 is for --loss=dcgan)"
-        )
+    _check_loss_options(config)
     if config.r1_weight and config.is_image and config.d_norm == "batch":
         raise ConfigError(
             f"--d_norm=batch cannot be used with --r1_weight={config.r1_weight} (the R1 "
             "penalty is per example); allowed: --d_norm=layer or --d_norm=none, or "
             "--r1_weight=0"
         )
+
+
+def _check_loss_options(config: Config) -> None:
+    """Refuses an option of another loss family set away from its default.
+
+    The builder hands a family only the options it takes (``objective.FAMILIES``), so any
+    other would be ignored without a word. Flags get the same refusal, earlier, from
+    ``check_explicit_flags``; this one covers a ``Config`` built in code.
+    """
+    takes = objective.FAMILIES[config.loss].options
+    options = {name for family in objective.FAMILIES.values() for name in family.options}
+    for field in dataclasses.fields(config):
+        name = field.name
+        if name in options and name not in takes and getattr(config, name) != field.default:
+            raise ConfigError(no_effect_message(config, name))
 
 
 def _validate_architecture(config: Config) -> None:

@@ -115,7 +115,17 @@ INVALID = [
     ({"r1_weight": 1.0}, "--d_norm=batch cannot be used with --r1_weight=1.0"),
     (
         {"r1_weight": 1.0, "loss": "wgan-gp", "dataset": "ring2d"},
-        "--r1_weight=1.0 is invalid; allowed: 0 with --loss=wgan-gp (R1 is for --loss=dcgan)",
+        "--r1_weight has no effect here: it needs --loss=dcgan (this run has --dataset=ring2d "
+        "--loss=wgan-gp",
+    ),
+    (
+        {"label_smoothing": 0.1, "loss": "wgan", "dataset": "ring2d"},
+        "--label_smoothing has no effect here: it needs --loss=dcgan",
+    ),
+    (
+        {"gp_weight": 5.0, "dataset": "ring2d"},
+        "--gp_weight has no effect here: it needs --loss=wgan-gp (this run has --dataset=ring2d "
+        "--loss=dcgan",
     ),
     ({"dataset": "folder"}, "--dataset=folder needs --data_dir"),
     ({"g_activation": "gelu"}, "--g_activation=gelu is invalid; allowed: relu, leaky_relu, elu"),

@@ -86,7 +86,7 @@ def test_quickstart_trains_30_steps_then_resumes_to_40(tmp_path, read_summaries)
         (["--lr_decay_steps=10", "--train_steps=20"], "--lr_decay_steps=10 is invalid"),
         (
             ["--loss=wgan", "--r1_weight=1"],
-            "--r1_weight=1.0 is invalid; allowed: 0 with --loss=wgan",
+            "--r1_weight has no effect here: it needs --loss=dcgan",
         ),
         (["--dataset=mnist", "--data_dir=x"], "--data_dir has no effect here"),
         (

@@ -41,7 +41,6 @@ bad_image_message = folder.bad_image_message
 npy_vector_dim = arrays.npy_vector_dim
 mixture_centers = toys.mixture_centers
 GLYPH_SIZES = glyphs.GLYPH_SIZES
-GLYPH_CHARACTERS = glyphs.GLYPH_CHARACTERS
 render_glyphs = glyphs.render_glyphs
 
 __all__ = ["DataError", "make_dataset", "mixture_centers", "render_glyphs"]
