@@ -136,6 +136,256 @@ def wasserstein_discriminator_loss(
     return -real_scores, fake_scores
 
 
+def hinge_generator_loss(fake_scores: tf.Tensor) -> tf.Tensor:
+    """Hinge-GAN generator loss, -f.
+
+    Lim & Ye, "Geometric GAN" (2017); this is the form of Zhang et al., "Self-Attention
+    Generative Adversarial Networks" (SAGAN, 2019), and Brock et al., "Large Scale GAN
+    Training for High Fidelity Natural Image Synthesis" (BigGAN, 2019): G raises D's
+    score on its samples without a margin (the same value as the WGAN generator loss).
+
+    Args:
+        fake_scores: D's raw scores (no sigmoid) on generated samples, [B] or [B, 1].
+
+    Returns:
+        Per-example loss [B], the value ``wasserstein_generator_loss`` gives.
+    """
+    return wasserstein_generator_loss(fake_scores)
+
+
+def hinge_discriminator_loss(
+    real_scores: tf.Tensor, fake_scores: tf.Tensor
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """Hinge-GAN discriminator loss, (max(0, 1 - r), max(0, 1 + f)).
+
+    Lim & Ye, "Geometric GAN" (2017); the form of SAGAN (Zhang et al., 2019) and BigGAN
+    (Brock et al., 2019): D is pushed to score real samples above +1 and fakes
+    below -1, and a sample already past its margin contributes neither loss nor
+    gradient.
+
+    Args:
+        real_scores: D's scores on real samples, [B] or [B, 1].
+        fake_scores: D's scores on generated samples, [B] or [B, 1].
+
+    Returns:
+        ``(real_loss, fake_loss)``, each per example [B].
+    """
+    real_scores = _per_example(real_scores, "real_scores")
+    fake_scores = _per_example(fake_scores, "fake_scores")
+    return tf.nn.relu(1.0 - real_scores), tf.nn.relu(1.0 + fake_scores)
+
+
+def _half_squared_error(outputs: tf.Tensor, target: float) -> tf.Tensor:
+    """Returns 0.5 (outputs - target)^2, in the dtype of ``outputs``."""
+    return 0.5 * tf.square(outputs - tf.cast(target, outputs.dtype))
+
+
+def least_squares_generator_loss(fake_outputs: tf.Tensor, *, target: float = 1.0) -> tf.Tensor:
+    """LSGAN generator loss, 0.5 (f - c)^2 with c = ``target``.
+
+    Mao et al., "Least Squares Generative Adversarial Networks" (2017), eq. 2: G pulls
+    D's raw outputs on its samples to the value c it wants D to believe. The paper uses
+    c = 0 with the -1 / 1 coding (a = -1, b = 1, c = 0) and c = 1 with the 0 / 1 coding
+    (a = 0, b = 1, c = 1); see ``least_squares_discriminator_loss``.
+
+    Args:
+        fake_outputs: D's raw (linear, no sigmoid) outputs on generated samples, [B] or
+            [B, 1].
+        target: c, the value G wants D to output on fakes.
+
+    Returns:
+        Per-example loss [B].
+    """
+    fake_outputs = _per_example(fake_outputs, "fake_outputs")
+    return _half_squared_error(fake_outputs, target)
+
+
+def least_squares_discriminator_loss(
+    real_outputs: tf.Tensor,
+    fake_outputs: tf.Tensor,
+    *,
+    real_target: float = 1.0,
+    fake_target: float = 0.0,
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """LSGAN discriminator loss, (0.5 (r - b)^2, 0.5 (f - a)^2).
+
+    Mao et al., "Least Squares Generative Adversarial Networks" (2017), eq. 2, with the
+    paper's coding: b = ``real_target``, a = ``fake_target`` and c = the generator's
+    target (``least_squares_generator_loss``). The paper's two schemes are a = -1,
+    b = 1, c = 0 (b - c = 1 and b - a = 2, so that training minimizes the Pearson
+    chi^2 divergence) and a = 0, b = 1, c = 1 (G wants D to take fakes for real). The
+    defaults are the second scheme's a and b.
+
+    Args:
+        real_outputs: D's raw (linear, no sigmoid) outputs on real samples, [B] or
+            [B, 1].
+        fake_outputs: D's raw outputs on generated samples, [B] or [B, 1].
+        real_target: b, the value D is pulled to on real samples.
+        fake_target: a, the value D is pulled to on generated samples.
+
+    Returns:
+        ``(real_loss, fake_loss)``, each per example [B].
+
+    Raises:
+        ValueError: if ``real_target`` equals ``fake_target`` (D would have nothing to
+            tell apart).
+    """
+    if real_target == fake_target:
+        raise ValueError(f"real_target={real_target} and fake_target={fake_target} must differ")
+    real_outputs = _per_example(real_outputs, "real_outputs")
+    fake_outputs = _per_example(fake_outputs, "fake_outputs")
+    return (
+        _half_squared_error(real_outputs, real_target),
+        _half_squared_error(fake_outputs, fake_target),
+    )
+
+
+def _batch_mean(outputs: tf.Tensor) -> tf.Tensor:
+    """Returns the mean of ``outputs`` [B], accumulated in at least float32."""
+    accumulate = tf.float32 if outputs.dtype in (tf.float16, tf.bfloat16) else outputs.dtype
+    return tf.cast(tf.reduce_mean(tf.cast(outputs, accumulate)), outputs.dtype)
+
+
+def _relativistic_average_logits(
+    real_logits: tf.Tensor, fake_logits: tf.Tensor
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """Returns (r - mean(f), f - mean(r)), each [B], from logits [B] or [B, 1]."""
+    real_logits = _per_example(real_logits, "real_logits")
+    fake_logits = _per_example(fake_logits, "fake_logits")
+    return real_logits - _batch_mean(fake_logits), fake_logits - _batch_mean(real_logits)
+
+
+def relativistic_average_discriminator_loss(
+    real_logits: tf.Tensor, fake_logits: tf.Tensor
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """RaSGAN discriminator loss, (-log sigmoid(r - mean f), -log(1 - sigmoid(f - mean r))).
+
+    Jolicoeur-Martineau, "The relativistic discriminator: a key element missing from
+    standard GAN" (2018), section 4.3 (relativistic average standard GAN, RaSGAN): D
+    estimates how much more realistic a real sample is than the average fake, and a fake
+    than the average real. Computed as softplus(-(r_i - mean f)) and
+    softplus(f_i - mean r), stable for any logits. The means run over the batch given:
+    under ``tf.distribute`` that is the replica's batch, so the loss is per replica, not
+    over the global batch.
+
+    Args:
+        real_logits: D's logits on real samples, [B] or [B, 1].
+        fake_logits: D's logits on generated samples, [B'] or [B', 1] (B' may differ
+            from B).
+
+    Returns:
+        ``(real_loss, fake_loss)``, per example [B] and [B'].
+    """
+    real_relative, fake_relative = _relativistic_average_logits(real_logits, fake_logits)
+    return tf.nn.softplus(-real_relative), tf.nn.softplus(fake_relative)
+
+
+def relativistic_average_generator_loss(
+    fake_logits: tf.Tensor, real_logits: tf.Tensor
+) -> tf.Tensor:
+    """RaSGAN generator loss, softplus(-(f_i - mean r)) + softplus(r_i - mean f).
+
+    Jolicoeur-Martineau (2018), section 4.3: G's loss mirrors D's,
+    -E[log sigmoid(f - mean r)] - E[log(1 - sigmoid(r - mean f))], so unlike the other
+    generator losses it needs D's logits on a real batch too. Example i pairs the i-th
+    fake with the i-th real logit, so the batch mean of the result is exactly the
+    paper's loss. The means run over the batch given (per replica under
+    ``tf.distribute``).
+
+    Note the argument order, fakes first. ``real_logits`` should come from D in the
+    same mode (``training=``) as ``fake_logits``. Gradients reach G through the fake
+    logits only, because the real ones do not depend on G; they are not stopped here,
+    so differentiate only with respect to G's variables.
+
+    Args:
+        fake_logits: D's logits on generated samples, [B] or [B, 1].
+        real_logits: D's logits on real samples, [B] or [B, 1], the same B.
+
+    Returns:
+        Per-example loss [B].
+
+    Raises:
+        ValueError: if the batch sizes are known when tracing and differ (when they are
+            only known at run time, the check runs then, with
+            ``tf.debugging.assert_equal``).
+    """
+    fake_given, real_given = tf.convert_to_tensor(fake_logits), tf.convert_to_tensor(real_logits)
+    fake_logits = _per_example(fake_given, "fake_logits")  # [B]
+    real_logits = _per_example(real_given, "real_logits")  # [B]
+    if not fake_logits.shape.is_compatible_with(real_logits.shape):
+        raise ValueError(
+            f"fake_logits {fake_given.shape} and real_logits {real_given.shape} must have "
+            "the same batch size"
+        )
+    tf.debugging.assert_equal(
+        tf.shape(fake_logits)[0],
+        tf.shape(real_logits)[0],
+        message="fake_logits and real_logits must have the same batch size",
+    )
+    real_relative, fake_relative = _relativistic_average_logits(real_logits, fake_logits)
+    return tf.nn.softplus(-fake_relative) + tf.nn.softplus(real_relative)
+
+
+def _squared_input_gradient_norm(
+    function: Callable[[tf.Tensor], tf.Tensor], inputs: tf.Tensor, name: str
+) -> tf.Tensor:
+    """Returns ||grad function(x)||_2^2 at each example x of ``inputs``, float32 [B].
+
+    The gradient of the summed outputs is each example's own gradient as long as
+    ``function`` treats examples independently (no batch statistics); its square is
+    summed over every axis but the batch, in float32.
+    """
+    with tf.GradientTape() as tape:
+        tape.watch(inputs)
+        outputs = _per_example(function(inputs), name)
+    gradients = tf.cast(tape.gradient(outputs, inputs), tf.float32)  # [B, ...]
+    reduce_axes = list(range(1, gradients.shape.rank))
+    return tf.reduce_sum(tf.square(gradients), axis=reduce_axes)  # [B]
+
+
+def _gradient_regularizer(
+    discriminator: Callable[[tf.Tensor], tf.Tensor], samples: tf.Tensor, name: str
+) -> tf.Tensor:
+    """Returns ||grad D(x)||_2^2 at each example x of ``samples``, [B] in their dtype."""
+    samples = tf.convert_to_tensor(samples)
+    squared_norm = _squared_input_gradient_norm(discriminator, samples, name)
+    return tf.cast(squared_norm, samples.dtype)
+
+
+def _interpolate_penalty(
+    critic: Callable[[tf.Tensor], tf.Tensor],
+    real: tf.Tensor,
+    fake: tf.Tensor,
+    *,
+    target: float,
+    rng: tf.random.Generator | None,
+    one_sided: bool,
+) -> tf.Tensor:
+    """Returns (||grad critic(x_hat)||_2 / target - 1)^2 per example, [B].
+
+    x_hat = real + alpha (fake - real) with one alpha ~ U[0, 1] per example, drawn in
+    float32 from ``rng`` (the global generator if ``None``) and broadcast over all other
+    axes. The norm is taken in float32 with an epsilon inside the square root, so a zero
+    gradient stays finite. ``one_sided`` keeps only norms above the target:
+    max(0, norm / target - 1)^2. The result has the dtype of ``real``.
+    """
+    if target <= 0:
+        raise ValueError(f"target={target} must be > 0")
+    real = tf.convert_to_tensor(real)
+    fake = tf.convert_to_tensor(fake, dtype=real.dtype)
+    batch_size = tf.shape(real)[0]
+    alpha_shape = tf.concat([[batch_size], tf.ones([real.shape.rank - 1], tf.int32)], axis=0)
+    rng = rng if rng is not None else tf.random.get_global_generator()
+    alpha = tf.cast(rng.uniform(alpha_shape, dtype=tf.float32), real.dtype)  # [B, 1, ..., 1]
+    x_hat = real + alpha * (fake - real)
+    squared_norm = _squared_input_gradient_norm(critic, x_hat, "critic(x_hat)")  # [B]
+    norm = tf.sqrt(squared_norm + _GRADIENT_NORM_EPSILON)
+    excess = norm / target - 1.0
+    if one_sided:
+        excess = tf.nn.relu(excess)
+    return tf.cast(tf.square(excess), real.dtype)
+
+
 def gradient_penalty(
     critic: Callable[[tf.Tensor], tf.Tensor],
     real: tf.Tensor,
@@ -168,23 +418,41 @@ def gradient_penalty(
     Raises:
         ValueError: if ``target`` is not positive.
     """
-    if target <= 0:
-        raise ValueError(f"target={target} must be > 0")
-    real = tf.convert_to_tensor(real)
-    fake = tf.convert_to_tensor(fake, dtype=real.dtype)
-    batch_size = tf.shape(real)[0]
-    alpha_shape = tf.concat([[batch_size], tf.ones([real.shape.rank - 1], tf.int32)], axis=0)
-    rng = rng if rng is not None else tf.random.get_global_generator()
-    alpha = tf.cast(rng.uniform(alpha_shape, dtype=tf.float32), real.dtype)  # [B, 1, ..., 1]
-    x_hat = real + alpha * (fake - real)
-    with tf.GradientTape() as tape:
-        tape.watch(x_hat)
-        scores = _per_example(critic(x_hat), "critic(x_hat)")
-    gradients = tf.cast(tape.gradient(scores, x_hat), tf.float32)  # [B, ...]
-    reduce_axes = list(range(1, gradients.shape.rank))
-    squared_norm = tf.reduce_sum(tf.square(gradients), axis=reduce_axes)  # [B]
-    norm = tf.sqrt(squared_norm + _GRADIENT_NORM_EPSILON)
-    return tf.cast(tf.square(norm / target - 1.0), real.dtype)
+    return _interpolate_penalty(critic, real, fake, target=target, rng=rng, one_sided=False)
+
+
+def lipschitz_penalty(
+    critic: Callable[[tf.Tensor], tf.Tensor],
+    real: tf.Tensor,
+    fake: tf.Tensor,
+    *,
+    target: float = 1.0,
+    rng: tf.random.Generator | None = None,
+) -> tf.Tensor:
+    """WGAN-LP penalty, max(0, ||grad critic(x_hat)||_2 / target - 1)^2 per example.
+
+    Petzka, Fischer & Lukovnikov, "On the regularization of Wasserstein GANs" (ICLR
+    2018): the one-sided form of ``gradient_penalty``, on the same random
+    interpolates x_hat = real + alpha (fake - real) (one alpha ~ U[0, 1] per example,
+    drawn exactly as ``gradient_penalty`` draws it). It penalizes only gradient norms
+    above the target, which is all that being Lipschitz asks, and leaves smaller ones
+    free. Multiply by the penalty weight and add it to the critic's loss.
+
+    Args:
+        critic: maps a batch like ``real`` to scores [B] or [B, 1]; pass
+            ``lambda x: model(x, training=True)`` for a Keras critic.
+        real: real samples [B, ...].
+        fake: generated samples, same shape and dtype as ``real``.
+        target: the Lipschitz constant the gradient norm may not exceed.
+        rng: source of alpha, as in ``gradient_penalty``.
+
+    Returns:
+        Per-example penalty [B], in the dtype of ``real``.
+
+    Raises:
+        ValueError: if ``target`` is not positive.
+    """
+    return _interpolate_penalty(critic, real, fake, target=target, rng=rng, one_sided=True)
 
 
 def r1_penalty(discriminator: Callable[[tf.Tensor], tf.Tensor], real: tf.Tensor) -> tf.Tensor:
@@ -205,13 +473,27 @@ def r1_penalty(discriminator: Callable[[tf.Tensor], tf.Tensor], real: tf.Tensor)
     Returns:
         Per-example penalty [B], in the dtype of ``real``.
     """
-    real = tf.convert_to_tensor(real)
-    with tf.GradientTape() as tape:
-        tape.watch(real)
-        logits = _per_example(discriminator(real), "discriminator(real)")
-    gradients = tf.cast(tape.gradient(logits, real), tf.float32)  # [B, ...]
-    reduce_axes = list(range(1, gradients.shape.rank))
-    return tf.cast(tf.reduce_sum(tf.square(gradients), axis=reduce_axes), real.dtype)
+    return _gradient_regularizer(discriminator, real, "discriminator(real)")
+
+
+def r2_penalty(discriminator: Callable[[tf.Tensor], tf.Tensor], fake: tf.Tensor) -> tf.Tensor:
+    """R2 regularizer, ||grad D(x)||_2^2 at each generated example x.
+
+    Mescheder et al., "Which Training Methods for GANs do actually Converge?" (2018),
+    eq. 10: R2 = gamma / 2 * E[||grad D(x)||^2] over generated data, the twin of
+    ``r1_penalty`` on the fake side. Multiply by gamma / 2 and add it to D's loss
+    (differentiate only with respect to D's variables). No square root is taken: the
+    value and its gradient are finite at a zero gradient.
+
+    Args:
+        discriminator: D as a function of a batch like ``fake``, returning logits [B]
+            or [B, 1] (as for ``r1_penalty``).
+        fake: generated samples [B, ...], the batch D's fake loss sees.
+
+    Returns:
+        The penalty of each generated example, [B], in the dtype of ``fake``.
+    """
+    return _gradient_regularizer(discriminator, fake, "discriminator(fake)")
 
 
 def clip_weights(variables: Sequence[tf.Variable], clip_value: float) -> None:

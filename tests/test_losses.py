@@ -134,6 +134,135 @@ def test_losses_run_inside_tf_function():
     np.testing.assert_allclose(total(real, fake), eager, rtol=1e-6)
 
 
+# The hinge, least-squares and relativistic families: each entry maps (real, fake) to
+# (d_real_loss, d_fake_loss, g_loss), next to the same computed in float64 NumPy.
+FAMILIES = {
+    "hinge": (
+        lambda r, f: (*losses.hinge_discriminator_loss(r, f), losses.hinge_generator_loss(f)),
+        lambda r, f: (np.maximum(0.0, 1.0 - r), np.maximum(0.0, 1.0 + f), -f),
+    ),
+    "least_squares_a0_b1_c1": (
+        lambda r, f: (
+            *losses.least_squares_discriminator_loss(r, f),
+            losses.least_squares_generator_loss(f),
+        ),
+        lambda r, f: (0.5 * (r - 1.0) ** 2, 0.5 * f**2, 0.5 * (f - 1.0) ** 2),
+    ),
+    "least_squares_a-1_b1_c0": (
+        lambda r, f: (
+            *losses.least_squares_discriminator_loss(r, f, real_target=1.0, fake_target=-1.0),
+            losses.least_squares_generator_loss(f, target=0.0),
+        ),
+        lambda r, f: (0.5 * (r - 1.0) ** 2, 0.5 * (f + 1.0) ** 2, 0.5 * f**2),
+    ),
+    "relativistic_average": (
+        lambda r, f: (
+            *losses.relativistic_average_discriminator_loss(r, f),
+            losses.relativistic_average_generator_loss(f, r),
+        ),
+        lambda r, f: (
+            -np_log_sigmoid(r - f.mean()),
+            -np_log_one_minus_sigmoid(f - r.mean()),
+            -np_log_sigmoid(f - r.mean()) - np_log_one_minus_sigmoid(r - f.mean()),
+        ),
+    ),
+}
+# Half precision rounds every step to 11 (float16) or 8 (bfloat16) significant bits.
+HALF_PRECISION_RTOL = {tf.float16: 2e-3, tf.bfloat16: 2e-2}
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_families_match_numpy(family):
+    loss_fn, numpy_fn = FAMILIES[family]
+    outputs = loss_fn(tf.constant(REAL, tf.float32), tf.constant(FAKE, tf.float32))
+    for output, expected in zip(outputs, numpy_fn(REAL, FAKE), strict=True):
+        assert output.shape == (len(REAL),)
+        np.testing.assert_allclose(output, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", HALF_PRECISION_RTOL)
+@pytest.mark.parametrize("family", FAMILIES)
+def test_families_keep_half_precision_at_extremes(family, dtype):
+    # REAL and FAKE (±100 included) are exact in both half-precision formats.
+    loss_fn, numpy_fn = FAMILIES[family]
+    outputs = loss_fn(tf.constant(REAL, dtype), tf.constant(FAKE, dtype))
+    for output, expected in zip(outputs, numpy_fn(REAL, FAKE), strict=True):
+        assert output.dtype == dtype
+        np.testing.assert_allclose(
+            tf.cast(output, tf.float64), expected, rtol=HALF_PRECISION_RTOL[dtype], atol=1e-3
+        )
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_families_accept_b1_and_run_inside_tf_function(family):
+    loss_fn, _ = FAMILIES[family]
+    real, fake = tf.constant(REAL, tf.float32), tf.constant(FAKE, tf.float32)
+    eager = loss_fn(real, fake)
+    columns = loss_fn(real[:, None], fake[:, None])
+    traced = tf.function(loss_fn)(real, fake)
+    for flat, column, graph in zip(eager, columns, traced, strict=True):
+        assert column.shape == (len(REAL),)
+        np.testing.assert_array_equal(column, flat)
+        np.testing.assert_allclose(graph, flat, rtol=1e-6)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_families_gradients_finite_at_extremes(family):
+    loss_fn, _ = FAMILIES[family]
+    real, fake = tf.Variable(REAL, dtype=tf.float32), tf.Variable(FAKE, dtype=tf.float32)
+    with tf.GradientTape() as tape:
+        total = tf.add_n([tf.reduce_sum(output) for output in loss_fn(real, fake)])
+    for gradient in tape.gradient(total, [real, fake]):
+        assert np.all(np.isfinite(gradient.numpy()))
+
+
+LOG2 = np.log(2.0)
+
+
+@pytest.mark.parametrize(
+    "call, expected",
+    [
+        # max(0, 1 - 0.5) = 0.5, max(0, 1 - 2) = 0; max(0, 1 - 2) = 0, max(0, 1 + 0.5) = 1.5.
+        (lambda: losses.hinge_discriminator_loss([0.5, 2.0], [-2.0, 0.5]), ([0.5, 0], [0, 1.5])),
+        (lambda: losses.hinge_generator_loss([[0.5], [-2.0]]), ([-0.5, 2.0],)),
+        # 0.5 (0.5 - 1)^2 = 0.5 (0.5 - 0)^2 = 0.125.
+        (lambda: losses.least_squares_discriminator_loss([0.5], [0.5]), ([0.125], [0.125])),
+        (lambda: losses.least_squares_generator_loss([0.5]), ([0.125],)),
+        (lambda: losses.least_squares_generator_loss([0.5], target=0.0), ([0.125],)),
+        # All logits 0: every relative logit is 0 and every term is log 2; D's batches may
+        # differ in size.
+        (
+            lambda: losses.relativistic_average_discriminator_loss([0.0, 0.0], [0.0]),
+            ([LOG2, LOG2], [LOG2]),
+        ),
+        (
+            lambda: losses.relativistic_average_generator_loss([0.0, 0.0], [0.0, 0.0]),
+            ([2 * LOG2] * 2,),
+        ),
+        # A constant shift of every logit cancels in r - mean(f) and f - mean(r).
+        (
+            lambda: losses.relativistic_average_discriminator_loss([5.0, 5.0], [5.0]),
+            ([LOG2, LOG2], [LOG2]),
+        ),
+    ],
+)
+def test_families_hand_computed_values(call, expected):
+    outputs = call()
+    outputs = outputs if isinstance(outputs, tuple) else (outputs,)
+    for output, value in zip(outputs, expected, strict=True):
+        np.testing.assert_allclose(output, value, rtol=1e-6)
+
+
+def test_relativistic_generator_loss_checks_batch_sizes_at_run_time():
+    traced = tf.function(
+        losses.relativistic_average_generator_loss,
+        input_signature=[tf.TensorSpec([None], tf.float32)] * 2,
+    )
+    np.testing.assert_allclose(traced(tf.zeros([3]), tf.zeros([3])), [2 * LOG2] * 3, rtol=1e-6)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="same batch size"):
+        traced(tf.zeros([3]), tf.zeros([1]))
+
+
 def test_gradient_penalty_linear_critic():
     # critic(x) = <w, x> has gradient w everywhere: penalty (||w|| / target - 1)^2.
     w = tf.constant(np.arange(1, 13, dtype=np.float32).reshape(1, 2, 2, 3))
@@ -257,6 +386,102 @@ def test_r1_penalty_keeps_dtype(dtype):
     np.testing.assert_allclose(tf.cast(penalty, tf.float32), [4.0] * 3)
 
 
+@pytest.mark.parametrize("penalty", [losses.r1_penalty, losses.r2_penalty])
+def test_r1_and_r2_on_known_gradients(penalty):
+    x = np.random.default_rng(1).normal(size=(5, 2, 2, 3)).astype(np.float32)
+    # D(x) = <w, x> has gradient w at every example: exactly sum(w^2) = 650.
+    w = tf.constant(np.arange(1, 13, dtype=np.float32).reshape(1, 2, 2, 3))
+    linear = penalty(lambda batch: tf.reduce_sum(w * batch, axis=[1, 2, 3]), tf.constant(x))
+    np.testing.assert_array_equal(linear, [650.0] * 5)
+    # D(x) = sum(x^2) has gradient 2x: 4 sum(x^2).
+    square = penalty(lambda batch: tf.reduce_sum(batch**2, axis=[1, 2, 3]), tf.constant(x))
+    np.testing.assert_allclose(
+        square, 4 * np.sum(x.astype(np.float64) ** 2, axis=(1, 2, 3)), rtol=1e-6
+    )
+
+
+@pytest.mark.parametrize(
+    "w_norm, target, expected_lipschitz, expected_gradient",
+    [
+        (0.5, 1.0, 0.0, 0.25),  # below the target: only the two-sided penalty acts
+        (2.0, 1.0, 1.0, 1.0),  # above: both are (2 - 1)^2
+        (2.0, 4.0, 0.0, 0.25),  # (2 / 4 - 1)^2 two-sided, nothing one-sided
+        (6.0, 2.0, 4.0, 4.0),  # (6 / 2 - 1)^2
+    ],
+)
+def test_lipschitz_penalty_is_one_sided(w_norm, target, expected_lipschitz, expected_gradient):
+    # critic(x) = <w, x> has gradient norm ||w|| at every interpolate.
+    w = np.arange(1, 7, dtype=np.float64).reshape(1, 2, 3)
+    w = tf.constant(w * w_norm / np.linalg.norm(w), tf.float32)
+
+    def critic(x):
+        return tf.reduce_sum(w * x, axis=[1, 2])
+
+    real, fake = tf.random.normal([4, 2, 3]), tf.random.normal([4, 2, 3])
+    lipschitz = losses.lipschitz_penalty(critic, real, fake, target=target)
+    gradient = losses.gradient_penalty(critic, real, fake, target=target)
+    np.testing.assert_allclose(lipschitz, [expected_lipschitz] * 4, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(gradient, [expected_gradient] * 4, rtol=1e-5, atol=1e-6)
+
+
+def test_lipschitz_penalty_uses_the_gradient_penalty_interpolates():
+    # critic(x) = ||x||^2 / 2 with real = 0 and fake = 1: the gradient norm is alpha sqrt(12)
+    # for the example's alpha, above 1 for some examples and below for others. From the
+    # same seed, both penalties draw the same alphas.
+    shape = [64, 3, 2, 2]
+
+    def critic(x):
+        return 0.5 * tf.reduce_sum(tf.square(x), axis=[1, 2, 3])
+
+    def penalty(fn):
+        return fn(critic, tf.zeros(shape), tf.ones(shape), rng=tf.random.Generator.from_seed(7))
+
+    norm = tf.random.Generator.from_seed(7).uniform([64]).numpy() * np.sqrt(12)
+    assert np.any(norm < 1) and np.any(norm > 1)
+    gradient = penalty(losses.gradient_penalty).numpy()
+    np.testing.assert_array_equal(
+        penalty(losses.lipschitz_penalty), np.where(norm > 1, gradient, 0.0)
+    )
+
+
+# The new penalties, each called as (critic, real, fake, rng); R2 looks at fakes only.
+NEW_PENALTIES = {
+    "r2_penalty": lambda critic, real, fake, rng: losses.r2_penalty(critic, fake),
+    "lipschitz_penalty": lambda critic, real, fake, rng: losses.lipschitz_penalty(
+        critic, real, fake, rng=rng
+    ),
+}
+
+
+@pytest.mark.parametrize("name", NEW_PENALTIES)
+def test_new_penalties_run_inside_tf_function(name):
+    penalty = NEW_PENALTIES[name]
+    real = tf.constant(np.random.default_rng(2).normal(size=(3, 4)), tf.float32)
+    fake = tf.constant(np.random.default_rng(3).normal(size=(3, 4)), tf.float32)
+
+    def critic(x):
+        return tf.reduce_sum(tf.sin(x) * x, axis=1, keepdims=True)  # [B, 1]
+
+    eager = penalty(critic, real, fake, tf.random.Generator.from_seed(5))
+    rng = tf.random.Generator.from_seed(5)
+    traced = tf.function(lambda r, f: penalty(critic, r, f, rng))(real, fake)
+    assert traced.shape == (3,)
+    np.testing.assert_allclose(traced, eager, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [tf.float16, tf.bfloat16])
+@pytest.mark.parametrize("name, expected", [("r2_penalty", 16.0), ("lipschitz_penalty", 9.0)])
+def test_new_penalties_keep_dtype(name, expected, dtype):
+    # critic(x) = 2 sum(x) over 4 features: gradient norm 4 everywhere, so R2 = 16 and
+    # the Lipschitz penalty is (4 - 1)^2 = 9.
+    def critic(x):
+        return 2.0 * tf.reduce_sum(x, axis=1)
+
+    value = NEW_PENALTIES[name](critic, tf.zeros([3, 4], dtype), tf.ones([3, 4], dtype), None)
+    assert value.dtype == dtype
+    np.testing.assert_allclose(tf.cast(value, tf.float32), [expected] * 3, rtol=1e-2)
+
+
 def test_clip_weights():
     a = tf.Variable([-0.5, -0.01, 0.0, 0.005, 0.2])
     b = tf.Variable([[3.0, -3.0]])
@@ -274,6 +499,17 @@ def test_clip_weights():
             "label_smoothing=1.0",
         ),
         (lambda: losses.gradient_penalty(None, [[0.0]], [[0.0]], target=0), "target=0"),
+        (lambda: losses.lipschitz_penalty(None, [[0.0]], [[0.0]], target=-1), "target=-1"),
+        (
+            lambda: losses.least_squares_discriminator_loss(
+                [0.0], [0.0], real_target=0.5, fake_target=0.5
+            ),
+            "real_target=0.5 and fake_target=0.5",
+        ),
+        (
+            lambda: losses.relativistic_average_generator_loss(tf.zeros([3, 1]), tf.zeros([1])),
+            r"fake_logits \(3, 1\) and real_logits \(1,\)",
+        ),
     ],
 )
 def test_bad_arguments_name_the_value(call, message):
