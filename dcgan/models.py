@@ -8,7 +8,9 @@ in the discriminator, and no normalization on the discriminator's first layer.
 Every model is a functional ``keras.Model`` built from ``keras.Input``, so its variables
 exist as soon as it is constructed. Discriminators return logits (no sigmoid), and every
 model's last layer runs in float32 so the outputs stay float32 under a mixed-precision
-policy such as ``"mixed_float16"``.
+policy such as ``"mixed_float16"``. With ``spectral_norm=True`` a discriminator's Conv2D
+and Dense layers are ``dcgan.spectral``'s spectrally normalized versions (Miyato et al.
+2018); the trainer then runs ``dcgan.spectral.power_iterate`` before each D update.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import numbers
 from collections.abc import Sequence
 
 import keras
+
+from dcgan import spectral
 
 SUPPORTED_IMAGE_SIZES = (28, 32, 64, 128)
 NORMALIZATIONS = ("batch", "layer", "none")
@@ -63,11 +67,13 @@ def _check_hidden_units(value: object) -> tuple[int, ...]:
     return tuple(int(u) for u in value)
 
 
-def _check_dcgan_args(
-    image_size: int, channels: int, base_width: int, kernel_size: int, norm: str
-) -> None:
+def _check_bool(name: str, value: object) -> None:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name}={value!r} is not supported; allowed: True, False")
+
+
+def _check_dcgan_args(image_size: int, base_width: int, kernel_size: int, norm: str) -> None:
     _check_choice("image_size", image_size, SUPPORTED_IMAGE_SIZES)
-    _check_choice("channels", channels, (1, 3))
     _check_positive_int("base_width", base_width)
     _check_positive_int("kernel_size", kernel_size)
     _check_choice("norm", norm, NORMALIZATIONS)
@@ -111,6 +117,13 @@ def _norm_layer(norm: str, name: str) -> keras.layers.Layer | None:
         # equals LayerNormalization over the flat Dense output.
         return keras.layers.LayerNormalization(axis=[1, 2, 3], name=name)
     return None
+
+
+def _discriminator_layers(spectral_norm: bool) -> tuple[type, type]:
+    """D's (Conv2D, Dense) classes: the spectrally normalized ones or Keras' own."""
+    if spectral_norm:
+        return spectral.SpectralConv2D, spectral.SpectralDense
+    return keras.layers.Conv2D, keras.layers.Dense
 
 
 def _activation_layer(activation: str, name: str) -> keras.layers.Layer:
@@ -162,7 +175,8 @@ def dcgan_generator(
     Raises:
         ValueError: If any argument is outside its allowed values.
     """
-    _check_dcgan_args(image_size, channels, base_width, kernel_size, norm)
+    _check_dcgan_args(image_size, base_width, kernel_size, norm)
+    _check_choice("channels", channels, (1, 3))
     _check_positive_int("latent_dim", latent_dim)
     _check_choice("activation", activation, ACTIVATIONS)
     _check_choice("upsample", upsample, UPSAMPLINGS)
@@ -247,6 +261,7 @@ def dcgan_discriminator(
     stride1_block: int = 0,
     dense_units: int = 0,
     dropout: float = 0.0,
+    spectral_norm: bool = False,
 ) -> keras.Model:
     """Builds the DCGAN discriminator (or WGAN critic): image -> one logit.
 
@@ -259,7 +274,8 @@ def dcgan_discriminator(
 
     Args:
         image_size: Input height and width; one of ``SUPPORTED_IMAGE_SIZES``.
-        channels: Input channels, 1 (grayscale) or 3 (RGB).
+        channels: Input channels, an integer >= 1: 1 (grayscale), 3 (RGB), or m times
+            that for m images packed along the channels (PacGAN).
         base_width: Filters of the first convolution, >= 1.
         kernel_size: Side of the square convolution kernels, >= 1.
         norm: Normalization after every convolution but the first; one of
@@ -268,6 +284,9 @@ def dcgan_discriminator(
         stride1_block: 1-based index of the block that uses stride 1; 0 for none.
         dense_units: Width of a hidden Dense layer before the logit; 0 for none.
         dropout: Dropout rate after every block's activation, in [0, 1).
+        spectral_norm: Whether every Conv2D and Dense layer, the logit's included, is
+            ``spectral.SpectralConv2D`` / ``spectral.SpectralDense`` (same names, plus a
+            non-trainable ``u`` variable each). False builds exactly the plain net.
 
     Returns:
         A ``keras.Model`` named "discriminator" mapping ``[B, image_size, image_size,
@@ -276,7 +295,8 @@ def dcgan_discriminator(
     Raises:
         ValueError: If any argument is outside its allowed values.
     """
-    _check_dcgan_args(image_size, channels, base_width, kernel_size, norm)
+    _check_dcgan_args(image_size, base_width, kernel_size, norm)
+    _check_positive_int("channels", channels)
     _check_choice("activation", activation, ACTIVATIONS)
     n = _num_resamplings(image_size)
     _check_choice("stride1_block", stride1_block, tuple(range(n + 1)))
@@ -288,13 +308,15 @@ def dcgan_discriminator(
         raise ValueError(f"dense_units={dense_units!r} is not supported; allowed: an integer >= 0")
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout={dropout!r} is not supported; allowed: a number in [0, 1)")
+    _check_bool("spectral_norm", spectral_norm)
+    conv, dense = _discriminator_layers(spectral_norm)
     suffix = "lrelu" if activation == "leaky_relu" else activation
 
     image = keras.Input(shape=(image_size, image_size, channels), name="image")  # [B, S, S, C]
     x = image
     width = base_width
     for i in range(1, n + 1):
-        x = keras.layers.Conv2D(
+        x = conv(
             width,
             kernel_size,
             strides=1 if i == stride1_block else 2,
@@ -312,11 +334,9 @@ def dcgan_discriminator(
         width *= 2
     x = keras.layers.Flatten(name="flatten")(x)  # [B, s0 * s0 * width]
     if dense_units:
-        x = keras.layers.Dense(dense_units, kernel_initializer=_init(), name="hidden")(x)
+        x = dense(dense_units, kernel_initializer=_init(), name="hidden")(x)
         x = _activation_layer(activation, f"hidden_{suffix}")(x)
-    logits = keras.layers.Dense(1, kernel_initializer=_init(), dtype="float32", name="logits")(
-        x
-    )  # [B, 1]
+    logits = dense(1, kernel_initializer=_init(), dtype="float32", name="logits")(x)  # [B, 1]
     return keras.Model(image, logits, name="discriminator")
 
 
@@ -357,7 +377,11 @@ def mlp_generator(
 
 
 def mlp_discriminator(
-    *, input_dim: int, hidden_units: Sequence[int] = (200, 50), activation: str = "leaky_relu"
+    *,
+    input_dim: int,
+    hidden_units: Sequence[int] = (200, 50),
+    activation: str = "leaky_relu",
+    spectral_norm: bool = False,
 ) -> keras.Model:
     """Builds a fully connected discriminator (or critic) for vector data.
 
@@ -365,6 +389,9 @@ def mlp_discriminator(
         input_dim: Size of each input vector, >= 1.
         hidden_units: Widths of the hidden Dense layers; non-empty, each >= 1.
         activation: Hidden-layer activation; one of ``ACTIVATIONS``.
+        spectral_norm: Whether every Dense layer, the logit's included, is
+            ``spectral.SpectralDense`` (same names, plus a non-trainable ``u`` variable
+            each). False builds exactly the plain net.
 
     Returns:
         A ``keras.Model`` named "discriminator" mapping ``[B, input_dim]`` to float32
@@ -376,11 +403,13 @@ def mlp_discriminator(
     _check_positive_int("input_dim", input_dim)
     units = _check_hidden_units(hidden_units)
     _check_choice("activation", activation, ACTIVATIONS)
+    _check_bool("spectral_norm", spectral_norm)
+    _, dense = _discriminator_layers(spectral_norm)
 
     sample = keras.Input(shape=(input_dim,), name="sample")  # [B, D]
     x = sample
     for i, width in enumerate(units, start=1):
-        x = keras.layers.Dense(width, name=f"hidden{i}")(x)
+        x = dense(width, name=f"hidden{i}")(x)
         x = _activation_layer(activation, f"hidden{i}_{activation}")(x)
-    logits = keras.layers.Dense(1, dtype="float32", name="logits")(x)  # [B, 1]
+    logits = dense(1, dtype="float32", name="logits")(x)  # [B, 1]
     return keras.Model(sample, logits, name="discriminator")

@@ -275,7 +275,9 @@ _BAD_ARGS = [
     (models.dcgan_generator, {**_IMG, "latent_dim": 2, "kernel_size": -1}, "kernel_size=-1"),
     (models.dcgan_generator, {**_IMG, "latent_dim": 2, "norm": "group"}, "norm='group'"),
     (models.dcgan_discriminator, {**_IMG, "image_size": 100}, "image_size=100"),
-    (models.dcgan_discriminator, {**_IMG, "channels": 4}, "channels=4"),
+    (models.dcgan_discriminator, {**_IMG, "channels": 0}, "channels=0"),
+    (models.dcgan_discriminator, {**_IMG, "channels": 3.0}, "channels=3.0"),
+    (models.dcgan_discriminator, {**_IMG, "spectral_norm": 1}, "spectral_norm=1"),
     (models.dcgan_discriminator, {**_IMG, "base_width": 2.5}, "base_width=2.5"),
     (models.dcgan_discriminator, {**_IMG, "kernel_size": 0}, "kernel_size=0"),
     (models.dcgan_discriminator, {**_IMG, "norm": "Batch"}, "norm='Batch'"),
@@ -295,6 +297,7 @@ _BAD_ARGS = [
     (models.mlp_discriminator, {"input_dim": 2, "hidden_units": (8, 0)}, "hidden_units=(8, 0)"),
     (models.mlp_discriminator, {"input_dim": 2, "hidden_units": 8}, "hidden_units=8"),
     (models.mlp_discriminator, {"input_dim": 2, "activation": "sigmoid"}, "activation='sigmoid'"),
+    (models.mlp_discriminator, {"input_dim": 2, "spectral_norm": "yes"}, "spectral_norm='yes'"),
 ]
 
 
@@ -304,6 +307,15 @@ def test_invalid_arguments_raise_value_error_quoting_value(fn, kwargs, quoted):
         fn(**kwargs)
     message = str(info.value)
     assert "allowed" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("channels", [2, 4, 6, 12])
+def test_discriminator_takes_packed_channels(channels):
+    # PacGAN packs m images along the channels: D takes any channel count, G only 1 or 3.
+    disc = models.dcgan_discriminator(image_size=28, channels=channels, base_width=4)
+    assert disc.input.shape == (None, 28, 28, channels)
+    assert disc.get_layer("down1").kernel.shape == (4, 4, channels, 4)
+    assert disc(tf.zeros([2, 28, 28, channels])).shape == (2, 1)
 
 
 def test_error_lists_allowed_values():
