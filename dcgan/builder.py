@@ -53,7 +53,10 @@ def sample_shape(config: Config) -> tuple[int, ...]:
 
 
 def build_networks(config: Config) -> tuple[keras.Model, keras.Model]:
-    """Builds the generator and discriminator a ``Config`` describes."""
+    """Builds the generator and discriminator a ``Config`` describes.
+
+    With ``pack`` > 1, D's input is ``pack`` samples concatenated along the last axis.
+    """
     if config.is_image:
         generator = models.dcgan_generator(
             image_size=config.image_size,
@@ -69,7 +72,7 @@ def build_networks(config: Config) -> tuple[keras.Model, keras.Model]:
         )
         discriminator = models.dcgan_discriminator(
             image_size=config.image_size,
-            channels=config.channels,
+            channels=config.channels * config.pack,
             base_width=config.d_base_width,
             kernel_size=config.kernel_size,
             norm=config.d_norm,
@@ -77,6 +80,7 @@ def build_networks(config: Config) -> tuple[keras.Model, keras.Model]:
             stride1_block=config.d_stride1_block,
             dense_units=config.d_dense_units,
             dropout=config.d_dropout,
+            spectral_norm=config.spectral_norm,
         )
     else:
         (dim,) = sample_shape(config)
@@ -87,7 +91,10 @@ def build_networks(config: Config) -> tuple[keras.Model, keras.Model]:
             activation=config.g_activation,
         )
         discriminator = models.mlp_discriminator(
-            input_dim=dim, hidden_units=config.d_hidden_units, activation=config.d_activation
+            input_dim=dim * config.pack,
+            hidden_units=config.d_hidden_units,
+            activation=config.d_activation,
+            spectral_norm=config.spectral_norm,
         )
     return generator, discriminator
 
@@ -100,9 +107,16 @@ def build_noise(config: Config) -> NoiseDistribution:
 
 
 def build_objective(config: Config) -> objective.Objective:
-    """The run's objective: its loss family with the options that family reads."""
+    """The run's objective: its loss family with the options that family reads, and the
+    penalty."""
     family = objective.FAMILIES[config.loss]
-    return objective.build(config.loss, **{name: getattr(config, name) for name in family.options})
+    return objective.build(
+        config.loss,
+        penalty=config.penalty,
+        penalty_weight=config.penalty_weight,
+        penalty_every=config.penalty_every,
+        **{name: getattr(config, name) for name in family.options},
+    )
 
 
 def build_trainer(config: Config) -> Trainer:
@@ -131,6 +145,8 @@ def build_trainer(config: Config) -> Trainer:
         g_ema_decay=config.g_ema_decay,
         seed=config.seed,
         num_fixed_samples=config.grid_size**2 if config.is_image else _VECTOR_FIXED_SAMPLES,
+        pack=config.pack,
+        diff_augment=config.diff_augment,
     )
 
 

@@ -54,6 +54,9 @@ NOISE_DISTRIBUTIONS = ("normal", "uniform")
 # Owned by dcgan.objective, which loads no TensorFlow either.
 LOSSES = tuple(objective.FAMILIES)
 GENERATOR_LOSSES = objective.GENERATOR_LOSSES
+PENALTY_CHOICES = objective.PENALTY_CHOICES
+# Copy of dcgan.augment.POLICIES, in the order they are applied.
+AUGMENTATIONS = ("color", "translation", "cutout")
 # --dataset=tfds:NAME is an image set from TensorFlow Datasets (optional dependency).
 TFDS_PREFIX = "tfds:"
 # The metrics ``--eval_every`` computes, per dataset (dcgan.evaluation); npy_vectors has
@@ -69,6 +72,15 @@ HIGHER_IS_BETTER = ("modes", "high_quality")
 # Old names of renamed fields, old -> new: older runs' config.json holds the old name,
 # and ``dcgan.train`` still accepts the old flag (with a warning).
 RENAMED_FIELDS = {"noise": "noise_distribution"}
+# Old fields whose meaning moved into other fields: old -> (the new fields its value
+# stands for, the same as flags). Older runs' config.json may hold them, and
+# ``dcgan.train`` still accepts the old flag (with a warning).
+REPLACED_FIELDS: dict[str, tuple[Callable[[Any], dict[str, Any]], str]] = {
+    "r1_weight": (
+        lambda gamma: {"penalty": "r1", "penalty_weight": gamma} if gamma else {},
+        "--penalty=r1 --penalty_weight=GAMMA",
+    ),
+}
 
 # A field's role when a workdir is resumed. STATE: it shapes the saved state (the
 # checkpoint could not hold another value), so it never changes. RUN: how long and how
@@ -118,6 +130,11 @@ _IMAGE_EVAL = Applies(
     lambda c: c.is_image and c.eval_every > 0, "an image dataset and --eval_every > 0"
 )
 _BEST = Applies(lambda c: bool(c.best_metric), "--best_metric")
+_PENALTY = Applies(lambda c: c.penalty != "none", "--penalty other than none")
+_ANY_PENALTY = Applies(
+    lambda c: c.penalty != "none" or c.loss == "wgan-gp",
+    "a penalty: --penalty other than none, or --loss=wgan-gp",
+)
 
 
 def _field(
@@ -329,10 +346,51 @@ class Config:
         "non_saturating", "G's loss for --loss=dcgan.", choices=GENERATOR_LOSSES
     )
     label_smoothing: float = _field(0.0, "One-sided: real target is 1 - this.")
-    clip_value: float = _field(0.01, "WGAN clips D's weights to [-c, c].")
+    clip_value: float = _field(
+        0.01,
+        "WGAN clips D's weights to [-c, c]; 0: no clipping (the critic then needs --penalty "
+        "or --spectral_norm).",
+    )
     gp_weight: float = _field(10.0, "WGAN-GP penalty weight lambda.")
-    r1_weight: float = _field(
-        0.0, "dcgan: gamma of the R1 penalty gamma/2 * ||grad D(x_real)||^2 in D's loss; 0: none."
+    lsgan_targets: tuple[float, ...] = _field(
+        (1.0, 0.0, 1.0),
+        "LSGAN's real, fake and generator targets (Mao et al.'s b, a, c; e.g. 1,-1,0).",
+    )
+    # Penalties of D's inputs' gradient, for any family (objective.PENALTIES).
+    penalty: str = _field(
+        "none",
+        "A penalty added to D's loss: none; "
+        + "; ".join(f"{name}: {kind.summary}" for name, kind in objective.PENALTIES.items()),
+        choices=PENALTY_CHOICES,
+    )
+    penalty_weight: float = _field(
+        10.0, "lambda of --penalty=gp or lp, gamma of r1 or r2.", when=_PENALTY
+    )
+    penalty_every: int = _field(
+        1,
+        "Lazy regularization: compute the penalty on every k-th D update only, with k times "
+        "its weight (StyleGAN2).",
+        when=_ANY_PENALTY,
+    )
+    # Stabilizers of D.
+    spectral_norm: bool = _field(
+        False,
+        "Spectral normalization of every D layer (Miyato et al. 2018): one power iteration "
+        "per D update.",
+        role=STATE,
+    )
+    # STATE: D's input is pack samples wide.
+    pack: int = _field(
+        1,
+        "PacGAN (Lin et al. 2018): D judges packs of this many samples, concatenated; must "
+        "divide --batch_size.",
+        role=STATE,
+    )
+    diff_augment: tuple[str, ...] = _field(
+        (),
+        "Differentiable augmentation of D's real and fake inputs (Zhao et al. 2020), any of "
+        f"{', '.join(AUGMENTATIONS)}; empty: none.",
+        when=_IMAGE,
     )
     n_critic: int = _field(1, "D updates per G update.")
     train_order: str = _field(
@@ -434,6 +492,9 @@ class Config:
                         f"name of {new!r}: keep only {new!r}"
                     )
                 values[new] = values.pop(old)  # a run saved before the rename
+        for old, (translate, _) in REPLACED_FIELDS.items():
+            if old in values:
+                values.update(translate(values.pop(old)))
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:

@@ -13,6 +13,7 @@ import dataclasses
 
 from dcgan import objective
 from dcgan.config import (
+    AUGMENTATIONS,
     DATASETS,
     LEARNING,
     TFDS_PREFIX,
@@ -90,34 +91,78 @@ def validate(config: Config) -> None:
     _in_range(config, "g_ema_decay", 0.0, 1.0)
     for name in ("g_beta1", "d_beta1", "g_beta2", "d_beta2"):
         _in_range(config, name, 0.0, 1.0)
-    for name in ("g_lr", "d_lr", "clip_value", "noise_scale"):
+    for name in ("g_lr", "d_lr", "noise_scale", "penalty_weight"):
         if not getattr(config, name) > 0:
             _fail(name, getattr(config, name), "a number > 0")
+    if not config.clip_value >= 0:
+        _fail("clip_value", config.clip_value, "a number >= 0 (0: no clipping)")
     _validate_architecture(config)
     _validate_evaluation(config)
     if not config.gp_weight >= 0:
         _fail("gp_weight", config.gp_weight, "a number >= 0")
-    if not config.r1_weight >= 0:
-        _fail("r1_weight", config.r1_weight, "a number >= 0")
+    _validate_objective(config)
     if config.dataset == "folder" and not config.data_dir:
         raise ConfigError("--dataset=folder needs --data_dir, the folder holding the images")
     if config.dataset in ("npy", "npy_vectors") and not config.data_file:
         raise ConfigError(
             f"--dataset={config.dataset} needs --data_file, the .npy file holding the data"
         )
-    if config.loss == "wgan-gp" and config.is_image and config.d_norm == "batch":
-        # The penalty is per example; batch norm makes each critic output depend on the
-        # whole batch, so the per-example input gradient is not what the paper penalizes.
-        raise ConfigError(
-            "--d_norm=batch cannot be used with --loss=wgan-gp (the gradient penalty is per "
-            "example); allowed: --d_norm=layer or --d_norm=none"
-        )
     _check_loss_options(config)
-    if config.r1_weight and config.is_image and config.d_norm == "batch":
+
+
+def _validate_objective(config: Config) -> None:
+    """Checks the loss, its penalty and D's stabilizers against each other."""
+    _at_least(config, "penalty_every", 1)
+    _at_least(config, "pack", 1)
+    if config.batch_size % config.pack:
+        _fail(
+            "pack",
+            config.pack,
+            f"a divisor of --batch_size={config.batch_size} (D judges batch_size / pack packs)",
+        )
+    targets = config.lsgan_targets
+    if len(targets) != 3 or not all(isinstance(t, (int, float)) for t in targets):
+        _fail("lsgan_targets", targets, "three numbers: the real, fake and generator targets")
+    if targets[0] == targets[1]:
+        _fail("lsgan_targets", targets, "a real target different from the fake target")
+    augmentations = config.diff_augment
+    if not all(name in AUGMENTATIONS for name in augmentations) or len(set(augmentations)) < len(
+        augmentations
+    ):
+        _fail(
+            "diff_augment", augmentations, f"empty or distinct names of {', '.join(AUGMENTATIONS)}"
+        )
+    clipping = config.loss == "wgan" and config.clip_value > 0
+    clip_flags = f"--loss=wgan --clip_value={config.clip_value} (weight clipping)"
+    if config.penalty != "none" and config.loss == "wgan-gp":
         raise ConfigError(
-            f"--d_norm=batch cannot be used with --r1_weight={config.r1_weight} (the R1 "
-            "penalty is per example); allowed: --d_norm=layer or --d_norm=none, or "
-            "--r1_weight=0"
+            f"--penalty={config.penalty} cannot be used with --loss=wgan-gp, which has its "
+            f"gradient penalty already (--gp_weight); for another penalty use --loss=wgan "
+            f"--clip_value=0 --penalty={config.penalty}"
+        )
+    if config.penalty != "none" and clipping:
+        raise ConfigError(
+            f"--penalty={config.penalty} cannot be used with {clip_flags}: set --clip_value=0 "
+            "to constrain the critic with the penalty alone"
+        )
+    if config.spectral_norm and clipping:
+        raise ConfigError(
+            f"--spectral_norm cannot be used with {clip_flags}: set --clip_value=0 to "
+            "constrain the critic with spectral normalization alone"
+        )
+    if config.loss == "wgan" and not clipping and config.penalty == "none":
+        if not config.spectral_norm:
+            raise ConfigError(
+                "--loss=wgan --clip_value=0 leaves the critic unconstrained (its scores "
+                "diverge): set --clip_value > 0, a --penalty, or --spectral_norm"
+            )
+    penalty = "--loss=wgan-gp" if config.loss == "wgan-gp" else f"--penalty={config.penalty}"
+    if penalty != "--penalty=none" and config.is_image and config.d_norm == "batch":
+        # The penalties are per example; batch norm makes each of D's outputs depend on
+        # the whole batch, so the per-example input gradient is not what they penalize.
+        raise ConfigError(
+            f"--d_norm=batch cannot be used with {penalty} (the penalty is per example); "
+            "allowed: --d_norm=layer or --d_norm=none"
         )
 
 

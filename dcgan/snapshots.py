@@ -54,7 +54,9 @@ def vector_plot(trainer: Trainer, config: Config, samples: np.ndarray) -> np.nda
     else:
         xs, ys = np.meshgrid(axis, axis[::-1])  # row 0 at the top: y = hi
         points = np.stack([xs.ravel(), ys.ravel()], axis=1)  # [100 * 100, 2]
-    outputs = trainer.discriminator(points, training=False).numpy().ravel()
+    # A packing D judges a pack; a point's value is its verdict on a pack of copies.
+    packs = np.tile(points, (1, trainer.pack))  # [N, pack * D]
+    outputs = trainer.discriminator(packs, training=False).numpy().ravel()
     d_values = trainer.objective.d_of_x(outputs)
     if dim == 1:
         return plots.histogram_1d(real, samples, d_values=d_values, value_range=(lo, hi))

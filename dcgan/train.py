@@ -45,6 +45,8 @@ for _field in _FIELDS.values():
     _define(_field)
 for _old, _new in config_lib.RENAMED_FIELDS.items():
     flags.DEFINE_alias(_old, _new)  # sets the new flag; main warns
+for _old, (_, _replacement) in config_lib.REPLACED_FIELDS.items():
+    flags.DEFINE_float(_old, None, f"Deprecated: use {_replacement}.")
 FLAGS = flags.FLAGS
 
 
@@ -55,15 +57,33 @@ def _value(name: str) -> typing.Any:
         return ""  # only --workdir has no default
     if _FIELDS[name].metadata["choices"] and kind is int:
         return int(value)
-    if kind != tuple[int, ...]:
+    number = {tuple[int, ...]: int, tuple[float, ...]: float}.get(kind)
+    if number is None:
         return value  # Config makes lists tuples
     try:
-        return tuple(int(unit) for unit in value)
+        return tuple(number(item) for item in value)
     except ValueError:
         raise config_lib.ConfigError(
             f"--{name}={','.join(value)} is invalid; allowed: a comma-separated list of "
-            "positive integers"
+            f"{'integers' if number is int else 'numbers'}"
         ) from None
+
+
+def _replaced_values() -> dict[str, typing.Any]:
+    """The new fields' values that the deprecated flags given stand for."""
+    values = {}
+    for old, (translate, replacement) in config_lib.REPLACED_FIELDS.items():
+        if FLAGS[old].value is None:
+            continue
+        replaced = translate(FLAGS[old].value)
+        both = sorted(name for name in replaced if FLAGS[name].present)
+        if both:
+            raise config_lib.ConfigError(
+                f"--{old} and --{both[0]} both given; --{old} is the deprecated form of "
+                f"{replacement}: give only those"
+            )
+        values.update(replaced)
+    return values
 
 
 def config_from_flags() -> config_lib.Config:
@@ -78,8 +98,10 @@ def config_from_flags() -> config_lib.Config:
                 f"--{old} and --{new} both given; --{old} is the deprecated name of --{new}: "
                 f"give only --{new}"
             )
-    config = config_lib.Config(**{name: _value(name) for name in _FIELDS})
-    config_lib.check_explicit_flags(config, {name for name in _FIELDS if FLAGS[name].present})
+    replaced = _replaced_values()
+    config = config_lib.Config(**{name: _value(name) for name in _FIELDS} | replaced)
+    explicit = {name for name in _FIELDS if FLAGS[name].present} | set(replaced)
+    config_lib.check_explicit_flags(config, explicit)
     return config
 
 
@@ -92,6 +114,9 @@ def main(argv: list[str]) -> None:
     for old, new in config_lib.RENAMED_FIELDS.items():
         if FLAGS[old].present:
             print(f"{_PROGRAM}: warning: --{old} is deprecated; use --{new}", file=sys.stderr)
+    for old, (_, replacement) in config_lib.REPLACED_FIELDS.items():
+        if FLAGS[old].present:
+            print(f"{_PROGRAM}: warning: --{old} is deprecated; use {replacement}", file=sys.stderr)
     # Imported after the flag checks: TensorFlow takes seconds to load.
     cli.quiet_tensorflow()
     from dcgan import data, loop, workdir

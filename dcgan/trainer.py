@@ -12,7 +12,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from dcgan import losses
+from dcgan import augment, losses, spectral
 from dcgan.noise import NoiseDistribution
 from dcgan.objective import Objective
 
@@ -44,6 +44,8 @@ class Trainer:
         g_ema_decay: float = 0.0,
         seed: int = 0,
         num_fixed_samples: int = 64,
+        pack: int = 1,
+        diff_augment: tuple[str, ...] = (),
     ):
         """Builds the trainer; see ``Config`` for the meaning of each step option.
 
@@ -62,10 +64,14 @@ class Trainer:
                 after every step (``ema_update``), to sample with.
             seed: seeds ``noise_rng`` and the fixed noise.
             num_fixed_samples: examples in ``fixed_noise``.
+            pack: D judges packs of this many samples, concatenated along the last axis
+                (PacGAN); D's input is ``pack`` samples wide. Must divide every batch.
+            diff_augment: names of ``dcgan.augment.POLICIES`` applied to every batch D
+                sees, real and fake, in D's and G's updates (images only).
 
         Raises:
-            ValueError: for an unknown train order, n_critic < 1, or an EMA decay outside
-                [0, 1).
+            ValueError: for an unknown train order, n_critic < 1, an EMA decay outside
+                [0, 1), or pack < 1.
         """
         if train_order not in TRAIN_ORDERS:
             raise ValueError(f"train_order={train_order!r} is not one of {list(TRAIN_ORDERS)}")
@@ -73,6 +79,8 @@ class Trainer:
             raise ValueError(f"n_critic={n_critic} must be >= 1")
         if not 0 <= g_ema_decay < 1:
             raise ValueError(f"g_ema_decay={g_ema_decay} must be in [0, 1)")
+        if pack < 1:
+            raise ValueError(f"pack={pack} must be >= 1")
         self.generator = generator
         self.discriminator = discriminator
         self.g_optimizer = g_optimizer
@@ -83,6 +91,8 @@ class Trainer:
         self._g_first = train_order == "g_first"
         self._skip_nonfinite = skip_nonfinite
         self._g_ema_decay = g_ema_decay
+        self.pack = pack
+        self._diff_augment = tuple(diff_augment)
         self.generator_ema = None
         if g_ema_decay:
             # Starts equal to G; same architecture, so any checkpoint reader can load it
@@ -99,6 +109,13 @@ class Trainer:
             0, dtype=tf.int64, trainable=False, name="nonfinite_updates"
         )
         self.noise_rng = tf.random.Generator.from_seed(seed)
+        # The last value of each lazy penalty, reported between the updates that compute
+        # it. Metrics only: not checkpointed.
+        self._lazy_penalty_values = {
+            p.name: tf.Variable(0.0, trainable=False, name=p.name)
+            for p in objective.penalties
+            if p.every > 1
+        }
         # Drawn statelessly so the grid is the same for a seed whatever else changes.
         self.fixed_noise = tf.Variable(
             noise.sample(num_fixed_samples, seed=[seed, 1]),
@@ -158,50 +175,68 @@ class Trainer:
     def _noise(self, batch_size: tf.Tensor) -> tf.Tensor:
         return self.noise.sample(batch_size, rng=self.noise_rng)  # [B, *noise.shape]
 
+    def _d_inputs(self, samples: tf.Tensor) -> tf.Tensor:
+        """A batch as D sees it: augmented (``diff_augment``), then packed (``pack``)."""
+        if self._diff_augment:
+            samples = augment.diff_augment(samples, self._diff_augment, self.noise_rng)
+        return pack_samples(samples, self.pack)
+
     def _train_step(self, iterator) -> dict[str, tf.Tensor]:
         """One generator update and ``n_critic`` discriminator updates.
 
-        Each discriminator update draws its own real batch from ``iterator``. Returns the
-        metrics of the last discriminator update and of the generator update.
+        Each discriminator update draws its own real batch from ``iterator``; the
+        generator update takes the step's first (its batch size, and for a relativistic
+        loss D's outputs on it). Returns the metrics of the last discriminator update and
+        of the generator update.
         """
         real = next(iterator)
-        batch_size = tf.shape(real)[0]
+        # Counts D updates over the run, for the lazy penalties: a function of the
+        # checkpointed step, so a resumed run applies them on the same updates.
+        first_d_update = self.step * self._n_critic
         if self._g_first:
-            g_metrics = self.generator_update(batch_size)
-        d_metrics = self.discriminator_update(real)
+            g_metrics = self.generator_update(real)
+        d_metrics = self.discriminator_update(real, first_d_update)
         if self._n_critic > 1:
-            for _ in tf.range(self._n_critic - 1):
-                d_metrics = self.discriminator_update(next(iterator))
+            for i in tf.range(1, self._n_critic, dtype=tf.int64):
+                d_metrics = self.discriminator_update(next(iterator), first_d_update + i)
         if not self._g_first:
-            g_metrics = self.generator_update(batch_size)
+            g_metrics = self.generator_update(real)
         self.step.assign_add(1)
         if self.generator_ema is not None:
             self.ema_update()
         return {**d_metrics, **g_metrics, "nonfinite_updates": self.nonfinite_updates.value()}
 
-    def discriminator_update(self, real: tf.Tensor) -> dict[str, tf.Tensor]:
+    def discriminator_update(
+        self, real: tf.Tensor, d_update: tf.Tensor = 0
+    ) -> dict[str, tf.Tensor]:
         """One update of D on a real batch and a fresh fake batch of the same size.
 
         D sees real and fake data in separate forward passes, so batch statistics never
-        mix the two, and its loss is the sum of a real and a fake part.
+        mix the two, and its loss is the sum of a real and a fake part. ``d_update``
+        numbers this update in the run (from 0); a lazy penalty runs when it divides it.
+        With spectral normalization, one power iteration comes first, so every pass of
+        this update (penalties included) divides by the same sigma.
         """
         objective = self.objective
         saved_state = self._saved_state()
+        spectral.power_iterate(self.discriminator)
         fake = self.generator(self._noise(tf.shape(real)[0]), training=True)
+        real, fake = self._d_inputs(real), self._d_inputs(fake)  # [B / pack, ...]
         variables = self.discriminator.trainable_variables
 
         def critic(x):
             return self.discriminator(x, training=True)
 
         with tf.GradientTape() as tape:
-            real_out = critic(real)  # [B, 1]
-            fake_out = critic(fake)  # [B, 1]
-            real_loss, fake_loss = objective.discriminator_loss(real_out, fake_out)  # [B]
+            real_out = critic(real)  # [B / pack, 1]
+            fake_out = critic(fake)  # [B / pack, 1]
+            real_loss, fake_loss = objective.discriminator_loss(real_out, fake_out)  # [B / pack]
             per_example = real_loss + fake_loss
             penalties = {}
             for penalty in objective.penalties:  # unrolled when traced: a static choice
-                penalties[penalty.name] = penalty.function(critic, real, fake, self.noise_rng)
-                per_example += penalty.weight * penalties[penalty.name]
+                values = self._penalty(penalty, critic, real, fake, d_update)
+                per_example += penalty.weight * penalty.every * values
+                penalties[penalty.name] = values
             d_loss = _average(per_example)
         gradients = tape.gradient(d_loss, variables)
 
@@ -223,22 +258,42 @@ class Trainer:
             "d_grad_norm": d_grad_norm,
         }
         for name, values in penalties.items():
-            metrics[name] = _average(values)
-        if objective.critic:
-            metrics["wasserstein_estimate"] = tf.reduce_mean(real_out) - tf.reduce_mean(fake_out)
-        else:  # a classifier's logits: the sign is its verdict
-            correct = tf.concat([real_out > 0, fake_out < 0], axis=0)
-            metrics["d_accuracy"] = tf.reduce_mean(tf.cast(correct, tf.float32))
+            lazy = self._lazy_penalty_values.get(name)
+            metrics[name] = _average(values) if lazy is None else lazy.value()
+        metrics.update(objective.d_metrics(real_out, fake_out))
         return metrics
 
-    def generator_update(self, batch_size: tf.Tensor) -> dict[str, tf.Tensor]:
-        """One update of G on a fresh noise batch, through D in training mode."""
+    def _penalty(self, penalty, critic, real, fake, d_update) -> tf.Tensor:
+        """The penalty's per-example values on this update; zeros where a lazy one rests."""
+        if penalty.every == 1:
+            return penalty.function(critic, real, fake, self.noise_rng)
+        lazy = self._lazy_penalty_values[penalty.name]
+
+        def compute():
+            values = penalty.function(critic, real, fake, self.noise_rng)
+            lazy.assign(_average(values))
+            return values
+
+        def rest():
+            return tf.zeros(tf.shape(real)[:1], real.dtype)
+
+        return tf.cond(tf.equal(d_update % penalty.every, 0), compute, rest)
+
+    def generator_update(self, real: tf.Tensor) -> dict[str, tf.Tensor]:
+        """One update of G on a fresh noise batch the size of ``real``, through D in training
+        mode; a relativistic loss also reads D's outputs on ``real``."""
         variables = self.generator.trainable_variables
         saved_state = self._saved_state()
-        noise = self._noise(batch_size)
+        noise = self._noise(tf.shape(real)[0])
         with tf.GradientTape() as tape:
-            fake_out = self.discriminator(self.generator(noise, training=True), training=True)
-            g_loss = _average(self.objective.generator_loss(fake_out))
+            fake = self._d_inputs(self.generator(noise, training=True))
+            fake_out = self.discriminator(fake, training=True)
+            if self.objective.generator_needs_real:
+                real_out = self.discriminator(self._d_inputs(real), training=True)
+                per_example = self.objective.generator_loss(fake_out, real_out)
+            else:
+                per_example = self.objective.generator_loss(fake_out)
+            g_loss = _average(per_example)
         gradients = tape.gradient(g_loss, variables)
         g_grad_norm = self._guarded(
             lambda: self.g_optimizer.apply(gradients, variables), g_loss, gradients, saved_state
@@ -304,6 +359,30 @@ class Trainer:
             update()
         self.nonfinite_updates.assign_add(tf.cast(tf.logical_not(finite), tf.int64))
         return norm
+
+
+def pack_samples(samples: tf.Tensor, pack: int) -> tf.Tensor:
+    """Concatenates each run of ``pack`` consecutive samples along the last axis (PacGAN).
+
+    Lin et al., "PacGAN: The power of two samples in generative adversarial networks"
+    (2018): D judges ``pack`` samples at once, all real or all generated, which lets it
+    see a lack of diversity that no single sample shows.
+
+    Args:
+        samples: [B, D] vectors or [B, H, W, C] images; ``pack`` must divide B.
+        pack: samples per pack; 1 returns ``samples`` unchanged.
+
+    Returns:
+        [B / pack, pack * D] or [B / pack, H, W, pack * C].
+    """
+    if pack == 1:
+        return samples
+    if samples.shape.rank == 2:
+        return tf.reshape(samples, [-1, pack * samples.shape[1]])
+    _, height, width, channels = samples.shape
+    grouped = tf.reshape(samples, [-1, pack, height, width, channels])
+    grouped = tf.transpose(grouped, [0, 2, 3, 1, 4])  # [B / pack, H, W, pack, C]
+    return tf.reshape(grouped, [-1, height, width, pack * channels])
 
 
 def _average(per_example: tf.Tensor) -> tf.Tensor:

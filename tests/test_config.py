@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from dcgan import builder, data, models, noise, objective, trainer
+from dcgan import augment, builder, data, models, noise, objective, trainer
 from dcgan import config as config_lib
 from dcgan.config import STATE_FIELDS, Config, ConfigError
 
@@ -91,7 +91,10 @@ INVALID = [
     ({"channels": 2}, "--channels=2 is invalid; allowed: 1, 3"),
     ({"g_norm": "instance"}, "--g_norm=instance is invalid; allowed: batch, layer, none"),
     ({"d_norm": "spectral"}, "--d_norm=spectral is invalid"),
-    ({"loss": "hinge"}, "--loss=hinge is invalid; allowed: dcgan, wgan, wgan-gp"),
+    (
+        {"loss": "softmax"},
+        "--loss=softmax is invalid; allowed: dcgan, wgan, wgan-gp, hinge, lsgan, ragan",
+    ),
     ({"generator_loss": "wasserstein"}, "--generator_loss=wasserstein is invalid"),
     ({"train_order": "together"}, "--train_order=together is invalid"),
     ({"g_optimizer": "sgd"}, "--g_optimizer=sgd is invalid; allowed: adam, rmsprop"),
@@ -109,14 +112,43 @@ INVALID = [
     ({"g_lr": 0.0}, "--g_lr=0.0 is invalid; allowed: a number > 0"),
     ({"d_lr": -0.001}, "--d_lr=-0.001 is invalid; allowed: a number > 0"),
     ({"g_lr": float("nan")}, "--g_lr=nan is invalid"),
-    ({"clip_value": 0.0}, "--clip_value=0.0 is invalid; allowed: a number > 0"),
+    ({"clip_value": -0.01}, "--clip_value=-0.01 is invalid; allowed: a number >= 0"),
     ({"gp_weight": -1.0}, "--gp_weight=-1.0 is invalid; allowed: a number >= 0"),
-    ({"r1_weight": -0.5}, "--r1_weight=-0.5 is invalid; allowed: a number >= 0"),
-    ({"r1_weight": 1.0}, "--d_norm=batch cannot be used with --r1_weight=1.0"),
     (
-        {"r1_weight": 1.0, "loss": "wgan-gp", "dataset": "ring2d"},
-        "--r1_weight has no effect here: it needs --loss=dcgan (this run has --dataset=ring2d "
-        "--loss=wgan-gp",
+        {"penalty": "r1", "penalty_weight": -0.5},
+        "--penalty_weight=-0.5 is invalid; allowed: a number > 0",
+    ),
+    ({"penalty": "l2"}, "--penalty=l2 is invalid; allowed: none, gp, lp, r1, r2"),
+    ({"penalty": "r1"}, "--d_norm=batch cannot be used with --penalty=r1"),
+    ({"loss": "wgan-gp"}, "--d_norm=batch cannot be used with --loss=wgan-gp"),
+    (
+        {"penalty": "r1", "loss": "wgan-gp", "dataset": "ring2d"},
+        "--penalty=r1 cannot be used with --loss=wgan-gp, which has its gradient penalty "
+        "already (--gp_weight); for another penalty use --loss=wgan --clip_value=0 --penalty=r1",
+    ),
+    (
+        {"penalty": "gp", "loss": "wgan", "dataset": "ring2d"},
+        "--penalty=gp cannot be used with --loss=wgan --clip_value=0.01 (weight clipping): set "
+        "--clip_value=0",
+    ),
+    (
+        {"spectral_norm": True, "loss": "wgan", "clip_value": 0.02},
+        "--spectral_norm cannot be used with --loss=wgan --clip_value=0.02 (weight clipping)",
+    ),
+    (
+        {"loss": "wgan", "clip_value": 0.0},
+        "--loss=wgan --clip_value=0 leaves the critic unconstrained",
+    ),
+    ({"pack": 3}, "--pack=3 is invalid; allowed: a divisor of --batch_size=64"),
+    ({"pack": 0}, "--pack=0 is invalid; allowed: an integer >= 1"),
+    ({"penalty": "gp", "d_norm": "none", "penalty_every": 0}, "--penalty_every=0 is invalid"),
+    ({"lsgan_targets": (1.0, 0.0)}, "--lsgan_targets=1.0,0.0 is invalid; allowed: three numbers"),
+    ({"lsgan_targets": (1.0, 1.0, 1.0)}, "--lsgan_targets=1.0,1.0,1.0 is invalid; allowed: a real"),
+    ({"diff_augment": ("zoom",)}, "--diff_augment=zoom is invalid; allowed: empty or distinct"),
+    ({"diff_augment": ("color", "color")}, "--diff_augment=color,color is invalid"),
+    (
+        {"lsgan_targets": (1.0, -1.0, 0.0), "dataset": "ring2d"},
+        "--lsgan_targets has no effect here: it needs --loss=lsgan",
     ),
     (
         {"label_smoothing": 0.1, "loss": "wgan", "dataset": "ring2d"},
@@ -257,8 +289,14 @@ def test_config_error_is_a_value_error():
         {"eval_every": 100, "best_metric": "kid", "eval_classifier": "c.keras"},
         {"eval_every": 100, "eval_classifier": "c.keras", "eval_layer": "features"},
         {"lr_decay_steps": 1000, "train_steps": 1000},
-        {"r1_weight": 10.0, "d_norm": "layer"},
-        {"r1_weight": 0.1, "dataset": "ring2d"},
+        {"penalty": "r1", "penalty_weight": 10.0, "d_norm": "layer"},
+        {"penalty": "r2", "penalty_weight": 0.1, "dataset": "ring2d", "penalty_every": 16},
+        {"loss": "wgan", "clip_value": 0.0, "penalty": "lp", "d_norm": "none"},
+        {"loss": "wgan", "clip_value": 0.0, "spectral_norm": True},
+        {"loss": "wgan-gp", "d_norm": "layer", "penalty_every": 4},
+        {"loss": "hinge", "spectral_norm": True, "diff_augment": ("translation", "color")},
+        {"loss": "lsgan", "lsgan_targets": (1.0, -1.0, 0.0), "pack": 4},
+        {"loss": "ragan", "dataset": "grid2d", "pack": 2, "batch_size": 256},
         {"dataset": "tfds:celeb_a", "image_size": 64, "channels": 3},
         {"lr_decay_steps": 5000, "train_steps": 1000},
     ],
@@ -301,7 +339,14 @@ REFUSED = [
     ({"loss": "wgan"}, "gp_weight", "--loss=wgan-gp"),
     ({"loss": "wgan-gp", "d_norm": "layer"}, "label_smoothing", "--loss=dcgan"),
     ({"loss": "wgan"}, "generator_loss", "--loss=dcgan"),
-    ({"loss": "wgan"}, "r1_weight", "--loss=dcgan"),
+    ({"loss": "hinge"}, "lsgan_targets", "--loss=lsgan"),
+    ({}, "penalty_weight", "--penalty other than none"),
+    ({"dataset": "ring2d"}, "diff_augment", IMAGE_SETS),
+    (
+        {"dataset": "ring2d"},
+        "penalty_every",
+        "a penalty: --penalty other than none, or --loss=wgan-gp",
+    ),
     ({"g_optimizer": "rmsprop"}, "g_beta1", "--g_optimizer=adam"),
     ({"g_optimizer": "rmsprop"}, "g_beta2", "--g_optimizer=adam"),
     ({"d_optimizer": "rmsprop"}, "d_beta1", "--d_optimizer=adam"),
@@ -466,7 +511,10 @@ DCGAN_GLYPHS_FIELDS = (
     "loss",
     "generator_loss",
     "label_smoothing",
-    "r1_weight",
+    "penalty",
+    "spectral_norm",
+    "pack",
+    "diff_augment",
     "n_critic",
     "train_order",
     "g_optimizer",
@@ -506,6 +554,10 @@ WGAN_GP_RING2D_FIELDS = (
     "noise_scale",
     "loss",
     "gp_weight",
+    "penalty",
+    "penalty_every",
+    "spectral_norm",
+    "pack",
     "n_critic",
     "train_order",
     "g_optimizer",
@@ -705,6 +757,8 @@ STATE_CHANGES = [
     ("noise_shape", {"latent_dim": 64}, (4, 4, 4), ""),
     ("vector_dim", {"dataset": "npy_vectors", "data_file": "v.npy", "vector_dim": 3}, 4, "3"),
     ("g_ema_decay", VECTOR_BASE, 0.999, "0.0"),
+    ("spectral_norm", VECTOR_BASE, True, "False"),
+    ("pack", VECTOR_BASE, 2, "1"),
 ]
 
 
@@ -846,7 +900,13 @@ def test_roles_give_the_resume_tables():
 def test_the_loss_options_are_config_fields_that_apply_through_the_families():
     fields = {f.name: f for f in dataclasses.fields(Config)}
     options = {name for family in objective.FAMILIES.values() for name in family.options}
-    assert options == {"generator_loss", "label_smoothing", "clip_value", "gp_weight", "r1_weight"}
+    assert options == {
+        "generator_loss",
+        "label_smoothing",
+        "clip_value",
+        "gp_weight",
+        "lsgan_targets",
+    }
     for name in options:
         assert fields[name].metadata["when"] is None, f"{name}: FAMILIES says when it applies"
     assert fields["loss"].metadata["choices"] == tuple(objective.FAMILIES)
@@ -882,6 +942,17 @@ def test_from_json_refuses_a_field_under_both_names():
     assert_one_line_error(excinfo, "'noise' and 'noise_distribution' both given")
 
 
+def test_from_json_reads_a_replaced_field():
+    values = json.loads(make(dataset="ring2d").to_json())
+    for name in ("penalty", "penalty_weight"):
+        del values[name]
+    values["r1_weight"] = 3.0  # config.json of a run from before --penalty
+    replaced = Config.from_json(json.dumps(values))
+    assert (replaced.penalty, replaced.penalty_weight) == ("r1", 3.0)
+    values["r1_weight"] = 0.0
+    assert Config.from_json(json.dumps(values)).penalty == "none"
+
+
 def test_renamed_fields_map_old_names_to_fields():
     names = {f.name for f in dataclasses.fields(Config)}
     for old, new in config_lib.RENAMED_FIELDS.items():
@@ -911,6 +982,7 @@ def test_choice_lists_equal_their_owners():
     assert set(config_lib.TOY_METRICS) == set(data.VECTOR_DATASETS)
     assert config_lib.NOISE_DISTRIBUTIONS == noise.DISTRIBUTIONS
     assert config_lib.TRAIN_ORDERS == trainer.TRAIN_ORDERS
+    assert config_lib.AUGMENTATIONS == augment.POLICIES
     # The builder reads OPTIMIZERS from here: each one builds, and nothing else does.
     for name in config_lib.OPTIMIZERS:
         builder.build_optimizer(name, learning_rate=1e-3, beta1=0.5, beta2=0.999)

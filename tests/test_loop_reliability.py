@@ -1,5 +1,6 @@
 """The loop under interruption and failure: exact resume, signals, NaN, failed saves."""
 
+import json
 import os
 import signal
 import subprocess
@@ -31,34 +32,53 @@ def tiny(workdir, **overrides):
 
 # Run in a child process: op determinism is process-wide and cannot be turned off.
 EXACT_RESUME = textwrap.dedent("""
-    import sys, numpy as np
+    import json, sys, numpy as np
     from dcgan import loop
     from dcgan.config import Config
 
-    def run(workdir, steps, loss):
-        d_norm = "layer" if loss == "wgan-gp" else "batch"
+    def run(workdir, steps, options):
         config = Config(workdir=workdir, dataset="glyphs", image_size=28, latent_dim=8,
                         g_base_width=4, d_base_width=4, batch_size=8, train_steps=steps,
-                        loss=loss, d_norm=d_norm, n_critic=2, deterministic=True,
-                        checkpoint_every=100, log_every=100)
+                        n_critic=2, deterministic=True, checkpoint_every=100, log_every=100,
+                        **options)
         trainer = loop.train(config)
         return [v.numpy() for v in trainer.checkpoint_items()["generator"].weights
                 + trainer.discriminator.weights + trainer.g_optimizer.variables
-                + trainer.d_optimizer.variables]
+                + trainer.d_optimizer.variables + [trainer.noise_rng.state]]
 
-    root, loss = sys.argv[1], sys.argv[2]
-    straight = run(f"{root}/{loss}-straight", 6, loss)
-    run(f"{root}/{loss}-resumed", 3, loss)
-    resumed = run(f"{root}/{loss}-resumed", 6, loss)
+    root, options = sys.argv[1], json.loads(sys.argv[2])
+    straight = run(f"{root}/straight", 6, options)
+    run(f"{root}/resumed", 3, options)
+    resumed = run(f"{root}/resumed", 6, options)
     same = [np.array_equal(a, b) for a, b in zip(straight, resumed, strict=True)]
     print("IDENTICAL" if all(same) else f"DIFFERENT {same.count(False)} of {len(same)}")
 """)
 
 
-@pytest.mark.parametrize("loss", ["dcgan", "wgan", "wgan-gp"])
-def test_stop_and_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path, loss):
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"loss": "dcgan"},
+        {"loss": "wgan"},
+        {"loss": "wgan-gp", "d_norm": "layer"},
+        # Every new option, in three runs: D's power-iteration vectors, the augmentation
+        # draws and the lazy penalty's schedule (12 D updates, resumed after 6) must all
+        # come back.
+        {
+            "loss": "hinge",
+            "spectral_norm": True,
+            "d_norm": "none",
+            "diff_augment": ["color", "translation", "cutout"],
+            "pack": 2,
+        },
+        {"loss": "ragan", "penalty": "r1", "penalty_every": 3, "d_norm": "none"},
+        {"loss": "lsgan", "penalty": "lp", "d_norm": "layer", "pack": 2},
+    ],
+    ids=["dcgan", "wgan", "wgan-gp", "hinge-sn-augment-pack", "ragan-lazy-r1", "lsgan-lp-pack"],
+)
+def test_stop_and_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path, options):
     result = subprocess.run(
-        [sys.executable, "-c", EXACT_RESUME, str(tmp_path), loss],
+        [sys.executable, "-c", EXACT_RESUME, str(tmp_path), json.dumps(options)],
         capture_output=True,
         text=True,
         cwd=ROOT,

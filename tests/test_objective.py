@@ -56,9 +56,58 @@ def test_penalty_functions_compute_the_losses_penalties():
     rng = tf.random.Generator.from_seed(0)
     (gp,) = objective.build("wgan-gp").penalties
     np.testing.assert_allclose(gp.function(critic, real, fake, rng), [16.0, 16.0], rtol=1e-5)
-    (r1,) = objective.build("dcgan", r1_weight=4.0).penalties
-    assert (r1.name, r1.weight) == ("r1_penalty", 2.0)  # gamma / 2
+    (r1,) = objective.build("dcgan", penalty="r1", penalty_weight=4.0).penalties
+    assert (r1.name, r1.weight, r1.every) == ("r1_penalty", 2.0, 1)  # gamma / 2
     np.testing.assert_allclose(r1.function(critic, real, fake, rng), [25.0, 25.0], rtol=1e-6)
+    (r2,) = objective.build("hinge", penalty="r2", penalty_weight=4.0).penalties
+    assert (r2.name, r2.weight) == ("r2_penalty", 2.0)
+    np.testing.assert_allclose(r2.function(critic, real, fake, rng), [25.0, 25.0], rtol=1e-6)
+    # WGAN-LP's one-sided penalty equals GP's above norm 1: (5 - 1)^2.
+    (lp,) = objective.build("wgan", clip_value=0.0, penalty="lp", penalty_weight=3.0).penalties
+    assert (lp.name, lp.weight) == ("lipschitz_penalty", 3.0)
+    np.testing.assert_allclose(lp.function(critic, real, fake, rng), [16.0, 16.0], rtol=1e-5)
+
+
+def test_penalty_every_applies_to_every_penalty():
+    (gp,) = objective.build("wgan-gp", gp_weight=2.0, penalty_every=4).penalties
+    assert (gp.weight, gp.every) == (2.0, 4)
+    (r1,) = objective.build("dcgan", penalty="r1", penalty_every=16).penalties
+    assert (r1.weight, r1.every) == (5.0, 16)
+
+
+def test_new_families_bind_their_losses():
+    hinge = objective.build("hinge")
+    assert hinge.critic and hinge.generator_loss is losses.hinge_generator_loss
+    real_loss, fake_loss = hinge.discriminator_loss(tf.constant([0.5]), tf.constant([-2.0]))
+    np.testing.assert_allclose([real_loss[0], fake_loss[0]], [0.5, 0.0])
+    lsgan = objective.build("lsgan", lsgan_targets=(1.0, -1.0, 0.0))
+    real_loss, fake_loss = lsgan.discriminator_loss(tf.constant([0.0]), tf.constant([0.0]))
+    np.testing.assert_allclose([real_loss[0], fake_loss[0]], [0.5, 0.5])  # (0 -+ 1)^2 / 2
+    np.testing.assert_allclose(lsgan.generator_loss(tf.constant([2.0])), [2.0])  # 2^2 / 2
+    ragan = objective.build("ragan")
+    assert ragan.generator_needs_real and not ragan.critic
+    g_loss = ragan.generator_loss(tf.constant([0.0, 0.0]), tf.constant([0.0, 0.0]))
+    np.testing.assert_allclose(g_loss, [2 * np.log(2.0)] * 2, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "loss, options, real, fake, expected",
+    [
+        # dcgan and hinge: the sign is the verdict: r = [1, -1] right, wrong; f = [-2, 3].
+        ("dcgan", {}, [1.0, -1.0], [-2.0, 3.0], {"d_accuracy": 0.5}),
+        ("hinge", {}, [1.0, 2.0], [-2.0, -3.0], {"d_accuracy": 1.0}),
+        # lsgan with targets 1, 0: nearer 1 is "real"; 0.4 and 0.6 are each wrong once.
+        ("lsgan", {}, [0.9, 0.4], [0.6, 0.1], {"d_accuracy": 0.5}),
+        # ragan: real [3, 0] against mean(f) = 1; fake [2, 0] against mean(r) = 1.5.
+        ("ragan", {}, [3.0, 0.0], [2.0, 0.0], {"d_accuracy": 0.5}),
+        ("wgan", {}, [3.0, 1.0], [0.0, -2.0], {"wasserstein_estimate": 3.0}),
+    ],
+)
+def test_d_metrics_give_each_familys_verdict(loss, options, real, fake, expected):
+    metrics = objective.build(loss, **options).d_metrics(tf.constant(real), tf.constant(fake))
+    assert set(metrics) == set(expected)
+    for name, value in expected.items():
+        np.testing.assert_allclose(float(metrics[name]), value)
 
 
 def test_d_of_x():
@@ -89,15 +138,22 @@ def test_every_family_option_is_a_config_field():
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda: objective.build("lsgan"), r"loss='lsgan' is not one of \['dcgan', 'wgan', "),
+        (lambda: objective.build("lsgan2"), r"loss='lsgan2' is not one of \['dcgan', 'wgan', "),
         (lambda: objective.build("dcgan", generator_loss="hinge"), "generator_loss='hinge'"),
+        (lambda: objective.build("dcgan", penalty="l2"), r"penalty='l2' is not one of \['none', "),
+        (lambda: objective.build("dcgan", penalty="r1", penalty_weight=0.0), "penalty_weight=0.0"),
+        (lambda: objective.build("dcgan", penalty_every=0), "penalty_every=0"),
+        (
+            lambda: objective.build("wgan-gp", penalty="r1"),
+            r"penalty='r1' cannot be added to loss 'wgan-gp', which has \['gradient_penalty'\]",
+        ),
+        (lambda: objective.build("lsgan", lsgan_targets=(1.0, 1.0, 0.0)), r"lsgan_targets="),
         (
             lambda: objective.build("wgan", label_smoothing=0.1),
             r"label_smoothing does not apply to loss 'wgan'; it takes \['clip_value'\]",
         ),
         (lambda: objective.build("dcgan", label_smoothing=1.0), r"label_smoothing=1.0"),
-        (lambda: objective.build("dcgan", r1_weight=-1.0), r"r1_weight=-1.0"),
-        (lambda: objective.build("wgan", clip_value=0.0), r"clip_value=0.0"),
+        (lambda: objective.build("wgan", clip_value=-1.0), r"clip_value=-1.0"),
         (lambda: objective.build("wgan-gp", gp_weight=-1.0), r"gp_weight=-1.0"),
     ],
 )

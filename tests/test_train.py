@@ -86,8 +86,14 @@ def test_quickstart_trains_30_steps_then_resumes_to_40(tmp_path, read_summaries)
         (["--lr_decay_steps=10", "--train_steps=20"], "--lr_decay_steps=10 is invalid"),
         (
             ["--loss=wgan", "--r1_weight=1"],
-            "--r1_weight has no effect here: it needs --loss=dcgan",
+            "--penalty=r1 cannot be used with --loss=wgan --clip_value=0.01 (weight clipping)",
         ),
+        (
+            ["--dataset=ring2d", "--r1_weight=1", "--penalty_weight=2"],
+            "--r1_weight and --penalty_weight both given; --r1_weight is the deprecated form of "
+            "--penalty=r1 --penalty_weight=GAMMA: give only those",
+        ),
+        (["--lsgan_targets=1,x,0", "--loss=lsgan"], "--lsgan_targets=1,x,0 is invalid"),
         (["--dataset=mnist", "--data_dir=x"], "--data_dir has no effect here"),
         (
             ["--noise=uniform", "--noise_distribution=normal"],
@@ -234,7 +240,18 @@ def test_flags_become_a_config_without_loading_tensorflow():
     assert result.returncode == 0, result.stderr
 
 
-def test_the_old_noise_flag_still_works_with_one_warning_line(tmp_path):
+@pytest.mark.parametrize(
+    "old, warning, saved_values",
+    [
+        ("--noise=uniform", "--noise_distribution", {"noise_distribution": "uniform"}),
+        (
+            "--r1_weight=2",
+            "--penalty=r1 --penalty_weight=GAMMA",
+            {"penalty": "r1", "penalty_weight": 2.0},
+        ),
+    ],
+)
+def test_an_old_flag_still_works_with_one_warning_line(tmp_path, old, warning, saved_values):
     workdir = tmp_path / "w"
     result = run_module(
         "dcgan.train",
@@ -244,11 +261,14 @@ def test_the_old_noise_flag_still_works_with_one_warning_line(tmp_path):
         "--d_hidden_units=8",
         "--batch_size=8",
         "--train_steps=1",
-        "--noise=uniform",
+        old,
     )
     assert result.returncode == 0, result.stderr
+    name = old[2:].split("=")[0]
     warnings = [line for line in result.stderr.splitlines() if "deprecated" in line]
-    assert warnings == ["dcgan.train: warning: --noise is deprecated; use --noise_distribution"]
+    assert warnings == [f"dcgan.train: warning: --{name} is deprecated; use {warning}"]
     saved = json.loads((workdir / "config.json").read_text())
-    assert saved["noise_distribution"] == "uniform" and "noise" not in saved
-    assert "--noise_distribution=uniform\n" in (workdir / "flags.txt").read_text()
+    assert {key: saved[key] for key in saved_values} == saved_values and name not in saved
+    flags = (workdir / "flags.txt").read_text()
+    for key, value in saved_values.items():
+        assert f"--{key}={value}\n" in flags

@@ -16,24 +16,40 @@ BATCH = 8
 
 
 def make_trainer(
-    *, image=False, seed=0, lr=1e-2, loss="dcgan", noise="normal", noise_scale=1.0, **options
+    *,
+    image=False,
+    seed=0,
+    lr=1e-2,
+    loss="dcgan",
+    noise="normal",
+    noise_scale=1.0,
+    spectral_norm=False,
+    pack=1,
+    **options,
 ):
-    """A tiny trainer; ``options`` are the loss family's options and the step options."""
+    """A tiny trainer; ``options`` are the objective's options and the step options."""
     # Options of any family go to the objective, which refuses another family's.
     known = {name for family in objective.FAMILIES.values() for name in family.options}
+    known |= {"penalty", "penalty_weight", "penalty_every"}
     objective_options = {name: options.pop(name) for name in known & set(options)}
     keras.utils.set_random_seed(seed)
     if image:
-        d_norm = "none" if loss == "wgan-gp" else "batch"
+        penalized = loss == "wgan-gp" or "penalty" in objective_options
         generator = models.dcgan_generator(
             image_size=28, channels=1, latent_dim=LATENT, base_width=4
         )
         discriminator = models.dcgan_discriminator(
-            image_size=28, channels=1, base_width=4, norm=d_norm
+            image_size=28,
+            channels=pack,
+            base_width=4,
+            norm="none" if penalized else "batch",
+            spectral_norm=spectral_norm,
         )
     else:
         generator = models.mlp_generator(latent_dim=LATENT, output_dim=2, hidden_units=(16,))
-        discriminator = models.mlp_discriminator(input_dim=2, hidden_units=(16,))
+        discriminator = models.mlp_discriminator(
+            input_dim=2 * pack, hidden_units=(16,), spectral_norm=spectral_norm
+        )
     return Trainer(
         generator=generator,
         discriminator=discriminator,
@@ -43,6 +59,7 @@ def make_trainer(
         noise=NoiseDistribution(name=noise, scale=noise_scale, shape=(LATENT,)),
         seed=seed,
         num_fixed_samples=16,
+        pack=pack,
         **options,
     )
 
@@ -111,7 +128,7 @@ def test_discriminator_update_changes_only_d_and_generator_update_only_g():
         assert changed(d_before, trainer.discriminator)
         assert not changed(g_before, trainer.generator)
     g_before, d_before = weights(trainer.generator), weights(trainer.discriminator)
-    trainer.generator_update(tf.constant(BATCH))
+    trainer.generator_update(real)
     assert changed(g_before, trainer.generator)
     assert not changed(d_before, trainer.discriminator)
 
@@ -125,11 +142,11 @@ def test_compiled_step_equals_updates_in_order(train_order):
     compiled.train_step(iter(batches()))
     reals = list(batches().take(3))
     if train_order == "g_first":
-        manual.generator_update(tf.constant(BATCH))
+        manual.generator_update(reals[0])
     for real in reals:
         manual.discriminator_update(real)
     if train_order == "d_first":
-        manual.generator_update(tf.constant(BATCH))
+        manual.generator_update(reals[0])
     for a, b in zip(
         compiled.generator.weights + compiled.discriminator.weights,
         manual.generator.weights + manual.discriminator.weights,
@@ -183,7 +200,7 @@ def test_wgan_gp_loss_adds_weighted_penalty():
 
 
 def test_r1_penalty_matches_an_independent_computation():
-    trainer = make_trainer(r1_weight=3.0)
+    trainer = make_trainer(penalty="r1", penalty_weight=3.0)
     real = tf.constant(next(iter(batches())).numpy())
     with tf.GradientTape() as tape:
         tape.watch(real)
@@ -337,8 +354,8 @@ def test_build_optimizer():
     [
         ({"train_order": "both"}, "train_order='both'"),
         ({"n_critic": 0}, "n_critic=0"),
-        ({"loss": "wgan-gp", "r1_weight": 1.0}, "r1_weight does not apply to loss 'wgan-gp'"),
-        ({"r1_weight": -1.0}, "r1_weight=-1.0"),
+        ({"loss": "wgan-gp", "lsgan_targets": (1.0, 0.0, 1.0)}, "lsgan_targets does not apply"),
+        ({"penalty": "r1", "penalty_weight": -1.0}, "penalty_weight=-1.0"),
         ({"g_ema_decay": 1.0}, r"g_ema_decay=1.0 must be in \[0, 1\)"),
     ],
 )
@@ -352,6 +369,12 @@ def test_bad_options(options, message):
     [
         ({"dataset": "glyphs", "image_size": 28, "channels": 3}, (28, 28, 3), (28, 28, 3)),
         ({"dataset": "ring2d"}, (2,), (2,)),
+        ({"dataset": "ring2d", "pack": 4, "batch_size": 8}, (2,), (8,)),
+        (
+            {"dataset": "glyphs", "image_size": 28, "pack": 2, "d_norm": "none"},
+            (28, 28, 1),
+            (28, 28, 2),
+        ),
         ({"dataset": "gaussian1d"}, (1,), (1,)),
     ],
 )
