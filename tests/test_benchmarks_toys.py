@@ -15,6 +15,10 @@ def test_targets_by_hand():
     assert not bench_toys.meets_target("grid2d", {"modes": 24, "high_quality": 0.99})
     assert bench_toys.meets_target("gaussian1d", {"w1": 0.05, "ks": 0.5})
     assert not bench_toys.meets_target("gaussian1d", {"w1": 0.0501, "ks": 0.0})
+    # A variant is held to its toy set's target.
+    assert bench_toys.toy_set("grid2d_pack2") == "grid2d"
+    assert bench_toys.meets_target("grid2d_pack2", {"modes": 25, "high_quality": 0.97})
+    assert not bench_toys.meets_target("ring2d_hinge", {"modes": 8, "high_quality": 0.96})
 
 
 def test_table_rows():

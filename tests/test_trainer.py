@@ -9,7 +9,7 @@ from dcgan import models, objective
 from dcgan.builder import build_optimizer, build_trainer
 from dcgan.config import Config
 from dcgan.noise import NoiseDistribution
-from dcgan.trainer import Trainer
+from dcgan.trainer import Trainer, pack_samples
 
 LATENT = 4
 BATCH = 8
@@ -217,6 +217,18 @@ def test_r1_penalty_matches_an_independent_computation():
     assert "r1_penalty" not in make_trainer().discriminator_update(real)
 
 
+COMMON_METRICS = {
+    "d_loss",
+    "d_loss_real",
+    "d_loss_fake",
+    "d_output_real",
+    "d_output_fake",
+    "d_grad_norm",
+    "g_loss",
+    "g_grad_norm",
+}
+
+
 @pytest.mark.parametrize(
     "loss, specific",
     [
@@ -228,20 +240,164 @@ def test_r1_penalty_matches_an_independent_computation():
 def test_metric_names(loss, specific):
     trainer = make_trainer(loss=loss)
     metrics = trainer.train_step(iter(batches()))
-    common = {
-        "d_loss",
-        "d_loss_real",
-        "d_loss_fake",
-        "d_output_real",
-        "d_output_fake",
-        "d_grad_norm",
-        "g_loss",
-        "g_grad_norm",
-    }
-    assert set(metrics) == common | specific | {"nonfinite_updates"}
+    assert set(metrics) == COMMON_METRICS | specific | {"nonfinite_updates"}
     counter = metrics.pop("nonfinite_updates")
     assert counter.dtype == tf.int64 and int(counter) == 0
     assert all(v.shape == () and v.dtype == tf.float32 for v in metrics.values())
+
+
+# --- the objectives and stabilizers of the losses issue ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "options, specific",
+    [
+        ({"loss": "hinge"}, {"d_accuracy"}),
+        ({"loss": "lsgan", "lsgan_targets": (1.0, -1.0, 0.0)}, {"d_accuracy"}),
+        ({"loss": "ragan"}, {"d_accuracy"}),
+        (
+            {"loss": "wgan", "clip_value": 0.0, "penalty": "lp"},
+            {"wasserstein_estimate", "lipschitz_penalty"},
+        ),
+        ({"penalty": "r2", "penalty_every": 2}, {"d_accuracy", "r2_penalty"}),
+        ({"loss": "hinge", "spectral_norm": True, "image": True}, {"d_accuracy"}),
+        (
+            {"pack": 2, "image": True, "diff_augment": ("color", "translation", "cutout")},
+            {"d_accuracy"},
+        ),
+        ({"loss": "ragan", "pack": 4, "penalty": "r1"}, {"d_accuracy", "r1_penalty"}),
+    ],
+    ids=[
+        "hinge",
+        "lsgan",
+        "ragan",
+        "wgan-lp",
+        "lazy-r2",
+        "hinge-sn",
+        "pack-augment",
+        "ragan-pack-r1",
+    ],
+)
+def test_every_option_trains_in_one_trace(options, specific):
+    trainer = make_trainer(n_critic=2, **options)
+    iterator = iter(batches(image=options.get("image", False)))
+    for _ in range(2):
+        metrics = trainer.train_step(iterator)
+    assert trainer.train_step.experimental_get_tracing_count() == 1
+    assert set(metrics) - COMMON_METRICS == specific | {"nonfinite_updates"}
+    assert all(np.isfinite(float(v)) for v in metrics.values())
+
+
+def test_pack_samples_concatenates_consecutive_samples():
+    images = np.arange(4 * 2 * 2 * 3, dtype=np.float32).reshape(4, 2, 2, 3)
+    packed = pack_samples(tf.constant(images), 2).numpy()
+    assert packed.shape == (2, 2, 2, 6)
+    np.testing.assert_array_equal(packed[1, :, :, :3], images[2])
+    np.testing.assert_array_equal(packed[1, :, :, 3:], images[3])
+    vectors = np.arange(12, dtype=np.float32).reshape(6, 2)
+    np.testing.assert_array_equal(
+        pack_samples(tf.constant(vectors), 3), [[0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10, 11]]
+    )
+    np.testing.assert_array_equal(pack_samples(tf.constant(vectors), 1), vectors)
+
+
+def replay_fake(trainer, batch_size):
+    """The fake batch D's next update will draw, from a copy of the noise generator."""
+    rng = tf.random.Generator.from_state(
+        trainer.noise_rng.state.numpy(), trainer.noise_rng.algorithm
+    )
+    return trainer.generator(rng.normal([batch_size, LATENT]), training=True), rng
+
+
+def test_packed_hinge_update_matches_an_independent_computation():
+    trainer = make_trainer(loss="hinge", pack=2)
+    real = next(iter(batches())).numpy()
+    fake, _ = replay_fake(trainer, BATCH)
+    # D judges 4 pairs: consecutive samples side by side.
+    r = trainer.discriminator(real.reshape(4, 4), training=True).numpy()[:, 0]
+    f = trainer.discriminator(tf.reshape(fake, [4, 4]), training=True).numpy()[:, 0]
+    metrics = trainer.discriminator_update(tf.constant(real))
+    np.testing.assert_allclose(metrics["d_loss_real"], np.maximum(0, 1 - r).mean(), rtol=1e-5)
+    np.testing.assert_allclose(metrics["d_loss_fake"], np.maximum(0, 1 + f).mean(), rtol=1e-5)
+    np.testing.assert_allclose(metrics["d_accuracy"], (np.sum(r > 0) + np.sum(f < 0)) / 8)
+
+
+def test_relativistic_generator_update_reads_d_on_the_real_batch():
+    trainer = make_trainer(loss="ragan")
+    real = next(iter(batches()))
+    fake, _ = replay_fake(trainer, BATCH)
+    f = trainer.discriminator(fake, training=True).numpy()[:, 0]
+    r = trainer.discriminator(real, training=True).numpy()[:, 0]
+    expected = np.mean(softplus(-(f - r.mean())) + softplus(r - f.mean()))
+    metrics = trainer.generator_update(real)
+    np.testing.assert_allclose(metrics["g_loss"], expected, rtol=1e-5)
+
+
+def test_lazy_penalty_runs_every_kth_update_with_k_times_the_weight():
+    trainer = make_trainer(
+        loss="wgan", clip_value=0.0, penalty="gp", penalty_weight=2.0, penalty_every=3
+    )
+    reals = list(batches().take(4))
+    due = trainer.discriminator_update(reals[0], tf.constant(3, tf.int64))
+    assert float(due["gradient_penalty"]) > 0
+    np.testing.assert_allclose(
+        due["d_loss"],
+        due["d_loss_real"] + due["d_loss_fake"] + 6.0 * due["gradient_penalty"],
+        rtol=1e-5,
+    )
+    for d_update in (4, 5):  # resting: D's loss has no penalty; the metric keeps the last value
+        rest = trainer.discriminator_update(reals[d_update - 3], tf.constant(d_update, tf.int64))
+        np.testing.assert_allclose(
+            rest["d_loss"], rest["d_loss_real"] + rest["d_loss_fake"], rtol=1e-6
+        )
+        assert float(rest["gradient_penalty"]) == float(due["gradient_penalty"])
+
+
+def test_compiled_lazy_penalty_runs_on_the_same_updates_as_the_schedule():
+    # Three steps of 2 D updates: updates 0 and 3 compute the penalty, the rest do not.
+    options = dict(loss="wgan", clip_value=0.0, penalty="gp", penalty_every=3, n_critic=2)
+    compiled, manual = make_trainer(**options), make_trainer(**options)
+    iterator = iter(batches())
+    for _ in range(3):
+        compiled.train_step(iterator)
+    reals = list(batches().take(6))
+    for step in range(3):
+        for i in range(2):
+            manual.discriminator_update(reals[2 * step + i], tf.constant(2 * step + i, tf.int64))
+        manual.generator_update(reals[2 * step])
+    np.testing.assert_array_equal(compiled.noise_rng.state, manual.noise_rng.state)
+    for a, b in zip(compiled.discriminator.weights, manual.discriminator.weights, strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_spectral_norm_does_one_power_iteration_per_d_update():
+    from dcgan import spectral
+
+    trainer = make_trainer(loss="wgan", clip_value=0.0, penalty="gp", spectral_norm=True)
+    twin = make_trainer(loss="wgan", clip_value=0.0, penalty="gp", spectral_norm=True)
+    layers = spectral.spectral_layers(trainer.discriminator)
+    assert len(layers) == 2  # hidden and logits
+    spectral.power_iterate(twin.discriminator)  # one iteration on the same initial weights
+    trainer.discriminator_update(next(iter(batches())))  # penalty passes included
+    for layer, expected in zip(layers, spectral.spectral_layers(twin.discriminator), strict=True):
+        np.testing.assert_allclose(layer.u.numpy(), expected.u.numpy(), rtol=1e-6)
+
+
+def test_diff_augment_transforms_real_and_fake_batches_in_that_order():
+    from dcgan import augment
+
+    policy = ("translation", "cutout")
+    trainer = make_trainer(image=True, diff_augment=policy, loss="hinge")
+    real = next(iter(batches(image=True)))
+    fake, rng = replay_fake(trainer, BATCH)
+    real_seen = augment.diff_augment(real, policy, rng)
+    fake_seen = augment.diff_augment(fake, policy, rng)
+    r = trainer.discriminator(real_seen, training=True).numpy()[:, 0]
+    f = trainer.discriminator(fake_seen, training=True).numpy()[:, 0]
+    metrics = trainer.discriminator_update(real)
+    np.testing.assert_allclose(metrics["d_loss_real"], np.maximum(0, 1 - r).mean(), rtol=1e-5)
+    np.testing.assert_allclose(metrics["d_loss_fake"], np.maximum(0, 1 + f).mean(), rtol=1e-5)
+    np.testing.assert_array_equal(trainer.noise_rng.state, rng.state)
 
 
 def poisoned(at, image=False):
