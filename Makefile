@@ -2,7 +2,7 @@
 PYTHON ?= python
 WORKDIR ?= runs/quickstart
 
-.PHONY: install install-gpu test lint format train tensorboard bench bench-toys clean
+.PHONY: install install-gpu test lint format train tensorboard bench bench-toys bench-objectives clean
 
 install:  ## CPU TensorFlow plus test tools
 	$(PYTHON) -m pip install -e ".[cpu,dev]"
@@ -35,5 +35,9 @@ bench:  ## step throughput, input throughput, then a 20k-step soak (~10 min)
 bench-toys:  ## ring2d, grid2d, gaussian1d flagfiles x 5 seeds against their targets (1.5–2 h on 2 cores)
 	$(PYTHON) -m dcgan.benchmarks.toys --output=bench_toys.json
 
+bench-objectives:  ## hinge, lsgan, PacGAN on ring2d and grid2d x 3 seeds, then the glyph table (~2.5 h on 2 cores)
+	$(PYTHON) -m dcgan.benchmarks.toys --experiments=$(shell $(PYTHON) -c "from dcgan.benchmarks import toys; print(','.join(toys.VARIANTS))") --seeds=0,1,2 --workdir_root=runs/bench_objectives --output=bench_objectives.json
+	$(PYTHON) -m dcgan.benchmarks.glyphs --output=bench_glyphs.json
+
 clean:
-	rm -rf build dist *.egg-info .pytest_cache .ruff_cache bench.json bench_data.json soak.json bench_toys.json
+	rm -rf build dist *.egg-info .pytest_cache .ruff_cache bench.json bench_data.json soak.json bench_toys.json bench_objectives.json bench_glyphs.json

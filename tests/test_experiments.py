@@ -13,10 +13,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from dcgan.benchmarks import toys as bench_toys
 from dcgan.builder import build_networks
 from dcgan.config import Config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 FLAGFILES = sorted(glob.glob(os.path.join(ROOT, "experiments", "*.flags")))
 # Only the length and batch shrink; networks, losses and optimizers stay as shipped.
 SHRINK = ["--train_steps=2", "--log_every=1", "--checkpoint_every=2", "--image_every=2"]
@@ -34,6 +36,12 @@ def test_the_expected_experiments_ship():
         "cats128.flags",
         "celeba_wgan_clip.flags",
         "fashion_mnist.flags",
+        # The objectives side by side (README's tables).
+        *(f"{name}.flags" for name in bench_toys.VARIANTS),
+        "glyphs32_r1.flags",
+        "glyphs32_hinge_sn.flags",
+        "glyphs500_hinge_sn.flags",
+        "glyphs500_hinge_sn_augment.flags",
     } <= names
 
 
@@ -82,8 +90,11 @@ def test_flagfile_trains_two_steps(flagfile, tmp_path):
     if name == "fashion_mnist.flags":
         env["KERAS_HOME"] = str(fashion_mnist_cache(tmp_path / "keras"))
     with open(flagfile) as f:
-        is_folder = "--dataset=folder\n" in f.read()
-    if is_folder:
+        text = f.read()
+    if "--dataset=npy\n" in text:  # the glyph subset dcgan.benchmarks.glyphs writes
+        np.save(tmp_path / "glyphs.npy", np.zeros((16, 32, 32, 1), np.uint8))
+        extra = [f"--data_file={tmp_path / 'glyphs.npy'}", "--batch_size=8"]
+    elif "--dataset=folder\n" in text:
         # Odd-sized JPEGs (S3's cat crops are not square either); 4 per batch.
         size = (150, 131) if name == "cats128.flags" else (218, 178)
         extra = [f"--data_dir={jpeg_folder(tmp_path / 'images', size=size)}", "--batch_size=4"]
