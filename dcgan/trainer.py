@@ -24,9 +24,11 @@ class Trainer:
 
     State (everything ``checkpoint_items`` returns): both networks, both optimizers, the
     int64 ``step`` (generator updates done), the ``noise_rng`` that draws every latent
-    vector and gradient-penalty alpha, the ``fixed_noise`` the sample grid uses, the
-    ``dropout_seeds`` of any dropout layers, and ``generator_ema`` when G's weights are
-    averaged.
+    vector, gradient-penalty alpha and augmentation, the ``fixed_noise`` the sample grid
+    uses, the ``dropout_seeds`` of any dropout layers, and ``generator_ema`` when G's
+    weights are averaged. D's spectral-normalization vectors are D's variables. The last
+    values of lazy penalties are metrics only: a resumed run reports 0 for one until it
+    next computes it.
     """
 
     def __init__(
@@ -207,7 +209,7 @@ class Trainer:
         return {**d_metrics, **g_metrics, "nonfinite_updates": self.nonfinite_updates.value()}
 
     def discriminator_update(
-        self, real: tf.Tensor, d_update: tf.Tensor = 0
+        self, real: tf.Tensor, d_update: tf.Tensor | int = 0
     ) -> dict[str, tf.Tensor]:
         """One update of D on a real batch and a fresh fake batch of the same size.
 

@@ -28,6 +28,10 @@ def test_glyph_set_labels_are_the_characters():
     assert images.shape == (11_904, 32, 32, 1) and images.dtype == np.float32
     assert -1.0 <= images.min() < images.max() <= 1.0
     np.testing.assert_array_equal(labels[:64], np.arange(64) % 62)
+    # The real-vs-real floor compares two halves that hold every character equally often.
+    first, second = bench_glyphs.halves(len(labels))
+    for half in (first, second):
+        np.testing.assert_array_equal(np.bincount(labels[half]), [len(labels) // 124] * 62)
 
 
 def test_shrunk_benchmark_trains_on_the_subset_and_measures(tmp_path):
