@@ -58,7 +58,10 @@ def test_quickstart_trains_30_steps_then_resumes_to_40(tmp_path, read_summaries)
     "flags, message",
     [
         ([], "--workdir= is invalid"),
-        (["--loss=lsgan"], "--loss=lsgan: value should be one of <dcgan|wgan|wgan-gp>"),
+        (
+            ["--loss=softmax"],
+            "--loss=softmax: value should be one of <dcgan|wgan|wgan-gp|hinge|lsgan|ragan>",
+        ),
         (["--batch_size=many"], "--batch_size=many"),
         (["--clip_value=0.05"], "--clip_value has no effect here: it needs --loss=wgan"),
         (["--loss=wgan-gp"], "--d_norm=batch cannot be used with --loss=wgan-gp"),
