@@ -216,8 +216,10 @@ def test_every_flag_is_a_config_field_with_its_default_and_help():
     assert result.returncode == 0, result.stderr
     defined = json.loads(result.stdout)
     fields = {f.name: f for f in dataclasses.fields(config_lib.Config)}
-    renamed = config_lib.RENAMED_FIELDS
-    assert set(defined) == set(fields) | set(renamed)
+    renamed, replaced = config_lib.RENAMED_FIELDS, config_lib.REPLACED_FIELDS
+    assert set(defined) == set(fields) | set(renamed) | set(replaced)
+    for name, (_, replacement) in replaced.items():  # a deprecated flag, unset by default
+        assert defined.pop(name)[:2] == [None, f"Deprecated: use {replacement}."]
     for name, (default, help_text, enum_values) in defined.items():
         field = fields[renamed.get(name, name)]
         expected = None if field.default is dataclasses.MISSING else field.default
