@@ -12,6 +12,19 @@ TINY_IMAGE = dict(
     batch_size=8,
     grid_size=2,
 )
+# The metrics every train step returns, whatever the objective.
+STEP_METRICS = frozenset(
+    {
+        "d_loss",
+        "d_loss_real",
+        "d_loss_fake",
+        "d_output_real",
+        "d_output_fake",
+        "d_grad_norm",
+        "g_loss",
+        "g_grad_norm",
+    }
+)
 # One hidden layer of 16 units in each MLP.
 TINY_VECTOR = dict(latent_dim=4, g_hidden_units=(16,), d_hidden_units=(16,), batch_size=32)
 

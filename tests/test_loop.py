@@ -6,24 +6,14 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 import tensorflow as tf
-from configs import tiny_image
+from configs import STEP_METRICS, tiny_image
 
 from dcgan import loop, snapshots
 from dcgan.builder import build_trainer
 from dcgan.config import Config, ConfigError
 from dcgan.workdir import CheckpointError
 
-SCALARS = {
-    "d_loss",
-    "d_loss_real",
-    "d_loss_fake",
-    "d_output_real",
-    "d_output_fake",
-    "d_grad_norm",
-    "g_loss",
-    "g_grad_norm",
-    "steps_per_sec",
-}
+SCALARS = STEP_METRICS | {"steps_per_sec"}
 
 
 def tiny_image_config(workdir, **overrides):

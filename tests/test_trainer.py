@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from configs import STEP_METRICS
 
 from dcgan import models, objective
 from dcgan.builder import build_optimizer, build_trainer
@@ -217,18 +218,6 @@ def test_r1_penalty_matches_an_independent_computation():
     assert "r1_penalty" not in make_trainer().discriminator_update(real)
 
 
-COMMON_METRICS = {
-    "d_loss",
-    "d_loss_real",
-    "d_loss_fake",
-    "d_output_real",
-    "d_output_fake",
-    "d_grad_norm",
-    "g_loss",
-    "g_grad_norm",
-}
-
-
 @pytest.mark.parametrize(
     "loss, specific",
     [
@@ -240,7 +229,7 @@ COMMON_METRICS = {
 def test_metric_names(loss, specific):
     trainer = make_trainer(loss=loss)
     metrics = trainer.train_step(iter(batches()))
-    assert set(metrics) == COMMON_METRICS | specific | {"nonfinite_updates"}
+    assert set(metrics) == STEP_METRICS | specific | {"nonfinite_updates"}
     counter = metrics.pop("nonfinite_updates")
     assert counter.dtype == tf.int64 and int(counter) == 0
     assert all(v.shape == () and v.dtype == tf.float32 for v in metrics.values())
@@ -284,7 +273,7 @@ def test_every_option_trains_in_one_trace(options, specific):
     for _ in range(2):
         metrics = trainer.train_step(iterator)
     assert trainer.train_step.experimental_get_tracing_count() == 1
-    assert set(metrics) - COMMON_METRICS == specific | {"nonfinite_updates"}
+    assert set(metrics) - STEP_METRICS == specific | {"nonfinite_updates"}
     assert all(np.isfinite(float(v)) for v in metrics.values())
 
 
