@@ -72,9 +72,10 @@ HIGHER_IS_BETTER = ("modes", "high_quality")
 # Old names of renamed fields, old -> new: older runs' config.json holds the old name,
 # and ``dcgan.train`` still accepts the old flag (with a warning).
 RENAMED_FIELDS = {"noise": "noise_distribution"}
-# Old fields whose meaning moved into other fields: old -> (the new fields its value
-# stands for, the same as flags). Older runs' config.json may hold them, and
-# ``dcgan.train`` still accepts the old flag (with a warning).
+# Old fields whose meaning moved into other fields: old -> (a function from the old
+# value to the new fields' values, the replacement as flags spell it). Older runs'
+# config.json may hold them, and ``dcgan.train`` still accepts the old flag (with a
+# warning).
 REPLACED_FIELDS: dict[str, tuple[Callable[[Any], dict[str, Any]], str]] = {
     "r1_weight": (
         lambda gamma: {"penalty": "r1", "penalty_weight": gamma} if gamma else {},

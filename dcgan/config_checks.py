@@ -77,8 +77,9 @@ def validate(config: Config) -> None:
     _at_least(config, "vector_dim", 0)
     if not isinstance(config.random_flip, bool):
         _fail("random_flip", config.random_flip, "true or false")
-    if not isinstance(config.deterministic, bool):
-        _fail("deterministic", config.deterministic, "true or false")
+    for name in ("deterministic", "spectral_norm"):
+        if not isinstance(getattr(config, name), bool):
+            _fail(name, getattr(config, name), "true or false")
     changeable = [f.name for f in dataclasses.fields(config) if f.metadata["role"] == LEARNING]
     for name in config.allow_flag_changes:
         if name not in changeable:

@@ -140,6 +140,7 @@ INVALID = [
         "--loss=wgan --clip_value=0 leaves the critic unconstrained",
     ),
     ({"pack": 3}, "--pack=3 is invalid; allowed: a divisor of --batch_size=64"),
+    ({"spectral_norm": "yes"}, "--spectral_norm=yes is invalid; allowed: true or false"),
     ({"pack": 0}, "--pack=0 is invalid; allowed: an integer >= 1"),
     ({"penalty": "gp", "d_norm": "none", "penalty_every": 0}, "--penalty_every=0 is invalid"),
     ({"lsgan_targets": (1.0, 0.0)}, "--lsgan_targets=1.0,0.0 is invalid; allowed: three numbers"),
