@@ -5,14 +5,23 @@ as one ``dcgan.objective.Objective``; the trainer adds only how to step (n_criti
 order, the non-finite policy, the weight average of G). Every choice is bound when the
 trainer is built, so the step traces once per run. The eager loop around it
 (``dcgan.loop``) does all I/O; ``dcgan.builder`` builds the trainer from a ``Config``.
+
+The step runs under a ``tf.distribute`` strategy (the default one on one device). The
+compiled function pulls the batches and loops over steps and D updates; each update
+asks every replica for its gradients (``strategy.run``: forward passes, losses,
+penalties, all on the replica's share of the global batch), sums them across replicas,
+and applies them once, in cross-replica context, where the decision to skip a
+non-finite update is one value for all replicas and clipping, the weight average and
+the step counter write every replica's copy alike.
 """
 
 from __future__ import annotations
 
 import keras
 import tensorflow as tf
+from tensorflow.python.distribute import values as distribute_values
 
-from dcgan import augment, losses, spectral
+from dcgan import augment, losses, replicas, spectral
 from dcgan.noise import NoiseDistribution
 from dcgan.objective import Objective
 
@@ -48,6 +57,9 @@ class Trainer:
         num_fixed_samples: int = 64,
         pack: int = 1,
         diff_augment: tuple[str, ...] = (),
+        lr_decay_steps: int = 0,
+        strategy: tf.distribute.Strategy | None = None,
+        per_replica_input: bool = False,
     ):
         """Builds the trainer; see ``Config`` for the meaning of each step option.
 
@@ -70,10 +82,18 @@ class Trainer:
                 (PacGAN); D's input is ``pack`` samples wide. Must divide every batch.
             diff_augment: names of ``dcgan.augment.POLICIES`` applied to every batch D
                 sees, real and fake, in D's and G's updates (images only).
+            lr_decay_steps: > 0: both learning rates decay linearly from the optimizers'
+                rates to 0 at this step, set inside the compiled step from ``step``.
+            strategy: the ``tf.distribute`` strategy whose scope built the networks and
+                optimizers; None: the default (one device). The trainer's own variables
+                are created in its scope.
+            per_replica_input: the iterator yields each replica its own share of the
+                global batch (a distributed dataset); otherwise it yields global batches
+                and each replica takes its rows.
 
         Raises:
             ValueError: for an unknown train order, n_critic < 1, an EMA decay outside
-                [0, 1), or pack < 1.
+                [0, 1), pack < 1, or lr_decay_steps < 0.
         """
         if train_order not in TRAIN_ORDERS:
             raise ValueError(f"train_order={train_order!r} is not one of {list(TRAIN_ORDERS)}")
@@ -83,6 +103,9 @@ class Trainer:
             raise ValueError(f"g_ema_decay={g_ema_decay} must be in [0, 1)")
         if pack < 1:
             raise ValueError(f"pack={pack} must be >= 1")
+        if lr_decay_steps < 0:
+            raise ValueError(f"lr_decay_steps={lr_decay_steps} must be >= 0")
+        self.strategy = strategy or tf.distribute.get_strategy()
         self.generator = generator
         self.discriminator = discriminator
         self.g_optimizer = g_optimizer
@@ -95,8 +118,33 @@ class Trainer:
         self._g_ema_decay = g_ema_decay
         self.pack = pack
         self._diff_augment = tuple(diff_augment)
+        self._per_replica_input = per_replica_input
+        self._lr_decay_steps = lr_decay_steps
+        # The rates the decay starts from: the optimizers' as built (from this run's
+        # flags), not the decayed values a restore brings back.
+        self._base_learning_rates = (
+            float(g_optimizer.learning_rate.numpy()),
+            float(d_optimizer.learning_rate.numpy()),
+        )
+        # The metrics ``_discriminator_gradients`` returns, in its order.
+        probe = tf.zeros([1])
+        self._d_metric_names = [
+            *("d_loss", "d_loss_real", "d_loss_fake", "d_output_real", "d_output_fake"),
+            *(penalty.name for penalty in objective.penalties),
+            *sorted(objective.d_metrics(probe, probe)),
+        ]
+        with self.strategy.scope():
+            self._create_state(seed, num_fixed_samples)
+        self.train_step = tf.function(self._train_steps)
+        self.generate = tf.function(
+            self._generate,
+            input_signature=[tf.TensorSpec([None, *self.noise.shape], tf.float32)],
+        )
+
+    def _create_state(self, seed: int, num_fixed_samples: int) -> None:
+        generator, discriminator = self.generator, self.discriminator
         self.generator_ema = None
-        if g_ema_decay:
+        if self._g_ema_decay:
             # Starts equal to G; same architecture, so any checkpoint reader can load it
             # into a freshly built G.
             self.generator_ema = keras.models.clone_model(generator)
@@ -111,16 +159,18 @@ class Trainer:
             0, dtype=tf.int64, trainable=False, name="nonfinite_updates"
         )
         self.noise_rng = tf.random.Generator.from_seed(seed)
+        # Every draw of the step goes through it: the same numbers on any replica count.
+        self._random = replicas.ReplicaRandom(self.noise_rng)
         # The last value of each lazy penalty, reported between the updates that compute
         # it. Metrics only: not checkpointed.
         self._lazy_penalty_values = {
             p.name: tf.Variable(0.0, trainable=False, name=p.name)
-            for p in objective.penalties
+            for p in self.objective.penalties
             if p.every > 1
         }
         # Drawn statelessly so the grid is the same for a seed whatever else changes.
         self.fixed_noise = tf.Variable(
-            noise.sample(num_fixed_samples, seed=[seed, 1]),
+            self.noise.sample(num_fixed_samples, seed=[seed, 1]),
             trainable=False,
             name="fixed_noise",
         )
@@ -134,14 +184,8 @@ class Trainer:
         ]
         # Optimizer slots must exist before the first step (and before a restore), not
         # be created lazily inside the traced function.
-        g_optimizer.build(generator.trainable_variables)
-        d_optimizer.build(discriminator.trainable_variables)
-
-        self.train_step = tf.function(self._train_step)
-        self.generate = tf.function(
-            self._generate,
-            input_signature=[tf.TensorSpec([None, *noise.shape], tf.float32)],
-        )
+        self.g_optimizer.build(generator.trainable_variables)
+        self.d_optimizer.build(discriminator.trainable_variables)
 
     def checkpoint_items(self) -> dict[str, object]:
         """The objects a checkpoint must hold to continue this run."""
@@ -175,15 +219,34 @@ class Trainer:
         return self.sampling_generator(noise, training=False)
 
     def _noise(self, batch_size: tf.Tensor) -> tf.Tensor:
-        return self.noise.sample(batch_size, rng=self.noise_rng)  # [B, *noise.shape]
+        return self.noise.sample(batch_size, rng=self._random)  # [B, *noise.shape]
 
     def _d_inputs(self, samples: tf.Tensor) -> tf.Tensor:
         """A batch as D sees it: augmented (``diff_augment``), then packed (``pack``)."""
         if self._diff_augment:
-            samples = augment.diff_augment(samples, self._diff_augment, self.noise_rng)
+            samples = augment.diff_augment(samples, self._diff_augment, self._random)
         return pack_samples(samples, self.pack)
 
-    def _train_step(self, iterator) -> dict[str, tf.Tensor]:
+    def _local(self, real: tf.Tensor) -> tf.Tensor:
+        """This replica's share of a batch from the iterator."""
+        return real if self._per_replica_input else replicas.local_rows(real)
+
+    def _train_steps(self, iterator, num_steps: tf.Tensor | None = None) -> dict[str, tf.Tensor]:
+        """``num_steps`` generator steps (default 1) in one call; the last one's metrics.
+
+        With the stop policy for non-finite updates, the loop ends after the first step
+        that had one, so the caller stops the run at that step.
+        """
+        nonfinite_before = tf.identity(self.nonfinite_updates)
+        metrics = self._one_step(iterator)
+        if num_steps is not None:
+            for _ in tf.range(tf.cast(num_steps, tf.int64) - 1):
+                if not self._skip_nonfinite and self.nonfinite_updates > nonfinite_before:
+                    break
+                metrics = self._one_step(iterator)
+        return metrics
+
+    def _one_step(self, iterator) -> dict[str, tf.Tensor]:
         """One generator update and ``n_critic`` discriminator updates.
 
         Each discriminator update draws its own real batch from ``iterator``; the
@@ -191,6 +254,11 @@ class Trainer:
         loss D's outputs on it). Returns the metrics of the last discriminator update and
         of the generator update.
         """
+        if self._lr_decay_steps:
+            step = tf.cast(self.step, tf.float32)
+            factor = tf.maximum(0.0, 1.0 - step / float(self._lr_decay_steps))
+            g_lr, d_lr = self._base_learning_rates
+            self.set_learning_rates(g_lr=g_lr * factor, d_lr=d_lr * factor)
         real = next(iterator)
         # Counts D updates over the run, for the lazy penalties: a function of the
         # checkpointed step, so a resumed run applies them on the same updates.
@@ -198,9 +266,10 @@ class Trainer:
         if self._g_first:
             g_metrics = self.generator_update(real)
         d_metrics = self.discriminator_update(real, first_d_update)
-        if self._n_critic > 1:
-            for i in tf.range(1, self._n_critic, dtype=tf.int64):
-                d_metrics = self.discriminator_update(next(iterator), first_d_update + i)
+        # Unrolled (n_critic is small and static): under a strategy, collectives in a
+        # graph loop and after it were matched out of order between devices (TF 2.21).
+        for i in range(1, self._n_critic):
+            d_metrics = self.discriminator_update(next(iterator), first_d_update + i)
         if not self._g_first:
             g_metrics = self.generator_update(real)
         self.step.assign_add(1)
@@ -218,9 +287,42 @@ class Trainer:
         numbers this update in the run (from 0); a lazy penalty runs when it divides it.
         With spectral normalization, one power iteration comes first, so every pass of
         this update (penalties included) divides by the same sigma.
+
+        Args:
+            real: the iterator's batch (global, or this replica's with per-replica input).
+            d_update: the update's number in the run.
+
+        Returns:
+            Scalar metrics, averaged over the global batch.
         """
-        objective = self.objective
+        d_update = tf.cast(d_update, tf.int64)
         saved_state = self._saved_state()
+        gradients, values = self.strategy.run(self._discriminator_gradients, (real, d_update))
+        metrics = self._mean_over_replicas(values, self._d_metric_names)
+        clip_value = self.objective.clip_value
+        variables = self.discriminator.trainable_variables
+
+        def clip():
+            if clip_value:
+                losses.clip_weights(variables, clip_value)
+
+        metrics["d_grad_norm"] = self._apply(
+            self.d_optimizer, variables, gradients, metrics["d_loss"], saved_state, clip
+        )
+        for name, lazy in self._lazy_penalty_values.items():
+            every = self._penalty_every(name)
+            computed = tf.equal(d_update % every, 0)
+            lazy.assign(tf.where(computed, metrics[name], lazy))
+            metrics[name] = lazy.value()
+        return metrics
+
+    def _penalty_every(self, name: str) -> int:
+        return next(p.every for p in self.objective.penalties if p.name == name)
+
+    def _discriminator_gradients(self, real: tf.Tensor, d_update: tf.Tensor):
+        """The replica's part of a D update: its gradients and its metrics, stacked."""
+        objective = self.objective
+        real = self._local(real)
         spectral.power_iterate(self.discriminator)
         fake = self.generator(self._noise(tf.shape(real)[0]), training=True)
         real, fake = self._d_inputs(real), self._d_inputs(fake)  # [B / pack, ...]
@@ -234,58 +336,57 @@ class Trainer:
             fake_out = critic(fake)  # [B / pack, 1]
             real_loss, fake_loss = objective.discriminator_loss(real_out, fake_out)  # [B / pack]
             per_example = real_loss + fake_loss
-            penalties = {}
+            penalties = []
             for penalty in objective.penalties:  # unrolled when traced: a static choice
                 values = self._penalty(penalty, critic, real, fake, d_update)
                 per_example += penalty.weight * penalty.every * values
-                penalties[penalty.name] = values
+                penalties.append(_mean(values))
             d_loss = _average(per_example)
         gradients = tape.gradient(d_loss, variables)
 
-        def update():
-            self.d_optimizer.apply(gradients, variables)
-            if objective.clip_value:
-                losses.clip_weights(variables, objective.clip_value)
-
-        d_grad_norm = self._guarded(update, d_loss, gradients, saved_state)
-
         real_out = tf.cast(tf.reshape(real_out, [-1]), tf.float32)
         fake_out = tf.cast(tf.reshape(fake_out, [-1]), tf.float32)
-        metrics = {
-            "d_loss": d_loss,
-            "d_loss_real": _average(real_loss),
-            "d_loss_fake": _average(fake_loss),
-            "d_output_real": tf.reduce_mean(real_out),
-            "d_output_fake": tf.reduce_mean(fake_out),
-            "d_grad_norm": d_grad_norm,
-        }
-        for name, values in penalties.items():
-            lazy = self._lazy_penalty_values.get(name)
-            metrics[name] = _average(values) if lazy is None else lazy.value()
-        metrics.update(objective.d_metrics(real_out, fake_out))
-        return metrics
+        extra = objective.d_metrics(real_out, fake_out)
+        values = [
+            _mean(per_example),
+            _mean(real_loss),
+            _mean(fake_loss),
+            tf.reduce_mean(real_out),
+            tf.reduce_mean(fake_out),
+            *penalties,
+            *(extra[name] for name in sorted(extra)),
+        ]
+        return _sum_and_mean(gradients, [tf.cast(v, tf.float32) for v in values])
 
     def _penalty(self, penalty, critic, real, fake, d_update) -> tf.Tensor:
         """The penalty's per-example values on this update; zeros where a lazy one rests."""
         if penalty.every == 1:
-            return penalty.function(critic, real, fake, self.noise_rng)
-        lazy = self._lazy_penalty_values[penalty.name]
+            return penalty.function(critic, real, fake, self._random)
 
         def compute():
-            values = penalty.function(critic, real, fake, self.noise_rng)
-            lazy.assign(_average(values))
-            return values
+            return penalty.function(critic, real, fake, self._random)
 
         def rest():
-            return tf.zeros(tf.shape(real)[:1], real.dtype)
+            return tf.zeros(tf.shape(real)[:1], tf.float32)
 
         return tf.cond(tf.equal(d_update % penalty.every, 0), compute, rest)
 
     def generator_update(self, real: tf.Tensor) -> dict[str, tf.Tensor]:
         """One update of G on a fresh noise batch the size of ``real``, through D in training
         mode; a relativistic loss also reads D's outputs on ``real``."""
-        variables = self.generator.trainable_variables
         saved_state = self._saved_state()
+        gradients, values = self.strategy.run(self._generator_gradients, (real,))
+        metrics = self._mean_over_replicas(values, ["g_loss"])
+        variables = self.generator.trainable_variables
+        metrics["g_grad_norm"] = self._apply(
+            self.g_optimizer, variables, gradients, metrics["g_loss"], saved_state
+        )
+        return metrics
+
+    def _generator_gradients(self, real: tf.Tensor):
+        """The replica's part of a G update: its gradients and its loss."""
+        real = self._local(real)
+        variables = self.generator.trainable_variables
         noise = self._noise(tf.shape(real)[0])
         with tf.GradientTape() as tape:
             fake = self._d_inputs(self.generator(noise, training=True))
@@ -297,10 +398,55 @@ class Trainer:
                 per_example = self.objective.generator_loss(fake_out)
             g_loss = _average(per_example)
         gradients = tape.gradient(g_loss, variables)
-        g_grad_norm = self._guarded(
-            lambda: self.g_optimizer.apply(gradients, variables), g_loss, gradients, saved_state
-        )
-        return {"g_loss": g_loss, "g_grad_norm": g_grad_norm}
+        return _sum_and_mean(gradients, [_mean(per_example)])
+
+    def _mean_over_replicas(self, values, names: list[str]) -> dict[str, tf.Tensor]:
+        """The metric vector every replica holds (already averaged), unstacked by name."""
+        mean = self.strategy.experimental_local_results(values)[0]
+        return dict(zip(names, tf.unstack(mean, num=len(names)), strict=True))
+
+    def _apply(self, optimizer, variables, gradients, loss, saved_state, after=None) -> tf.Tensor:
+        """Applies the replicas' summed gradients, unless the update is non-finite.
+
+        Runs in cross-replica context: the finite test reads the summed gradients, so
+        every replica takes the same decision, and ``after`` (weight clipping) writes
+        every copy alike. With ``skip_nonfinite`` a non-finite update leaves no trace:
+        the optimizer does not run (moments and iteration count included) and the
+        moving statistics the forward passes touched are rolled back to
+        ``saved_state``. Otherwise the update is applied and the caller stops the run on
+        the count.
+
+        Returns:
+            The global norm of the summed gradients.
+        """
+        gradients = [_mirrored(g) for g in gradients]
+        local = [self.strategy.experimental_local_results(g)[0] for g in gradients]
+        norm = tf.linalg.global_norm(local)
+        finite = tf.math.is_finite(loss) & tf.math.is_finite(norm)
+
+        def update():
+            # In cross-replica context the optimizer sums nothing: each copy of a
+            # variable takes its replica's (identical) summed gradient.
+            optimizer.apply(gradients, variables)
+            if after is not None:
+                after()
+
+        if self._skip_nonfinite:
+
+            def apply():
+                update()
+                return tf.constant(True)  # cond needs matching outputs from both branches
+
+            def roll_back():
+                for variable, value in zip(self._state_variables(), saved_state, strict=True):
+                    variable.assign(value)
+                return tf.constant(False)
+
+            tf.cond(finite, apply, roll_back)
+        else:
+            update()
+        self.nonfinite_updates.assign_add(tf.cast(tf.logical_not(finite), tf.int64))
+        return norm
 
     def ema_update(self) -> None:
         """Moves ``generator_ema`` toward G: ``w_ema = d * w_ema + (1 - d) * w``.
@@ -335,33 +481,6 @@ class Trainer:
             return None
         return [tf.identity(v) for v in self._state_variables()]
 
-    def _guarded(self, update, loss: tf.Tensor, gradients, saved_state) -> tf.Tensor:
-        """Runs ``update`` and counts it if non-finite; returns the gradients' global norm.
-
-        With ``skip_nonfinite`` a non-finite update leaves no trace: the optimizer does
-        not run (moments and iteration count included) and the moving statistics the
-        forward passes touched are rolled back to ``saved_state``. Otherwise the update
-        is applied and the caller stops the run on the count.
-        """
-        norm = tf.linalg.global_norm(gradients)
-        finite = tf.math.is_finite(loss) & tf.math.is_finite(norm)
-        if self._skip_nonfinite:
-
-            def apply():
-                update()
-                return tf.constant(True)  # cond needs matching outputs from both branches
-
-            def roll_back():
-                for variable, value in zip(self._state_variables(), saved_state, strict=True):
-                    variable.assign(value)
-                return tf.constant(False)
-
-            tf.cond(finite, apply, roll_back)
-        else:
-            update()
-        self.nonfinite_updates.assign_add(tf.cast(tf.logical_not(finite), tf.int64))
-        return norm
-
 
 def pack_samples(samples: tf.Tensor, pack: int) -> tf.Tensor:
     """Concatenates each run of ``pack`` consecutive samples along the last axis (PacGAN).
@@ -388,6 +507,33 @@ def pack_samples(samples: tf.Tensor, pack: int) -> tf.Tensor:
 
 
 def _average(per_example: tf.Tensor) -> tf.Tensor:
-    # Divides by the global batch size, as tf.distribute needs when replicas sum their
-    # gradients; without a strategy it is the plain mean.
+    # The loss a replica differentiates: its sum divided by the global batch, so the
+    # replicas' gradients add up to the gradient of the global mean.
     return tf.nn.compute_average_loss(tf.cast(per_example, tf.float32))
+
+
+def _sum_and_mean(gradients: list[tf.Tensor], metrics: list[tf.Tensor]):
+    """The gradients summed and the metrics averaged over all replicas, on every replica.
+
+    In replica context, like Keras's own optimizer: collectives placed in cross-replica
+    code inside a compiled loop were matched out of order between devices (TF 2.21).
+    """
+    context = tf.distribute.get_replica_context()
+    gradients = context.all_reduce(tf.distribute.ReduceOp.SUM, gradients)
+    return gradients, context.all_reduce(tf.distribute.ReduceOp.MEAN, tf.stack(metrics))
+
+
+def _mirrored(value):
+    """The replicas' copies of an all-reduced value, typed as the equal copies they are.
+
+    The optimizer, applying in cross-replica context, hands each replica its own copy;
+    typed as unrelated per-replica values, the default context would try to sum them.
+    """
+    if isinstance(value, distribute_values.PerReplica):
+        return distribute_values.Mirrored(value.values)
+    return value
+
+
+def _mean(per_example: tf.Tensor) -> tf.Tensor:
+    # A metric: the replica's own mean (averaged over replicas afterwards).
+    return tf.reduce_mean(tf.cast(per_example, tf.float32))

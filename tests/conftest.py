@@ -7,6 +7,14 @@ import os
 import pytest
 import tensorflow as tf
 
+# Two logical CPU devices for the whole session, so tf.distribute tests run a mirrored
+# strategy in-process; it must be set before TensorFlow initializes its devices. Ops
+# without a strategy still run on the first one, as on any machine.
+tf.config.set_logical_device_configuration(
+    tf.config.list_physical_devices("CPU")[0],
+    [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()],
+)
+
 
 def _read_summaries(directory):
     """Returns {tag: [(step, value-or-None), ...]} from every event file in ``directory``."""

@@ -10,6 +10,7 @@ from dcgan import models, objective
 from dcgan.builder import build_optimizer, build_trainer
 from dcgan.config import Config
 from dcgan.noise import NoiseDistribution
+from dcgan.replicas import ReplicaRandom
 from dcgan.trainer import Trainer, pack_samples
 
 LATENT = 4
@@ -156,6 +157,12 @@ def test_compiled_step_equals_updates_in_order(train_order):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
 
 
+def replay_random(trainer):
+    """A copy of the trainer's source of random numbers: it draws what the next update will."""
+    state = trainer.noise_rng.state.numpy()
+    return ReplicaRandom(tf.random.Generator.from_state(state, trainer.noise_rng.algorithm))
+
+
 def softplus(x):
     return np.logaddexp(0.0, x)
 
@@ -164,8 +171,7 @@ def test_dcgan_metrics_match_an_independent_computation():
     trainer = make_trainer(label_smoothing=0.2)
     real = next(iter(batches())).numpy()
     # Replay the noise the update will draw from a copy of the generator's state.
-    state = trainer.noise_rng.state.numpy()
-    rng = tf.random.Generator.from_state(state, trainer.noise_rng.algorithm)
+    rng = replay_random(trainer)
     fake = trainer.generator(rng.normal([BATCH, LATENT]), training=True)
     r = trainer.discriminator(real, training=True).numpy()[:, 0]
     f = trainer.discriminator(fake, training=True).numpy()[:, 0]
@@ -292,9 +298,7 @@ def test_pack_samples_concatenates_consecutive_samples():
 
 def replay_fake(trainer, batch_size):
     """The fake batch D's next update will draw, from a copy of the noise generator."""
-    rng = tf.random.Generator.from_state(
-        trainer.noise_rng.state.numpy(), trainer.noise_rng.algorithm
-    )
+    rng = replay_random(trainer)
     return trainer.generator(rng.normal([batch_size, LATENT]), training=True), rng
 
 
@@ -386,7 +390,7 @@ def test_diff_augment_transforms_real_and_fake_batches_in_that_order():
     metrics = trainer.discriminator_update(real)
     np.testing.assert_allclose(metrics["d_loss_real"], np.maximum(0, 1 - r).mean(), rtol=1e-5)
     np.testing.assert_allclose(metrics["d_loss_fake"], np.maximum(0, 1 + f).mean(), rtol=1e-5)
-    np.testing.assert_array_equal(trainer.noise_rng.state, rng.state)
+    np.testing.assert_array_equal(trainer.noise_rng.state, rng.generator.state)
 
 
 def poisoned(at, image=False):
@@ -549,7 +553,7 @@ def test_uniform_noise_for_steps_and_fixed_samples():
     np.testing.assert_array_equal(trainer.fixed_noise, expected)
     drawn = trainer._noise(tf.constant(5000)).numpy()
     np.testing.assert_array_equal(
-        drawn[:5], tf.random.Generator.from_seed(2).uniform([5, LATENT], -3.0, 3.0)[:5]
+        drawn[:5], ReplicaRandom(tf.random.Generator.from_seed(2)).uniform([5000, LATENT], -3, 3)[:5]
     )
     assert drawn.min() >= -3.0 and drawn.max() < 3.0
     # Uniform on [-3, 3): stddev 3 / sqrt(3) = 1.732, not the normal's 1.
