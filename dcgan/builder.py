@@ -119,43 +119,80 @@ def build_objective(config: Config) -> objective.Objective:
     )
 
 
-def build_trainer(config: Config) -> Trainer:
-    """Builds the networks, optimizers, objective and trainer of ``config``; restores nothing."""
-    generator, discriminator = build_networks(config)
-    return Trainer(
-        generator=generator,
-        discriminator=discriminator,
-        g_optimizer=build_optimizer(
-            config.g_optimizer,
-            learning_rate=config.g_lr,
-            beta1=config.g_beta1,
-            beta2=config.g_beta2,
-        ),
-        d_optimizer=build_optimizer(
-            config.d_optimizer,
-            learning_rate=config.d_lr,
-            beta1=config.d_beta1,
-            beta2=config.d_beta2,
-        ),
-        objective=build_objective(config),
-        noise=build_noise(config),
-        n_critic=config.n_critic,
-        train_order=config.train_order,
-        skip_nonfinite=config.on_nonfinite == "skip",
-        g_ema_decay=config.g_ema_decay,
-        seed=config.seed,
-        num_fixed_samples=config.grid_size**2 if config.is_image else _VECTOR_FIXED_SAMPLES,
-        pack=config.pack,
-        diff_augment=config.diff_augment,
-    )
+def build_trainer(
+    config: Config,
+    *,
+    strategy: tf.distribute.Strategy | None = None,
+    per_replica_input: bool = False,
+) -> Trainer:
+    """Builds the networks, optimizers, objective and trainer of ``config``; restores nothing.
+
+    Args:
+        config: the run.
+        strategy: the strategy to build under (its scope holds every variable); None:
+            the default, one device.
+        per_replica_input: the run's iterator yields each replica its own share of the
+            batch (a distributed dataset).
+    """
+    strategy = strategy or tf.distribute.get_strategy()
+    with strategy.scope():
+        generator, discriminator = build_networks(config)
+        if config.sync_batch_norm:
+            for model in (generator, discriminator):
+                models.synchronize_batch_norm(model)
+        return Trainer(
+            generator=generator,
+            discriminator=discriminator,
+            g_optimizer=build_optimizer(
+                config.g_optimizer,
+                learning_rate=config.g_lr,
+                beta1=config.g_beta1,
+                beta2=config.g_beta2,
+            ),
+            d_optimizer=build_optimizer(
+                config.d_optimizer,
+                learning_rate=config.d_lr,
+                beta1=config.d_beta1,
+                beta2=config.d_beta2,
+            ),
+            objective=build_objective(config),
+            noise=build_noise(config),
+            n_critic=config.n_critic,
+            train_order=config.train_order,
+            skip_nonfinite=config.on_nonfinite == "skip",
+            g_ema_decay=config.g_ema_decay,
+            seed=config.seed,
+            num_fixed_samples=config.grid_size**2 if config.is_image else _VECTOR_FIXED_SAMPLES,
+            pack=config.pack,
+            diff_augment=config.diff_augment,
+            lr_decay_steps=config.lr_decay_steps,
+            strategy=strategy,
+            per_replica_input=per_replica_input,
+        )
 
 
-def build_dataset(config: Config, *, batch_size: int, skipped_images=None) -> tf.data.Dataset:
-    """The run's data pipeline, as ``config`` describes it, in batches of ``batch_size``."""
+def build_dataset(
+    config: Config,
+    *,
+    batch_size: int,
+    skipped_images=None,
+    seed: int | None = None,
+    shard: tuple[int, int] = (1, 0),
+) -> tf.data.Dataset:
+    """The run's data pipeline, as ``config`` describes it, in batches of ``batch_size``.
+
+    Args:
+        config: the run.
+        batch_size: examples per batch.
+        skipped_images: the counter of undecodable files (folders).
+        seed: the order's seed; None: the run's.
+        shard: ``(num_shards, index)``: this worker's part of the data.
+    """
     return data.make_dataset(
         config.dataset,
         batch_size=batch_size,
-        seed=config.seed,
+        seed=config.seed if seed is None else seed,
+        **({} if shard == (1, 0) else {"shard": shard}),  # MERGE: storage branch adds shard
         image_size=config.image_size,
         channels=config.channels,
         data_dir=config.data_dir or None,

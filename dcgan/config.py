@@ -57,6 +57,8 @@ GENERATOR_LOSSES = objective.GENERATOR_LOSSES
 PENALTY_CHOICES = objective.PENALTY_CHOICES
 # Copy of dcgan.augment.POLICIES, in the order they are applied.
 AUGMENTATIONS = ("color", "translation", "cutout")
+# Copy of dcgan.distribute.STRATEGIES.
+STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 # --dataset=tfds:NAME is an image set from TensorFlow Datasets (optional dependency).
 TFDS_PREFIX = "tfds:"
 # The metrics ``--eval_every`` computes, per dataset (dcgan.evaluation); npy_vectors has
@@ -131,6 +133,12 @@ _IMAGE_EVAL = Applies(
     lambda c: c.is_image and c.eval_every > 0, "an image dataset and --eval_every > 0"
 )
 _BEST = Applies(lambda c: bool(c.best_metric), "--best_metric")
+_MIRRORED = Applies(lambda c: c.strategy == "mirrored", "--strategy=mirrored")
+_TPU = Applies(lambda c: c.strategy == "tpu", "--strategy=tpu")
+_REPLICATED_BATCH_NORM = Applies(
+    lambda c: c.strategy != "default" and "batch" in (c.g_norm, c.d_norm),
+    "--strategy other than default and batch norm in G or D (--g_norm or --d_norm=batch)",
+)
 _PENALTY = Applies(lambda c: c.penalty != "none", "--penalty other than none")
 _ANY_PENALTY = Applies(
     lambda c: c.penalty != "none" or c.loss == "wgan-gp",
@@ -417,6 +425,34 @@ class Config:
         "Keep an exponential moving average of G's weights with this decay, in [0, 1), and "
         "sample, evaluate and export with it; 0: none.",
         role=STATE,
+    )
+    # The devices. How the step runs never changes what the checkpoint holds: a run may
+    # resume under another strategy (the data order aside; see the README).
+    strategy: str = _field(
+        "default",
+        "Where the step runs: default (one device), mirrored (this machine's GPUs, or "
+        "--devices), multi_worker (the machines in TF_CONFIG), tpu (--tpu). --batch_size "
+        "is the global batch, split evenly over the replicas.",
+        choices=STRATEGIES,
+        role=RUN,
+    )
+    devices: tuple[str, ...] = _field(
+        (), "Devices to mirror over, e.g. /gpu:0,/gpu:1; empty: every GPU.", when=_MIRRORED,
+        role=RUN,
+    )
+    tpu: str = _field(
+        "", "The TPU: its name, 'local', or grpc://host:port.", when=_TPU, role=RUN
+    )
+    steps_per_loop: int = _field(
+        1,
+        "Generator steps per call of the compiled step (fewer host round trips for small "
+        "nets and TPUs); logs, summaries, images and checkpoints still land on their steps.",
+        role=RUN,
+    )
+    sync_batch_norm: bool = _field(
+        False,
+        "Batch norm statistics over the global batch (all replicas), not each replica's.",
+        when=_REPLICATED_BATCH_NORM,
     )
 
     def __post_init__(self):

@@ -54,6 +54,7 @@ def validate(config: Config) -> None:
         "d_base_width",
         "kernel_size",
         "n_critic",
+        "steps_per_loop",
     ):
         _at_least(config, name, 1)
     _at_least(config, "keep_checkpoints", 0)
@@ -77,7 +78,7 @@ def validate(config: Config) -> None:
     _at_least(config, "vector_dim", 0)
     if not isinstance(config.random_flip, bool):
         _fail("random_flip", config.random_flip, "true or false")
-    for name in ("deterministic", "spectral_norm"):
+    for name in ("deterministic", "spectral_norm", "sync_batch_norm"):
         if not isinstance(getattr(config, name), bool):
             _fail(name, getattr(config, name), "true or false")
     changeable = [f.name for f in dataclasses.fields(config) if f.metadata["role"] == LEARNING]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import sys
 import time
@@ -16,7 +17,7 @@ from collections.abc import Iterator
 import numpy as np
 import tensorflow as tf
 
-from dcgan import data, evaluation, snapshots
+from dcgan import data, distribute, evaluation, snapshots
 from dcgan.config import Config
 from dcgan.prepare import PreparedRun, prepare
 from dcgan.trainer import Trainer
@@ -46,7 +47,15 @@ def train(config: Config) -> Trainer:
         CheckpointError: if a checkpoint cannot be restored or saved.
     """
     run = prepare(config)
-    trainer = run.trainer
+    try:
+        return _train(run)
+    finally:
+        if not run.cluster.is_chief:  # its files only took part in the saves
+            shutil.rmtree(run.workdir.path, ignore_errors=True)
+
+
+def _train(run: PreparedRun) -> Trainer:
+    config, trainer = run.config, run.trainer
     step = int(trainer.step.numpy())
     if step >= config.train_steps:
         print(
@@ -76,22 +85,23 @@ def train(config: Config) -> Trainer:
     steps_per_sec = float("nan")
     saved_step = step
     early_stop = None
+    stopping = False
     with _stop_on_signals() as stop:
-        while step < config.train_steps and stop.signal is None and early_stop is None:
-            if config.lr_decay_steps:  # a variable assignment: the step is not retraced
-                trainer.set_learning_rates(**config.learning_rates(step))
-            metrics = _train_step(run)
-            step += 1
+        while step < config.train_steps and not stopping and early_stop is None:
+            metrics = _train_steps(run, _steps_to_next_event(config, step))
+            step = int(trainer.step.numpy())
             if (
                 config.on_nonfinite == "stop"
                 and int(metrics["nonfinite_updates"]) > nonfinite_at_start
             ):
                 writer.flush()
                 raise NonFiniteError(_nonfinite_message(run, step, metrics))
+            # Every worker stops at the same step, even if a signal reached only one.
+            stopping = distribute.agree_to_stop(run.cluster, stop.signal is not None)
             if config.eval_every and (step % config.eval_every == 0 or step == config.train_steps):
                 best = _evaluate(run, writer, step)
                 early_stop = _patience_exhausted(config, step, best)
-            final = step == config.train_steps or stop.signal is not None or early_stop
+            final = step == config.train_steps or stopping or early_stop
             if step % config.log_every == 0 or final:
                 now = time.perf_counter()
                 steps_per_sec = (step - last_log_step) / (now - last_log_time)
@@ -115,8 +125,9 @@ def train(config: Config) -> Trainer:
             run.save(step)
     writer.flush()
     latest = run.manager.latest_checkpoint
-    if stop.signal is not None:
-        print(f"stopped by {signal.Signals(stop.signal).name} at step {step}; checkpoint {latest}")
+    if stopping:
+        by = signal.Signals(stop.signal).name if stop.signal else "another worker's signal"
+        print(f"stopped by {by} at step {step}; checkpoint {latest}")
     elif early_stop:
         print(f"stopped early at step {step}: {early_stop}; checkpoint {latest}")
     else:
@@ -130,10 +141,26 @@ def train(config: Config) -> Trainer:
     return trainer
 
 
-def _train_step(run: PreparedRun) -> dict:
-    """One step; the data's counters join the metrics; an unreadable file is a DataError."""
+def _steps_to_next_event(config: Config, step: int) -> int:
+    """Steps the next call of the compiled step may take: at most ``steps_per_loop``, and
+    never past a step that logs, summarizes, draws, evaluates, checkpoints or ends."""
+    periods = [
+        config.log_every,
+        config.summary_every,
+        config.image_every,
+        config.checkpoint_every,
+        config.eval_every,
+    ]
+    next_event = min([config.train_steps] + [(step // p + 1) * p for p in periods if p])
+    return max(1, min(config.steps_per_loop, next_event - step))
+
+
+def _train_steps(run: PreparedRun, count: int) -> dict:
+    """``count`` steps in one call; the data's counters join the metrics; an unreadable
+    file is a DataError."""
     try:
-        metrics = run.trainer.train_step(run.iterator)
+        # A tensor, so that every count runs the same trace.
+        metrics = run.trainer.train_step(run.iterator, tf.constant(count, tf.int64))
     except tf.errors.InvalidArgumentError as e:
         message = data.bad_image_message(e)
         if message is None:

@@ -413,3 +413,12 @@ def mlp_discriminator(
         x = _activation_layer(activation, f"hidden{i}_{activation}")(x)
     logits = dense(1, dtype="float32", name="logits")(x)  # [B, 1]
     return keras.Model(sample, logits, name="discriminator")
+
+
+def synchronize_batch_norm(model: keras.Model) -> None:
+    """Makes every batch-norm layer of ``model`` take its batch statistics over all
+    replicas (``BatchNormalization(synchronized=True)``): the statistics, and so the
+    step, are those of the global batch. One all-reduce per layer and call."""
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.synchronized = True  # read at call time

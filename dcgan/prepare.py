@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import tempfile
 
 import keras
 import tensorflow as tf
 
-from dcgan import builder, data, evaluation
+from dcgan import builder, data, distribute, evaluation
 from dcgan import config as config_lib
 from dcgan.config import Config
 from dcgan.trainer import Trainer
@@ -35,6 +36,8 @@ class PreparedRun:
             only; saved with the iterator, whose position it counts).
         evaluator: with ``--eval_every``, the metrics of G.
         best_manager: with ``--best_metric``, the manager of ``best/``.
+        cluster: the devices and this process's part; a worker that is not the chief
+            writes to a temporary ``workdir`` the loop removes at the end.
     """
 
     config: Config
@@ -45,6 +48,7 @@ class PreparedRun:
     skipped_images: tf.Variable | None = None
     evaluator: evaluation.Evaluator | None = None
     best_manager: tf.train.CheckpointManager | None = None
+    cluster: distribute.Cluster | None = None
 
     def save(self, step: int, *, best: bool = False) -> str:
         """Saves a checkpoint numbered ``step`` in ``checkpoints/``, or in ``best/``.
@@ -73,6 +77,8 @@ def prepare(config: Config) -> PreparedRun:
     Raises:
         ConfigError: if the workdir holds a run that these flags may not continue.
         WorkdirError: if the workdir cannot be created or written.
+        distribute.DistributeError: if the strategy, devices, cluster or TPU cannot be
+            used, or the global batch cannot be split over the replicas.
         data.DataError: if the data is missing or unreadable.
         CheckpointError: if the latest checkpoint does not match the networks.
         evaluation.EvaluationError: if --eval_every needs a feature extractor that
@@ -81,12 +87,15 @@ def prepare(config: Config) -> PreparedRun:
     if os.path.exists(config.workdir) and not os.path.isdir(config.workdir):
         raise config_lib.ConfigError(f"--workdir={config.workdir} exists and is not a directory")
     Workdir(config.workdir).check_writable()  # before any work, so a refusal costs nothing
+    # Before any other TensorFlow work: a multi-worker strategy must come first.
+    cluster = distribute.make_strategy(config.strategy, devices=config.devices, tpu=config.tpu)
+    distribute.check_batch(cluster, config.batch_size, config.pack)
     if config.dataset == "npy_vectors" and not config.vector_dim:
         # Read from the file's header and saved with the run, so sampling later does
         # not need the data file.
         config = dataclasses.replace(config, vector_dim=data.npy_vector_dim(config.data_file))
-    workdir = Workdir(config.workdir)
-    saved = workdir.saved_config()
+    shared = Workdir(config.workdir)
+    saved = shared.saved_config()
     if saved is not None:
         config_lib.check_resumable(saved, config)
     if config.deterministic:
@@ -94,23 +103,19 @@ def prepare(config: Config) -> PreparedRun:
     # Before anything random is built: weight init and tf.data's seeded shuffles both
     # derive from the global seed.
     keras.utils.set_random_seed(config.seed)
-    skipped_images = None
-    if config.dataset == "folder":
-        skipped_images = tf.Variable(0, dtype=tf.int64, trainable=False, name="skipped_images")
-    dataset = builder.build_dataset(
-        config, batch_size=config.batch_size, skipped_images=skipped_images
+    trainer = builder.build_trainer(
+        config, strategy=cluster.strategy, per_replica_input=cluster.distributes_input
     )
-    trainer = builder.build_trainer(config)
-    iterator = iter(dataset)
-    # The iterator's position is state too: a resumed run sees the batches the
-    # uninterrupted run would have seen.
-    data_state = {"data": iterator}
-    if skipped_images is not None:
-        data_state["data_skipped_images"] = skipped_images
+    iterator, data_state, skipped_images = _restore(config, cluster, trainer, shared)
     checkpoint = tf.train.Checkpoint(**trainer.checkpoint_items(), **data_state)
-    workdir.restore(checkpoint)
     # A restore brings back the saved learning rates; the flags of this run win.
     trainer.set_learning_rates(**config.learning_rates(int(trainer.step.numpy())))
+    # Every worker saves (a save may need every worker); only the chief's files stay.
+    workdir = shared
+    if not cluster.is_chief:
+        workdir = Workdir(tempfile.mkdtemp(prefix=f"dcgan-worker{cluster.worker_index}-"))
+        if shared.best() is not None:  # so every worker's patience counts alike
+            workdir.save_best(shared.best())
     manager = workdir.checkpoint_manager(checkpoint, keep=config.keep_checkpoints)
     evaluator = best_manager = None
     if config.eval_every:
@@ -120,5 +125,80 @@ def prepare(config: Config) -> PreparedRun:
         best_manager = workdir.best_manager(checkpoint)
     workdir.save_config(config)
     return PreparedRun(
-        config, trainer, iterator, workdir, manager, skipped_images, evaluator, best_manager
+        config,
+        trainer,
+        iterator,
+        workdir,
+        manager,
+        skipped_images,
+        evaluator,
+        best_manager,
+        cluster,
     )
+
+
+def _restore(config: Config, cluster: distribute.Cluster, trainer: Trainer, workdir: Workdir):
+    """Builds the data pipeline and restores the latest checkpoint of ``workdir``, if any.
+
+    One pipeline feeding global batches is checkpointed with the run, so a resumed run
+    sees the batches the uninterrupted run would have seen. A distributed pipeline
+    (multi_worker, tpu) cannot be: it restarts at the resumed step with a new order,
+    seeded by the seed and that step, the same on every restart from that checkpoint.
+    The same holds for a pipeline resumed from a checkpoint without one.
+
+    Returns:
+        The iterator, the data state to checkpoint with the run, and the skipped-images
+        counter (folders read by one pipeline; else None).
+    """
+    latest = workdir.latest_checkpoint()
+    saved_data = latest is not None and _holds_data_state(latest)
+    skipped_images = None
+    if config.dataset == "folder" and not cluster.distributes_input:
+        skipped_images = tf.Variable(0, dtype=tf.int64, trainable=False, name="skipped_images")
+    if not cluster.distributes_input and (latest is None or saved_data):
+        dataset = builder.build_dataset(
+            config, batch_size=config.batch_size, skipped_images=skipped_images
+        )
+        iterator = iter(dataset)
+        data_state = _data_state(iterator, skipped_images)
+        workdir.restore(tf.train.Checkpoint(**trainer.checkpoint_items(), **data_state))
+        return iterator, data_state, skipped_images
+    # The networks and the step first; the data's order then follows from the step.
+    workdir.restore(tf.train.Checkpoint(**trainer.checkpoint_items()), partial=saved_data)
+    seed = _data_seed(config.seed, int(trainer.step.numpy()))
+    if cluster.distributes_input:
+
+        def dataset_fn(context: tf.distribute.InputContext) -> tf.data.Dataset:
+            return builder.build_dataset(
+                config,
+                batch_size=context.get_per_replica_batch_size(config.batch_size),
+                seed=seed,
+                shard=(context.num_input_pipelines, context.input_pipeline_id),
+            )
+
+        dataset = cluster.strategy.distribute_datasets_from_function(dataset_fn)
+        return iter(dataset), {}, None
+    dataset = builder.build_dataset(
+        config, batch_size=config.batch_size, skipped_images=skipped_images, seed=seed
+    )
+    iterator = iter(dataset)
+    return iterator, _data_state(iterator, skipped_images), skipped_images
+
+
+def _data_state(iterator, skipped_images) -> dict:
+    # The iterator's position is state too: a resumed run sees the batches the
+    # uninterrupted run would have seen.
+    state = {"data": iterator}
+    if skipped_images is not None:
+        state["data_skipped_images"] = skipped_images
+    return state
+
+
+def _holds_data_state(path: str) -> bool:
+    """Whether the checkpoint at ``path`` holds a data pipeline's position."""
+    return any(name.startswith("data/") for name, _ in tf.train.list_variables(path))
+
+
+def _data_seed(seed: int, step: int) -> int:
+    """The data seed of a pipeline restarted at ``step``: ``seed`` itself at step 0."""
+    return seed if step == 0 else (seed * 1_000_003 + step) % 2**31

@@ -119,11 +119,11 @@ def main(argv: list[str]) -> None:
             print(f"{_PROGRAM}: warning: --{old} is deprecated; use {replacement}", file=sys.stderr)
     # Imported after the flag checks: TensorFlow takes seconds to load.
     cli.quiet_tensorflow()
-    from dcgan import data, loop, workdir
+    from dcgan import data, distribute, loop, workdir
 
     try:
         loop.train(config)
-    except config_lib.ConfigError as e:
+    except (config_lib.ConfigError, distribute.DistributeError) as e:
         cli.fail(_PROGRAM, e, cli.USAGE_ERROR)
     except (
         data.DataError,

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from dcgan import augment, builder, data, models, noise, objective, trainer
+from dcgan import augment, builder, data, distribute, models, noise, objective, trainer
 from dcgan import config as config_lib
 from dcgan.config import STATE_FIELDS, Config, ConfigError
 
@@ -528,6 +528,8 @@ DCGAN_GLYPHS_FIELDS = (
     "d_beta2",
     "lr_decay_steps",
     "g_ema_decay",
+    "strategy",
+    "steps_per_loop",
 )
 # wgan-gp on ring2d with an RMSProp discriminator: no image fields, no data_dir, no
 # dcgan/wgan fields, no d_beta*.
@@ -569,6 +571,8 @@ WGAN_GP_RING2D_FIELDS = (
     "g_beta2",
     "lr_decay_steps",
     "g_ema_decay",
+    "strategy",
+    "steps_per_loop",
 )
 
 
@@ -804,8 +808,14 @@ def test_check_resumable_accepts_run_field_changes():
         "patience": 4,
         "eval_classifier": "classifier.keras",
         "eval_layer": "features",
+        "strategy": "tpu",
+        "tpu": "grpc://10.0.0.2:8470",
+        "steps_per_loop": 10,
     }
-    assert set(changes) | {"allow_flag_changes"} == set(config_lib.RUN_FIELDS)
+    assert set(changes) | {"allow_flag_changes", "devices"} == set(config_lib.RUN_FIELDS)
+    config_lib.check_resumable(
+        saved, dataclasses.replace(saved, strategy="mirrored", devices=("/gpu:0", "/gpu:1"))
+    )
     config_lib.check_resumable(saved, dataclasses.replace(saved, **changes))
 
 
@@ -984,6 +994,7 @@ def test_choice_lists_equal_their_owners():
     assert config_lib.NOISE_DISTRIBUTIONS == noise.DISTRIBUTIONS
     assert config_lib.TRAIN_ORDERS == trainer.TRAIN_ORDERS
     assert config_lib.AUGMENTATIONS == augment.POLICIES
+    assert config_lib.STRATEGIES == distribute.STRATEGIES
     # The builder reads OPTIMIZERS from here: each one builds, and nothing else does.
     for name in config_lib.OPTIMIZERS:
         builder.build_optimizer(name, learning_rate=1e-3, beta1=0.5, beta2=0.999)
