@@ -23,8 +23,27 @@ from dcgan.trainer import Trainer
 _VECTOR_FIXED_SAMPLES = 1000
 
 
-def build_optimizer(name: str, *, learning_rate: float, beta1: float, beta2: float):
-    """Returns a Keras optimizer.
+def build_optimizer(
+    name: str,
+    *,
+    learning_rate: float,
+    beta1: float,
+    beta2: float,
+    loss_scale: bool = False,
+) -> keras.optimizers.Optimizer:
+    """Returns a Keras optimizer, wrapped for dynamic loss scaling if asked.
+
+    Under float16 small gradients underflow to 0, so the loss is multiplied by a scale
+    before differentiating and the gradients divided by it before the update. A
+    ``keras.optimizers.LossScaleOptimizer`` keeps that scale in a variable
+    (``dynamic_scale``, 2**15 at first), and its ``apply`` unscales the gradients,
+    skips the update and halves the scale when one is not finite, and doubles it after
+    2,000 finite updates. Each network gets its own: G's and D's gradients underflow
+    at different scales. The wrapper's slots lie under ``inner_optimizer/`` in a
+    checkpoint, so a run keeps the same ``loss_scale`` for its life.
+
+    Call ``.build(variables)`` on the result before the first (traced) update, for the
+    wrapper as for a plain optimizer: it creates the slots and the scale.
 
     Args:
         name: "adam" or "rmsprop". RMSProp keeps the Keras defaults (rho 0.9, no
@@ -32,15 +51,30 @@ def build_optimizer(name: str, *, learning_rate: float, beta1: float, beta2: flo
         learning_rate: step size.
         beta1: Adam's first-moment decay.
         beta2: Adam's second-moment decay.
+        loss_scale: wrap the optimizer in a ``LossScaleOptimizer``; ``use_loss_scale``
+            says when (mixed_float16 only: bfloat16 has float32's range).
 
     Raises:
         ValueError: for an unknown name.
     """
     if name == "adam":
-        return keras.optimizers.Adam(learning_rate, beta_1=beta1, beta_2=beta2)
-    if name == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate)
-    raise ValueError(f"optimizer {name!r} is not one of {list(config_lib.OPTIMIZERS)}")
+        optimizer = keras.optimizers.Adam(learning_rate, beta_1=beta1, beta_2=beta2)
+    elif name == "rmsprop":
+        optimizer = keras.optimizers.RMSprop(learning_rate)
+    else:
+        raise ValueError(f"optimizer {name!r} is not one of {list(config_lib.OPTIMIZERS)}")
+    if loss_scale:
+        return keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
+def use_loss_scale(config: Config) -> bool:
+    """Whether the run's optimizers scale the loss: under mixed_float16 only.
+
+    float16 has 5 exponent bits (smallest normal 6e-5), so gradients underflow;
+    bfloat16 has float32's 8, so mixed_bfloat16 needs no scaling.
+    """
+    return config.precision == "mixed_float16"
 
 
 def sample_shape(config: Config) -> tuple[int, ...]:
@@ -56,6 +90,8 @@ def build_networks(config: Config) -> tuple[keras.Model, keras.Model]:
     """Builds the generator and discriminator a ``Config`` describes.
 
     With ``pack`` > 1, D's input is ``pack`` samples concatenated along the last axis.
+    Every layer gets the dtype policy ``config.precision`` (float32 variables; images,
+    samples and logits float32 under any policy).
     """
     if config.is_image:
         generator = models.dcgan_generator(
@@ -69,6 +105,7 @@ def build_networks(config: Config) -> tuple[keras.Model, keras.Model]:
             upsample=config.g_upsample,
             start_size=config.g_start,
             noise_shape=config.latent_shape,
+            dtype_policy=config.precision,
         )
         discriminator = models.dcgan_discriminator(
             image_size=config.image_size,
@@ -81,6 +118,7 @@ def build_networks(config: Config) -> tuple[keras.Model, keras.Model]:
             dense_units=config.d_dense_units,
             dropout=config.d_dropout,
             spectral_norm=config.spectral_norm,
+            dtype_policy=config.precision,
         )
     else:
         (dim,) = sample_shape(config)
@@ -89,12 +127,14 @@ def build_networks(config: Config) -> tuple[keras.Model, keras.Model]:
             output_dim=dim,
             hidden_units=config.g_hidden_units,
             activation=config.g_activation,
+            dtype_policy=config.precision,
         )
         discriminator = models.mlp_discriminator(
             input_dim=dim * config.pack,
             hidden_units=config.d_hidden_units,
             activation=config.d_activation,
             spectral_norm=config.spectral_norm,
+            dtype_policy=config.precision,
         )
     return generator, discriminator
 
@@ -148,12 +188,14 @@ def build_trainer(
                 learning_rate=config.g_lr,
                 beta1=config.g_beta1,
                 beta2=config.g_beta2,
+                loss_scale=use_loss_scale(config),
             ),
             d_optimizer=build_optimizer(
                 config.d_optimizer,
                 learning_rate=config.d_lr,
                 beta1=config.d_beta1,
                 beta2=config.d_beta2,
+                loss_scale=use_loss_scale(config),
             ),
             objective=build_objective(config),
             noise=build_noise(config),

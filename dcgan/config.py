@@ -44,6 +44,7 @@ IMAGE_SIZES = (28, 32, 64, 128)
 NORMALIZATIONS = ("batch", "layer", "none")
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "selu", "tanh")
 UPSAMPLINGS = ("transpose", "nearest")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 # Owned here (dcgan.builder reads OPTIMIZERS). The leaves dcgan.noise and dcgan.trainer keep
 # their own NOISE_DISTRIBUTIONS and TRAIN_ORDERS; tests/test_config.py checks they agree.
 CHANNELS = (1, 3)
@@ -188,6 +189,16 @@ class Config:
     # STATE: the checkpointed fixed noise holds grid_size**2 vectors.
     grid_size: int = _field(8, "Sample grid is grid_size^2 images.", when=_IMAGE, role=STATE)
     deterministic: bool = _field(False, "Deterministic ops: bit-exact reruns on GPU.", role=RUN)
+    # STATE: under mixed_float16 each optimizer is wrapped in a loss-scale optimizer, which
+    # moves its slots in the checkpoint (under inner_optimizer/) and adds the loss scale.
+    precision: str = _field(
+        "float32",
+        "Keras dtype policy of G and D (variables stay float32): float32 on CPUs; "
+        "mixed_float16 on NVIDIA GPUs with tensor cores (dynamic loss scaling per network); "
+        "mixed_bfloat16 on TPUs and on CPUs or GPUs with bfloat16 units. Fixed for a run's life.",
+        choices=PRECISIONS,
+        role=STATE,
+    )
     on_nonfinite: str = _field(
         "stop",
         "On a NaN/Inf loss or gradient: stop or skip.",
@@ -611,7 +622,7 @@ def check_resumable(saved: Config, config: Config) -> None:
         )
         if name in STATE_FIELDS:
             raise ConfigError(
-                f"{prefix}; it shapes the saved networks, so resume with the same "
+                f"{prefix}; it shapes the saved checkpoint, so resume with the same "
                 "value or use a new --workdir"
             )
         if name not in config.allow_flag_changes:

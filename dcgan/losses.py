@@ -8,6 +8,17 @@ Contract shared by every function here:
 - Losses are minimized, keep the input dtype (float16 / bfloat16 work), hold no state,
   write no summaries, and run eagerly or inside ``tf.function``.
 
+Mixed precision: the penalties on D's input gradient (``gradient_penalty``,
+``lipschitz_penalty``, ``r1_penalty``, ``r2_penalty``) take an ``inner_scale``. Through a
+float16 D the inner gradient underflows (float16's smallest subnormal is 6e-8), as the
+outer one does; pass D's loss scale, and the inner target is multiplied by it before
+differentiating, the gradient cast to float32 and divided by it, and the norm taken in
+float32 (tensorflow#48662). The default 1.0 changes no value. The inner target is a
+sum over the batch, so each example's seed is B times what it gets from D's loss (a
+batch mean) at the same scale. A scale too large for it overflows float16 and makes the
+penalty inf or NaN; D's scaled gradients are then non-finite as well, and the
+loss-scale optimizer skips the update and halves the scale, as for any overflow.
+
 ``dcgan.objective`` assembles these functions into the objective a run trains with.
 """
 
@@ -327,28 +338,39 @@ def relativistic_average_generator_loss(
 
 
 def _squared_input_gradient_norm(
-    function: Callable[[tf.Tensor], tf.Tensor], inputs: tf.Tensor, name: str
+    function: Callable[[tf.Tensor], tf.Tensor],
+    inputs: tf.Tensor,
+    name: str,
+    inner_scale: float | tf.Tensor,
 ) -> tf.Tensor:
     """Returns ||grad function(x)||_2^2 at each example x of ``inputs``, float32 [B].
 
     The gradient of the summed outputs is each example's own gradient as long as
     ``function`` treats examples independently (no batch statistics); its square is
-    summed over every axis but the batch, in float32.
+    summed over every axis but the batch, in float32. The outputs are multiplied by
+    ``inner_scale`` (in float32, the logits' dtype) before differentiating and the
+    gradient divided by it in float32, so that a float16 backward pass keeps the
+    gradient's small values; both are exact for 1.0.
     """
+    scale = tf.cast(inner_scale, tf.float32)
     with tf.GradientTape() as tape:
         tape.watch(inputs)
         outputs = _per_example(function(inputs), name)
-    gradients = tf.cast(tape.gradient(outputs, inputs), tf.float32)  # [B, ...]
+        scaled = tf.cast(outputs, tf.float32) * scale  # [B]
+    gradients = tf.cast(tape.gradient(scaled, inputs), tf.float32) / scale  # [B, ...]
     reduce_axes = list(range(1, gradients.shape.rank))
     return tf.reduce_sum(tf.square(gradients), axis=reduce_axes)  # [B]
 
 
 def _gradient_regularizer(
-    discriminator: Callable[[tf.Tensor], tf.Tensor], samples: tf.Tensor, name: str
+    discriminator: Callable[[tf.Tensor], tf.Tensor],
+    samples: tf.Tensor,
+    name: str,
+    inner_scale: float | tf.Tensor,
 ) -> tf.Tensor:
     """Returns ||grad D(x)||_2^2 at each example x of ``samples``, [B] in their dtype."""
     samples = tf.convert_to_tensor(samples)
-    squared_norm = _squared_input_gradient_norm(discriminator, samples, name)
+    squared_norm = _squared_input_gradient_norm(discriminator, samples, name, inner_scale)
     return tf.cast(squared_norm, samples.dtype)
 
 
@@ -360,6 +382,7 @@ def _interpolate_penalty(
     target: float,
     rng: tf.random.Generator | None,
     one_sided: bool,
+    inner_scale: float | tf.Tensor,
 ) -> tf.Tensor:
     """Returns (||grad critic(x_hat)||_2 / target - 1)^2 per example, [B].
 
@@ -378,7 +401,7 @@ def _interpolate_penalty(
     rng = rng if rng is not None else tf.random.get_global_generator()
     alpha = tf.cast(rng.uniform(alpha_shape, dtype=tf.float32), real.dtype)  # [B, 1, ..., 1]
     x_hat = real + alpha * (fake - real)
-    squared_norm = _squared_input_gradient_norm(critic, x_hat, "critic(x_hat)")  # [B]
+    squared_norm = _squared_input_gradient_norm(critic, x_hat, "critic(x_hat)", inner_scale)  # [B]
     norm = tf.sqrt(squared_norm + _GRADIENT_NORM_EPSILON)
     excess = norm / target - 1.0
     if one_sided:
@@ -393,6 +416,7 @@ def gradient_penalty(
     *,
     target: float = 1.0,
     rng: tf.random.Generator | None = None,
+    inner_scale: float | tf.Tensor = 1.0,
 ) -> tf.Tensor:
     """WGAN-GP gradient penalty, (||grad critic(x_hat)||_2 / target - 1)^2 per example.
 
@@ -411,6 +435,10 @@ def gradient_penalty(
         target: the norm the gradient is pulled to (1 for a 1-Lipschitz critic).
         rng: source of alpha; a checkpointed ``tf.random.Generator`` makes the penalty
             reproducible and resumable. ``None`` uses the global generator.
+        inner_scale: a float32 scalar (tensor or number) the inner target is
+            multiplied by before its gradient, which is then divided by it in float32:
+            pass D's loss scale under mixed_float16, where the float16 backward pass
+            would otherwise underflow. 1.0 (the default) changes no value.
 
     Returns:
         Per-example penalty [B], in the dtype of ``real``.
@@ -418,7 +446,9 @@ def gradient_penalty(
     Raises:
         ValueError: if ``target`` is not positive.
     """
-    return _interpolate_penalty(critic, real, fake, target=target, rng=rng, one_sided=False)
+    return _interpolate_penalty(
+        critic, real, fake, target=target, rng=rng, one_sided=False, inner_scale=inner_scale
+    )
 
 
 def lipschitz_penalty(
@@ -428,6 +458,7 @@ def lipschitz_penalty(
     *,
     target: float = 1.0,
     rng: tf.random.Generator | None = None,
+    inner_scale: float | tf.Tensor = 1.0,
 ) -> tf.Tensor:
     """WGAN-LP penalty, max(0, ||grad critic(x_hat)||_2 / target - 1)^2 per example.
 
@@ -445,6 +476,7 @@ def lipschitz_penalty(
         fake: generated samples, same shape and dtype as ``real``.
         target: the Lipschitz constant the gradient norm may not exceed.
         rng: source of alpha, as in ``gradient_penalty``.
+        inner_scale: as in ``gradient_penalty``.
 
     Returns:
         Per-example penalty [B], in the dtype of ``real``.
@@ -452,10 +484,17 @@ def lipschitz_penalty(
     Raises:
         ValueError: if ``target`` is not positive.
     """
-    return _interpolate_penalty(critic, real, fake, target=target, rng=rng, one_sided=True)
+    return _interpolate_penalty(
+        critic, real, fake, target=target, rng=rng, one_sided=True, inner_scale=inner_scale
+    )
 
 
-def r1_penalty(discriminator: Callable[[tf.Tensor], tf.Tensor], real: tf.Tensor) -> tf.Tensor:
+def r1_penalty(
+    discriminator: Callable[[tf.Tensor], tf.Tensor],
+    real: tf.Tensor,
+    *,
+    inner_scale: float | tf.Tensor = 1.0,
+) -> tf.Tensor:
     """R1 regularizer, ||grad D(x)||_2^2 at each real example x.
 
     Mescheder et al., "Which Training Methods for GANs do actually Converge?" (2018),
@@ -469,14 +508,23 @@ def r1_penalty(discriminator: Callable[[tf.Tensor], tf.Tensor], real: tf.Tensor)
         discriminator: maps a batch like ``real`` to logits [B] or [B, 1]; pass
             ``lambda x: model(x, training=True)`` for a Keras discriminator.
         real: real samples [B, ...].
+        inner_scale: a float32 scalar (tensor or number) the inner target is
+            multiplied by before its gradient, which is then divided by it in float32:
+            pass D's loss scale under mixed_float16, where the float16 backward pass
+            would otherwise underflow. 1.0 (the default) changes no value.
 
     Returns:
         Per-example penalty [B], in the dtype of ``real``.
     """
-    return _gradient_regularizer(discriminator, real, "discriminator(real)")
+    return _gradient_regularizer(discriminator, real, "discriminator(real)", inner_scale)
 
 
-def r2_penalty(discriminator: Callable[[tf.Tensor], tf.Tensor], fake: tf.Tensor) -> tf.Tensor:
+def r2_penalty(
+    discriminator: Callable[[tf.Tensor], tf.Tensor],
+    fake: tf.Tensor,
+    *,
+    inner_scale: float | tf.Tensor = 1.0,
+) -> tf.Tensor:
     """R2 regularizer, ||grad D(x)||_2^2 at each generated example x.
 
     Mescheder et al., "Which Training Methods for GANs do actually Converge?" (2018),
@@ -489,11 +537,12 @@ def r2_penalty(discriminator: Callable[[tf.Tensor], tf.Tensor], fake: tf.Tensor)
         discriminator: D as a function of a batch like ``fake``, returning logits [B]
             or [B, 1] (as for ``r1_penalty``).
         fake: generated samples [B, ...], the batch D's fake loss sees.
+        inner_scale: as in ``r1_penalty``.
 
     Returns:
         The penalty of each generated example, [B], in the dtype of ``fake``.
     """
-    return _gradient_regularizer(discriminator, fake, "discriminator(fake)")
+    return _gradient_regularizer(discriminator, fake, "discriminator(fake)", inner_scale)
 
 
 def clip_weights(variables: Sequence[tf.Variable], clip_value: float) -> None:

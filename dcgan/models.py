@@ -6,11 +6,21 @@ instead of pooling, N(0, 0.02) weight init, ReLU + tanh in the generator, LeakyR
 in the discriminator, and no normalization on the discriminator's first layer.
 
 Every model is a functional ``keras.Model`` built from ``keras.Input``, so its variables
-exist as soon as it is constructed. Discriminators return logits (no sigmoid), and every
-model's last layer runs in float32 so the outputs stay float32 under a mixed-precision
-policy such as ``"mixed_float16"``. With ``spectral_norm=True`` a discriminator's Conv2D
-and Dense layers are ``dcgan.spectral``'s spectrally normalized versions (Miyato et al.
-2018); the trainer then runs ``dcgan.spectral.power_iterate`` before each D update.
+exist as soon as it is constructed. Discriminators return logits (no sigmoid).
+
+Precision: every builder takes ``dtype_policy``, one of ``PRECISIONS``, and gives it to
+every layer it makes, so one process can hold a float32 and a mixed-precision model side
+by side (``keras.mixed_precision.set_global_policy`` would change every model built
+after it); None uses Keras' global policy. Under a mixed policy the variables stay
+float32 and the layers compute in float16 or bfloat16, except the last layer of every
+model (G's tanh or output, D's logits), which runs in float32 so that images, samples and
+logits are float32: the losses and the penalties' gradient norms then start from float32
+values. Batch and layer normalization compute their statistics in float32 (Keras casts
+half-precision inputs up), and ``dcgan.spectral`` computes sigma in float32.
+
+With ``spectral_norm=True`` a discriminator's Conv2D and Dense layers are
+``dcgan.spectral``'s spectrally normalized versions (Miyato et al. 2018); the trainer
+then runs ``dcgan.spectral.power_iterate`` before each D update.
 """
 
 from __future__ import annotations
@@ -31,6 +41,8 @@ ACTIVATIONS = ("relu", "leaky_relu", "elu", "selu", "tanh")
 #: nearest-neighbour upsample followed by a stride-1 convolution (no checkerboard
 #: artifacts; S1's generator).
 UPSAMPLINGS = ("transpose", "nearest")
+#: Keras dtype policies a model may be built with (``--precision``).
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
 _LEAKY_SLOPE = 0.2
 _INIT_STDDEV = 0.02
@@ -99,23 +111,28 @@ def _check_start_size(image_size: int, start_size: int) -> None:
         )
 
 
+def _check_dtype_policy(dtype_policy: object) -> None:
+    if dtype_policy is not None:
+        _check_choice("dtype_policy", dtype_policy, PRECISIONS)
+
+
 def _init() -> keras.initializers.Initializer:
     # A fresh instance per layer: an unseeded Keras 3 initializer instance returns the
     # same values on every call, so sharing one would give equal-shaped kernels equal values.
     return keras.initializers.RandomNormal(mean=0.0, stddev=_INIT_STDDEV)
 
 
-def _norm_layer(norm: str, name: str) -> keras.layers.Layer | None:
+def _norm_layer(norm: str, name: str, dtype_policy: str | None) -> keras.layers.Layer | None:
     if norm == "batch":
         # Momentum 0.9, not Keras' 0.99: with 0.99 the moving statistics that inference
         # (sample grids, dcgan.sample) uses lag hundreds of steps behind training.
-        return keras.layers.BatchNormalization(momentum=_BN_MOMENTUM, name=name)
+        return keras.layers.BatchNormalization(momentum=_BN_MOMENTUM, dtype=dtype_policy, name=name)
     if norm == "layer":
         # Per-example statistics over H, W, C: unlike batch norm, this keeps each
         # example's output independent of the rest of the batch, which the per-example
         # WGAN-GP gradient penalty assumes. On the generator's reshaped projection this
         # equals LayerNormalization over the flat Dense output.
-        return keras.layers.LayerNormalization(axis=[1, 2, 3], name=name)
+        return keras.layers.LayerNormalization(axis=[1, 2, 3], dtype=dtype_policy, name=name)
     return None
 
 
@@ -126,10 +143,10 @@ def _discriminator_layers(spectral_norm: bool) -> tuple[type, type]:
     return keras.layers.Conv2D, keras.layers.Dense
 
 
-def _activation_layer(activation: str, name: str) -> keras.layers.Layer:
+def _activation_layer(activation: str, name: str, dtype_policy: str | None) -> keras.layers.Layer:
     if activation == "leaky_relu":
-        return keras.layers.LeakyReLU(negative_slope=_LEAKY_SLOPE, name=name)
-    return keras.layers.Activation(activation, name=name)
+        return keras.layers.LeakyReLU(negative_slope=_LEAKY_SLOPE, dtype=dtype_policy, name=name)
+    return keras.layers.Activation(activation, dtype=dtype_policy, name=name)
 
 
 def dcgan_generator(
@@ -144,6 +161,7 @@ def dcgan_generator(
     upsample: str = "transpose",
     start_size: int | None = None,
     noise_shape: Sequence[int] | None = None,
+    dtype_policy: str | None = None,
 ) -> keras.Model:
     """Builds the DCGAN generator: latent noise -> image in [-1, 1].
 
@@ -167,6 +185,8 @@ def dcgan_generator(
             ``default_start_size(image_size)``.
         noise_shape: Shape of one noise example: ``(latent_dim,)`` (the default) or
             ``(s0, s0, c)`` with ``s0 * s0 * c == latent_dim``.
+        dtype_policy: Keras dtype policy of every layer, one of ``PRECISIONS``; None:
+            Keras' global policy. The last layer runs in float32 under any policy.
 
     Returns:
         A ``keras.Model`` named "generator" mapping ``[B, *noise_shape]`` to float32
@@ -180,6 +200,7 @@ def dcgan_generator(
     _check_positive_int("latent_dim", latent_dim)
     _check_choice("activation", activation, ACTIVATIONS)
     _check_choice("upsample", upsample, UPSAMPLINGS)
+    _check_dtype_policy(dtype_policy)
     s0 = start_size or default_start_size(image_size)
     _check_start_size(image_size, s0)
     noise_shape = tuple(noise_shape or (latent_dim,))
@@ -198,9 +219,14 @@ def dcgan_generator(
     z = keras.Input(shape=noise_shape, name="z")  # [B, *noise_shape]
     if len(noise_shape) == 1:
         x = keras.layers.Dense(
-            s0 * s0 * width, use_bias=use_bias, kernel_initializer=_init(), name="project"
+            s0 * s0 * width,
+            use_bias=use_bias,
+            kernel_initializer=_init(),
+            dtype=dtype_policy,
+            name="project",
         )(z)
-        x = keras.layers.Reshape((s0, s0, width), name="reshape")(x)  # [B, s0, s0, ch0]
+        x = keras.layers.Reshape((s0, s0, width), dtype=dtype_policy, name="reshape")(x)
+        # [B, s0, s0, ch0]
     else:
         x = keras.layers.Conv2D(
             width,
@@ -208,35 +234,48 @@ def dcgan_generator(
             padding="same",
             use_bias=use_bias,
             kernel_initializer=_init(),
+            dtype=dtype_policy,
             name="project",
         )(z)  # [B, s0, s0, ch0]
-    norm_layer = _norm_layer(norm, "project_norm")
+    norm_layer = _norm_layer(norm, "project_norm", dtype_policy)
     if norm_layer is not None:
         x = norm_layer(x)
-    x = _activation_layer(activation, f"project_{activation}")(x)
+    x = _activation_layer(activation, f"project_{activation}", dtype_policy)(x)
     for i in range(1, n):
         width //= 2
-        x = _upsample_block(x, width, kernel_size, upsample, use_bias, f"up{i}")
+        x = _upsample_block(x, width, kernel_size, upsample, use_bias, f"up{i}", dtype_policy)
         # [B, s0 * 2**i, s0 * 2**i, width]
-        norm_layer = _norm_layer(norm, f"up{i}_norm")
+        norm_layer = _norm_layer(norm, f"up{i}_norm", dtype_policy)
         if norm_layer is not None:
             x = norm_layer(x)
-        x = _activation_layer(activation, f"up{i}_{activation}")(x)
-    x = _upsample_block(x, channels, kernel_size, upsample, True, "to_image")
+        x = _activation_layer(activation, f"up{i}_{activation}", dtype_policy)(x)
+    x = _upsample_block(x, channels, kernel_size, upsample, True, "to_image", dtype_policy)
+    # float32 under any policy: G's images are float32, and tanh saturates in float32.
     image = keras.layers.Activation("tanh", dtype="float32", name="tanh")(x)  # [B, S, S, C]
     return keras.Model(z, image, name="generator")
 
 
-def _upsample_block(x, filters: int, kernel_size: int, upsample: str, use_bias: bool, name: str):
+def _upsample_block(
+    x,
+    filters: int,
+    kernel_size: int,
+    upsample: str,
+    use_bias: bool,
+    name: str,
+    dtype_policy: str | None,
+):
     """Doubles the spatial size of ``x`` [B, H, W, _] -> [B, 2H, 2W, filters]."""
     if upsample == "nearest":
-        x = keras.layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_upsample")(x)
+        x = keras.layers.UpSampling2D(
+            2, interpolation="nearest", dtype=dtype_policy, name=f"{name}_upsample"
+        )(x)
         return keras.layers.Conv2D(
             filters,
             kernel_size,
             padding="same",
             use_bias=use_bias,
             kernel_initializer=_init(),
+            dtype=dtype_policy,
             name=name,
         )(x)
     return keras.layers.Conv2DTranspose(
@@ -246,6 +285,7 @@ def _upsample_block(x, filters: int, kernel_size: int, upsample: str, use_bias: 
         padding="same",
         use_bias=use_bias,
         kernel_initializer=_init(),
+        dtype=dtype_policy,
         name=name,
     )(x)
 
@@ -262,6 +302,7 @@ def dcgan_discriminator(
     dense_units: int = 0,
     dropout: float = 0.0,
     spectral_norm: bool = False,
+    dtype_policy: str | None = None,
 ) -> keras.Model:
     """Builds the DCGAN discriminator (or WGAN critic): image -> one logit.
 
@@ -287,6 +328,8 @@ def dcgan_discriminator(
         spectral_norm: Whether every Conv2D and Dense layer, the logit's included, is
             ``spectral.SpectralConv2D`` / ``spectral.SpectralDense`` (same names, plus a
             non-trainable ``u`` variable each). False builds exactly the plain net.
+        dtype_policy: Keras dtype policy of every layer, one of ``PRECISIONS``; None:
+            Keras' global policy. The last layer runs in float32 under any policy.
 
     Returns:
         A ``keras.Model`` named "discriminator" mapping ``[B, image_size, image_size,
@@ -309,6 +352,7 @@ def dcgan_discriminator(
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout={dropout!r} is not supported; allowed: a number in [0, 1)")
     _check_bool("spectral_norm", spectral_norm)
+    _check_dtype_policy(dtype_policy)
     conv, dense = _discriminator_layers(spectral_norm)
     suffix = "lrelu" if activation == "leaky_relu" else activation
 
@@ -323,19 +367,21 @@ def dcgan_discriminator(
             padding="same",
             use_bias=i == 1 or norm != "batch",
             kernel_initializer=_init(),
+            dtype=dtype_policy,
             name=f"down{i}",
         )(x)  # [B, S / 2**i, S / 2**i, width] (one halving fewer after a stride-1 block)
-        norm_layer = _norm_layer(norm, f"down{i}_norm") if i > 1 else None
+        norm_layer = _norm_layer(norm, f"down{i}_norm", dtype_policy) if i > 1 else None
         if norm_layer is not None:
             x = norm_layer(x)
-        x = _activation_layer(activation, f"down{i}_{suffix}")(x)
+        x = _activation_layer(activation, f"down{i}_{suffix}", dtype_policy)(x)
         if dropout:
-            x = keras.layers.Dropout(dropout, name=f"down{i}_dropout")(x)
+            x = keras.layers.Dropout(dropout, dtype=dtype_policy, name=f"down{i}_dropout")(x)
         width *= 2
-    x = keras.layers.Flatten(name="flatten")(x)  # [B, s0 * s0 * width]
+    x = keras.layers.Flatten(dtype=dtype_policy, name="flatten")(x)  # [B, s0 * s0 * width]
     if dense_units:
-        x = dense(dense_units, kernel_initializer=_init(), name="hidden")(x)
-        x = _activation_layer(activation, f"hidden_{suffix}")(x)
+        x = dense(dense_units, kernel_initializer=_init(), dtype=dtype_policy, name="hidden")(x)
+        x = _activation_layer(activation, f"hidden_{suffix}", dtype_policy)(x)
+    # float32 under any policy: the logits feed the losses, and float16 would round them.
     logits = dense(1, kernel_initializer=_init(), dtype="float32", name="logits")(x)  # [B, 1]
     return keras.Model(image, logits, name="discriminator")
 
@@ -346,6 +392,7 @@ def mlp_generator(
     output_dim: int,
     hidden_units: Sequence[int] = (200, 100, 50),
     activation: str = "relu",
+    dtype_policy: str | None = None,
 ) -> keras.Model:
     """Builds a fully connected generator for vector data.
 
@@ -354,6 +401,8 @@ def mlp_generator(
         output_dim: Size of each generated vector, >= 1.
         hidden_units: Widths of the hidden Dense layers; non-empty, each >= 1.
         activation: Hidden-layer activation; one of ``ACTIVATIONS``.
+        dtype_policy: Keras dtype policy of every layer, one of ``PRECISIONS``; None:
+            Keras' global policy. The last layer runs in float32 under any policy.
 
     Returns:
         A ``keras.Model`` named "generator" mapping ``[B, latent_dim]`` to float32
@@ -366,12 +415,13 @@ def mlp_generator(
     _check_positive_int("output_dim", output_dim)
     units = _check_hidden_units(hidden_units)
     _check_choice("activation", activation, ACTIVATIONS)
+    _check_dtype_policy(dtype_policy)
 
     z = keras.Input(shape=(latent_dim,), name="z")  # [B, latent_dim]
     x = z
     for i, width in enumerate(units, start=1):
-        x = keras.layers.Dense(width, name=f"hidden{i}")(x)
-        x = _activation_layer(activation, f"hidden{i}_{activation}")(x)
+        x = keras.layers.Dense(width, dtype=dtype_policy, name=f"hidden{i}")(x)
+        x = _activation_layer(activation, f"hidden{i}_{activation}", dtype_policy)(x)
     sample = keras.layers.Dense(output_dim, dtype="float32", name="output")(x)  # [B, D]
     return keras.Model(z, sample, name="generator")
 
@@ -382,6 +432,7 @@ def mlp_discriminator(
     hidden_units: Sequence[int] = (200, 50),
     activation: str = "leaky_relu",
     spectral_norm: bool = False,
+    dtype_policy: str | None = None,
 ) -> keras.Model:
     """Builds a fully connected discriminator (or critic) for vector data.
 
@@ -392,6 +443,8 @@ def mlp_discriminator(
         spectral_norm: Whether every Dense layer, the logit's included, is
             ``spectral.SpectralDense`` (same names, plus a non-trainable ``u`` variable
             each). False builds exactly the plain net.
+        dtype_policy: Keras dtype policy of every layer, one of ``PRECISIONS``; None:
+            Keras' global policy. The last layer runs in float32 under any policy.
 
     Returns:
         A ``keras.Model`` named "discriminator" mapping ``[B, input_dim]`` to float32
@@ -404,13 +457,14 @@ def mlp_discriminator(
     units = _check_hidden_units(hidden_units)
     _check_choice("activation", activation, ACTIVATIONS)
     _check_bool("spectral_norm", spectral_norm)
+    _check_dtype_policy(dtype_policy)
     _, dense = _discriminator_layers(spectral_norm)
 
     sample = keras.Input(shape=(input_dim,), name="sample")  # [B, D]
     x = sample
     for i, width in enumerate(units, start=1):
-        x = dense(width, name=f"hidden{i}")(x)
-        x = _activation_layer(activation, f"hidden{i}_{activation}")(x)
+        x = dense(width, dtype=dtype_policy, name=f"hidden{i}")(x)
+        x = _activation_layer(activation, f"hidden{i}_{activation}", dtype_policy)(x)
     logits = dense(1, dtype="float32", name="logits")(x)  # [B, 1]
     return keras.Model(sample, logits, name="discriminator")
 

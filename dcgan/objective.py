@@ -24,8 +24,9 @@ from typing import Any
 
 import numpy as np
 
-# critic(x) -> outputs [B] or [B, 1], real [B, ...], fake [B, ...], rng -> penalty [B]
-PenaltyFunction = Callable[[Callable[[Any], Any], Any, Any, Any], Any]
+# (critic(x) -> outputs [B] or [B, 1], real [B, ...], fake [B, ...], rng, *,
+#  inner_scale=1.0) -> penalty [B]
+PenaltyFunction = Callable[..., Any]
 # (real_outputs [B], fake_outputs [B]) -> (D calls each real "real" [B], each fake "real" [B])
 Verdict = Callable[[Any, Any], tuple[Any, Any]]
 
@@ -37,8 +38,11 @@ class Penalty:
     Attributes:
         name: the metric that reports the term's unweighted batch mean.
         weight: the factor in D's loss.
-        function: ``(critic, real, fake, rng) -> [B]``; ``critic`` maps a batch to D's
-            outputs in training mode, ``rng`` is the run's ``tf.random.Generator``.
+        function: ``(critic, real, fake, rng, *, inner_scale=1.0) -> [B]``; ``critic``
+            maps a batch to D's outputs in training mode, ``rng`` is the run's
+            ``tf.random.Generator``, and ``inner_scale`` multiplies D's outputs before
+            their input gradient is taken (divided out again in float32): pass D's loss
+            scale under mixed_float16 (see ``dcgan.losses``).
         every: lazy regularization (Karras et al. 2020, "Analyzing and Improving the
             Image Quality of StyleGAN", section 4.3): the term is computed on every
             ``every``-th D update only, with weight ``every * weight``, so that its
@@ -133,7 +137,7 @@ class PenaltyKind:
 
     Attributes:
         metric: the name its values are reported under.
-        function: ``(critic, real, fake, rng) -> [B]``.
+        function: ``(critic, real, fake, rng, *, inner_scale=1.0) -> [B]``.
         scale: the term's weight per unit of ``--penalty_weight``: 1 for lambda of the
             gradient penalties, 1/2 for gamma of R1 and R2 (written gamma / 2 * ...).
         summary: one line for ``--penalty``'s help.
@@ -268,30 +272,30 @@ def _ragan() -> Objective:
     )
 
 
-def _gradient_penalty(critic, real, fake, rng):
+def _gradient_penalty(critic, real, fake, rng, *, inner_scale=1.0):
     from dcgan import losses
 
-    return losses.gradient_penalty(critic, real, fake, rng=rng)
+    return losses.gradient_penalty(critic, real, fake, rng=rng, inner_scale=inner_scale)
 
 
-def _lipschitz_penalty(critic, real, fake, rng):
+def _lipschitz_penalty(critic, real, fake, rng, *, inner_scale=1.0):
     from dcgan import losses
 
-    return losses.lipschitz_penalty(critic, real, fake, rng=rng)
+    return losses.lipschitz_penalty(critic, real, fake, rng=rng, inner_scale=inner_scale)
 
 
-def _r1(critic, real, fake, rng):
+def _r1(critic, real, fake, rng, *, inner_scale=1.0):
     del fake, rng  # R1 looks at real data only
     from dcgan import losses
 
-    return losses.r1_penalty(critic, real)
+    return losses.r1_penalty(critic, real, inner_scale=inner_scale)
 
 
-def _r2(critic, real, fake, rng):
+def _r2(critic, real, fake, rng, *, inner_scale=1.0):
     del real, rng  # R2 looks at generated data only
     from dcgan import losses
 
-    return losses.r2_penalty(critic, fake)
+    return losses.r2_penalty(critic, fake, inner_scale=inner_scale)
 
 
 FAMILIES: dict[str, Family] = {

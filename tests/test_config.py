@@ -486,6 +486,7 @@ DCGAN_GLYPHS_FIELDS = (
     "keep_checkpoints",
     "grid_size",
     "deterministic",
+    "precision",
     "on_nonfinite",
     "allow_flag_changes",
     "eval_every",
@@ -544,6 +545,7 @@ WGAN_GP_RING2D_FIELDS = (
     "checkpoint_every",
     "keep_checkpoints",
     "deterministic",
+    "precision",
     "on_nonfinite",
     "allow_flag_changes",
     "eval_every",
@@ -764,6 +766,7 @@ STATE_CHANGES = [
     ("g_ema_decay", VECTOR_BASE, 0.999, "0.0"),
     ("spectral_norm", VECTOR_BASE, True, "False"),
     ("pack", VECTOR_BASE, 2, "1"),
+    ("precision", IMAGE_BASE, "mixed_float16", "float32"),
 ]
 
 
@@ -964,6 +967,47 @@ def test_from_json_reads_a_replaced_field():
     assert Config.from_json(json.dumps(values)).penalty == "none"
 
 
+# --- precision ---------------------------------------------------------------------------
+
+
+def test_precision_defaults_to_float32_and_takes_the_three_policies():
+    assert make().precision == "float32"
+    for precision in ("float32", "mixed_float16", "mixed_bfloat16"):
+        assert make(precision=precision).precision == precision
+
+
+@pytest.mark.parametrize("bad", ["float16", "bfloat16", "mixed_float32", ""])
+def test_precision_refuses_other_values(bad):
+    with pytest.raises(ConfigError) as excinfo:
+        make(precision=bad)
+    assert_one_line_error(
+        excinfo, f"--precision={bad} is invalid", "float32, mixed_float16, mixed_bfloat16"
+    )
+
+
+def test_config_json_without_precision_loads_as_float32():
+    values = json.loads(make().to_json())
+    del values["precision"]  # config.json of a run from before --precision
+    assert Config.from_json(json.dumps(values)).precision == "float32"
+
+
+@pytest.mark.parametrize(
+    "saved, new", [("float32", "mixed_float16"), ("mixed_bfloat16", "float32")]
+)
+def test_resume_with_another_precision_is_refused_in_one_line(saved, new):
+    old = make(precision=saved)
+    with pytest.raises(ConfigError) as excinfo:
+        config_lib.check_resumable(old, dataclasses.replace(old, precision=new))
+    assert_one_line_error(
+        excinfo,
+        f"--precision={new} differs from {saved} in the run saved in {WORKDIR}",
+        "resume with the same value or use a new --workdir",
+    )
+    # Not a flag --allow_flag_changes can release: the checkpoint could not hold it.
+    with pytest.raises(ConfigError):
+        make(precision=saved, allow_flag_changes=("precision",))
+
+
 def test_renamed_fields_map_old_names_to_fields():
     names = {f.name for f in dataclasses.fields(Config)}
     for old, new in config_lib.RENAMED_FIELDS.items():
@@ -981,6 +1025,7 @@ def test_choice_lists_equal_their_owners():
     assert config_lib.NORMALIZATIONS == models.NORMALIZATIONS
     assert config_lib.ACTIVATIONS == models.ACTIVATIONS
     assert config_lib.UPSAMPLINGS == models.UPSAMPLINGS
+    assert config_lib.PRECISIONS == models.PRECISIONS
     for size in config_lib.IMAGE_SIZES:
         assert make(image_size=size).g_start == models.default_start_size(size)
     assert set(config_lib.DATASETS) - set(config_lib.IMAGE_DATASETS) == {

@@ -1,10 +1,11 @@
 """Losses against float64 NumPy references and hand-computed values."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from dcgan import losses
+from dcgan import losses, models
 
 # One shared set of logits, including the extremes the contract promises to handle.
 REAL = np.array([-100.0, -3.0, -0.5, 0.0, 0.5, 3.0, 100.0])
@@ -453,15 +454,19 @@ NEW_PENALTIES = {
 }
 
 
+# A smooth critic with a different gradient at every point, and a batch for it.
+SMOOTH_REAL = tf.constant(np.random.default_rng(2).normal(size=(3, 4)), tf.float32)
+SMOOTH_FAKE = tf.constant(np.random.default_rng(3).normal(size=(3, 4)), tf.float32)
+
+
+def smooth_critic(x):
+    return tf.reduce_sum(tf.sin(x) * x, axis=1, keepdims=True)  # [B, 1]
+
+
 @pytest.mark.parametrize("name", NEW_PENALTIES)
 def test_new_penalties_run_inside_tf_function(name):
     penalty = NEW_PENALTIES[name]
-    real = tf.constant(np.random.default_rng(2).normal(size=(3, 4)), tf.float32)
-    fake = tf.constant(np.random.default_rng(3).normal(size=(3, 4)), tf.float32)
-
-    def critic(x):
-        return tf.reduce_sum(tf.sin(x) * x, axis=1, keepdims=True)  # [B, 1]
-
+    real, fake, critic = SMOOTH_REAL, SMOOTH_FAKE, smooth_critic
     eager = penalty(critic, real, fake, tf.random.Generator.from_seed(5))
     rng = tf.random.Generator.from_seed(5)
     traced = tf.function(lambda r, f: penalty(critic, r, f, rng))(real, fake)
@@ -515,3 +520,157 @@ def test_clip_weights():
 def test_bad_arguments_name_the_value(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- the penalties under mixed precision (inner_scale) --------------------------------------
+
+# The four penalties of D's input gradient, as (critic, real, fake, **options) -> [B]; the
+# interpolating two draw alpha from a generator seeded alike on every call.
+INPUT_GRADIENT_PENALTIES = {
+    "gradient_penalty": lambda critic, real, fake, **options: losses.gradient_penalty(
+        critic, real, fake, rng=tf.random.Generator.from_seed(1), **options
+    ),
+    "lipschitz_penalty": lambda critic, real, fake, **options: losses.lipschitz_penalty(
+        critic, real, fake, rng=tf.random.Generator.from_seed(1), **options
+    ),
+    "r1_penalty": lambda critic, real, fake, **options: losses.r1_penalty(critic, real, **options),
+    "r2_penalty": lambda critic, real, fake, **options: losses.r2_penalty(critic, fake, **options),
+}
+# A fixed batch of 28 px "images" in [-1, 1].
+MIXED_REAL = tf.random.stateless_uniform([4, 28, 28, 1], seed=[1, 2], minval=-1.0, maxval=1.0)
+MIXED_FAKE = tf.random.stateless_uniform([4, 28, 28, 1], seed=[3, 4], minval=-1.0, maxval=1.0)
+# D's loss scale as a LossScaleOptimizer starts it.
+LOSS_SCALE = 2.0**15
+# float16 keeps 11 significant bits (relative rounding 2**-11 = 5e-4) at every layer, and
+# a pre-activation within rounding of 0 may take the other leaky ReLU slope, which moves
+# that example's input gradient. Measured on this batch: R1 and R2 2e-3 (one R2 example
+# 1.2e-2), the gradient penalty 2e-4, with or without inner_scale.
+MIXED_RTOL = 2e-2
+# The critic's input-gradient norms here are about 0.14; a target below them keeps the
+# one-sided Lipschitz penalty above 0 (the gradient penalty takes it too).
+INTERPOLATE_OPTIONS = {"target": 0.05}
+
+
+def _critics(logit_scale):
+    """The same WGAN-GP critic (layer norm) in float32 and under mixed_float16, its
+    logits multiplied by ``logit_scale`` (a power of 2: exact): (float32, mixed)."""
+    keras.utils.set_random_seed(0)
+    built = [
+        models.dcgan_discriminator(
+            image_size=28, channels=1, base_width=8, norm="layer", dtype_policy=policy
+        )
+        for policy in ("float32", "mixed_float16")
+    ]
+    logits = built[0].get_layer("logits")
+    kernel, bias = logits.get_weights()
+    logits.set_weights([kernel * logit_scale, bias * logit_scale])
+    built[1].set_weights(built[0].get_weights())
+    return tuple(lambda x, model=model: model(x, training=True) for model in built)
+
+
+@pytest.mark.parametrize("name", INPUT_GRADIENT_PENALTIES)
+def test_penalties_of_a_float16_critic_match_float32(name):
+    penalty = INPUT_GRADIENT_PENALTIES[name]
+    target = {} if name.startswith("r") else INTERPOLATE_OPTIONS
+    float32_critic, mixed_critic = _critics(1.0)
+    expected = penalty(float32_critic, MIXED_REAL, MIXED_FAKE, **target).numpy()
+    assert expected.dtype == np.float32 and np.all(expected > 0)
+    # 2**10, not the loss scale's first 2**15: at O(1) logits the inner gradient is about
+    # 2**5 times the seed somewhere in D, and 2**15 overflows float16 (see below).
+    for options in ({}, {"inner_scale": 2.0**10}):
+        value = penalty(mixed_critic, MIXED_REAL, MIXED_FAKE, **target, **options)
+        assert value.dtype == tf.float32
+        np.testing.assert_allclose(value, expected, rtol=MIXED_RTOL, err_msg=str(options))
+
+
+@pytest.mark.parametrize("name", INPUT_GRADIENT_PENALTIES)
+def test_an_inner_scale_that_overflows_float16_gives_a_non_finite_penalty(name):
+    # Not a wrong finite value: with D's loss scale as inner_scale, D's gradients are then
+    # non-finite too, and the LossScaleOptimizer skips the update and halves the scale.
+    penalty = INPUT_GRADIENT_PENALTIES[name]
+    target = {} if name.startswith("r") else INTERPOLATE_OPTIONS
+    _, mixed_critic = _critics(1.0)
+    value = penalty(mixed_critic, MIXED_REAL, MIXED_FAKE, inner_scale=2.0**16, **target)
+    assert not np.all(np.isfinite(value.numpy()))
+
+
+# D's outputs times 2**-21: its input gradient is about 1e-7 at the logits layer and
+# smaller below, under float16's smallest subnormal (6e-8) in the backward pass.
+TINY_LOGIT_SCALE = 2.0**-21
+
+
+@pytest.mark.parametrize("name", ["r1_penalty", "r2_penalty"])
+def test_inner_scale_keeps_a_float16_input_gradient_from_underflowing(name):
+    penalty = INPUT_GRADIENT_PENALTIES[name]
+    float32_critic, mixed_critic = _critics(TINY_LOGIT_SCALE)
+    expected = penalty(float32_critic, MIXED_REAL, MIXED_FAKE).numpy()
+    # Scaling D's output by s scales ||grad D||^2 by s^2 (exactly, in float32).
+    unscaled = penalty(_critics(1.0)[0], MIXED_REAL, MIXED_FAKE).numpy()
+    np.testing.assert_allclose(expected, unscaled * TINY_LOGIT_SCALE**2, rtol=1e-5)
+    # In float16 every element of the gradient underflows to 0...
+    np.testing.assert_array_equal(penalty(mixed_critic, MIXED_REAL, MIXED_FAKE), [0.0] * 4)
+    # ...unless the inner target is scaled up first.
+    scaled = penalty(mixed_critic, MIXED_REAL, MIXED_FAKE, inner_scale=LOSS_SCALE)
+    np.testing.assert_allclose(scaled, expected, rtol=MIXED_RTOL)
+
+
+@pytest.mark.parametrize("name", ["gradient_penalty", "lipschitz_penalty"])
+def test_inner_scale_keeps_the_gradient_penalty_of_a_float16_critic(name):
+    # Target = the logits' scale, so that the penalty still depends on the tiny norm.
+    penalty = INPUT_GRADIENT_PENALTIES[name]
+    float32_critic, mixed_critic = _critics(TINY_LOGIT_SCALE)
+    options = {"target": TINY_LOGIT_SCALE}
+    expected = penalty(float32_critic, MIXED_REAL, MIXED_FAKE, **options).numpy()
+    # Underflow: the gradient is 0, and the norm is the epsilon's alone, sqrt(1e-12).
+    zero_gradient = (1e-6 / TINY_LOGIT_SCALE - 1.0) ** 2
+    underflowed = penalty(mixed_critic, MIXED_REAL, MIXED_FAKE, **options)
+    np.testing.assert_allclose(underflowed, [zero_gradient] * 4, rtol=1e-6)
+    assert np.all(np.abs(expected - zero_gradient) > 1e-3)  # a difference the test can see
+    scaled = penalty(mixed_critic, MIXED_REAL, MIXED_FAKE, inner_scale=LOSS_SCALE, **options)
+    np.testing.assert_allclose(scaled, expected, rtol=1e-3)
+
+
+@pytest.mark.parametrize("name", INPUT_GRADIENT_PENALTIES)
+def test_inner_scale_one_is_the_default_to_the_bit(name):
+    penalty = INPUT_GRADIENT_PENALTIES[name]
+    default = penalty(smooth_critic, SMOOTH_REAL, SMOOTH_FAKE).numpy()
+    for one in (1.0, tf.constant(1.0), tf.Variable(1.0)):
+        value = penalty(smooth_critic, SMOOTH_REAL, SMOOTH_FAKE, inner_scale=one)
+        np.testing.assert_array_equal(value, default)
+
+
+@pytest.mark.parametrize("name", INPUT_GRADIENT_PENALTIES)
+def test_inner_scale_divides_out_of_the_value_and_of_d_parameters_gradient(name):
+    # critic(x) = v <w, x> with ||w|| = 3: every penalty and its gradient in v are known
+    # (see the tests above); a power-of-2 scale must change neither in float32.
+    penalty = INPUT_GRADIENT_PENALTIES[name]
+    w = tf.constant([[1.0, 2.0, 2.0]])
+    v = tf.Variable(0.5)
+
+    def critic(x):
+        return v * tf.reduce_sum(w * x, axis=1)
+
+    real, fake = tf.zeros([2, 3]), tf.ones([2, 3])
+    results = []
+    for scale in (1.0, LOSS_SCALE, tf.constant(1024.0)):
+        with tf.GradientTape() as tape:
+            value = penalty(critic, real, fake, inner_scale=scale)
+            total = tf.reduce_sum(value)
+        results.append((value.numpy(), tape.gradient(total, v).numpy()))
+    for value, gradient in results[1:]:
+        np.testing.assert_array_equal(value, results[0][0])
+        np.testing.assert_array_equal(gradient, results[0][1])
+    # norm = 3 v = 1.5: R1 = R2 = 2.25 and the (one-sided) gradient penalty 0.25.
+    expected = 2.25 if name in ("r1_penalty", "r2_penalty") else 0.25
+    np.testing.assert_allclose(results[0][0], [expected] * 2, rtol=1e-6)
+
+
+def test_inner_scale_can_be_a_loss_scale_variable_inside_tf_function():
+    optimizer = keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam())
+    optimizer.build([tf.Variable(0.0)])
+    _, mixed_critic = _critics(TINY_LOGIT_SCALE)
+    expected = losses.r1_penalty(mixed_critic, MIXED_REAL, inner_scale=LOSS_SCALE)
+    traced = tf.function(
+        lambda real: losses.r1_penalty(mixed_critic, real, inner_scale=optimizer.dynamic_scale)
+    )(MIXED_REAL)
+    np.testing.assert_array_equal(traced, expected)

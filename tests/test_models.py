@@ -473,3 +473,151 @@ def test_dropout_acts_only_in_training():
 def test_seed_option_errors(build, kwargs, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         build(image_size=32, channels=1, base_width=4, **kwargs)
+
+
+# --- dtype policies (--precision) -----------------------------------------------------------
+
+# Compute dtype of the hidden layers under each mixed policy.
+MIXED_COMPUTE_DTYPES = {"mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}
+
+
+_IMAGE = {"image_size": 28, "channels": 1, "base_width": 4}
+# One tiny net of each builder and layer kind: name -> (builder, its options).
+_TINY_NETS = {
+    "dcgan_g": (models.dcgan_generator, {**_IMAGE, "latent_dim": 4}),
+    "dcgan_g_nearest_layer_norm": (
+        models.dcgan_generator,
+        {**_IMAGE, "latent_dim": 4, "norm": "layer", "upsample": "nearest"},
+    ),
+    "dcgan_d": (models.dcgan_discriminator, {**_IMAGE, "dense_units": 3, "dropout": 0.1}),
+    "dcgan_d_spectral": (
+        models.dcgan_discriminator,
+        {**_IMAGE, "norm": "layer", "spectral_norm": True},
+    ),
+    "mlp_g": (models.mlp_generator, {"latent_dim": 2, "output_dim": 3, "hidden_units": (5, 4)}),
+    "mlp_d": (
+        models.mlp_discriminator,
+        {"input_dim": 3, "hidden_units": (5,), "spectral_norm": True},
+    ),
+}
+
+
+def _tiny_nets(dtype_policy):
+    """Each of ``_TINY_NETS`` built with ``dtype_policy``, and an input: {name: (model, x)}."""
+    nets = {}
+    for seed, (name, (build, options)) in enumerate(_TINY_NETS.items()):
+        model = build(**options, dtype_policy=dtype_policy)
+        shape = model.input.shape[1:]
+        x = tf.random.stateless_uniform([3, *shape], seed=[seed, 0], minval=-1.0, maxval=1.0)
+        nets[name] = (model, x)
+    return nets
+
+
+@pytest.mark.parametrize("dtype_policy", MIXED_COMPUTE_DTYPES)
+def test_mixed_policy_computes_in_half_precision_with_float32_variables_and_outputs(
+    dtype_policy,
+):
+    for name, (model, x) in _tiny_nets(dtype_policy).items():
+        *hidden, last = [
+            layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)
+        ]
+        assert {layer.compute_dtype for layer in hidden} == {MIXED_COMPUTE_DTYPES[dtype_policy]}, (
+            name
+        )
+        assert last.dtype_policy.name == "float32", name
+        # Weights, batch-norm statistics and spectral u are all float32 variables (dropout
+        # also holds an integer seed).
+        float_dtypes = {v.dtype for v in model.variables if "int" not in v.dtype}
+        assert float_dtypes == {"float32"}, name
+        output = model(x, training=True)
+        assert output.dtype == tf.float32, name
+        assert np.all(np.isfinite(output.numpy())), name
+    # An explicit policy leaves Keras' global one alone.
+    assert keras.mixed_precision.global_policy().name == "float32"
+
+
+def test_float32_policy_builds_the_default_net_exactly():
+    # Checkpoints of runs from before --precision must still load: same layers, same
+    # variables in the same order, and (same seed) the same values.
+    for build, options in _TINY_NETS.values():
+        keras.utils.set_random_seed(11)
+        default = build(**options)
+        keras.utils.set_random_seed(11)
+        explicit = build(**options, dtype_policy="float32")
+        assert [layer.name for layer in explicit.layers] == [layer.name for layer in default.layers]
+        # Dropout's seed variable is named by a process-wide counter; it is not a weight.
+        mine = [v for v in explicit.variables if "seed_generator" not in v.path]
+        theirs = [v for v in default.variables if "seed_generator" not in v.path]
+        assert [v.path for v in mine] == [v.path for v in theirs]
+        for mine_variable, their_variable in zip(mine, theirs, strict=True):
+            np.testing.assert_array_equal(mine_variable.numpy(), their_variable.numpy())
+
+
+@pytest.mark.usefixtures("mixed_precision")
+def test_explicit_float32_policy_overrides_a_global_mixed_one():
+    disc = models.dcgan_discriminator(
+        image_size=28, channels=1, base_width=4, dtype_policy="float32"
+    )
+    layers = [layer for layer in disc.layers if not isinstance(layer, keras.layers.InputLayer)]
+    assert {layer.compute_dtype for layer in layers} == {"float32"}
+    assert disc(tf.zeros([1, 28, 28, 1])).dtype == tf.float32
+
+
+# Half precision rounds to 11 (float16) or 8 (bfloat16) significant bits at every layer.
+MIXED_RTOL = {"mixed_float16": 1e-2, "mixed_bfloat16": 6e-2}
+
+
+@pytest.mark.parametrize("dtype_policy", MIXED_COMPUTE_DTYPES)
+def test_mixed_nets_match_float32_with_the_same_weights(dtype_policy):
+    reference = _tiny_nets("float32")
+    for name, (model, x) in _tiny_nets(dtype_policy).items():
+        float32_model = reference[name][0]
+        model.set_weights(float32_model.get_weights())
+        # Inference: dropout off, batch norm on its moving statistics.
+        expected = float32_model(x, training=False).numpy()
+        actual = model(x, training=False).numpy()
+        scale = np.abs(expected).max()
+        np.testing.assert_allclose(actual, expected, atol=MIXED_RTOL[dtype_policy] * scale)
+
+
+@pytest.mark.parametrize("dtype_policy", MIXED_COMPUTE_DTYPES)
+def test_batch_norm_statistics_stay_float32_under_mixed_policy(dtype_policy):
+    float32_g = models.dcgan_generator(image_size=28, channels=1, latent_dim=4, base_width=4)
+    mixed_g = models.dcgan_generator(
+        image_size=28, channels=1, latent_dim=4, base_width=4, dtype_policy=dtype_policy
+    )
+    mixed_g.set_weights(float32_g.get_weights())
+    # Projections of about 1e4 * 0.02 * 2 = 400: fine in float16, but their squares (the
+    # variance) lie beyond float16's largest value, 65504.
+    z = 1e4 * tf.random.normal([8, 4], seed=8)
+    float32_g(z, training=True)
+    mixed_g(z, training=True)
+    norm = mixed_g.get_layer("project_norm")
+    assert norm.moving_variance.dtype == "float32"
+    moving_variance = norm.moving_variance.numpy()
+    assert np.all(np.isfinite(moving_variance))
+    expected = float32_g.get_layer("project_norm").moving_variance.numpy()
+    assert expected.max() > 65504 * 0.1  # momentum 0.9: a tenth of one batch's variance
+    np.testing.assert_allclose(moving_variance, expected, rtol=MIXED_RTOL[dtype_policy])
+
+
+@pytest.mark.parametrize(
+    "build",
+    [models.dcgan_generator, models.dcgan_discriminator],
+    ids=["generator", "discriminator"],
+)
+@pytest.mark.parametrize("bad", ["float16", "bfloat16", "mixed", 16])
+def test_unknown_dtype_policy_is_refused(build, bad):
+    kwargs = {"latent_dim": 2} if build is models.dcgan_generator else {}
+    with pytest.raises(ValueError) as excinfo:
+        build(image_size=28, channels=1, base_width=4, dtype_policy=bad, **kwargs)
+    assert str(excinfo.value) == (
+        f"dtype_policy={bad!r} is not supported; "
+        "allowed: 'float32', 'mixed_float16', 'mixed_bfloat16'"
+    )
+    for build_mlp, mlp_kwargs in (
+        (models.mlp_generator, {"latent_dim": 2, "output_dim": 2}),
+        (models.mlp_discriminator, {"input_dim": 2}),
+    ):
+        with pytest.raises(ValueError, match=re.escape(f"dtype_policy={bad!r}")):
+            build_mlp(dtype_policy=bad, **mlp_kwargs)

@@ -68,6 +68,34 @@ def test_penalty_functions_compute_the_losses_penalties():
     np.testing.assert_allclose(lp.function(critic, real, fake, rng), [16.0, 16.0], rtol=1e-5)
 
 
+# Each penalty's value for a critic with gradient norm 5: GP and LP (5 - 1)^2, R1 and R2 5^2.
+NORM_5_VALUES = {"gp": 16.0, "lp": 16.0, "r1": 25.0, "r2": 25.0}
+
+
+@pytest.mark.parametrize("name", objective.PENALTIES)
+def test_penalty_functions_pass_inner_scale_to_the_loss(name):
+    # A float16 critic f(x) = 3 x0 - 4 x1, as a float16 D computes: its inner gradient,
+    # the seed times (3, -4), holds in float16 (largest 65504) for a seed of 2**10 and
+    # overflows for 2**15 (4 * 2**15 = 131072).
+    def critic(x):
+        x = tf.cast(x, tf.float16)
+        return tf.cast(tf.reduce_sum(x * tf.constant([3.0, -4.0], tf.float16), axis=1), tf.float32)
+
+    real = tf.constant([[1.0, 2.0], [0.0, -1.0]])
+    fake = tf.constant([[0.5, 0.5], [2.0, 2.0]])
+    function = objective.PENALTIES[name].function
+    for scale in (1.0, 2.0**10, tf.constant(2.0**10)):
+        value = function(critic, real, fake, tf.random.Generator.from_seed(0), inner_scale=scale)
+        assert value.dtype == tf.float32
+        np.testing.assert_allclose(value, [NORM_5_VALUES[name]] * 2, rtol=1e-6)
+    # The default is 1.0.
+    value = function(critic, real, fake, tf.random.Generator.from_seed(0))
+    np.testing.assert_allclose(value, [NORM_5_VALUES[name]] * 2, rtol=1e-6)
+    # 2**15 reaches the loss: the float16 gradient overflows.
+    overflowed = function(critic, real, fake, tf.random.Generator.from_seed(0), inner_scale=2.0**15)
+    assert not np.any(np.isfinite(overflowed.numpy()))
+
+
 def test_penalty_every_applies_to_every_penalty():
     (gp,) = objective.build("wgan-gp", gp_weight=2.0, penalty_every=4).penalties
     assert (gp.weight, gp.every) == (2.0, 4)

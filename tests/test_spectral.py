@@ -329,3 +329,22 @@ def test_packed_spectral_discriminator_builds():
     disc = models.dcgan_discriminator(image_size=28, channels=6, base_width=4, spectral_norm=True)
     assert disc.get_layer("down1").kernel.shape == (4, 4, 6, 4)
     assert disc(tf.zeros([2, 28, 28, 6])).shape == (2, 1)
+
+
+@pytest.mark.parametrize("dtype_policy", ["mixed_float16", "mixed_bfloat16"])
+def test_power_iteration_and_sigma_of_a_mixed_precision_d_equal_float32s(dtype_policy):
+    # Both read the float32 kernel variables, whatever the layers compute in.
+    mixed = _dcgan_d(spectral_norm=True, norm="layer", dtype_policy=dtype_policy)
+    reference = _dcgan_d(spectral_norm=True, norm="layer", dtype_policy="float32")
+    reference.set_weights(mixed.get_weights())
+    traced = tf.function(lambda: spectral.power_iterate(mixed))
+    for _ in range(3):
+        traced()
+        spectral.power_iterate(reference)
+    pairs = zip(spectral.spectral_layers(mixed), spectral.spectral_layers(reference), strict=True)
+    half = dtype_policy.removeprefix("mixed_")
+    for layer, float32_layer in pairs:
+        assert layer.compute_dtype == ("float32" if layer.name == "logits" else half)
+        np.testing.assert_array_equal(layer.u.numpy(), float32_layer.u.numpy())
+        assert layer.sigma().dtype == tf.float32
+        np.testing.assert_array_equal(layer.sigma().numpy(), float32_layer.sigma().numpy())
