@@ -309,6 +309,8 @@ class Trainer:
         metrics["d_grad_norm"] = self._apply(
             self.d_optimizer, variables, gradients, metrics["d_loss"], saved_state, clip
         )
+        if isinstance(self.d_optimizer, keras.optimizers.LossScaleOptimizer):
+            metrics["d_loss_scale"] = tf.identity(self.d_optimizer.dynamic_scale)
         for name, lazy in self._lazy_penalty_values.items():
             every = self._penalty_every(name)
             computed = tf.equal(d_update % every, 0)
@@ -342,7 +344,8 @@ class Trainer:
                 per_example += penalty.weight * penalty.every * values
                 penalties.append(_mean(values))
             d_loss = _average(per_example)
-        gradients = tape.gradient(d_loss, variables)
+            scaled_loss = d_loss * _loss_scale(self.d_optimizer)
+        gradients = tape.gradient(scaled_loss, variables)
 
         real_out = tf.cast(tf.reshape(real_out, [-1]), tf.float32)
         fake_out = tf.cast(tf.reshape(fake_out, [-1]), tf.float32)
@@ -356,15 +359,19 @@ class Trainer:
             *penalties,
             *(extra[name] for name in sorted(extra)),
         ]
-        return _sum_and_mean(gradients, [tf.cast(v, tf.float32) for v in values])
+        return _sum_and_mean(
+            gradients, [tf.cast(v, tf.float32) for v in values], _loss_scale(self.d_optimizer)
+        )
 
     def _penalty(self, penalty, critic, real, fake, d_update) -> tf.Tensor:
         """The penalty's per-example values on this update; zeros where a lazy one rests."""
+        # Under float16 the inner gradient is scaled like the outer one (no underflow).
+        scale = _loss_scale(self.d_optimizer)
         if penalty.every == 1:
-            return penalty.function(critic, real, fake, self._random)
+            return penalty.function(critic, real, fake, self._random, inner_scale=scale)
 
         def compute():
-            return penalty.function(critic, real, fake, self._random)
+            return penalty.function(critic, real, fake, self._random, inner_scale=scale)
 
         def rest():
             return tf.zeros(tf.shape(real)[:1], tf.float32)
@@ -381,6 +388,8 @@ class Trainer:
         metrics["g_grad_norm"] = self._apply(
             self.g_optimizer, variables, gradients, metrics["g_loss"], saved_state
         )
+        if isinstance(self.g_optimizer, keras.optimizers.LossScaleOptimizer):
+            metrics["g_loss_scale"] = tf.identity(self.g_optimizer.dynamic_scale)
         return metrics
 
     def _generator_gradients(self, real: tf.Tensor):
@@ -397,8 +406,9 @@ class Trainer:
             else:
                 per_example = self.objective.generator_loss(fake_out)
             g_loss = _average(per_example)
-        gradients = tape.gradient(g_loss, variables)
-        return _sum_and_mean(gradients, [_mean(per_example)])
+            scaled_loss = g_loss * _loss_scale(self.g_optimizer)
+        gradients = tape.gradient(scaled_loss, variables)
+        return _sum_and_mean(gradients, [_mean(per_example)], _loss_scale(self.g_optimizer))
 
     def _mean_over_replicas(self, values, names: list[str]) -> dict[str, tf.Tensor]:
         """The metric vector every replica holds (already averaged), unstacked by name."""
@@ -416,36 +426,52 @@ class Trainer:
         ``saved_state``. Otherwise the update is applied and the caller stops the run on
         the count.
 
+        Under a loss scale (float16) the optimizer is a ``LossScaleOptimizer`` whose scale
+        this method keeps, as Keras's own ``apply`` would but on the summed gradients: a
+        non-finite update is skipped and halves the scale, and counts as non-finite only
+        once the scale is down to 1; ``dynamic_growth_steps`` good updates double it.
+
         Returns:
-            The global norm of the summed gradients.
+            The global norm of the summed (unscaled) gradients.
         """
         gradients = [_mirrored(g) for g in gradients]
         local = [self.strategy.experimental_local_results(g)[0] for g in gradients]
         norm = tf.linalg.global_norm(local)
         finite = tf.math.is_finite(loss) & tf.math.is_finite(norm)
+        scaled = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+        # The Keras wrapper applies only in replica context; its inner optimizer applies
+        # the unscaled gradients here.
+        apply_with = optimizer.inner_optimizer if scaled else optimizer
 
         def update():
             # In cross-replica context the optimizer sums nothing: each copy of a
             # variable takes its replica's (identical) summed gradient.
-            optimizer.apply(gradients, variables)
+            apply_with.apply(gradients, variables)
             if after is not None:
                 after()
 
-        if self._skip_nonfinite:
+        if self._skip_nonfinite or scaled:
 
             def apply():
                 update()
                 return tf.constant(True)  # cond needs matching outputs from both branches
 
-            def roll_back():
-                for variable, value in zip(self._state_variables(), saved_state, strict=True):
-                    variable.assign(value)
+            def skip():
+                if saved_state is not None:
+                    for variable, value in zip(self._state_variables(), saved_state, strict=True):
+                        variable.assign(value)
                 return tf.constant(False)
 
-            tf.cond(finite, apply, roll_back)
+            tf.cond(finite, apply, skip)
         else:
             update()
-        self.nonfinite_updates.assign_add(tf.cast(tf.logical_not(finite), tf.int64))
+        counted = tf.logical_not(finite)
+        if scaled:
+            # An overflow (of the loss, a penalty's inner gradient or a gradient) only
+            # moves the scale; once the scale is down to 1 no overflow is left to blame.
+            counted &= optimizer.dynamic_scale <= 1.0
+            _update_loss_scale(optimizer, finite)
+        self.nonfinite_updates.assign_add(tf.cast(counted, tf.int64))
         return norm
 
     def ema_update(self) -> None:
@@ -512,15 +538,31 @@ def _average(per_example: tf.Tensor) -> tf.Tensor:
     return tf.nn.compute_average_loss(tf.cast(per_example, tf.float32))
 
 
-def _sum_and_mean(gradients: list[tf.Tensor], metrics: list[tf.Tensor]):
-    """The gradients summed and the metrics averaged over all replicas, on every replica.
-
-    In replica context, like Keras's own optimizer: collectives placed in cross-replica
-    code inside a compiled loop were matched out of order between devices (TF 2.21).
-    """
+def _sum_and_mean(gradients: list[tf.Tensor], metrics: list[tf.Tensor], loss_scale):
+    """The gradients summed (and unscaled) and the metrics averaged over all replicas, on
+    every replica; in replica context, like Keras's own optimizer."""
     context = tf.distribute.get_replica_context()
     gradients = context.all_reduce(tf.distribute.ReduceOp.SUM, gradients)
+    if not isinstance(loss_scale, float):
+        gradients = [g / loss_scale for g in gradients]  # float32 variables: float32 grads
     return gradients, context.all_reduce(tf.distribute.ReduceOp.MEAN, tf.stack(metrics))
+
+
+def _loss_scale(optimizer) -> tf.Variable | float:
+    """The float16 loss scale of ``optimizer``'s network: its dynamic scale, or 1.0."""
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return optimizer.dynamic_scale
+    return 1.0
+
+
+def _update_loss_scale(optimizer: keras.optimizers.LossScaleOptimizer, finite: tf.Tensor):
+    """Halves the scale after an overflow; doubles it after ``dynamic_growth_steps`` good
+    updates in a row (Keras's policy)."""
+    count = optimizer.step_counter + 1
+    grow = finite & (count >= optimizer.dynamic_growth_steps)
+    factor = tf.where(finite, tf.where(grow, 2.0, 1.0), 0.5)
+    optimizer.dynamic_scale.assign(optimizer.dynamic_scale * factor)
+    optimizer.step_counter.assign(tf.where(finite & ~grow, count, tf.zeros_like(count)))
 
 
 def _mirrored(value):
