@@ -9,7 +9,6 @@ written, so a refused run leaves its workdir as it was.
 from __future__ import annotations
 
 import dataclasses
-import os
 
 import keras
 import tensorflow as tf
@@ -78,7 +77,7 @@ def prepare(config: Config) -> PreparedRun:
         evaluation.EvaluationError: if --eval_every needs a feature extractor that
             cannot be loaded.
     """
-    if os.path.exists(config.workdir) and not os.path.isdir(config.workdir):
+    if tf.io.gfile.exists(config.workdir) and not tf.io.gfile.isdir(config.workdir):
         raise config_lib.ConfigError(f"--workdir={config.workdir} exists and is not a directory")
     Workdir(config.workdir).check_writable()  # before any work, so a refusal costs nothing
     if config.dataset == "npy_vectors" and not config.vector_dim:
