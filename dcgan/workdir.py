@@ -105,11 +105,11 @@ class Workdir:
         scheme, head = self.path.split("://", 1)
         missing = []
         head = head.rstrip("/")
-        while head and not tf.io.gfile.exists(f"{scheme}://{head}"):
-            missing.append(f"{scheme}://{head}")  # deepest first
-            head = os.path.dirname(head)
         probe = os.path.join(self.path, f".dcgan-write-probe-{uuid.uuid4().hex}")
         try:
+            while head and not tf.io.gfile.exists(f"{scheme}://{head}"):
+                missing.append(f"{scheme}://{head}")  # deepest first
+                head = os.path.dirname(head)
             tf.io.gfile.makedirs(self.path)
             with tf.io.gfile.GFile(probe, "w") as f:
                 f.write("")
