@@ -150,8 +150,18 @@ def build_trainer(config: Config) -> Trainer:
     )
 
 
-def build_dataset(config: Config, *, batch_size: int, skipped_images=None) -> tf.data.Dataset:
-    """The run's data pipeline, as ``config`` describes it, in batches of ``batch_size``."""
+def build_dataset(
+    config: Config,
+    *,
+    batch_size: int,
+    skipped_images=None,
+    shard: tuple[int, int] = (1, 0),
+) -> tf.data.Dataset:
+    """The run's data pipeline, as ``config`` describes it, in batches of ``batch_size``.
+
+    ``shard`` is ``(num_workers, worker index)``: each worker of a multi-worker run reads
+    its own disjoint part (see ``dcgan.data.make_dataset``).
+    """
     return data.make_dataset(
         config.dataset,
         batch_size=batch_size,
@@ -160,6 +170,7 @@ def build_dataset(config: Config, *, batch_size: int, skipped_images=None) -> tf
         channels=config.channels,
         data_dir=config.data_dir or None,
         data_file=config.data_file or None,
+        data_pattern=config.data_pattern or None,
         crop=config.crop,
         crop_size=config.crop_size,
         resize_method=config.resize_method,
@@ -168,4 +179,5 @@ def build_dataset(config: Config, *, batch_size: int, skipped_images=None) -> tf
         skipped_images=skipped_images,
         vector_dim=config.vector_dim or None,
         cache=config.cache,
+        shard=shard,
     )

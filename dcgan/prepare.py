@@ -94,7 +94,7 @@ def prepare(config: Config) -> PreparedRun:
     # derive from the global seed.
     keras.utils.set_random_seed(config.seed)
     skipped_images = None
-    if config.dataset == "folder":
+    if config.dataset in data.ENCODED_DATASETS:
         skipped_images = tf.Variable(0, dtype=tf.int64, trainable=False, name="skipped_images")
     dataset = builder.build_dataset(
         config, batch_size=config.batch_size, skipped_images=skipped_images

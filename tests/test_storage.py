@@ -12,11 +12,11 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 import tensorflow as tf
+from configs import tiny_image
 from PIL import Image
 
 from dcgan import data, images, loop, storage
 from dcgan.workdir import Workdir, WorkdirError
-from tests.configs import tiny_image
 
 
 @pytest.fixture

@@ -68,6 +68,26 @@ def list_images(data_dir: str) -> list[str]:
     return sorted(paths)
 
 
+def find_images(data_dir: str) -> list[str]:
+    """``list_images`` of a folder that must exist and hold images (``~`` expanded).
+
+    Raises:
+        DataError: if the folder is missing, not a folder, or holds no image files.
+    """
+    root = storage.expand(data_dir)
+    if not tf.io.gfile.exists(root):
+        raise DataError(f"data_dir {data_dir!r} does not exist")
+    if not tf.io.gfile.isdir(root):
+        raise DataError(f"data_dir {data_dir!r} is not a directory")
+    paths = list_images(root)
+    if not paths:
+        raise DataError(
+            f"no image files under {data_dir!r}; allowed extensions (any case): "
+            f"{', '.join(IMAGE_EXTENSIONS)}"
+        )
+    return paths
+
+
 def _gfile_walk(top: str):
     """``os.walk``'s ``(root, dirs, files)`` through ``tf.io.gfile``, top down.
 
@@ -175,7 +195,11 @@ def keep_decoded(
             skipped_images.assign_add(tf.cast(tf.logical_not(ok), tf.int64))
         return image, ok
 
-    dataset = dataset.map(check).filter(lambda image, ok: ok).map(lambda image, ok: image)
+    dataset = (
+        dataset.map(check)
+        .filter(lambda image, ok: ok)  # one lambda per line: autograph reads the source
+        .map(lambda image, ok: image)
+    )
     options = tf.data.Options()
     # The only external state is the skip counter, which the caller checkpoints itself.
     options.experimental_external_state_policy = tf.data.experimental.ExternalStatePolicy.IGNORE
@@ -238,16 +262,7 @@ def folder_images(
         crop=crop, crop_size=crop_size, resize_method=resize_method, on_bad_image=on_bad_image
     )
     root = storage.expand(data_dir)
-    if not tf.io.gfile.exists(root):
-        raise DataError(f"data_dir {data_dir!r} does not exist")
-    if not tf.io.gfile.isdir(root):
-        raise DataError(f"data_dir {data_dir!r} is not a directory")
-    paths = list_images(root)
-    if not paths:
-        raise DataError(
-            f"no image files under {data_dir!r}; allowed extensions (any case): "
-            f"{', '.join(IMAGE_EXTENSIONS)}"
-        )
+    paths = find_images(data_dir)
     num_shards, index = shard
     paths = paths[index::num_shards]
     where = f"under {data_dir!r}" + (f" in shard {index} of {num_shards}" if num_shards > 1 else "")
