@@ -226,19 +226,20 @@ def build_dataset(
     Args:
         config: the run.
         batch_size: examples per batch.
-        skipped_images: the counter of undecodable files (folders).
+        skipped_images: the counter of undecodable files (folders, tfrecord).
         seed: the order's seed; None: the run's.
-        shard: ``(num_shards, index)``: this worker's part of the data.
+        shard: ``(num_workers, worker index)``: each worker of a multi-worker run reads
+            its own disjoint part (see ``dcgan.data.make_dataset``).
     """
     return data.make_dataset(
         config.dataset,
         batch_size=batch_size,
         seed=config.seed if seed is None else seed,
-        **({} if shard == (1, 0) else {"shard": shard}),  # MERGE: storage branch adds shard
         image_size=config.image_size,
         channels=config.channels,
         data_dir=config.data_dir or None,
         data_file=config.data_file or None,
+        data_pattern=config.data_pattern or None,
         crop=config.crop,
         crop_size=config.crop_size,
         resize_method=config.resize_method,
@@ -247,4 +248,5 @@ def build_dataset(
         skipped_images=skipped_images,
         vector_dim=config.vector_dim or None,
         cache=config.cache,
+        shard=shard,
     )

@@ -97,10 +97,37 @@ def check_output_file(program: str, output: str | None, extensions: tuple[str, .
             f"--output={output} is invalid; allowed: a path ending in {allowed}",
             USAGE_ERROR,
         )
-    parent = os.path.dirname(os.path.abspath(output))
-    if not os.path.isdir(parent):
+    if is_local(output):
+        parent = os.path.dirname(os.path.abspath(output))
+        exists = os.path.isdir(parent)
+    else:
+        quiet_tensorflow()
+        import tensorflow as tf
+
+        from dcgan import storage
+
+        parent = storage.parent(output)
+        exists = tf.io.gfile.isdir(parent)
+    if not exists:
         fail(program, f"--output={output}: directory {parent} does not exist", USAGE_ERROR)
     return extension
+
+
+def is_local(path: str) -> bool:
+    """Whether ``path`` is local, not ``scheme://…``: ``dcgan.storage.is_local`` without
+    loading TensorFlow, so that local flag errors stay instant."""
+    return "://" not in path
+
+
+def path_exists(path: str) -> bool:
+    """Whether a file or directory is at ``path``, local or ``scheme://…`` (which loads
+    TensorFlow to ask its file system layer)."""
+    if is_local(path):
+        return os.path.exists(path)
+    quiet_tensorflow()
+    import tensorflow as tf
+
+    return tf.io.gfile.exists(path)
 
 
 def load_generator(program: str, workdir: str, checkpoint: str | None):

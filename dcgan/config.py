@@ -35,8 +35,9 @@ DATASETS = (
     "cifar10",
     "npy",
     "npy_vectors",
+    "tfrecord",
 )
-IMAGE_DATASETS = ("glyphs", "folder", "mnist", "fashion_mnist", "cifar10", "npy")
+IMAGE_DATASETS = ("glyphs", "folder", "mnist", "fashion_mnist", "cifar10", "npy", "tfrecord")
 CROPS = ("none", "center")
 RESIZE_METHODS = ("bilinear", "bicubic", "area", "nearest", "lanczos3")
 BAD_IMAGE_ACTIONS = ("skip", "fail")
@@ -118,10 +119,14 @@ _DATA_DIR = Applies(
     lambda c: c.dataset == "folder" or c.is_tfds, f"--dataset=folder or {TFDS_PREFIX}NAME"
 )
 _FOLDER = Applies(lambda c: c.dataset == "folder", "--dataset=folder")
+_TFRECORD = Applies(lambda c: c.dataset == "tfrecord", "--dataset=tfrecord")
+# Sources of encoded image files, decoded (and cropped, and skipped when bad) alike.
+_ENCODED = Applies(lambda c: c.dataset in ("folder", "tfrecord"), "--dataset=folder or tfrecord")
 _NPY = Applies(lambda c: c.dataset in ("npy", "npy_vectors"), "--dataset=npy or npy_vectors")
 _NPY_VECTORS = Applies(lambda c: c.dataset == "npy_vectors", "--dataset=npy_vectors")
 _CENTER_CROP = Applies(
-    lambda c: c.dataset == "folder" and c.crop == "center", "--dataset=folder --crop=center"
+    lambda c: _ENCODED.test(c) and c.crop == "center",
+    "--dataset=folder or tfrecord, and --crop=center",
 )
 _RESIZED = Applies(
     lambda c: c.is_image and c.dataset != "glyphs",
@@ -261,11 +266,17 @@ class Config:
     data_file: str = _field(
         "", ".npy file: N x H x W x C uint8 images or N x D vectors.", when=_NPY
     )
+    data_pattern: str = _field(
+        "",
+        "TFRecord shards for --dataset=tfrecord: a glob, e.g. "
+        "gs://bucket/celeba/train-*.tfrecord (tf.train.Example records, image/encoded).",
+        when=_TFRECORD,
+    )
     crop: str = _field(
         "none",
-        "center: crop a centered square before resizing (folder).",
+        "center: crop a centered square before resizing (folder, tfrecord).",
         choices=CROPS,
-        when=_FOLDER,
+        when=_ENCODED,
     )
     crop_size: int = _field(0, "Side of the center crop; 0: the largest square.", when=_CENTER_CROP)
     resize_method: str = _field(
@@ -277,9 +288,9 @@ class Config:
     random_flip: bool = _field(False, "Mirror each image left-right with p = 1/2.", when=_IMAGE)
     on_bad_image: str = _field(
         "skip",
-        "An undecodable file: skip (counted) or fail.",
+        "An undecodable file or record: skip (counted) or fail.",
         choices=BAD_IMAGE_ACTIONS,
-        when=_FOLDER,
+        when=_ENCODED,
         role=RUN,
     )
     # STATE: the networks' input and output width.

@@ -105,6 +105,11 @@ def validate(config: Config) -> None:
     _validate_objective(config)
     if config.dataset == "folder" and not config.data_dir:
         raise ConfigError("--dataset=folder needs --data_dir, the folder holding the images")
+    if config.dataset == "tfrecord" and not config.data_pattern:
+        raise ConfigError(
+            "--dataset=tfrecord needs --data_pattern, a glob of TFRecord shards, e.g. "
+            "gs://bucket/celeba/train-*.tfrecord"
+        )
     if config.dataset in ("npy", "npy_vectors") and not config.data_file:
         raise ConfigError(
             f"--dataset={config.dataset} needs --data_file, the .npy file holding the data"

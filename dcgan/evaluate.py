@@ -47,7 +47,7 @@ def main(argv: list[str]) -> None:
     cli.quiet_tensorflow()
     import tensorflow as tf
 
-    from dcgan import data, evaluation
+    from dcgan import data, evaluation, storage
     from dcgan.config import ConfigError
 
     trained = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint)
@@ -96,9 +96,7 @@ def main(argv: list[str]) -> None:
     output = FLAGS.output or os.path.join(
         FLAGS.workdir, f"eval_{_checkpoint_name(trained.checkpoint)}.json"
     )
-    with open(output, "w") as f:
-        json.dump(record, f, indent=2, sort_keys=True)
-        f.write("\n")
+    storage.write_text(output, json.dumps(record, indent=2, sort_keys=True) + "\n")
     line = " ".join(f"{name}={value:.4g}" for name, value in record["metrics"].items())
     print(f"{trained.checkpoint} (step {step}): {line}; wrote {output}", flush=True)
 

@@ -34,13 +34,13 @@ def main(argv: list[str]) -> None:
     cli.require_workdir(_PROGRAM, FLAGS.workdir)
     if not FLAGS.output:
         cli.fail(_PROGRAM, "--output is required: the SavedModel directory to create", 2)
-    if os.path.exists(FLAGS.output):
+    if cli.path_exists(FLAGS.output):
         cli.fail(_PROGRAM, f"--output={FLAGS.output} exists; give a new directory", 2)
 
     cli.quiet_tensorflow()
     import tensorflow as tf
 
-    from dcgan import builder
+    from dcgan import builder, storage
 
     trained = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint)
 
@@ -78,9 +78,9 @@ def main(argv: list[str]) -> None:
         "output": key,
         "checkpoint": trained.checkpoint,
     }
-    with open(os.path.join(FLAGS.output, "dcgan_noise.json"), "w") as f:
-        json.dump(description, f, indent=2)
-        f.write("\n")
+    storage.write_text(
+        os.path.join(FLAGS.output, "dcgan_noise.json"), json.dumps(description, indent=2) + "\n"
+    )
     print(f"exported G of {trained.checkpoint} to {FLAGS.output}", flush=True)
 
 

@@ -28,9 +28,11 @@ FLAGS = flags.FLAGS
 
 def sample_paths(samples_dir: str) -> list[str]:
     """The step_<step>.png files of ``samples_dir``, in step order (not name order)."""
+    import tensorflow as tf  # its file system layer lists gs://… as well
+
     steps = [
         (int(m.group(1)), name)
-        for name in os.listdir(samples_dir)
+        for name in tf.io.gfile.listdir(samples_dir)
         if (m := _SAMPLE.fullmatch(name))
     ]
     return [os.path.join(samples_dir, name) for _, name in sorted(steps)]
@@ -41,16 +43,17 @@ def main(argv: list[str]) -> None:
     cli.require_workdir(_PROGRAM, FLAGS.workdir)
     output = FLAGS.output or os.path.join(FLAGS.workdir, "progress.gif")
     cli.check_output_file(_PROGRAM, output, (".gif",))
+    cli.quiet_tensorflow()
+    import imageio.v3 as iio
+    import tensorflow as tf
+
+    from dcgan import images, storage
+
     samples_dir = os.path.join(FLAGS.workdir, "samples")
-    paths = sample_paths(samples_dir) if os.path.isdir(samples_dir) else []
+    paths = sample_paths(samples_dir) if tf.io.gfile.isdir(samples_dir) else []
     if not paths:
         cli.fail(_PROGRAM, f"no step_<step>.png sample grids in {samples_dir}", cli.INPUT_ERROR)
-
-    import imageio.v3 as iio
-
-    from dcgan import images
-
-    frames = [iio.imread(path) for path in paths]
+    frames = [iio.imread(storage.read_bytes(path)) for path in paths]
     try:
         images.write_gif(output, frames + frames[-1:] * FLAGS.hold_last, duration_ms=FLAGS.frame_ms)
     except ValueError as e:

@@ -1,12 +1,18 @@
-"""Image grids and image files: NumPy in, PNG out. A leaf: no TensorFlow here."""
+"""Image grids and image files: NumPy in, PNG and GIF out.
+
+Encoding is NumPy and imageio only; the encoded bytes are written through
+``dcgan.storage``, so a file may go to any path TensorFlow's file system layer reads
+(local, ``gs://…``).
+"""
 
 from __future__ import annotations
 
 import math
-import os
 
 import imageio.v3 as iio
 import numpy as np
+
+from dcgan import storage
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
@@ -50,13 +56,14 @@ def write_png(path: str, image: np.ndarray) -> None:
     """Writes a uint8 [H, W, C] image (C = 1 or 3) as a PNG, atomically.
 
     The file appears complete or not at all: it is written beside ``path`` and renamed.
+
+    Raises:
+        tf.errors.OpError: if ``path`` cannot be written.
     """
     image = np.asarray(image)
     if image.ndim == 3 and image.shape[-1] == 1:
         image = image[..., 0]  # imageio writes [H, W] as grayscale
-    temporary = f"{path}.tmp"
-    iio.imwrite(temporary, image, extension=".png")
-    os.replace(temporary, path)
+    storage.write_bytes(path, iio.imwrite("<bytes>", image, extension=".png"))
 
 
 def write_gif(path: str, frames, *, duration_ms: int = 200) -> None:
@@ -76,6 +83,7 @@ def write_gif(path: str, frames, *, duration_ms: int = 200) -> None:
     # Always [N, H, W, 3]: a stack of grayscale [H, W] frames is 3-D, which imageio
     # would read as one RGB(A) image when N happens to be 3 or 4.
     frames = [np.broadcast_to(frame, (*frame.shape[:2], 3)) for frame in frames]
-    temporary = f"{path}.tmp"
-    iio.imwrite(temporary, np.stack(frames), extension=".gif", duration=duration_ms, loop=0)
-    os.replace(temporary, path)
+    encoded = iio.imwrite(
+        "<bytes>", np.stack(frames), extension=".gif", duration=duration_ms, loop=0
+    )
+    storage.write_bytes(path, encoded)

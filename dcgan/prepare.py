@@ -9,7 +9,6 @@ written, so a refused run leaves its workdir as it was.
 from __future__ import annotations
 
 import dataclasses
-import os
 import tempfile
 
 import keras
@@ -84,7 +83,7 @@ def prepare(config: Config) -> PreparedRun:
         evaluation.EvaluationError: if --eval_every needs a feature extractor that
             cannot be loaded.
     """
-    if os.path.exists(config.workdir) and not os.path.isdir(config.workdir):
+    if tf.io.gfile.exists(config.workdir) and not tf.io.gfile.isdir(config.workdir):
         raise config_lib.ConfigError(f"--workdir={config.workdir} exists and is not a directory")
     Workdir(config.workdir).check_writable()  # before any work, so a refusal costs nothing
     # Before any other TensorFlow work: a multi-worker strategy must come first.
@@ -153,7 +152,7 @@ def _restore(config: Config, cluster: distribute.Cluster, trainer: Trainer, work
     latest = workdir.latest_checkpoint()
     saved_data = latest is not None and _holds_data_state(latest)
     skipped_images = None
-    if config.dataset == "folder" and not cluster.distributes_input:
+    if config.dataset in data.ENCODED_DATASETS and not cluster.distributes_input:
         skipped_images = tf.Variable(0, dtype=tf.int64, trainable=False, name="skipped_images")
     if not cluster.distributes_input and (latest is None or saved_data):
         dataset = builder.build_dataset(

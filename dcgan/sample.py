@@ -9,6 +9,8 @@ Rebuilds the generator from W/config.json and restores it from W's latest checkp
 
 from __future__ import annotations
 
+import io
+
 from absl import app, flags
 
 from dcgan import cli
@@ -32,7 +34,7 @@ def main(argv: list[str]) -> None:
     cli.quiet_tensorflow()
     import numpy as np
 
-    from dcgan import evaluation, images
+    from dcgan import evaluation, images, storage
 
     trained = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint)
     config, generator, path = trained.config, trained.generator, trained.checkpoint
@@ -48,7 +50,9 @@ def main(argv: list[str]) -> None:
         generator, config, num_samples=FLAGS.num_samples, seed=FLAGS.seed
     )  # [N, ...]
     if extension == ".npy":
-        np.save(FLAGS.output, samples)
+        encoded = io.BytesIO()
+        np.save(encoded, samples)
+        storage.write_bytes(FLAGS.output, encoded.getvalue())
     else:
         images.write_png(FLAGS.output, images.make_grid(samples))
     print(f"wrote {FLAGS.num_samples} samples from {path} to {FLAGS.output}", flush=True)

@@ -8,6 +8,9 @@ Layout of a workdir:
                       and ``best.json``: its metric, value, step and evaluation
     samples/          ``step_<step>.png``: the fixed-noise grid
     events.out.*      TensorBoard summaries
+
+The workdir may be on any file system TensorFlow reads (``gs://bucket/run``, say): every
+file is listed, read and written through ``tf.io.gfile`` (``dcgan.storage``).
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ import json
 import os
 import re
 import tempfile
+import uuid
 
 import numpy as np
 import tensorflow as tf
 
-from dcgan import images
+from dcgan import images, storage
 from dcgan.config import Config, ConfigError
 
 
@@ -50,24 +54,26 @@ class Workdir:
         Raises:
             ConfigError: if config.json exists but cannot be parsed.
         """
-        if not os.path.exists(self.config_path):
+        if not tf.io.gfile.exists(self.config_path):
             return None
         try:
-            with open(self.config_path) as f:
-                return Config.from_json(f.read())
+            return Config.from_json(storage.read_text(self.config_path))
         except (ValueError, TypeError) as e:
             raise ConfigError(f"{self.config_path} is not a valid dcgan config: {e}") from None
 
     def check_writable(self) -> None:
         """Refuses a workdir that cannot be created or written, and leaves none behind.
 
-        Trying is the only sure test: root ignores permission bits, and a mount may be
-        read-only. The directories made for the test are removed again, so a run refused
-        later for another reason leaves no half-made workdir.
+        Trying is the only sure test: root ignores permission bits, and a mount or a
+        bucket may be read-only. The directories made for the test are removed again, so a
+        run refused later for another reason leaves no half-made workdir.
 
         Raises:
             WorkdirError: naming the path and the operating system's reason.
         """
+        if not storage.is_local(self.path):
+            self._check_writable_remote()
+            return
         missing = []
         head = os.path.abspath(self.path)
         while not os.path.lexists(head):
@@ -94,11 +100,39 @@ class Workdir:
                 except OSError:
                     pass
 
+    def _check_writable_remote(self) -> None:
+        """``check_writable`` through ``tf.io.gfile``: makes the path, writes a probe file."""
+        scheme, head = self.path.split("://", 1)
+        missing = []
+        head = head.rstrip("/")
+        probe = os.path.join(self.path, f".dcgan-write-probe-{uuid.uuid4().hex}")
+        try:
+            while head and not tf.io.gfile.exists(f"{scheme}://{head}"):
+                missing.append(f"{scheme}://{head}")  # deepest first
+                head = os.path.dirname(head)
+            tf.io.gfile.makedirs(self.path)
+            with tf.io.gfile.GFile(probe, "w") as f:
+                f.write("")
+        except tf.errors.OpError as e:
+            what = "created" if missing else "written"
+            raise WorkdirError(
+                f"--workdir={self.path} cannot be {what}: {storage.reason(e)}; allowed: a "
+                "writable directory, or a new path in one"
+            ) from None
+        finally:
+            storage.remove_quietly(probe)
+            for directory in missing:  # only if still empty: another writer may use it
+                try:
+                    if not tf.io.gfile.listdir(directory):
+                        storage.remove_quietly(directory)
+                except tf.errors.OpError:
+                    pass
+
     def save_config(self, config: Config) -> None:
         """Writes config.json and flags.txt (atomically: complete files or none)."""
-        os.makedirs(self.path, exist_ok=True)
-        _write_text(self.config_path, config.to_json())
-        _write_text(self.flags_path, config.to_flagfile())
+        tf.io.gfile.makedirs(self.path)
+        storage.write_text(self.config_path, config.to_json())
+        storage.write_text(self.flags_path, config.to_flagfile())
 
     def checkpoint_manager(
         self, checkpoint: tf.train.Checkpoint, *, keep: int
@@ -124,11 +158,10 @@ class Workdir:
         Raises:
             CheckpointError: if best.json cannot be parsed.
         """
-        if not os.path.exists(self.best_path):
+        if not tf.io.gfile.exists(self.best_path):
             return None
         try:
-            with open(self.best_path) as f:
-                record = json.load(f)
+            record = json.loads(storage.read_text(self.best_path))
         except ValueError as e:
             record = {"error": str(e)}
         missing = [key for key in ("metric", "value", "step", "checkpoint") if key not in record]
@@ -141,8 +174,8 @@ class Workdir:
 
     def save_best(self, record: dict) -> None:
         """Writes ``best.json`` (atomically: complete or not at all)."""
-        os.makedirs(self.best_dir, exist_ok=True)
-        _write_text(self.best_path, json.dumps(record, indent=2, sort_keys=True) + "\n")
+        tf.io.gfile.makedirs(self.best_dir)
+        storage.write_text(self.best_path, json.dumps(record, indent=2, sort_keys=True) + "\n")
 
     def latest_checkpoint(self) -> str | None:
         """Path prefix of the newest checkpoint whose files are there, or None.
@@ -218,7 +251,7 @@ class Workdir:
         Returns:
             The PNG's path.
         """
-        os.makedirs(self.samples_dir, exist_ok=True)
+        tf.io.gfile.makedirs(self.samples_dir)
         path = os.path.join(self.samples_dir, f"step_{step:08d}.png")
         images.write_png(path, grid)
         return path
@@ -271,8 +304,8 @@ def _damaged_message(path: str, damage: str, choose_with: str | None) -> str:
 def _checkpoints_in(directory: str) -> list[str]:
     """The checkpoint prefixes in ``directory``, oldest step first."""
     try:
-        names = os.listdir(directory or ".")
-    except OSError:
+        names = tf.io.gfile.listdir(directory or ".")
+    except tf.errors.OpError:
         return []
     suffix = ".index"
     prefixes = [os.path.join(directory, n[: -len(suffix)]) for n in names if n.endswith(suffix)]
@@ -290,10 +323,3 @@ def summarize_error(error: Exception, limit: int = 300) -> str:
     # The names of the op that failed say nothing to a user.
     text = re.sub(r"\{\{function_node [^}]*\}\} | \[Op:\w+\]$", "", text)
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _write_text(path: str, text: str) -> None:
-    temporary = f"{path}.tmp"
-    with open(temporary, "w") as f:
-        f.write(text)
-    os.replace(temporary, path)

@@ -83,7 +83,7 @@ INVALID = [
     (
         {"dataset": "imagenet"},
         "--dataset=imagenet is invalid; allowed: glyphs, folder, gaussian1d, ring2d, grid2d, "
-        "mnist, fashion_mnist, cifar10, npy, npy_vectors, or tfds:NAME",
+        "mnist, fashion_mnist, cifar10, npy, npy_vectors, tfrecord, or tfds:NAME",
     ),
     ({"dataset": "tfds:"}, "--dataset=tfds: is invalid; allowed: glyphs"),
     ({"dataset": 3}, "--dataset=3 is invalid"),
@@ -161,6 +161,7 @@ INVALID = [
         "--loss=dcgan",
     ),
     ({"dataset": "folder"}, "--dataset=folder needs --data_dir"),
+    ({"dataset": "tfrecord"}, "--dataset=tfrecord needs --data_pattern, a glob of TFRecord"),
     ({"g_activation": "gelu"}, "--g_activation=gelu is invalid; allowed: relu, leaky_relu, elu"),
     ({"d_activation": "sigmoid"}, "--d_activation=sigmoid is invalid"),
     ({"g_upsample": "bilinear"}, "--g_upsample=bilinear is invalid; allowed: transpose, nearest"),
@@ -332,7 +333,9 @@ def test_hidden_units_reject_non_integers(units):
 
 # --- check_explicit_flags ----------------------------------------------------------------
 
-IMAGE_SETS = "an image dataset (glyphs, folder, mnist, fashion_mnist, cifar10, npy, tfds:NAME)"
+IMAGE_SETS = (
+    "an image dataset (glyphs, folder, mnist, fashion_mnist, cifar10, npy, tfrecord, tfds:NAME)"
+)
 REFUSED = [
     ({}, "clip_value", "--loss=wgan"),
     ({"loss": "wgan-gp", "d_norm": "layer"}, "clip_value", "--loss=wgan"),
@@ -381,14 +384,24 @@ REFUSED = [
     ({"dataset": "npy_vectors", "data_file": "v.npy"}, "image_size", IMAGE_SETS),
     ({}, "crop", "--dataset=folder"),
     ({"dataset": "npy", "data_file": "x.npy"}, "crop", "--dataset=folder"),
-    ({"dataset": "folder", "data_dir": "x"}, "crop_size", "--dataset=folder --crop=center"),
-    ({"dataset": "cifar10", "crop": "center"}, "crop_size", "--dataset=folder --crop=center"),
+    (
+        {"dataset": "folder", "data_dir": "x"},
+        "crop_size",
+        "--dataset=folder or tfrecord, and --crop=center",
+    ),
+    (
+        {"dataset": "cifar10", "crop": "center"},
+        "crop_size",
+        "--dataset=folder or tfrecord, and --crop=center",
+    ),
     ({}, "resize_method", "an image dataset other than glyphs"),
     ({"dataset": "ring2d"}, "resize_method", "an image dataset other than glyphs"),
     ({"dataset": "ring2d"}, "random_flip", IMAGE_SETS),
     ({}, "on_bad_image", "--dataset=folder"),
     ({"dataset": "fashion_mnist"}, "on_bad_image", "--dataset=folder"),
     ({"dataset": "npy", "data_file": "x.npy"}, "cache", "--dataset=folder"),
+    ({"dataset": "tfrecord", "data_pattern": "x-*"}, "cache", "--dataset=folder"),
+    ({"dataset": "folder", "data_dir": "x"}, "data_pattern", "--dataset=tfrecord"),
     ({"dataset": "ring2d"}, "eval_samples", "--eval_every > 0"),
     ({"dataset": "ring2d", "best_metric": "modes"}, "best_metric", "--eval_every > 0"),
     ({"dataset": "ring2d", "eval_every": 5}, "patience", "--best_metric"),
@@ -440,6 +453,10 @@ ACCEPTED = [
     ({"dataset": "cifar10"}, "random_flip"),
     ({"dataset": "folder", "data_dir": "x"}, "on_bad_image"),
     ({"dataset": "folder", "data_dir": "x"}, "cache"),
+    ({"dataset": "tfrecord", "data_pattern": "x-*"}, "data_pattern"),
+    ({"dataset": "tfrecord", "data_pattern": "x-*"}, "crop"),
+    ({"dataset": "tfrecord", "data_pattern": "x-*", "crop": "center"}, "crop_size"),
+    ({"dataset": "tfrecord", "data_pattern": "x-*"}, "on_bad_image"),
     # Fields without a condition apply to every run.
     ({"dataset": "ring2d", "loss": "wgan"}, "n_critic"),
     ({"g_optimizer": "rmsprop", "d_optimizer": "rmsprop"}, "g_lr"),

@@ -311,3 +311,34 @@ def test_render_glyphs_rejects_bad_arguments():
         data.render_glyphs(image_size=48)
     with raises("num_images"):
         data.render_glyphs(image_size=32, num_images=0)
+
+
+def test_array_parts_are_disjoint_and_cover_the_set(tmp_path):
+    # 30 solid images, level 5 * i; part i of 3 holds examples i, i + 3, …
+    levels = 5 * np.arange(30, dtype=np.uint8)
+    np.save(tmp_path / "x.npy", np.broadcast_to(levels[:, None, None, None], (30, 4, 4, 1)))
+    for index in range(3):
+        dataset = make_dataset(
+            "npy",
+            batch_size=10,
+            seed=0,
+            image_size=4,
+            data_file=str(tmp_path / "x.npy"),
+            shard=(3, index),
+        )
+        for batch in batches(dataset, 2):  # a batch is one epoch of the part
+            got = np.round((batch[:, 0, 0, 0] + 1) * 127.5)
+            np.testing.assert_array_equal(np.sort(got), levels[index::3])
+
+
+def test_toy_parts_are_the_one_worker_batches_dealt_round_robin():
+    whole = batches(make_dataset("ring2d", batch_size=4, seed=7), 6)
+    for index in range(2):
+        part = batches(make_dataset("ring2d", batch_size=4, seed=7, shard=(2, index)), 3)
+        np.testing.assert_array_equal(part, whole[index::2])
+
+
+@pytest.mark.parametrize("shard", [(0, 0), (2, 2), (2, -1), [1, 0], (1.0, 0)])
+def test_invalid_shard(shard):
+    with pytest.raises(DataError, match=r"shard .* is invalid; allowed: \(num_shards, index\)"):
+        make_dataset("ring2d", batch_size=4, seed=0, shard=shard)

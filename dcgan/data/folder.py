@@ -11,6 +11,11 @@ The count is not part of the iterator's state (tf.data cannot save a variable), 
 caller saves the variable in the same checkpoint as the iterator: both describe the
 files decoded so far, including those waiting in prefetch buffers, so a resumed run
 continues both exactly.
+
+The folder may be on any file system TensorFlow reads (``gs://bucket/faces``): it is
+listed and read through ``tf.io.gfile``. The decoding (``image_decoder``) and the
+skipping of bad files (``keep_decoded``) serve ``dcgan.data.tfrecord`` too, whose
+records hold the same encoded bytes.
 """
 
 from __future__ import annotations
@@ -18,10 +23,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 
 import numpy as np
 import tensorflow as tf
 
+from dcgan import storage
 from dcgan.data.common import DataError, to_model_range
 
 # Every format tf.io.decode_image reads (GIF: the first frame).
@@ -44,13 +51,14 @@ def list_images(data_dir: str) -> list[str]:
     ``._name.jpg`` metadata files are not mistaken for images.
 
     Args:
-        data_dir: Root folder.
+        data_dir: Root folder: a local path or any path ``tf.io.gfile`` lists.
 
     Returns:
         Sorted paths whose extension is in :data:`IMAGE_EXTENSIONS` (any case).
     """
     paths = []
-    for root, dirs, files in os.walk(data_dir):
+    walk = os.walk(data_dir) if storage.is_local(data_dir) else _gfile_walk(data_dir)
+    for root, dirs, files in walk:
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         paths.extend(
             os.path.join(root, f)
@@ -58,6 +66,148 @@ def list_images(data_dir: str) -> list[str]:
             if not f.startswith(".") and f.lower().endswith(IMAGE_EXTENSIONS)
         )
     return sorted(paths)
+
+
+def find_images(data_dir: str) -> list[str]:
+    """``list_images`` of a folder that must exist and hold images (``~`` expanded).
+
+    Raises:
+        DataError: if the folder is missing, not a folder, or holds no image files.
+    """
+    root = storage.expand(data_dir)
+    if not tf.io.gfile.exists(root):
+        raise DataError(f"data_dir {data_dir!r} does not exist")
+    if not tf.io.gfile.isdir(root):
+        raise DataError(f"data_dir {data_dir!r} is not a directory")
+    paths = list_images(root)
+    if not paths:
+        raise DataError(
+            f"no image files under {data_dir!r}; allowed extensions (any case): "
+            f"{', '.join(IMAGE_EXTENSIONS)}"
+        )
+    return paths
+
+
+def _gfile_walk(top: str):
+    """``os.walk``'s ``(root, dirs, files)`` through ``tf.io.gfile``, top down.
+
+    An object store answers one request per listing, but one more per name asked
+    "directory?": a name with an image extension is taken for a file unasked (200k
+    requests saved on CelebA), and GCS marks its directories with a trailing "/".
+    """
+    dirs, files = [], []
+    for name in tf.io.gfile.listdir(top):
+        if name.endswith("/"):
+            dirs.append(name.rstrip("/"))
+        elif name.lower().endswith(IMAGE_EXTENSIONS):
+            files.append(name)
+        elif tf.io.gfile.isdir(os.path.join(top, name)):
+            dirs.append(name)
+        else:
+            files.append(name)
+    yield top, dirs, files
+    for name in dirs:  # after the yield: the caller prunes dirs in place, as with os.walk
+        yield from _gfile_walk(os.path.join(top, name))
+
+
+def check_decode_options(
+    *, crop: str, crop_size: int, resize_method: str, on_bad_image: str
+) -> None:
+    """Raises DataError unless the options of ``image_decoder`` and ``keep_decoded`` are valid."""
+    for name, value, allowed in (
+        ("crop", crop, CROPS),
+        ("resize_method", resize_method, RESIZE_METHODS),
+        ("on_bad_image", on_bad_image, BAD_IMAGE_ACTIONS),
+    ):
+        if value not in allowed:
+            raise DataError(f"{name} {value!r} is invalid; choose one of: {', '.join(allowed)}")
+    if isinstance(crop_size, bool) or not isinstance(crop_size, int) or crop_size < 0:
+        raise DataError(f"crop_size must be an integer >= 0, got {crop_size!r}")
+
+
+def image_decoder(
+    load: Callable,
+    *,
+    image_size: int,
+    channels: int,
+    crop: str = "none",
+    crop_size: int = 0,
+    resize_method: str = "bilinear",
+) -> Callable[..., tf.data.Dataset]:
+    """A function from one source element to a one-element dataset ``(image, ok, name)``.
+
+    Args:
+        load: maps the element (a path, a record) to ``(encoded bytes, name)``; the name
+            identifies the image in errors. Its errors count as a bad image too.
+        image_size, channels, crop, crop_size, resize_method: as in ``folder_images``.
+
+    Returns:
+        The function: ``image`` is float32 ``[image_size, image_size, channels]`` in
+        [-1, 1] and ``ok`` True, or, for an element that cannot be loaded or decoded,
+        zeros and ``ok`` False (``keep_decoded`` drops and counts those).
+    """
+
+    def decode(*element: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        encoded, name = load(*element)
+        # Decoding to RGB first works for every file (palette, RGBA, 16-bit, CMYK);
+        # decode_image(channels=1) rejects CMYK JPEGs. Rounding reproduces the
+        # decoders' own uint8 grayscale.
+        image = tf.io.decode_image(encoded, channels=3, expand_animations=False)
+        if crop == "center":
+            height, width = tf.shape(image)[0], tf.shape(image)[1]
+            side = tf.minimum(height, width)
+            if crop_size:
+                side = tf.minimum(side, crop_size)
+            image = tf.image.crop_to_bounding_box(
+                image, (height - side) // 2, (width - side) // 2, side, side
+            )
+        image = to_model_range(
+            image, image_size=image_size, channels=channels, resize_method=resize_method
+        )
+        return tf.ensure_shape(image, [image_size, image_size, channels]), True, name
+
+    def decode_or_flag(*element: tf.Tensor) -> tf.data.Dataset:
+        name = element[-1]  # a placeholder's name: the element's last part
+        placeholder = (tf.zeros([image_size, image_size, channels]), False, name)
+        return (
+            tf.data.Dataset.from_tensors(element)
+            .map(decode)
+            .ignore_errors()
+            .concatenate(tf.data.Dataset.from_tensors(placeholder))
+            .take(1)
+        )
+
+    return decode_or_flag
+
+
+def keep_decoded(
+    dataset: tf.data.Dataset, *, on_bad_image: str, skipped_images: tf.Variable | None
+) -> tf.data.Dataset:
+    """The images of a dataset of ``(image, ok, name)``: bad ones counted, then dropped
+    (``"skip"``) or raised as an error naming them (``"fail"``, see ``bad_image_message``)."""
+
+    def check(image: tf.Tensor, ok: tf.Tensor, name: tf.Tensor):
+        # Both modes build the same pipeline (tf.data parallelizes a map only when it
+        # touches no variable), so a resumed run may switch between them.
+        if on_bad_image == "fail":
+            tf.debugging.Assert(ok, [_BAD_IMAGE_MARKER, name], summarize=1)
+        if skipped_images is not None:
+            skipped_images.assign_add(tf.cast(tf.logical_not(ok), tf.int64))
+        return image, ok
+
+    dataset = (
+        dataset.map(check)
+        .filter(lambda image, ok: ok)  # one lambda per line: autograph reads the source
+        .map(lambda image, ok: image)
+    )
+    options = tf.data.Options()
+    # The only external state is the skip counter, which the caller checkpoints itself.
+    options.experimental_external_state_policy = tf.data.experimental.ExternalStatePolicy.IGNORE
+    return dataset.with_options(options)
+
+
+def _read_file(path: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    return tf.io.read_file(path), path
 
 
 def folder_images(
@@ -73,12 +223,14 @@ def folder_images(
     on_bad_image: str = "skip",
     skipped_images: tf.Variable | None = None,
     cache: str = "",
+    shard: tuple[int, int] = (1, 0),
 ) -> tf.data.Dataset:
     """An infinite dataset of single images ``[image_size, image_size, channels]``.
 
     Args:
-        data_dir: Root folder, searched recursively.
-        batch_size: The folder must hold at least this many image files.
+        data_dir: Root folder, searched recursively: local, or any path ``tf.io.gfile``
+            reads (``gs://…``).
+        batch_size: The folder (each shard of it) must hold at least this many files.
         seed: Seed of the per-epoch shuffle of the file list.
         image_size: Side of the square output images.
         channels: 1 (grayscale) or 3 (RGB); every file is converted to it.
@@ -94,6 +246,9 @@ def folder_images(
             and keeps the set in memory as uint8; a file path also saves that set as an
             .npy file there (with a .json key beside it) and reuses it while the folder
             listing and the options match.
+        shard: ``(num_shards, index)``: this worker reads only files ``index``,
+            ``index + num_shards``, … of the sorted listing (a file cache gets its own
+            file per shard); ``(1, 0)`` reads them all.
 
     Returns:
         float32 images in [-1, 1], in a deterministic order for a given seed.
@@ -103,66 +258,36 @@ def folder_images(
     """
     if not data_dir:
         raise DataError("--data_dir is required for dataset 'folder'")
-    for name, value, allowed in (
-        ("crop", crop, CROPS),
-        ("resize_method", resize_method, RESIZE_METHODS),
-        ("on_bad_image", on_bad_image, BAD_IMAGE_ACTIONS),
-    ):
-        if value not in allowed:
-            raise DataError(f"{name} {value!r} is invalid; choose one of: {', '.join(allowed)}")
-    if isinstance(crop_size, bool) or not isinstance(crop_size, int) or crop_size < 0:
-        raise DataError(f"crop_size must be an integer >= 0, got {crop_size!r}")
-    root = os.path.expanduser(data_dir)
-    if not os.path.exists(root):
-        raise DataError(f"data_dir {data_dir!r} does not exist")
-    if not os.path.isdir(root):
-        raise DataError(f"data_dir {data_dir!r} is not a directory")
-    paths = list_images(root)
-    if not paths:
-        raise DataError(
-            f"no image files under {data_dir!r}; allowed extensions (any case): "
-            f"{', '.join(IMAGE_EXTENSIONS)}"
-        )
+    check_decode_options(
+        crop=crop, crop_size=crop_size, resize_method=resize_method, on_bad_image=on_bad_image
+    )
+    root = storage.expand(data_dir)
+    paths = find_images(data_dir)
+    num_shards, index = shard
+    paths = paths[index::num_shards]
+    where = f"under {data_dir!r}" + (f" in shard {index} of {num_shards}" if num_shards > 1 else "")
     if len(paths) < batch_size:
-        raise DataError(
-            f"only {len(paths)} images under {data_dir!r}, fewer than batch_size={batch_size}"
-        )
+        raise DataError(f"only {len(paths)} images {where}, fewer than batch_size={batch_size}")
 
-    def decode(path: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-        # Decoding to RGB first works for every file (palette, RGBA, 16-bit, CMYK);
-        # decode_image(channels=1) rejects CMYK JPEGs. Rounding reproduces the
-        # decoders' own uint8 grayscale.
-        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
-        if crop == "center":
-            height, width = tf.shape(image)[0], tf.shape(image)[1]
-            side = tf.minimum(height, width)
-            if crop_size:
-                side = tf.minimum(side, crop_size)
-            image = tf.image.crop_to_bounding_box(
-                image, (height - side) // 2, (width - side) // 2, side, side
-            )
-        image = to_model_range(
-            image, image_size=image_size, channels=channels, resize_method=resize_method
-        )
-        return tf.ensure_shape(image, [image_size, image_size, channels]), True, path
-
-    def decode_or_flag(path: tf.Tensor) -> tf.data.Dataset:
-        placeholder = (tf.zeros([image_size, image_size, channels]), False, path)
-        return (
-            tf.data.Dataset.from_tensors(path)
-            .map(decode)
-            .ignore_errors()
-            .concatenate(tf.data.Dataset.from_tensors(placeholder))
-            .take(1)
-        )
-
+    decode_or_flag = image_decoder(
+        _read_file,
+        image_size=image_size,
+        channels=channels,
+        crop=crop,
+        crop_size=crop_size,
+        resize_method=resize_method,
+    )
     if cache:
+        if num_shards > 1 and cache != "memory":
+            # Workers share the storage: each writes and reads only its own file.
+            stem, extension = os.path.splitext(cache)
+            cache = f"{stem}.shard-{index:05d}-of-{num_shards:05d}{extension}"
         images = _cached_images(
             cache,
             paths,
             decode_or_flag,
             key=dict(
-                data_dir=os.path.abspath(root),
+                data_dir=storage.absolute(root),
                 image_size=image_size,
                 channels=channels,
                 crop=crop,
@@ -174,19 +299,9 @@ def folder_images(
         )
         if len(images) < batch_size:
             raise DataError(
-                f"only {len(images)} readable images under {data_dir!r}, fewer than "
-                f"batch_size={batch_size}"
+                f"only {len(images)} readable images {where}, fewer than batch_size={batch_size}"
             )
         return _memory_images(images, seed)
-
-    def check(image: tf.Tensor, ok: tf.Tensor, path: tf.Tensor):
-        # Both modes build the same pipeline (tf.data parallelizes a map only when it
-        # touches no variable), so a resumed run may switch between them.
-        if on_bad_image == "fail":
-            tf.debugging.Assert(ok, [_BAD_IMAGE_MARKER, path], summarize=1)
-        if skipped_images is not None:
-            skipped_images.assign_add(tf.cast(tf.logical_not(ok), tf.int64))
-        return image, ok
 
     dataset = (
         tf.data.Dataset.from_tensor_slices(paths)
@@ -198,14 +313,8 @@ def folder_images(
             num_parallel_calls=tf.data.AUTOTUNE,
             deterministic=True,
         )
-        .map(check)
-        .filter(lambda image, ok: ok)
-        .map(lambda image, ok: image)
     )
-    options = tf.data.Options()
-    # The only external state is the skip counter, which the caller checkpoints itself.
-    options.experimental_external_state_policy = tf.data.experimental.ExternalStatePolicy.IGNORE
-    return dataset.with_options(options)
+    return keep_decoded(dataset, on_bad_image=on_bad_image, skipped_images=skipped_images)
 
 
 def _decode_all(paths: list[str], decode_or_flag, on_bad_image: str) -> tuple[np.ndarray, int]:
@@ -239,15 +348,15 @@ def _cached_images(
     key = dict(key, files=len(paths), listing_sha256=_listing_hash(paths))
     images = None
     if cache != "memory":
-        cache = os.path.expanduser(cache)
-        if os.path.isdir(cache):
+        cache = storage.expand(cache)
+        if tf.io.gfile.isdir(cache):
             raise DataError(f"cache {cache!r} is a directory; allowed: memory or a file path")
         try:
-            with open(cache + ".json") as f:
-                saved = json.load(f)
+            saved = json.loads(storage.read_text(cache + ".json"))
             if {k: saved.get(k) for k in key} == key:
-                images, skipped = np.load(cache, allow_pickle=False), saved["skipped"]
-        except (OSError, ValueError, KeyError):
+                with tf.io.gfile.GFile(cache, "rb") as f:
+                    images, skipped = np.load(f, allow_pickle=False), saved["skipped"]
+        except (OSError, ValueError, KeyError, tf.errors.OpError):
             images = None  # no cache yet, or an unreadable one: decode again
     if images is None:
         images, skipped = _decode_all(paths, decode_or_flag, on_bad_image)
@@ -262,15 +371,17 @@ def _write_cache(cache: str, images: np.ndarray, key: dict) -> None:
     # Written under temporary names and renamed, so an interrupted write leaves no
     # half file that a later run would trust.
     try:
-        os.makedirs(os.path.dirname(os.path.abspath(cache)), exist_ok=True)
-        with open(cache + ".tmp", "wb") as f:
+        tf.io.gfile.makedirs(os.path.dirname(storage.absolute(cache)))
+        with tf.io.gfile.GFile(cache + ".tmp", "wb") as f:
             np.save(f, images)
-        os.replace(cache + ".tmp", cache)
-        with open(cache + ".json.tmp", "w") as f:
-            json.dump(key, f, indent=2)
-        os.replace(cache + ".json.tmp", cache + ".json")
-    except OSError as e:
-        raise DataError(f"cannot write the cache file {cache!r}: {e.strerror}") from None
+        tf.io.gfile.rename(cache + ".tmp", cache, overwrite=True)
+        storage.write_text(cache + ".json", json.dumps(key, indent=2))
+    except (OSError, tf.errors.OpError) as e:
+        storage.remove_quietly(cache + ".tmp")
+        raise DataError(
+            f"cannot write the cache file {cache!r}: {storage.reason(e)}; allowed: a file "
+            "path in a writable directory, or memory"
+        ) from None
 
 
 def _listing_hash(paths: list[str]) -> str:

@@ -24,6 +24,7 @@ def tfds_images(
     image_size: int,
     channels: int,
     resize_method: str = "bilinear",
+    shard: tuple[int, int] = (1, 0),
 ) -> tf.data.Dataset:
     """An infinite dataset of single images ``[image_size, image_size, channels]``.
 
@@ -34,6 +35,8 @@ def tfds_images(
         image_size: Side of the square output images.
         channels: 1 or 3; sources are converted (alpha is dropped).
         resize_method: A ``tf.image.resize`` method, antialiased when downscaling.
+        shard: ``(n, i)``: worker i of n reads the i-th of n even, disjoint parts of the
+            split (``tfds.even_splits``).
 
     Returns:
         float32 images in [-1, 1], in a deterministic order for a given seed.
@@ -51,9 +54,11 @@ def tfds_images(
         raise DataError(
             f"--dataset={name} needs TensorFlow Datasets: pip install tensorflow-datasets"
         ) from None
+    num_shards, index = shard
+    split = tfds.even_splits("train", n=num_shards)[index] if num_shards > 1 else "train"
     try:
         dataset = tfds.load(
-            dataset_name, split="train", data_dir=data_dir, download=False, shuffle_files=False
+            dataset_name, split=split, data_dir=data_dir, download=False, shuffle_files=False
         )
     except Exception as e:  # noqa: BLE001 -- TFDS raises many types; each becomes one line
         where = data_dir or "TFDS's data directory ($TFDS_DATA_DIR or ~/tensorflow_datasets)"

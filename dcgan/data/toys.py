@@ -38,13 +38,17 @@ def mixture_centers(name: str) -> tuple[np.ndarray, float]:
     raise DataError(f"mixture_centers: unknown mixture {name!r}; choose one of: ring2d, grid2d")
 
 
-def toy_dataset(name: str, *, batch_size: int, seed: int) -> tf.data.Dataset:
+def toy_dataset(
+    name: str, *, batch_size: int, seed: int, shard: tuple[int, int] = (1, 0)
+) -> tf.data.Dataset:
     """An infinite, prefetched dataset of ``[batch_size, dim]`` float32 samples of a toy set.
 
     Args:
         name: One of :data:`VECTOR_DATASETS`.
         batch_size: Samples per batch.
         seed: Non-negative seed; batch ``k`` depends only on ``(seed, k)``.
+        shard: ``(n, i)``: worker i of n draws batches i, i + n, … of the one-worker
+            stream, so no two workers draw the same batch.
 
     Returns:
         The dataset; it holds no state beyond its counter, so resuming needs no data.
@@ -69,7 +73,8 @@ def toy_dataset(name: str, *, batch_size: int, seed: int) -> tf.data.Dataset:
         noise = tf.random.stateless_normal([batch_size, dim], seed=noise_seed)
         return tf.gather(centers, modes) + stddev * noise
 
-    dataset = tf.data.Dataset.counter().map(
+    num_shards, index = shard
+    dataset = tf.data.Dataset.counter(start=index, step=num_shards).map(
         sample, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
     )
     return dataset.prefetch(tf.data.AUTOTUNE)
