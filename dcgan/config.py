@@ -459,12 +459,12 @@ class Config:
         role=RUN,
     )
     devices: tuple[str, ...] = _field(
-        (), "Devices to mirror over, e.g. /gpu:0,/gpu:1; empty: every GPU.", when=_MIRRORED,
+        (),
+        "Devices to mirror over, e.g. /gpu:0,/gpu:1; empty: every GPU.",
+        when=_MIRRORED,
         role=RUN,
     )
-    tpu: str = _field(
-        "", "The TPU: its name, 'local', or grpc://host:port.", when=_TPU, role=RUN
-    )
+    tpu: str = _field("", "The TPU: its name, 'local', or grpc://host:port.", when=_TPU, role=RUN)
     steps_per_loop: int = _field(
         1,
         "Generator steps per call of the compiled step (fewer host round trips for small "

@@ -216,4 +216,4 @@ def agree_to_stop(cluster: Cluster, stop: bool) -> bool:
     value = strategy.experimental_distribute_values_from_function(
         lambda _: tf.constant(float(stop))
     )
-    return bool(strategy.reduce(tf.distribute.ReduceOp.MAX, value, axis=None) > 0)
+    return bool(strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None) > 0)

@@ -166,7 +166,10 @@ def test_loop_with_steps_per_loop_lands_events_on_the_same_steps(tmp_path, read_
     many = loop.train(tiny_vector(tmp_path / "many", steps_per_loop=100, **common))
     for x, y in zip(all_variables(one), all_variables(many), strict=True):
         np.testing.assert_array_equal(x.numpy(), y.numpy())
-    tags_one, tags_many = read_summaries(str(tmp_path / "one")), read_summaries(str(tmp_path / "many"))
+    tags_one, tags_many = (
+        read_summaries(str(tmp_path / "one")),
+        read_summaries(str(tmp_path / "many")),
+    )
     assert {t: [s for s, _ in v] for t, v in tags_one.items() if t != "steps_per_sec"} == {
         t: [s for s, _ in v] for t, v in tags_many.items() if t != "steps_per_sec"
     }
@@ -225,12 +228,18 @@ def test_a_batch_the_replicas_cannot_share_is_refused_before_anything_is_written
         ("", "needs the TF_CONFIG variable"),
         ("{not json", "TF_CONFIG is not JSON"),
         ('{"task": {"type": "worker", "index": 0}}', "has no 'cluster' object"),
-        ('{"cluster": {"worker": ["localhost"]}, "task": {"type": "worker", "index": 0}}',
-         "is not a list of 'host:port' strings"),
-        ('{"cluster": {"worker": ["localhost:1"]}, "task": {"type": "worker", "index": 3}}',
-         "task index 3 is outside cluster.worker"),
-        ('{"cluster": {"worker": ["localhost:1"]}, "task": {"type": "chief", "index": 0}}',
-         "does not name a task type of the cluster"),
+        (
+            '{"cluster": {"worker": ["localhost"]}, "task": {"type": "worker", "index": 0}}',
+            "is not a list of 'host:port' strings",
+        ),
+        (
+            '{"cluster": {"worker": ["localhost:1"]}, "task": {"type": "worker", "index": 3}}',
+            "task index 3 is outside cluster.worker",
+        ),
+        (
+            '{"cluster": {"worker": ["localhost:1"]}, "task": {"type": "chief", "index": 0}}',
+            "does not name a task type of the cluster",
+        ),
     ],
 )
 def test_malformed_tf_config_is_refused_in_one_line(monkeypatch, tf_config, problem):

@@ -3,7 +3,6 @@ scale (an overflow halves it and changes no weight), and float16 under mirrored.
 
 import numpy as np
 import pytest
-import tensorflow as tf
 from configs import tiny_image, tiny_vector
 
 from dcgan import builder, distribute
@@ -59,9 +58,11 @@ def test_a_good_update_is_applied_unscaled_and_grows_the_scale_on_schedule(tmp_p
     config, trainer = vector_trainer(tmp_path)
     reference_config = tiny_vector(tmp_path / "float32")
     reference = builder.build_trainer(reference_config)
-    for ours, theirs in zip(trainer.discriminator.weights, reference.discriminator.weights):
+    for ours, theirs in zip(
+        trainer.discriminator.weights, reference.discriminator.weights, strict=True
+    ):
         theirs.assign(ours)
-    for ours, theirs in zip(trainer.generator.weights, reference.generator.weights):
+    for ours, theirs in zip(trainer.generator.weights, reference.generator.weights, strict=True):
         theirs.assign(ours)
     trainer.d_optimizer.step_counter.assign(trainer.d_optimizer.dynamic_growth_steps - 1)
     real = first_batches(config, 1)[0]
@@ -69,7 +70,9 @@ def test_a_good_update_is_applied_unscaled_and_grows_the_scale_on_schedule(tmp_p
     trainer.discriminator_update(real)
     reference.discriminator_update(real)
     # The update is the float32 one, to float16's precision (not 2**15 times too large).
-    for ours, theirs in zip(trainer.discriminator.weights, reference.discriminator.weights):
+    for ours, theirs in zip(
+        trainer.discriminator.weights, reference.discriminator.weights, strict=True
+    ):
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=0.05, atol=2e-4)
     assert float(trainer.d_optimizer.dynamic_scale.numpy()) == 2 * scale
     assert int(trainer.d_optimizer.step_counter.numpy()) == 0

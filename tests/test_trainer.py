@@ -553,7 +553,8 @@ def test_uniform_noise_for_steps_and_fixed_samples():
     np.testing.assert_array_equal(trainer.fixed_noise, expected)
     drawn = trainer._noise(tf.constant(5000)).numpy()
     np.testing.assert_array_equal(
-        drawn[:5], ReplicaRandom(tf.random.Generator.from_seed(2)).uniform([5000, LATENT], -3, 3)[:5]
+        drawn[:5],
+        ReplicaRandom(tf.random.Generator.from_seed(2)).uniform([5000, LATENT], -3, 3)[:5],
     )
     assert drawn.min() >= -3.0 and drawn.max() < 3.0
     # Uniform on [-3, 3): stddev 3 / sqrt(3) = 1.732, not the normal's 1.
