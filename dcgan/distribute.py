@@ -98,6 +98,7 @@ def _mirrored_strategy(devices: list[str]) -> tf.distribute.Strategy:
 
 
 def _check_devices(devices: tuple[str, ...]) -> list[str]:
+    _split_cpu(devices)
     known = {d.name.lower().replace("/job:localhost/replica:0/task:0", "") for d in _logical()}
     for device in devices:
         canonical = tf.DeviceSpec.from_string(device).to_string().lower()
@@ -107,6 +108,26 @@ def _check_devices(devices: tuple[str, ...]) -> list[str]:
                 f"allowed: {', '.join(sorted(known))}"
             )
     return list(devices)
+
+
+def _split_cpu(devices: tuple[str, ...]) -> None:
+    """Splits the CPU into as many logical devices as ``devices`` names (``/cpu:1`` and
+    up), so a CPU-only machine can run a mirrored step; only before TF starts its
+    devices (else the names are checked against the devices it has)."""
+    indices = [
+        tf.DeviceSpec.from_string(d).device_index or 0
+        for d in devices
+        if tf.DeviceSpec.from_string(d).device_type == "CPU"
+    ]
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    if not indices or max(indices) == 0 or tf.config.get_logical_device_configuration(cpu):
+        return
+    try:
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(max(indices) + 1)]
+        )
+    except RuntimeError:  # already started
+        pass
 
 
 def _logical() -> list:

@@ -194,8 +194,18 @@ def _data_state(iterator, skipped_images) -> dict:
 
 
 def _holds_data_state(path: str) -> bool:
-    """Whether the checkpoint at ``path`` holds a data pipeline's position."""
-    return any(name.startswith("data/") for name, _ in tf.train.list_variables(path))
+    """Whether the checkpoint at ``path`` holds a data pipeline's position.
+
+    A checkpoint that cannot be read counts as holding one: the full restore then
+    reports the damage, as for any run.
+    """
+    try:
+        # The reader itself: tf.train.list_variables takes a prefix for a directory on
+        # some file systems (ram://).
+        names = tf.compat.v1.train.NewCheckpointReader(path).get_variable_to_shape_map()
+    except (tf.errors.OpError, ValueError):
+        return True
+    return any(name.startswith("data/") for name in names)
 
 
 def _data_seed(seed: int, step: int) -> int:

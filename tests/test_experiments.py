@@ -245,3 +245,31 @@ def test_fashion_mnist_has_s5s_networks():
         0.3,
         0.3,
     ]
+
+
+@pytest.mark.parametrize("name", ["quickstart.flags", "ring2d.flags"])
+def test_flagfile_trains_mirrored_on_two_cpu_devices_in_bfloat16(name, tmp_path):
+    """The DCGAN and WGAN-GP flagfiles with --strategy and --precision added: the CPU is
+    split into two logical devices for the mirrored step."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dcgan.train",
+            f"--flagfile={os.path.join(ROOT, 'experiments', name)}",
+            f"--workdir={tmp_path / 'run'}",
+            *SHRINK,
+            "--batch_size=8",
+            "--strategy=mirrored",
+            "--devices=/cpu:0,/cpu:1",
+            "--precision=mixed_bfloat16",
+            "--steps_per_loop=2",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "step 2/2 d_loss=" in result.stdout and "traces: train_step=1" in result.stdout
+    assert os.path.exists(tmp_path / "run" / "checkpoints" / "ckpt-2.index")
