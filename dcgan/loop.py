@@ -159,8 +159,10 @@ def _train_steps(run: PreparedRun, count: int) -> dict:
     """``count`` steps in one call; the data's counters join the metrics; an unreadable
     file is a DataError."""
     try:
-        # A tensor, so that every count runs the same trace.
-        metrics = run.trainer.train_step(run.iterator, tf.constant(count, tf.int64))
+        if run.config.steps_per_loop == 1:  # no graph loop to build
+            metrics = run.trainer.train_step(run.iterator)
+        else:  # a tensor, so that every count runs the same trace
+            metrics = run.trainer.train_step(run.iterator, tf.constant(count, tf.int64))
     except tf.errors.InvalidArgumentError as e:
         message = data.bad_image_message(e)
         if message is None:

@@ -135,7 +135,22 @@ class Trainer:
         ]
         with self.strategy.scope():
             self._create_state(seed, num_fixed_samples)
-        self.train_step = tf.function(self._train_steps)
+        # Everything ``_one_step`` returns, in its order.
+        scaled = [
+            f"{net}_loss_scale"
+            for net, optimizer in (("d", self.d_optimizer), ("g", self.g_optimizer))
+            if isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+        ]
+        self._metric_names = [
+            *self._d_metric_names,
+            "d_grad_norm",
+            *("g_loss", "g_grad_norm"),
+            *scaled,
+            "nonfinite_updates",
+        ]
+        # Every branch and loop of the step is explicit (tf.cond, tf.while_loop) or static
+        # Python: no AutoGraph conversion to pay for when it is traced.
+        self.train_step = tf.function(self._train_steps, autograph=False)
         self.generate = tf.function(
             self._generate,
             input_signature=[tf.TensorSpec([None, *self.noise.shape], tf.float32)],
@@ -232,18 +247,28 @@ class Trainer:
         return real if self._per_replica_input else replicas.local_rows(real)
 
     def _train_steps(self, iterator, num_steps: tf.Tensor | None = None) -> dict[str, tf.Tensor]:
-        """``num_steps`` generator steps (default 1) in one call; the last one's metrics.
+        """``num_steps`` generator steps in one call (None: one, with no loop); the last
+        one's metrics.
 
         With the stop policy for non-finite updates, the loop ends after the first step
         that had one, so the caller stops the run at that step.
         """
+        if num_steps is None:
+            return self._one_step(iterator)
         nonfinite_before = tf.identity(self.nonfinite_updates)
-        metrics = self._one_step(iterator)
-        if num_steps is not None:
-            for _ in tf.range(tf.cast(num_steps, tf.int64) - 1):
-                if not self._skip_nonfinite and self.nonfinite_updates > nonfinite_before:
-                    break
-                metrics = self._one_step(iterator)
+
+        def going(done, _):
+            if self._skip_nonfinite:
+                return done < num_steps
+            return (done < num_steps) & (self.nonfinite_updates <= nonfinite_before)
+
+        def step(done, _):
+            return done + 1, self._one_step(iterator)
+
+        # The step is traced once, as the loop's body: the metrics start as zeros.
+        zeros = {name: tf.zeros([]) for name in self._metric_names}
+        zeros["nonfinite_updates"] = tf.zeros([], tf.int64)
+        _, metrics = tf.while_loop(going, step, (tf.zeros([], tf.int64), zeros))
         return metrics
 
     def _one_step(self, iterator) -> dict[str, tf.Tensor]:
@@ -542,10 +567,13 @@ def _sum_and_mean(gradients: list[tf.Tensor], metrics: list[tf.Tensor], loss_sca
     """The gradients summed (and unscaled) and the metrics averaged over all replicas, on
     every replica; in replica context, like Keras's own optimizer."""
     context = tf.distribute.get_replica_context()
-    gradients = context.all_reduce(tf.distribute.ReduceOp.SUM, gradients)
+    metrics = tf.stack(metrics)
+    if context.num_replicas_in_sync > 1:  # one replica: nothing to add (or to trace)
+        gradients = context.all_reduce(tf.distribute.ReduceOp.SUM, gradients)
+        metrics = context.all_reduce(tf.distribute.ReduceOp.MEAN, metrics)
     if not isinstance(loss_scale, float):
         gradients = [g / loss_scale for g in gradients]  # float32 variables: float32 grads
-    return gradients, context.all_reduce(tf.distribute.ReduceOp.MEAN, tf.stack(metrics))
+    return gradients, metrics
 
 
 def _loss_scale(optimizer) -> tf.Variable | float:
