@@ -202,6 +202,17 @@ def test_mirrored_run_resumes_bit_exactly_and_restores_on_one_device(tmp_path):
         np.testing.assert_array_equal(x.numpy(), y.numpy())
 
 
+def test_a_one_device_run_resumes_mirrored(tmp_path):
+    """And back: a run started on one device continues on two, as if it had not moved."""
+    whole = loop.train(tiny_vector(tmp_path / "whole", train_steps=4))
+    loop.train(tiny_vector(tmp_path / "moved", train_steps=2))
+    moved = loop.train(
+        tiny_vector(tmp_path / "moved", train_steps=4, strategy="mirrored", devices=TWO_CPUS)
+    )
+    for x, y in zip(all_variables(whole), all_variables(moved), strict=True):
+        np.testing.assert_allclose(x.numpy(), y.numpy(), rtol=1e-5, atol=1e-6)
+
+
 # --- bad input: one line, nothing written -----------------------------------------------
 
 

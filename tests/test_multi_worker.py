@@ -9,7 +9,10 @@ import socket
 import subprocess
 import sys
 
+from configs import tiny_vector
 from runner import ROOT, run_module
+
+from dcgan import loop
 
 TIMEOUT = 180  # seconds for any one worker process
 TINY = [
@@ -83,6 +86,11 @@ def test_two_workers_train_and_only_the_chiefs_workdir_remains(tmp_path):
     )
     assert sample.returncode == 0, sample.stderr
     assert (tmp_path / "s.npy").exists()
+    # Its checkpoint holds no data position (each worker read its own shard): a
+    # one-device run resumes the networks and restarts the data in a seeded order.
+    resumed = loop.train(tiny_vector(workdir, train_steps=6, log_every=1))
+    assert int(resumed.step.numpy()) == 6
+    assert (workdir / "checkpoints" / "ckpt-6.index").exists()
 
 
 def test_sigterm_to_one_worker_stops_both_at_one_step_and_a_restart_resumes(tmp_path):
