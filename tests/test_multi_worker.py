@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 from configs import tiny_vector
-from runner import ROOT, run_module
+from runner import ROOT, program_stderr, run_module
 
 from dcgan import loop
 
@@ -122,3 +122,20 @@ def test_sigterm_to_one_worker_stops_both_at_one_step_and_a_restart_resumes(tmp_
         assert returncode == 0, err[-2000:]
         assert f"resuming from step {step}" in out and f"done at step {step + 2}" in out
     assert list(scratch.iterdir()) == []
+
+
+def test_malformed_tf_config_exits_with_one_line_and_writes_nothing(tmp_path):
+    result = run_module(
+        "dcgan.train",
+        f"--workdir={tmp_path / 'run'}",
+        *TINY,
+        "--train_steps=2",
+        env={"TF_CONFIG": '{"cluster": {"worker": ["127.0.0.1:1"]}, "task": {"type": "worker"'},
+        timeout=TIMEOUT,
+    )
+    assert result.returncode == 2
+    # TensorFlow's own "WARNING: All log messages before absl::InitializeLog()" aside.
+    (line,) = [line for line in program_stderr(result) if not line.startswith("WARNING: All")]
+    assert line.startswith("dcgan.train: error: TF_CONFIG is not JSON (")
+    assert "allowed: JSON like" in line
+    assert not (tmp_path / "run").exists()
