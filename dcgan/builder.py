@@ -159,6 +159,17 @@ def build_objective(config: Config) -> objective.Objective:
     )
 
 
+def _network_optimizer(config: Config, net: str):
+    """The optimizer of network ``net`` ("g" or "d") from its ``{net}_*`` fields."""
+    return build_optimizer(
+        getattr(config, f"{net}_optimizer"),
+        learning_rate=getattr(config, f"{net}_lr"),
+        beta1=getattr(config, f"{net}_beta1"),
+        beta2=getattr(config, f"{net}_beta2"),
+        loss_scale=use_loss_scale(config),
+    )
+
+
 def build_trainer(
     config: Config,
     *,
@@ -183,20 +194,8 @@ def build_trainer(
         return Trainer(
             generator=generator,
             discriminator=discriminator,
-            g_optimizer=build_optimizer(
-                config.g_optimizer,
-                learning_rate=config.g_lr,
-                beta1=config.g_beta1,
-                beta2=config.g_beta2,
-                loss_scale=use_loss_scale(config),
-            ),
-            d_optimizer=build_optimizer(
-                config.d_optimizer,
-                learning_rate=config.d_lr,
-                beta1=config.d_beta1,
-                beta2=config.d_beta2,
-                loss_scale=use_loss_scale(config),
-            ),
+            g_optimizer=_network_optimizer(config, "g"),
+            d_optimizer=_network_optimizer(config, "d"),
             objective=build_objective(config),
             noise=build_noise(config),
             n_critic=config.n_critic,

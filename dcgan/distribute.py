@@ -17,6 +17,8 @@ import socket
 
 import tensorflow as tf
 
+from dcgan import storage
+
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 # The task types TF_CONFIG may name; a chief is optional (else worker 0 is the chief).
 _TASK_TYPES = ("chief", "worker")
@@ -205,10 +207,9 @@ def _tpu_strategy(address: str) -> tf.distribute.Strategy:
         tf.tpu.experimental.initialize_tpu_system(resolver)
         return tf.distribute.TPUStrategy(resolver)
     except (ValueError, RuntimeError, tf.errors.OpError) as e:
-        message = " ".join(str(e).split())[:300]
         raise DistributeError(
-            f"--tpu={address} cannot be used ({message}); allowed: a TPU name, 'local', or "
-            "grpc://host:port of a reachable TPU worker"
+            f"--tpu={address} cannot be used ({storage.reason(e)}); allowed: a TPU name, "
+            "'local', or grpc://host:port of a reachable TPU worker"
         ) from None
 
 

@@ -14,11 +14,11 @@ import tempfile
 import keras
 import tensorflow as tf
 
-from dcgan import builder, data, distribute, evaluation
+from dcgan import builder, data, distribute, evaluation, storage
 from dcgan import config as config_lib
 from dcgan.config import Config
 from dcgan.trainer import Trainer
-from dcgan.workdir import CheckpointError, Workdir, summarize_error
+from dcgan.workdir import CheckpointError, Workdir
 
 
 @dataclasses.dataclass
@@ -66,7 +66,7 @@ class PreparedRun:
             kept = "the previous best is" if best else "the earlier checkpoints are"
             raise CheckpointError(
                 f"could not save the {'best ' if best else ''}checkpoint of step {step} in "
-                f"{manager.directory} ({summarize_error(e)}); {kept} intact"
+                f"{manager.directory} ({storage.reason(e)}); {kept} intact"
             ) from None
 
 
@@ -113,8 +113,9 @@ def prepare(config: Config) -> PreparedRun:
     workdir = shared
     if not cluster.is_chief:
         workdir = Workdir(tempfile.mkdtemp(prefix=f"dcgan-worker{cluster.worker_index}-"))
-        if shared.best() is not None:  # so every worker's patience counts alike
-            workdir.save_best(shared.best())
+        best = shared.best()
+        if best is not None:  # so every worker's patience counts alike
+            workdir.save_best(best)
     manager = workdir.checkpoint_manager(checkpoint, keep=config.keep_checkpoints)
     evaluator = best_manager = None
     if config.eval_every:

@@ -1,5 +1,5 @@
-"""A replica's share of a global batch: its rows, and random draws that do not depend on
-how many replicas share the batch.
+"""A replica's share of a global batch (its rows, its random draws) and what replicas
+combine (summed gradients, averaged metrics).
 
 Under ``tf.distribute`` each replica of the step sees ``B / R`` of a global batch ``B``.
 Every random number the step draws (z, the gradient penalty's alpha, augmentation) comes
@@ -7,12 +7,13 @@ from :class:`ReplicaRandom`: each replica draws the numbers for the whole global
 from the same stream and keeps its own rows. A run on R replicas therefore draws exactly
 what a run on one device draws, rows differ between replicas (no two replicas reuse the
 same z), and a checkpoint restores under another replica count. Without a strategy (one
-replica) both helpers are the identity.
+replica) every helper is the identity.
 """
 
 from __future__ import annotations
 
 import tensorflow as tf
+from tensorflow.python.distribute import values as distribute_values
 
 
 def replica_position() -> tuple[int | tf.Tensor, int]:
@@ -35,6 +36,32 @@ def local_rows(batch: tf.Tensor) -> tf.Tensor:
         return batch
     rows = tf.shape(batch)[0] // count
     return batch[index * rows : (index + 1) * rows]
+
+
+def sum_and_mean(values: list[tf.Tensor], means: tf.Tensor) -> tuple[list[tf.Tensor], tf.Tensor]:
+    """``values`` summed and ``means`` averaged over all replicas, on every replica.
+
+    In replica context, as Keras's own optimizer reduces; with one replica nothing is
+    built. Every replica holds the same number of examples, so the mean of their means
+    is the mean over the global batch.
+    """
+    context = tf.distribute.get_replica_context()
+    if context.num_replicas_in_sync == 1:
+        return values, means
+    values = context.all_reduce(tf.distribute.ReduceOp.SUM, values)
+    return values, context.all_reduce(tf.distribute.ReduceOp.MEAN, means)
+
+
+def as_mirrored(value):
+    """The replicas' copies of an all-reduced value, typed as the equal copies they are.
+
+    A Keras optimizer applying in cross-replica context hands each replica its own copy;
+    typed as unrelated per-replica values, the default context would try to sum them.
+    (``Mirrored`` has no public constructor.)
+    """
+    if isinstance(value, distribute_values.PerReplica):
+        return distribute_values.Mirrored(value.values)
+    return value
 
 
 class ReplicaRandom:

@@ -9,6 +9,7 @@ messages). A leaf: imports no other project module.
 from __future__ import annotations
 
 import os
+import re
 
 import tensorflow as tf
 
@@ -84,9 +85,15 @@ def remove_quietly(path: str) -> None:
         pass
 
 
-def reason(error: Exception) -> str:
-    """A one-line reason for an ``OSError`` or a TensorFlow file error."""
+def reason(error: Exception, limit: int = 300) -> str:
+    """One line for an ``OSError`` or a TensorFlow error, at most ``limit`` characters.
+
+    TensorFlow's errors span many lines and name the op that failed, which says nothing
+    to a user; both go.
+    """
     if isinstance(error, OSError) and error.strerror:
         return error.strerror
     message = getattr(error, "message", None) or str(error) or type(error).__name__
-    return " ".join(message.split())
+    text = " ".join(message.split())
+    text = re.sub(r"\{\{function_node [^}]*\}\} | \[Op:\w+\]$", "", text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

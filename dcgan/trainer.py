@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import keras
 import tensorflow as tf
-from tensorflow.python.distribute import values as distribute_values
 
 from dcgan import augment, losses, replicas, spectral
 from dcgan.noise import NoiseDistribution
@@ -139,7 +138,7 @@ class Trainer:
         scaled = [
             f"{net}_loss_scale"
             for net, optimizer in (("d", self.d_optimizer), ("g", self.g_optimizer))
-            if isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+            if _is_scaled(optimizer)
         ]
         self._metric_names = [
             *self._d_metric_names,
@@ -176,10 +175,10 @@ class Trainer:
         self.noise_rng = tf.random.Generator.from_seed(seed)
         # Every draw of the step goes through it: the same numbers on any replica count.
         self._random = replicas.ReplicaRandom(self.noise_rng)
-        # The last value of each lazy penalty, reported between the updates that compute
-        # it. Metrics only: not checkpointed.
-        self._lazy_penalty_values = {
-            p.name: tf.Variable(0.0, trainable=False, name=p.name)
+        # Each lazy penalty's period and last value, reported between the updates that
+        # compute it. Metrics only: not checkpointed.
+        self._lazy_penalties = {
+            p.name: (p.every, tf.Variable(0.0, trainable=False, name=p.name))
             for p in self.objective.penalties
             if p.every > 1
         }
@@ -331,20 +330,12 @@ class Trainer:
             if clip_value:
                 losses.clip_weights(variables, clip_value)
 
-        metrics["d_grad_norm"] = self._apply(
-            self.d_optimizer, variables, gradients, metrics["d_loss"], saved_state, clip
-        )
-        if isinstance(self.d_optimizer, keras.optimizers.LossScaleOptimizer):
-            metrics["d_loss_scale"] = tf.identity(self.d_optimizer.dynamic_scale)
-        for name, lazy in self._lazy_penalty_values.items():
-            every = self._penalty_every(name)
+        metrics.update(self._apply("d", variables, gradients, metrics["d_loss"], saved_state, clip))
+        for name, (every, lazy) in self._lazy_penalties.items():
             computed = tf.equal(d_update % every, 0)
             lazy.assign(tf.where(computed, metrics[name], lazy))
             metrics[name] = lazy.value()
         return metrics
-
-    def _penalty_every(self, name: str) -> int:
-        return next(p.every for p in self.objective.penalties if p.name == name)
 
     def _discriminator_gradients(self, real: tf.Tensor, d_update: tf.Tensor):
         """The replica's part of a D update: its gradients and its metrics, stacked."""
@@ -390,13 +381,14 @@ class Trainer:
 
     def _penalty(self, penalty, critic, real, fake, d_update) -> tf.Tensor:
         """The penalty's per-example values on this update; zeros where a lazy one rests."""
-        # Under float16 the inner gradient is scaled like the outer one (no underflow).
-        scale = _loss_scale(self.d_optimizer)
-        if penalty.every == 1:
-            return penalty.function(critic, real, fake, self._random, inner_scale=scale)
 
         def compute():
+            # Under float16 the inner gradient is scaled like the outer one (no underflow).
+            scale = _loss_scale(self.d_optimizer)
             return penalty.function(critic, real, fake, self._random, inner_scale=scale)
+
+        if penalty.every == 1:
+            return compute()
 
         def rest():
             return tf.zeros(tf.shape(real)[:1], tf.float32)
@@ -410,11 +402,7 @@ class Trainer:
         gradients, values = self.strategy.run(self._generator_gradients, (real,))
         metrics = self._mean_over_replicas(values, ["g_loss"])
         variables = self.generator.trainable_variables
-        metrics["g_grad_norm"] = self._apply(
-            self.g_optimizer, variables, gradients, metrics["g_loss"], saved_state
-        )
-        if isinstance(self.g_optimizer, keras.optimizers.LossScaleOptimizer):
-            metrics["g_loss_scale"] = tf.identity(self.g_optimizer.dynamic_scale)
+        metrics.update(self._apply("g", variables, gradients, metrics["g_loss"], saved_state))
         return metrics
 
     def _generator_gradients(self, real: tf.Tensor):
@@ -440,8 +428,11 @@ class Trainer:
         mean = self.strategy.experimental_local_results(values)[0]
         return dict(zip(names, tf.unstack(mean, num=len(names)), strict=True))
 
-    def _apply(self, optimizer, variables, gradients, loss, saved_state, after=None) -> tf.Tensor:
-        """Applies the replicas' summed gradients, unless the update is non-finite.
+    def _apply(
+        self, net: str, variables, gradients, loss, saved_state, after=None
+    ) -> dict[str, tf.Tensor]:
+        """Applies the replicas' summed gradients to ``net`` ("d" or "g") unless the update
+        is non-finite.
 
         Runs in cross-replica context: the finite test reads the summed gradients, so
         every replica takes the same decision, and ``after`` (weight clipping) writes
@@ -457,13 +448,15 @@ class Trainer:
         once the scale is down to 1; ``dynamic_growth_steps`` good updates double it.
 
         Returns:
-            The global norm of the summed (unscaled) gradients.
+            ``{net}_grad_norm``, the global norm of the summed (unscaled) gradients, and
+            under float16 ``{net}_loss_scale``, the scale after this update.
         """
-        gradients = [_mirrored(g) for g in gradients]
+        optimizer = self.d_optimizer if net == "d" else self.g_optimizer
+        gradients = [replicas.as_mirrored(g) for g in gradients]
         local = [self.strategy.experimental_local_results(g)[0] for g in gradients]
         norm = tf.linalg.global_norm(local)
         finite = tf.math.is_finite(loss) & tf.math.is_finite(norm)
-        scaled = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+        scaled = _is_scaled(optimizer)
         # The Keras wrapper applies only in replica context; its inner optimizer applies
         # the unscaled gradients here.
         apply_with = optimizer.inner_optimizer if scaled else optimizer
@@ -490,14 +483,16 @@ class Trainer:
             tf.cond(finite, apply, skip)
         else:
             update()
+        metrics = {f"{net}_grad_norm": norm}
         counted = tf.logical_not(finite)
         if scaled:
             # An overflow (of the loss, a penalty's inner gradient or a gradient) only
             # moves the scale; once the scale is down to 1 no overflow is left to blame.
             counted &= optimizer.dynamic_scale <= 1.0
             _update_loss_scale(optimizer, finite)
+            metrics[f"{net}_loss_scale"] = tf.identity(optimizer.dynamic_scale)
         self.nonfinite_updates.assign_add(tf.cast(counted, tf.int64))
-        return norm
+        return metrics
 
     def ema_update(self) -> None:
         """Moves ``generator_ema`` toward G: ``w_ema = d * w_ema + (1 - d) * w``.
@@ -564,23 +559,21 @@ def _average(per_example: tf.Tensor) -> tf.Tensor:
 
 
 def _sum_and_mean(gradients: list[tf.Tensor], metrics: list[tf.Tensor], loss_scale):
-    """The gradients summed (and unscaled) and the metrics averaged over all replicas, on
-    every replica; in replica context, like Keras's own optimizer."""
-    context = tf.distribute.get_replica_context()
-    metrics = tf.stack(metrics)
-    if context.num_replicas_in_sync > 1:  # one replica: nothing to add (or to trace)
-        gradients = context.all_reduce(tf.distribute.ReduceOp.SUM, gradients)
-        metrics = context.all_reduce(tf.distribute.ReduceOp.MEAN, metrics)
+    """The gradients summed (and unscaled) and the metrics averaged over all replicas."""
+    gradients, metrics = replicas.sum_and_mean(gradients, tf.stack(metrics))
     if not isinstance(loss_scale, float):
         gradients = [g / loss_scale for g in gradients]  # float32 variables: float32 grads
     return gradients, metrics
 
 
+def _is_scaled(optimizer) -> bool:
+    """Whether ``optimizer``'s network trains with a float16 loss scale."""
+    return isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+
+
 def _loss_scale(optimizer) -> tf.Variable | float:
     """The float16 loss scale of ``optimizer``'s network: its dynamic scale, or 1.0."""
-    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-        return optimizer.dynamic_scale
-    return 1.0
+    return optimizer.dynamic_scale if _is_scaled(optimizer) else 1.0
 
 
 def _update_loss_scale(optimizer: keras.optimizers.LossScaleOptimizer, finite: tf.Tensor):
@@ -591,17 +584,6 @@ def _update_loss_scale(optimizer: keras.optimizers.LossScaleOptimizer, finite: t
     factor = tf.where(finite, tf.where(grow, 2.0, 1.0), 0.5)
     optimizer.dynamic_scale.assign(optimizer.dynamic_scale * factor)
     optimizer.step_counter.assign(tf.where(finite & ~grow, count, tf.zeros_like(count)))
-
-
-def _mirrored(value):
-    """The replicas' copies of an all-reduced value, typed as the equal copies they are.
-
-    The optimizer, applying in cross-replica context, hands each replica its own copy;
-    typed as unrelated per-replica values, the default context would try to sum them.
-    """
-    if isinstance(value, distribute_values.PerReplica):
-        return distribute_values.Mirrored(value.values)
-    return value
 
 
 def _mean(per_example: tf.Tensor) -> tf.Tensor:

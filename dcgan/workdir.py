@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import tempfile
 import uuid
 
@@ -237,7 +236,7 @@ class Workdir:
                 raise CheckpointError(_damaged_message(path, damage, choose_with)) from None
             raise CheckpointError(
                 f"checkpoint {path} does not match the networks built from this config "
-                f"({summarize_error(e)}); use the config it was trained with or a new --workdir"
+                f"({storage.reason(e)}); use the config it was trained with or a new --workdir"
             ) from None
         return path
 
@@ -274,7 +273,7 @@ def checkpoint_damage(path: str) -> str | None:
                     prefix=path, tensor_names=[name], shape_and_slices=[""], dtypes=[dtype]
                 )
     except (IndexError, ValueError, tf.errors.OpError) as e:
-        return summarize_error(e)
+        return storage.reason(e)
     return None
 
 
@@ -315,11 +314,3 @@ def _checkpoints_in(directory: str) -> list[str]:
 def _step(prefix: str) -> int:
     number = prefix.rsplit("-", 1)[-1]
     return int(number) if number.isdigit() else -1
-
-
-def summarize_error(error: Exception, limit: int = 300) -> str:
-    """TensorFlow's restore errors span many lines: one line, at most ``limit`` chars."""
-    text = " ".join(str(error).split()) or type(error).__name__
-    # The names of the op that failed say nothing to a user.
-    text = re.sub(r"\{\{function_node [^}]*\}\} | \[Op:\w+\]$", "", text)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
