@@ -209,6 +209,8 @@ def build_trainer(
             lr_decay_steps=config.lr_decay_steps,
             strategy=strategy,
             per_replica_input=per_replica_input,
+            updates=config.updates,
+            jit_compile=config.jit_compile,
         )
 
 

@@ -47,10 +47,12 @@ ACTIVATIONS = ("relu", "leaky_relu", "elu", "selu", "tanh")
 UPSAMPLINGS = ("transpose", "nearest")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 # Owned here (dcgan.builder reads OPTIMIZERS). The leaves dcgan.noise and dcgan.trainer keep
-# their own NOISE_DISTRIBUTIONS and TRAIN_ORDERS; tests/test_config.py checks they agree.
+# their own NOISE_DISTRIBUTIONS, TRAIN_ORDERS and UPDATES; tests/test_config.py checks they
+# agree.
 CHANNELS = (1, 3)
 OPTIMIZERS = ("adam", "rmsprop")
 TRAIN_ORDERS = ("d_first", "g_first")
+UPDATES = ("alternating", "reuse_fakes", "simultaneous")
 NONFINITE_ACTIONS = ("stop", "skip")
 NOISE_DISTRIBUTIONS = ("normal", "uniform")
 # Owned by dcgan.objective, which loads no TensorFlow either.
@@ -427,6 +429,15 @@ class Config:
     train_order: str = _field(
         "d_first", "Which network updates first in a step.", choices=TRAIN_ORDERS
     )
+    updates: str = _field(
+        "alternating",
+        "How a step's updates share forward passes: alternating (D's on fresh fakes, then "
+        "G's on fresh noise through the updated D); reuse_fakes (one G forward: D's update "
+        "on it, then G's through it and the updated D); simultaneous (one forward of each "
+        "net, both gradients from it: G's sees D before its update). The last two need "
+        "--n_critic=1.",
+        choices=UPDATES,
+    )
     # The optimizers.
     g_optimizer: str = _field("adam", "G's optimizer.", choices=OPTIMIZERS, role=STATE)
     d_optimizer: str = _field("adam", "D's optimizer.", choices=OPTIMIZERS, role=STATE)
@@ -469,6 +480,17 @@ class Config:
         1,
         "Generator steps per call of the compiled step (fewer host round trips for small "
         "nets and TPUs); logs, summaries, images and checkpoints still land on their steps.",
+        role=RUN,
+    )
+    profile_steps: tuple[int, ...] = _field(
+        (),
+        "START,END: a TensorFlow profiler trace of the steps from START to END, in the "
+        "workdir (TensorBoard's Profile tab, with tensorboard-plugin-profile); empty: none.",
+        role=RUN,
+    )
+    jit_compile: bool = _field(
+        False,
+        "Compile the step with XLA (one device; measure first: on CPUs oneDNN is often faster).",
         role=RUN,
     )
     sync_batch_norm: bool = _field(

@@ -58,6 +58,29 @@ def validate(config: Config) -> None:
     ):
         _at_least(config, name, 1)
     _at_least(config, "keep_checkpoints", 0)
+    if config.jit_compile and config.strategy != "default":
+        raise ConfigError(
+            f"--jit_compile compiles one device's step, so it cannot be used with "
+            f"--strategy={config.strategy}; allowed: --strategy=default (TPUs compile with "
+            "XLA anyway)"
+        )
+    if config.updates == "reuse_fakes" and config.strategy != "default":
+        raise ConfigError(
+            f"--updates=reuse_fakes runs on one device, so it cannot be used with "
+            f"--strategy={config.strategy}; allowed: --strategy=default, or "
+            "--updates=simultaneous (one forward of each net) on several devices"
+        )
+    steps = config.profile_steps
+    if steps and not (
+        len(steps) == 2
+        and all(_is_int(s) for s in steps)
+        and 0 <= steps[0] < steps[1] <= config.train_steps
+    ):
+        _fail(
+            "profile_steps",
+            ",".join(map(str, steps)),
+            f"empty, or START,END with 0 <= START < END <= --train_steps={config.train_steps}",
+        )
     _at_least(config, "lr_decay_steps", 0)
     if 0 < config.lr_decay_steps < config.train_steps:
         _fail(
@@ -119,6 +142,15 @@ def validate(config: Config) -> None:
 
 def _validate_objective(config: Config) -> None:
     """Checks the loss, its penalty and D's stabilizers against each other."""
+    if config.updates != "alternating" and (
+        config.n_critic != 1 or config.train_order != "d_first"
+    ):
+        bad = f"--n_critic={config.n_critic}" if config.n_critic != 1 else "--train_order=g_first"
+        raise ConfigError(
+            f"--updates={config.updates} shares one fake batch between one D and one G update, "
+            f"so it cannot be used with {bad}; allowed: --n_critic=1 --train_order=d_first, "
+            "or --updates=alternating"
+        )
     _at_least(config, "penalty_every", 1)
     _at_least(config, "pack", 1)
     if config.batch_size % config.pack:

@@ -7,6 +7,7 @@ All I/O of training happens here, between calls of the compiled ``Trainer.train_
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import shutil
 import signal
@@ -86,18 +87,29 @@ def _train(run: PreparedRun) -> Trainer:
     saved_step = step
     early_stop = None
     stopping = False
-    with _stop_on_signals() as stop:
+    since_check = []  # the metrics of each call since the loop last waited for the device
+    with _stop_on_signals() as stop, _Profile(config, run.workdir.path, step) as profile:
         while step < config.train_steps and not stopping and early_stop is None:
-            metrics = _train_steps(run, _steps_to_next_event(config, step))
+            count = _steps_to_next_event(config, step)
+            profile.before(step)
+            since_check.append(_train_steps(run, count))
+            step += count  # the device may still be running these: nothing waits for it
+            # Every worker stops at the same step, even if a signal reached only one.
+            stopping = distribute.agree_to_stop(run.cluster, stop.signal is not None)
+            if not (stopping or _is_event(config, step)):
+                continue
+            # Below, everything reads the device's results: wait for them once, here.
+            metrics = since_check[-1]
             step = int(trainer.step.numpy())
+            profile.after(step)
             if (
                 config.on_nonfinite == "stop"
                 and int(metrics["nonfinite_updates"]) > nonfinite_at_start
-            ):
+            ):  # the step halted there: trainer.step is the bad step
                 writer.flush()
-                raise NonFiniteError(_nonfinite_message(run, step, metrics))
-            # Every worker stops at the same step, even if a signal reached only one.
-            stopping = distribute.agree_to_stop(run.cluster, stop.signal is not None)
+                bad = _first_nonfinite(since_check, nonfinite_at_start)
+                raise NonFiniteError(_nonfinite_message(run, step, bad))
+            since_check = []
             if config.eval_every and (step % config.eval_every == 0 or step == config.train_steps):
                 best = _evaluate(run, writer, step)
                 early_stop = _patience_exhausted(config, step, best)
@@ -141,9 +153,7 @@ def _train(run: PreparedRun) -> Trainer:
     return trainer
 
 
-def _steps_to_next_event(config: Config, step: int) -> int:
-    """Steps the next call of the compiled step may take: at most ``steps_per_loop``, and
-    never past a step that logs, summarizes, draws, evaluates, checkpoints or ends."""
+def _event_periods(config: Config) -> list[int]:
     periods = [
         config.log_every,
         config.summary_every,
@@ -151,8 +161,85 @@ def _steps_to_next_event(config: Config, step: int) -> int:
         config.checkpoint_every,
         config.eval_every,
     ]
-    next_event = min([config.train_steps] + [(step // p + 1) * p for p in periods if p])
-    return max(1, min(config.steps_per_loop, next_event - step))
+    return [p for p in periods if p]
+
+
+def _is_event(config: Config, step: int) -> bool:
+    """Whether the loop does anything at ``step`` but call the step again: log, summarize,
+    draw, evaluate, checkpoint, start or stop a profile, or end."""
+    return (
+        step == config.train_steps
+        or step in config.profile_steps
+        or any(step % p == 0 for p in _event_periods(config))
+    )
+
+
+def _steps_to_next_event(config: Config, step: int) -> int:
+    """Steps the next call of the compiled step may take: at most ``steps_per_loop``, and
+    never past an event (``_is_event``)."""
+    events = [config.train_steps] + [(step // p + 1) * p for p in _event_periods(config)]
+    events += [s for s in config.profile_steps if s > step]
+    return max(1, min(config.steps_per_loop, min(events) - step))
+
+
+def _first_nonfinite(since_check: list[dict], nonfinite_at_start: int) -> dict:
+    """The metrics of the call that first counted a non-finite update (the stop policy
+    halts the step there, so later calls return zeros)."""
+    for metrics in since_check:
+        if int(metrics["nonfinite_updates"]) > nonfinite_at_start:
+            return metrics
+    return since_check[-1]
+
+
+class _Profile:
+    """A TensorFlow profiler trace of the steps ``config.profile_steps`` = (START, END):
+    from step START to step END, into the workdir, for TensorBoard's Profile tab."""
+
+    def __init__(self, config: Config, logdir: str, step: int):
+        self._logdir = logdir
+        self._steps = config.profile_steps
+        self._running = False
+        if self._steps and step > self._steps[0]:
+            print(
+                f"--profile_steps={self._steps[0]},{self._steps[1]}: the run starts at step "
+                f"{step}, past {self._steps[0]}; no profile",
+                flush=True,
+            )
+            self._steps = ()
+
+    def before(self, step: int) -> None:
+        """Starts the trace if the next call begins at START."""
+        if self._steps and step == self._steps[0]:
+            tf.profiler.experimental.start(self._logdir)
+            self._running = True
+
+    def after(self, step: int) -> None:
+        """Ends the trace once the device has reached END."""
+        if self._running and step >= self._steps[1]:
+            self.close()
+            print(
+                f"profile of steps {self._steps[0]}-{self._steps[1]}: {self._where()}", flush=True
+            )
+
+    def close(self) -> None:
+        if self._running:
+            self._running = False
+            tf.profiler.experimental.stop()
+
+    def __enter__(self) -> _Profile:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()  # also when the run fails or stops inside the profiled steps
+
+    def _where(self) -> str:
+        where = os.path.join(self._logdir, "plugins", "profile")
+        if importlib.util.find_spec("tensorboard_plugin_profile") is None:
+            return (
+                f"written under {where}; TensorBoard shows it in its Profile tab once "
+                "the plugin is installed: pip install tensorboard-plugin-profile"
+            )
+        return f"written under {where}; see TensorBoard's Profile tab"
 
 
 def _train_steps(run: PreparedRun, count: int) -> dict:

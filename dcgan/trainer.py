@@ -17,6 +17,8 @@ the step counter write every replica's copy alike.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import keras
 import tensorflow as tf
 
@@ -25,6 +27,8 @@ from dcgan.noise import NoiseDistribution
 from dcgan.objective import Objective
 
 TRAIN_ORDERS = ("d_first", "g_first")
+# How a step's two updates share their forward passes (``Trainer``'s ``updates``).
+UPDATES = ("alternating", "reuse_fakes", "simultaneous")
 
 
 class Trainer:
@@ -59,6 +63,8 @@ class Trainer:
         lr_decay_steps: int = 0,
         strategy: tf.distribute.Strategy | None = None,
         per_replica_input: bool = False,
+        updates: str = "alternating",
+        jit_compile: bool = False,
     ):
         """Builds the trainer; see ``Config`` for the meaning of each step option.
 
@@ -89,10 +95,22 @@ class Trainer:
             per_replica_input: the iterator yields each replica its own share of the
                 global batch (a distributed dataset); otherwise it yields global batches
                 and each replica takes its rows.
+            updates: how the step's updates share forward passes. "alternating": D's
+                update(s) on a fresh fake batch, then G's on fresh noise through the
+                updated D. "reuse_fakes": G's forward runs once; D updates on its batch,
+                then G updates through that same forward and the updated D (the PyTorch
+                DCGAN example's step). "simultaneous": one forward of each net; both
+                gradients come from it and are applied together (the TF DCGAN
+                tutorial's step: G's gradient sees D before this step's update). The
+                last two need n_critic 1 and d_first; "reuse_fakes" needs one replica.
+            jit_compile: compile the step's computation with XLA (one replica only; the
+                batches are still pulled outside it).
 
         Raises:
-            ValueError: for an unknown train order, n_critic < 1, an EMA decay outside
-                [0, 1), pack < 1, or lr_decay_steps < 0.
+            ValueError: for an unknown train order or updates value, n_critic < 1, an EMA
+                decay outside [0, 1), pack < 1, lr_decay_steps < 0, updates other than
+                "alternating" with n_critic > 1 or g_first, or jit_compile or
+                "reuse_fakes" on more than one replica.
         """
         if train_order not in TRAIN_ORDERS:
             raise ValueError(f"train_order={train_order!r} is not one of {list(TRAIN_ORDERS)}")
@@ -104,7 +122,22 @@ class Trainer:
             raise ValueError(f"pack={pack} must be >= 1")
         if lr_decay_steps < 0:
             raise ValueError(f"lr_decay_steps={lr_decay_steps} must be >= 0")
+        if updates not in UPDATES:
+            raise ValueError(f"updates={updates!r} is not one of {list(UPDATES)}")
+        if updates != "alternating" and (n_critic != 1 or train_order != "d_first"):
+            raise ValueError(
+                f"updates={updates!r} shares one fake batch between one D and one G update: "
+                f"it needs n_critic=1 and train_order='d_first', not {n_critic} and "
+                f"{train_order!r}"
+            )
         self.strategy = strategy or tf.distribute.get_strategy()
+        replicas_in_sync = self.strategy.num_replicas_in_sync
+        if jit_compile and replicas_in_sync > 1:
+            raise ValueError(f"jit_compile=True needs one replica, not {replicas_in_sync}")
+        if updates == "reuse_fakes" and replicas_in_sync > 1:
+            # D's update would have to be applied from a merge_call inside the replicas,
+            # where Keras's optimizer asks for a replica context that is not there.
+            raise ValueError(f"updates='reuse_fakes' needs one replica, not {replicas_in_sync}")
         self.generator = generator
         self.discriminator = discriminator
         self.g_optimizer = g_optimizer
@@ -118,6 +151,7 @@ class Trainer:
         self.pack = pack
         self._diff_augment = tuple(diff_augment)
         self._per_replica_input = per_replica_input
+        self._updates = updates
         self._lr_decay_steps = lr_decay_steps
         # The rates the decay starts from: the optimizers' as built (from this run's
         # flags), not the decayed values a restore brings back.
@@ -150,6 +184,10 @@ class Trainer:
         # Every branch and loop of the step is explicit (tf.cond, tf.while_loop) or static
         # Python: no AutoGraph conversion to pay for when it is traced.
         self.train_step = tf.function(self._train_steps, autograph=False)
+        # XLA compiles everything but the iterator, whose ops it cannot compile.
+        self._step_on = self._step_on_batches
+        if jit_compile:
+            self._step_on = tf.function(self._step_on_batches, autograph=False, jit_compile=True)
         self.generate = tf.function(
             self._generate,
             input_signature=[tf.TensorSpec([None, *self.noise.shape], tf.float32)],
@@ -172,6 +210,9 @@ class Trainer:
         self.nonfinite_updates = tf.Variable(
             0, dtype=tf.int64, trainable=False, name="nonfinite_updates"
         )
+        # Stop policy: set by a step that had a non-finite update; then steps do nothing.
+        # Belongs to this process's run only: not checkpointed.
+        self.halted = tf.Variable(False, trainable=False, name="halted")
         self.noise_rng = tf.random.Generator.from_seed(seed)
         # Every draw of the step goes through it: the same numbers on any replica count.
         self._random = replicas.ReplicaRandom(self.noise_rng)
@@ -249,56 +290,72 @@ class Trainer:
         """``num_steps`` generator steps in one call (None: one, with no loop); the last
         one's metrics.
 
-        With the stop policy for non-finite updates, the loop ends after the first step
-        that had one, so the caller stops the run at that step.
+        With the stop policy for non-finite updates, the first step that has one sets
+        ``halted``, and from then on the step does nothing (its metrics are zeros but
+        for ``nonfinite_updates``): the run stays at that step, with that step's
+        weights, until the loop next reads the count, which need not be every call.
         """
         if num_steps is None:
-            return self._one_step(iterator)
-        nonfinite_before = tf.identity(self.nonfinite_updates)
+            if self._skip_nonfinite:
+                return self._one_step(iterator)
+            return tf.cond(self.halted, self._halted_metrics, lambda: self._one_step(iterator))
 
         def going(done, _):
-            if self._skip_nonfinite:
-                return done < num_steps
-            return (done < num_steps) & (self.nonfinite_updates <= nonfinite_before)
+            return (done < num_steps) & tf.logical_not(self.halted)
 
         def step(done, _):
             return done + 1, self._one_step(iterator)
 
         # The step is traced once, as the loop's body: the metrics start as zeros.
-        zeros = {name: tf.zeros([]) for name in self._metric_names}
-        zeros["nonfinite_updates"] = tf.zeros([], tf.int64)
-        _, metrics = tf.while_loop(going, step, (tf.zeros([], tf.int64), zeros))
+        _, metrics = tf.while_loop(going, step, (tf.zeros([], tf.int64), self._halted_metrics()))
+        return metrics
+
+    def _halted_metrics(self) -> dict[str, tf.Tensor]:
+        metrics = {name: tf.zeros([]) for name in self._metric_names}
+        metrics["nonfinite_updates"] = self.nonfinite_updates.value()
         return metrics
 
     def _one_step(self, iterator) -> dict[str, tf.Tensor]:
         """One generator update and ``n_critic`` discriminator updates.
 
-        Each discriminator update draws its own real batch from ``iterator``; the
+        Each discriminator update takes its own real batch from ``iterator``; the
         generator update takes the step's first (its batch size, and for a relativistic
         loss D's outputs on it). Returns the metrics of the last discriminator update and
         of the generator update.
         """
+        reals = [next(iterator) for _ in range(self._n_critic)]
+        return self._step_on(*reals)
+
+    def _step_on_batches(self, *reals: tf.Tensor) -> dict[str, tf.Tensor]:
+        """``_one_step`` on its real batches, one per discriminator update."""
         if self._lr_decay_steps:
             step = tf.cast(self.step, tf.float32)
             factor = tf.maximum(0.0, 1.0 - step / float(self._lr_decay_steps))
             g_lr, d_lr = self._base_learning_rates
             self.set_learning_rates(g_lr=g_lr * factor, d_lr=d_lr * factor)
-        real = next(iterator)
+        real = reals[0]
+        nonfinite_before = self.nonfinite_updates.value()
         # Counts D updates over the run, for the lazy penalties: a function of the
         # checkpointed step, so a resumed run applies them on the same updates.
         first_d_update = self.step * self._n_critic
-        if self._g_first:
-            g_metrics = self.generator_update(real)
-        d_metrics = self.discriminator_update(real, first_d_update)
-        # Unrolled: n_critic is small and static, and each update's collectives then
-        # have a place of their own in the graph (checked with two workers, n_critic 3).
-        for i in range(1, self._n_critic):
-            d_metrics = self.discriminator_update(next(iterator), first_d_update + i)
-        if not self._g_first:
-            g_metrics = self.generator_update(real)
+        if self._updates == "simultaneous":
+            d_metrics, g_metrics = self.simultaneous_update(real, first_d_update)
+        elif self._updates == "reuse_fakes":
+            d_metrics, g_metrics = self.reuse_fakes_update(real, first_d_update)
+        else:
+            if self._g_first:
+                g_metrics = self.generator_update(real)
+            # Unrolled: n_critic is small and static, and each update's collectives then
+            # have a place of their own in the graph (checked with two workers, n_critic 3).
+            for i, batch in enumerate(reals):
+                d_metrics = self.discriminator_update(batch, first_d_update + i)
+            if not self._g_first:
+                g_metrics = self.generator_update(real)
         self.step.assign_add(1)
         if self.generator_ema is not None:
             self.ema_update()
+        if not self._skip_nonfinite:
+            self.halted.assign(self.nonfinite_updates > nonfinite_before)
         return {**d_metrics, **g_metrics, "nonfinite_updates": self.nonfinite_updates.value()}
 
     def discriminator_update(
@@ -322,6 +379,63 @@ class Trainer:
         d_update = tf.cast(d_update, tf.int64)
         saved_state = self._saved_state()
         gradients, values = self.strategy.run(self._discriminator_gradients, (real, d_update))
+        return self._apply_discriminator(gradients, values, d_update, saved_state)
+
+    def _discriminator_gradients(self, real: tf.Tensor, d_update: tf.Tensor):
+        """The replica's part of a D update: its gradients and its metrics, stacked."""
+        real = self._local(real)
+        fake = self.generator(self._noise(tf.shape(real)[0]), training=True)
+        return self._critic_gradients(real, fake, d_update)
+
+    def _critic_gradients(self, real: tf.Tensor, fake: tf.Tensor, d_update: tf.Tensor):
+        """D's gradients on this replica's real and fake batches, summed over replicas,
+        and its metrics, averaged."""
+        spectral.power_iterate(self.discriminator)
+        real, fake = self._d_inputs(real), self._d_inputs(fake)  # [B / pack, ...]
+        with tf.GradientTape() as tape:
+            critic = self._critic_losses(real, fake, d_update)
+            scaled_loss = _average(critic.per_example) * _loss_scale(self.d_optimizer)
+        gradients = tape.gradient(scaled_loss, self.discriminator.trainable_variables)
+        return self._reduce_critic(gradients, critic)
+
+    def _critic_losses(self, real: tf.Tensor, fake: tf.Tensor, d_update: tf.Tensor) -> _Critic:
+        """D's forward passes on D-ready real and fake batches, its loss and penalties."""
+        objective = self.objective
+
+        def critic(x):
+            return self.discriminator(x, training=True)
+
+        real_out = critic(real)  # [B / pack, 1]
+        fake_out = critic(fake)  # [B / pack, 1]
+        real_loss, fake_loss = objective.discriminator_loss(real_out, fake_out)  # [B / pack]
+        per_example = real_loss + fake_loss
+        penalties = []
+        for penalty in objective.penalties:  # unrolled when traced: a static choice
+            values = self._penalty(penalty, critic, real, fake, d_update)
+            per_example += penalty.weight * penalty.every * values
+            penalties.append(_mean(values))
+        return _Critic(real_out, fake_out, real_loss, fake_loss, per_example, penalties)
+
+    def _reduce_critic(self, gradients: list[tf.Tensor], critic: _Critic):
+        """D's gradients summed over replicas, and its metrics averaged, stacked."""
+        real_out = tf.cast(tf.reshape(critic.real_out, [-1]), tf.float32)
+        fake_out = tf.cast(tf.reshape(critic.fake_out, [-1]), tf.float32)
+        extra = self.objective.d_metrics(real_out, fake_out)
+        values = [
+            _mean(critic.per_example),
+            _mean(critic.real_loss),
+            _mean(critic.fake_loss),
+            tf.reduce_mean(real_out),
+            tf.reduce_mean(fake_out),
+            *critic.penalties,
+            *(extra[name] for name in sorted(extra)),
+        ]
+        return _sum_and_mean(
+            gradients, [tf.cast(v, tf.float32) for v in values], _loss_scale(self.d_optimizer)
+        )
+
+    def _apply_discriminator(self, gradients, values, d_update, saved_state):
+        """Applies a D update's summed gradients (cross-replica context); its metrics."""
         metrics = self._mean_over_replicas(values, self._d_metric_names)
         clip_value = self.objective.clip_value
         variables = self.discriminator.trainable_variables
@@ -336,48 +450,6 @@ class Trainer:
             lazy.assign(tf.where(computed, metrics[name], lazy))
             metrics[name] = lazy.value()
         return metrics
-
-    def _discriminator_gradients(self, real: tf.Tensor, d_update: tf.Tensor):
-        """The replica's part of a D update: its gradients and its metrics, stacked."""
-        objective = self.objective
-        real = self._local(real)
-        spectral.power_iterate(self.discriminator)
-        fake = self.generator(self._noise(tf.shape(real)[0]), training=True)
-        real, fake = self._d_inputs(real), self._d_inputs(fake)  # [B / pack, ...]
-        variables = self.discriminator.trainable_variables
-
-        def critic(x):
-            return self.discriminator(x, training=True)
-
-        with tf.GradientTape() as tape:
-            real_out = critic(real)  # [B / pack, 1]
-            fake_out = critic(fake)  # [B / pack, 1]
-            real_loss, fake_loss = objective.discriminator_loss(real_out, fake_out)  # [B / pack]
-            per_example = real_loss + fake_loss
-            penalties = []
-            for penalty in objective.penalties:  # unrolled when traced: a static choice
-                values = self._penalty(penalty, critic, real, fake, d_update)
-                per_example += penalty.weight * penalty.every * values
-                penalties.append(_mean(values))
-            d_loss = _average(per_example)
-            scaled_loss = d_loss * _loss_scale(self.d_optimizer)
-        gradients = tape.gradient(scaled_loss, variables)
-
-        real_out = tf.cast(tf.reshape(real_out, [-1]), tf.float32)
-        fake_out = tf.cast(tf.reshape(fake_out, [-1]), tf.float32)
-        extra = objective.d_metrics(real_out, fake_out)
-        values = [
-            _mean(per_example),
-            _mean(real_loss),
-            _mean(fake_loss),
-            tf.reduce_mean(real_out),
-            tf.reduce_mean(fake_out),
-            *penalties,
-            *(extra[name] for name in sorted(extra)),
-        ]
-        return _sum_and_mean(
-            gradients, [tf.cast(v, tf.float32) for v in values], _loss_scale(self.d_optimizer)
-        )
 
     def _penalty(self, penalty, critic, real, fake, d_update) -> tf.Tensor:
         """The penalty's per-example values on this update; zeros where a lazy one rests."""
@@ -400,28 +472,117 @@ class Trainer:
         mode; a relativistic loss also reads D's outputs on ``real``."""
         saved_state = self._saved_state()
         gradients, values = self.strategy.run(self._generator_gradients, (real,))
+        return self._apply_generator(gradients, values, saved_state)
+
+    def _generator_gradients(self, real: tf.Tensor):
+        """The replica's part of a G update: its gradients and its loss."""
+        real = self._local(real)
+        noise = self._noise(tf.shape(real)[0])
+        with tf.GradientTape() as tape:
+            fake_out = self.discriminator(
+                self._d_inputs(self.generator(noise, training=True)), training=True
+            )
+            per_example = self._generator_loss(fake_out, real)
+            scaled_loss = _average(per_example) * _loss_scale(self.g_optimizer)
+        return self._reduce_generator(
+            tape.gradient(scaled_loss, self.generator.trainable_variables), per_example
+        )
+
+    def _generator_loss(self, fake_out: tf.Tensor, real: tf.Tensor, real_out=None) -> tf.Tensor:
+        """G's per-example loss from D's outputs on its fakes; a relativistic loss also
+        needs D's outputs on ``real`` (computed here unless given)."""
+        if not self.objective.generator_needs_real:
+            return self.objective.generator_loss(fake_out)
+        if real_out is None:
+            real_out = self.discriminator(self._d_inputs(real), training=True)
+        return self.objective.generator_loss(fake_out, real_out)
+
+    def _reduce_generator(self, gradients: list[tf.Tensor], per_example: tf.Tensor):
+        """G's gradients summed over replicas, and its loss averaged."""
+        return _sum_and_mean(gradients, [_mean(per_example)], _loss_scale(self.g_optimizer))
+
+    def _apply_generator(self, gradients, values, saved_state) -> dict[str, tf.Tensor]:
+        """Applies a G update's summed gradients (cross-replica context); its metrics."""
         metrics = self._mean_over_replicas(values, ["g_loss"])
         variables = self.generator.trainable_variables
         metrics.update(self._apply("g", variables, gradients, metrics["g_loss"], saved_state))
         return metrics
 
-    def _generator_gradients(self, real: tf.Tensor):
-        """The replica's part of a G update: its gradients and its loss."""
+    def simultaneous_update(self, real: tf.Tensor, d_update: tf.Tensor | int = 0):
+        """D's and G's updates from one forward pass of each net (``updates="simultaneous"``).
+
+        G's gradient goes through D before D's update, as in the TF DCGAN tutorial. D's
+        update draws the same numbers as ``discriminator_update`` and equals it.
+
+        Returns:
+            D's metrics and G's metrics.
+        """
+        d_update = tf.cast(d_update, tf.int64)
+        saved_state = self._saved_state()  # a skipped update restores the step's start
+        d_part, g_part = self.strategy.run(self._simultaneous_gradients, (real, d_update))
+        d_metrics = self._apply_discriminator(*d_part, d_update, saved_state)
+        return d_metrics, self._apply_generator(*g_part, saved_state)
+
+    def _simultaneous_gradients(self, real: tf.Tensor, d_update: tf.Tensor):
         real = self._local(real)
-        variables = self.generator.trainable_variables
         noise = self._noise(tf.shape(real)[0])
-        with tf.GradientTape() as tape:
-            fake = self._d_inputs(self.generator(noise, training=True))
-            fake_out = self.discriminator(fake, training=True)
-            if self.objective.generator_needs_real:
-                real_out = self.discriminator(self._d_inputs(real), training=True)
-                per_example = self.objective.generator_loss(fake_out, real_out)
-            else:
-                per_example = self.objective.generator_loss(fake_out)
-            g_loss = _average(per_example)
-            scaled_loss = g_loss * _loss_scale(self.g_optimizer)
-        gradients = tape.gradient(scaled_loss, variables)
-        return _sum_and_mean(gradients, [_mean(per_example)], _loss_scale(self.g_optimizer))
+        spectral.power_iterate(self.discriminator)
+        with tf.GradientTape() as g_tape:
+            fake = self.generator(noise, training=True)
+            real_in, fake_in = self._d_inputs(real), self._d_inputs(fake)
+            with tf.GradientTape() as d_tape:
+                critic = self._critic_losses(real_in, fake_in, d_update)
+                d_scaled = _average(critic.per_example) * _loss_scale(self.d_optimizer)
+            g_per_example = self._generator_loss(critic.fake_out, real, critic.real_out)
+            g_scaled = _average(g_per_example) * _loss_scale(self.g_optimizer)
+        d_gradients = d_tape.gradient(d_scaled, self.discriminator.trainable_variables)
+        g_gradients = g_tape.gradient(g_scaled, self.generator.trainable_variables)
+        return (
+            self._reduce_critic(d_gradients, critic),
+            self._reduce_generator(g_gradients, g_per_example),
+        )
+
+    def reuse_fakes_update(self, real: tf.Tensor, d_update: tf.Tensor | int = 0):
+        """D's update, then G's through the same fake batch (``updates="reuse_fakes"``).
+
+        G's forward runs once, recorded by G's tape; D updates on its output as in
+        ``discriminator_update`` (the same draws, the same update); G's gradient then goes
+        through the updated D and back through that recorded forward, as the PyTorch
+        DCGAN example does. One replica only: D's update is applied between the two,
+        from a ``merge_call`` (the replica's own context on one device).
+
+        Returns:
+            D's metrics and G's metrics.
+        """
+        d_update = tf.cast(d_update, tf.int64)
+        saved_state = self._saved_state()  # a skipped update restores the step's start
+
+        def apply_discriminator(strategy, gradients, values):
+            del strategy  # the trainer's
+            return self._apply_discriminator(gradients, values, d_update, saved_state)
+
+        def replica_step(real):
+            real = self._local(real)
+            noise = self._noise(tf.shape(real)[0])
+            with tf.GradientTape() as g_tape:
+                fake = self.generator(noise, training=True)
+            d_gradients, d_values = self._critic_gradients(real, fake, d_update)
+            d_metrics = tf.distribute.get_replica_context().merge_call(
+                apply_discriminator, args=(d_gradients, d_values)
+            )
+            with g_tape:  # continues G's tape: D's update is not on it
+                fake_out = self.discriminator(self._d_inputs(fake), training=True)
+                per_example = self._generator_loss(fake_out, real)
+                scaled_loss = _average(per_example) * _loss_scale(self.g_optimizer)
+            g_gradients = g_tape.gradient(scaled_loss, self.generator.trainable_variables)
+            return d_metrics, self._reduce_generator(g_gradients, per_example)
+
+        d_metrics, g_part = self.strategy.run(replica_step, (real,))
+        d_metrics = {
+            name: self.strategy.experimental_local_results(value)[0]
+            for name, value in d_metrics.items()
+        }
+        return d_metrics, self._apply_generator(*g_part, saved_state)
 
     def _mean_over_replicas(self, values, names: list[str]) -> dict[str, tf.Tensor]:
         """The metric vector every replica holds (already averaged), unstacked by name."""
@@ -526,6 +687,17 @@ class Trainer:
         if not self._skip_nonfinite:
             return None
         return [tf.identity(v) for v in self._state_variables()]
+
+
+class _Critic(NamedTuple):
+    """D's forward passes and loss terms in one update (per example unless said)."""
+
+    real_out: tf.Tensor  # [B / pack, 1]
+    fake_out: tf.Tensor  # [B / pack, 1]
+    real_loss: tf.Tensor
+    fake_loss: tf.Tensor
+    per_example: tf.Tensor  # the total: real, fake and weighted penalties
+    penalties: list[tf.Tensor]  # each penalty's mean, in the objective's order
 
 
 def pack_samples(samples: tf.Tensor, pack: int) -> tf.Tensor:

@@ -536,6 +536,7 @@ DCGAN_GLYPHS_FIELDS = (
     "diff_augment",
     "n_critic",
     "train_order",
+    "updates",
     "g_optimizer",
     "d_optimizer",
     "g_lr",
@@ -548,6 +549,8 @@ DCGAN_GLYPHS_FIELDS = (
     "g_ema_decay",
     "strategy",
     "steps_per_loop",
+    "profile_steps",
+    "jit_compile",
 )
 # wgan-gp on ring2d with an RMSProp discriminator: no image fields, no data_dir, no
 # dcgan/wgan fields, no d_beta*.
@@ -582,6 +585,7 @@ WGAN_GP_RING2D_FIELDS = (
     "pack",
     "n_critic",
     "train_order",
+    "updates",
     "g_optimizer",
     "d_optimizer",
     "g_lr",
@@ -592,6 +596,8 @@ WGAN_GP_RING2D_FIELDS = (
     "g_ema_decay",
     "strategy",
     "steps_per_loop",
+    "profile_steps",
+    "jit_compile",
 )
 
 
@@ -831,11 +837,14 @@ def test_check_resumable_accepts_run_field_changes():
         "strategy": "tpu",
         "tpu": "grpc://10.0.0.2:8470",
         "steps_per_loop": 10,
+        "profile_steps": (2, 3),
     }
-    assert set(changes) | {"allow_flag_changes", "devices"} == set(config_lib.RUN_FIELDS)
+    one_device = {"allow_flag_changes", "devices", "jit_compile"}
+    assert set(changes) | one_device == set(config_lib.RUN_FIELDS)
     config_lib.check_resumable(
         saved, dataclasses.replace(saved, strategy="mirrored", devices=("/gpu:0", "/gpu:1"))
     )
+    config_lib.check_resumable(saved, dataclasses.replace(saved, jit_compile=True))
     config_lib.check_resumable(saved, dataclasses.replace(saved, **changes))
 
 
@@ -1055,6 +1064,7 @@ def test_choice_lists_equal_their_owners():
     assert set(config_lib.TOY_METRICS) == set(data.VECTOR_DATASETS)
     assert config_lib.NOISE_DISTRIBUTIONS == noise.DISTRIBUTIONS
     assert config_lib.TRAIN_ORDERS == trainer.TRAIN_ORDERS
+    assert config_lib.UPDATES == trainer.UPDATES
     assert config_lib.AUGMENTATIONS == augment.POLICIES
     assert config_lib.STRATEGIES == distribute.STRATEGIES
     # The builder reads OPTIMIZERS from here: each one builds, and nothing else does.

@@ -50,6 +50,12 @@ CASES = {
     "wgan-gp-ema": dict(loss="wgan-gp", g_ema_decay=0.9),
     "wgan-gp-n_critic2-ema": dict(loss="wgan-gp", n_critic=2, g_ema_decay=0.99),
     "lazy-r1-skip": dict(penalty="r1", penalty_every=2, skip_nonfinite=True),
+    "simultaneous-wgan-gp-ema-skip": dict(
+        updates="simultaneous", loss="wgan-gp", g_ema_decay=0.9, skip_nonfinite=True
+    ),
+    "simultaneous-hinge-lazy-r1": dict(
+        updates="simultaneous", loss="hinge", penalty="r1", penalty_every=2
+    ),
 }
 
 
@@ -214,6 +220,14 @@ def test_a_one_device_run_resumes_mirrored(tmp_path):
 
 
 # --- bad input: one line, nothing written -----------------------------------------------
+
+
+def test_reuse_fakes_and_jit_compile_are_refused_on_several_replicas():
+    strategy = mirrored()
+    with pytest.raises(ValueError, match="updates='reuse_fakes' needs one replica, not 2"):
+        trainer_under(strategy, updates="reuse_fakes")
+    with pytest.raises(ValueError, match="jit_compile=True needs one replica, not 2"):
+        trainer_under(strategy, jit_compile=True)
 
 
 def test_unknown_strategy_and_device_are_refused():
