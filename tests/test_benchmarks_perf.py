@@ -90,6 +90,24 @@ def test_window_times_divide_each_window_by_its_calls(monkeypatch):
         timing.window_times(call, windows=0, calls=1)
 
 
+def test_interleaved_windows_take_turns(monkeypatch):
+    clock, order = [0.0], []
+    monkeypatch.setattr(timing.time, "perf_counter", lambda: clock[0])
+
+    def work(name, seconds):
+        def call():
+            order.append(name)
+            clock[0] += seconds
+
+        return call
+
+    times = timing.interleaved_window_times(
+        {"a": (work("a", 1.0), 2), "b": (work("b", 3.0), 1)}, windows=2
+    )
+    assert order == ["a", "a", "b", "a", "a", "b"]
+    assert times == {"a": [1.0, 1.0], "b": [3.0, 3.0]}
+
+
 def test_calls_per_window_cover_whole_loops_and_penalty_periods():
     assert cases.CASES["wgan_gp_lazy4_critic"].calls_per_window(1) == 4
     assert cases.CASES["wgan_gp_lazy4_critic"].calls_per_window(5) == 8

@@ -23,6 +23,7 @@ import dataclasses
 import math
 import os
 import platform
+from collections.abc import Callable
 
 # CPU features that decide which matmul kernels oneDNN can use.
 FLAGS_OF_INTEREST = (
@@ -134,37 +135,24 @@ def step_flops(generator: NetFlops, discriminator: NetFlops, *, batch: int, pass
     return batch * per_example
 
 
-def matmul_rate(*, size: int, dtype: str, windows: int, calls: int) -> dict[str, object]:
-    """The FLOP rate of a square ``tf.matmul`` of side ``size``, median of windows.
+def matmul_call(*, size: int, dtype: str) -> Callable[[], None]:
+    """One square ``tf.matmul`` of side ``size`` (``2 * size**3`` FLOPs) that waits for
+    its product.
 
     Args:
-        size: the side of both matrices (2 * size**3 FLOPs a call).
+        size: the side of both matrices.
         dtype: "float32" or "bfloat16".
-        windows: timed windows, after one untimed warm-up call.
-        calls: matmuls per window.
-
-    Returns:
-        ``gflops`` (the median rate), the windows' rates and the settings.
     """
     import tensorflow as tf
-
-    from dcgan.benchmarks import timing
 
     a = tf.random.stateless_uniform([size, size], seed=[0, 0], dtype=tf.float32)
     b = tf.random.stateless_uniform([size, size], seed=[0, 1], dtype=tf.float32)
     a, b = tf.cast(a, dtype), tf.cast(b, dtype)
 
-    def call():
+    def call() -> None:
         float(tf.matmul(a, b)[0, 0])  # reading one element waits for the product
 
-    times = timing.window_times(call, windows=windows, calls=calls, warmup=1)
-    flops = 2 * size**3
-    return {
-        "dtype": dtype,
-        "size": size,
-        "gflops": flops / timing.median(times) / 1e9,
-        "window_gflops": [flops / t / 1e9 for t in times],
-    }
+    return call
 
 
 def cpu_info(cpuinfo_path: str = "/proc/cpuinfo") -> dict[str, object]:

@@ -10,9 +10,10 @@ from process start to the first finished step of ``dcgan.train`` in a child proc
 and the input pipeline on a CelebA-shaped folder (``dcgan.benchmarks.data``). Prints a
 table, every target of the issue with its value and PASS or MISS, and writes a JSON.
 
-Every time is the median of ``--windows`` windows after warm-up; every ratio divides
-two figures of this run. Exits 0 when targets are missed (it is a report); 1 on an
-error or when a compiled function traced more than once (its times include tracing).
+Every time is the median of ``--windows`` windows after warm-up, the windows of the
+cases and matmuls interleaved (``timing.interleaved_window_times``); every ratio divides
+two figures of this run. Exits 0 when targets are missed (it is a report); 1 on an error
+or when a compiled function traced more than once (its times include tracing).
 """
 
 from __future__ import annotations
@@ -58,12 +59,22 @@ _DCGAN64_STEPS = tuple(
 )
 
 
-def run_case(case: cases.Case, *, windows: int, window_steps: int | None) -> dict[str, object]:
-    """Builds and times one case; a case needing a Config field not merged yet is skipped.
+@dataclasses.dataclass
+class _Running:
+    """A case built, traced and warm, ready for its timed windows."""
+
+    case: cases.Case
+    prepared: cases.Prepared
+    record: dict[str, object]
+    calls: int  # per window
+
+
+def start_case(case: cases.Case, *, window_steps: int | None) -> _Running | dict[str, object]:
+    """Builds ``case``, times its first call (tracing included) and warms it up.
 
     Returns:
-        A JSON-ready record: ``s_per_step`` (the median), the windows' figures, the
-        first call (tracing included), FLOPs, trace count, and peak RSS so far.
+        The running case; or, for a case needing a Config field not merged yet, its
+        finished record saying so.
     """
     record = {"case": case.name, "summary": case.summary, "kind": case.kind}
     missing = cases.missing_fields(case)
@@ -79,32 +90,32 @@ def run_case(case: cases.Case, *, windows: int, window_steps: int | None) -> dic
     }
     start = time.perf_counter()
     prepared = cases.prepare(case)
-    build_s = time.perf_counter() - start
+    record["build_s"] = time.perf_counter() - start
     start = time.perf_counter()
     prepared.call()
-    first_call_s = time.perf_counter() - start
-    calls = case.calls_per_window(window_steps)
-    times = timing.window_times(
-        prepared.call, windows=windows, calls=calls, warmup=case.warmup_calls - 1
-    )
+    record["first_call_s"] = time.perf_counter() - start
+    for _ in range(case.warmup_calls - 1):
+        prepared.call()
+    return _Running(case, prepared, record, case.calls_per_window(window_steps))
+
+
+def finish_case(running: _Running, times: list[float]) -> dict[str, object]:
+    """The record of a case timed in windows of ``times`` seconds per call:
+    ``s_per_step`` (their median), FLOP rate, trace count."""
+    case, flops = running.case, running.prepared.flops_per_step
     per_step = [t / case.steps_per_call for t in times]
     s_per_step = timing.median(per_step)
-    flops = prepared.flops_per_step
     return {
-        **record,
-        "build_s": build_s,
-        "first_call_s": first_call_s,
+        **running.record,
         "steps_per_call": case.steps_per_call,
-        "calls_per_window": calls,
-        "windows": windows,
+        "calls_per_window": running.calls,
         "window_s_per_step": per_step,
         "s_per_step": s_per_step,
         "steps_per_s": 1 / s_per_step,
         "spread": (max(per_step) - min(per_step)) / s_per_step,
         "gflop_per_step": None if flops is None else flops / 1e9,
         "gflop_per_s": None if flops is None else flops / 1e9 / s_per_step,
-        "traces": prepared.traces(),
-        "peak_rss_mib": timing.peak_rss_mib(),
+        "traces": running.prepared.traces(),
     }
 
 
@@ -153,16 +164,6 @@ def measure_input(*, files: int, windows: int) -> dict[str, object]:
             root, batch_size=64, warmup_batches=4, batches=8, windows=windows, **options
         )
     return {"folder": _CELEBA, "files": files, "batch_size": 64, **options, **result}
-
-
-def measure_matmul(*, size: int, windows: int, bf16: bool) -> dict[str, object]:
-    """fp32 (and, where the CPU has bf16 units, bf16) matmul rates."""
-    rates = {"float32": hardware.matmul_rate(size=size, dtype="float32", windows=windows, calls=1)}
-    if bf16:
-        rates["bfloat16"] = hardware.matmul_rate(
-            size=size, dtype="bfloat16", windows=windows, calls=3
-        )
-    return rates
 
 
 @dataclasses.dataclass(frozen=True)
@@ -265,8 +266,8 @@ def format_report(results: dict, targets: list[dict[str, object]]) -> str:
         f"CPU: {cpu['model']}, {cpu['cpu_count']} cores; flags: {' '.join(cpu['flags'])}",
         f"TensorFlow {versions['tensorflow']}, Keras {versions['keras']}, Python "
         f"{versions['python']}, oneDNN {versions['onednn']}",
-        f"Times: median of {results['settings']['windows']} windows after warm-up; "
-        "spread = (max - min) / median.",
+        f"Times: median of {results['settings']['windows']} windows after warm-up, the "
+        "windows of cases and matmuls interleaved; spread = (max - min) / median.",
         "",
     ]
     rows = [
@@ -352,29 +353,54 @@ def _define_flags() -> None:
 
 
 def measure_all(names: list[str], *, windows: int, window_steps: int | None) -> dict:
-    """Runs the selected cases and parts; returns the results ``evaluate_targets`` reads."""
+    """Runs the selected cases and parts; returns the results ``evaluate_targets`` reads.
+
+    The cases' and the matmuls' windows are interleaved
+    (``timing.interleaved_window_times``), so that every ratio between them holds on a
+    machine whose load drifts.
+    """
     cpu = hardware.cpu_info()
     results = {
         "platform": platform.platform(),
         "cpu": cpu,
         "versions": hardware.versions(),
         "settings": {"windows": windows, "window_steps": window_steps or "per case"},
-        "cases": {},
     }
     if "first_step" in names:  # first, while this process is still idle
         _progress("first_step")
         results["first_step"] = measure_first_step(timeout_s=300)
+    calls, matmuls = {}, {}
     if "matmul" in names:
-        _progress("matmul")
-        results["matmul"] = measure_matmul(
-            size=flags.FLAGS.matmul_size, windows=windows, bf16=cpu["bf16_units"]
-        )
+        size = flags.FLAGS.matmul_size
+        for dtype in ("float32", "bfloat16") if cpu["bf16_units"] else ("float32",):
+            call = hardware.matmul_call(size=size, dtype=dtype)
+            call()  # warm-up: oneDNN picks and caches its kernel
+            matmuls[dtype] = calls[f"matmul_{dtype}"] = (call, 1)
+    records, running = {}, {}
     for name in names:
         if name in cases.CASES:
-            _progress(name)
-            results["cases"][name] = run_case(
-                cases.CASES[name], windows=windows, window_steps=window_steps
-            )
+            _progress(f"{name}: build, trace, warm up")
+            started = start_case(cases.CASES[name], window_steps=window_steps)
+            if isinstance(started, _Running):
+                running[name] = started
+                calls[name] = (started.prepared.call, started.calls)
+            else:
+                records[name] = started
+    _progress(f"{windows} windows of {len(calls)} cases and matmuls, interleaved")
+    times = timing.interleaved_window_times(calls, windows=windows)
+    for name, r in running.items():
+        records[name] = finish_case(r, times[name])
+    results["cases"] = {name: records[name] for name in names if name in records}
+    if matmuls:
+        flops = 2 * flags.FLAGS.matmul_size**3
+        results["matmul"] = {
+            dtype: {
+                "size": flags.FLAGS.matmul_size,
+                "gflops": flops / timing.median(times[f"matmul_{dtype}"]) / 1e9,
+                "window_gflops": [flops / t / 1e9 for t in times[f"matmul_{dtype}"]],
+            }
+            for dtype in matmuls
+        }
     if "input" in names:
         _progress("input")
         results["input"] = measure_input(files=flags.FLAGS.input_files, windows=windows)

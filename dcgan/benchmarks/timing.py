@@ -11,7 +11,7 @@ import resource
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 
 def window_times(
@@ -47,6 +47,30 @@ def window_times(
         for _ in range(calls):
             call()
         times.append((time.perf_counter() - start) / calls)
+    return times
+
+
+def interleaved_window_times(
+    calls: Mapping[str, tuple[Callable[[], object], int]], *, windows: int
+) -> dict[str, list[float]]:
+    """``window_times`` of several calls, their windows interleaved: window 1 of each,
+    then window 2 of each, and so on (no warm-up: warm them first).
+
+    A machine whose load drifts (another user, thermal limits) then slows all of them
+    alike, and the ratios between them hold; timed one after the other, one timed in a
+    busy minute would look slow next to one timed in a quiet one.
+
+    Args:
+        calls: name -> (one unit of work that waits for its result, calls per window).
+        windows: timed windows of each.
+
+    Returns:
+        name -> ``windows`` durations in seconds per call.
+    """
+    times = {name: [] for name in calls}
+    for _ in range(windows):
+        for name, (call, count) in calls.items():
+            times[name] += window_times(call, windows=1, calls=count)
     return times
 
 
