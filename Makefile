@@ -2,7 +2,7 @@
 PYTHON ?= python
 WORKDIR ?= runs/quickstart
 
-.PHONY: install install-gpu test lint format train tensorboard bench bench-toys bench-objectives clean
+.PHONY: install install-gpu test lint format train tensorboard bench bench-soak bench-toys bench-objectives clean
 
 install:  ## CPU TensorFlow plus test tools
 	$(PYTHON) -m pip install -e ".[cpu,dev]"
@@ -27,9 +27,10 @@ train:  ## the quickstart: built-in glyphs, a few minutes on a CPU
 tensorboard:
 	$(PYTHON) -m tensorboard.main --logdir=runs
 
-bench:  ## step throughput, input throughput, then a 20k-step soak (~10 min)
-	$(PYTHON) -m dcgan.benchmarks.step --output=bench.json
-	$(PYTHON) -m dcgan.benchmarks.data --output=bench_data.json
+bench:  ## issue 16's report: every case and baseline, targets PASS/MISS, bench.json (3.5 min on 2 cores)
+	$(PYTHON) -m dcgan.benchmarks.perf --output=bench.json
+
+bench-soak:  ## a 20k-step toy run watched for memory growth and retracing (a few minutes)
 	$(PYTHON) -m dcgan.benchmarks.soak --output=soak.json
 
 bench-toys:  ## ring2d, grid2d, gaussian1d flagfiles x 5 seeds against their targets (1.5–2 h on 2 cores)

@@ -1,6 +1,5 @@
 """Every shipped flagfile trains: a few steps each, with its own networks and flags."""
 
-import dataclasses
 import glob
 import gzip
 import os
@@ -14,8 +13,8 @@ import pytest
 from PIL import Image
 
 from dcgan.benchmarks import toys as bench_toys
+from dcgan.benchmarks.cases import flagfile_config
 from dcgan.builder import build_networks
-from dcgan.config import Config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -175,24 +174,6 @@ def test_flagfile_trains_two_steps(flagfile, tmp_path):
         )
         assert sampled.returncode == 0, sampled.stderr[-2000:]
         assert iio.imread(grid).shape == (2 * 130 + 2, 2 * 130 + 2, 3)
-
-
-def flagfile_config(name, **overrides):
-    """The Config a flagfile describes, parsed by the field types (no absl)."""
-    types = {f.name: f.type for f in dataclasses.fields(Config)}
-    convert = {
-        "int": int,
-        "float": float,
-        "str": str,
-        "tuple[int, ...]": lambda s: tuple(int(u) for u in s.split(",") if u),
-    }
-    values = {"workdir": "unused"}
-    with open(os.path.join(ROOT, "experiments", name)) as f:
-        for line in f:
-            if line.startswith("--"):
-                key, _, raw = line.strip()[2:].partition("=")
-                values[key] = convert[types[key]](raw)
-    return Config(**{**values, **overrides})
 
 
 def conv_layers(model):

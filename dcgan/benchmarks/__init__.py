@@ -3,6 +3,11 @@
 Each runs as ``python -m dcgan.benchmarks.NAME`` and takes ``--output``, a JSON file for
 its figures:
 
+- :mod:`dcgan.benchmarks.perf`: the performance report of issue 16 in one process: the
+  trainer's DCGAN-64 step in every mode and precision next to a Keras ``train_on_batch``
+  loop and a plain ``tf.function`` step, WGAN critic and generator updates, the small
+  nets, the FLOP rate against the matmul rate, the first step, input throughput, and
+  every target with PASS or MISS;
 - :mod:`dcgan.benchmarks.step`: the compiled training step's throughput on fixed scenarios;
 - :mod:`dcgan.benchmarks.data`: the input pipeline's throughput on generated JPEG folders;
 - :mod:`dcgan.benchmarks.soak`: a long toy run watched for memory growth and retracing;
@@ -11,6 +16,11 @@ its figures:
 - :mod:`dcgan.benchmarks.glyphs`: objectives and stabilizers on the glyphs and a
   500-glyph subset, measured with FID and KID in a glyph classifier's features.
 
-``make bench`` runs the first three; ``make bench-toys`` and ``make bench-objectives``
-the others (hours on a CPU).
+``perf`` is built from :mod:`~dcgan.benchmarks.cases` (what it times),
+:mod:`~dcgan.benchmarks.baselines` (the reference steps),
+:mod:`~dcgan.benchmarks.hardware` (FLOP counts, matmul rates, CPU flags) and
+:mod:`~dcgan.benchmarks.timing` (windows, medians, tables).
+
+``make bench`` runs ``perf``, ``make bench-soak`` the soak; ``make bench-toys`` and
+``make bench-objectives`` the others (hours on a CPU).
 """

@@ -48,10 +48,18 @@ def write_jpegs(directory: str, *, count: int, height: int, width: int, seed: in
 
 
 def measure(
-    data_dir: str, *, batch_size: int, warmup_batches: int, batches: int, **options
-) -> dict[str, float]:
-    """Times 64x64 RGB batches from a folder; returns images/s and the listing time."""
+    data_dir: str,
+    *,
+    batch_size: int,
+    warmup_batches: int,
+    batches: int,
+    windows: int = 1,
+    **options,
+) -> dict[str, object]:
+    """Times 64x64 RGB batches from a folder: the median images/s of ``windows`` windows
+    of ``batches`` batches after ``warmup_batches``, and the listing time."""
     from dcgan import data
+    from dcgan.benchmarks import timing
 
     start = time.perf_counter()
     dataset = data.make_dataset(
@@ -65,16 +73,14 @@ def measure(
     )
     setup_s = time.perf_counter() - start
     iterator = iter(dataset)
-    for _ in range(warmup_batches):
-        next(iterator)
-    start = time.perf_counter()
-    for _ in range(batches):
-        next(iterator)
-    elapsed = time.perf_counter() - start
+    times = timing.window_times(
+        lambda: next(iterator), windows=windows, calls=batches, warmup=warmup_batches
+    )
     return {
-        "images_per_sec": batches * batch_size / elapsed,
+        "images_per_sec": batch_size / timing.median(times),
+        "window_images_per_sec": [batch_size / t for t in times],
         "setup_sec": setup_s,
-        "timed_images": batches * batch_size,
+        "timed_images": windows * batches * batch_size,
     }
 
 

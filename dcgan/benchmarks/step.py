@@ -15,7 +15,6 @@ import dataclasses
 import json
 import os
 import platform
-import resource
 import sys
 import tempfile
 import time
@@ -23,6 +22,7 @@ import time
 from absl import app, flags
 
 from dcgan import cli
+from dcgan.benchmarks import timing
 from dcgan.config import Config
 
 _PROGRAM = "dcgan.benchmarks.step"
@@ -67,10 +67,20 @@ def synthetic_images(config: Config):
     return tf.data.Dataset.from_tensors(batch).repeat().prefetch(tf.data.AUTOTUNE)
 
 
-def peak_rss_mib() -> float:
-    """The process's peak resident memory so far (all scenarios run before included)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes vs KiB
+def scenario_dataset(scenario: Scenario):
+    """The batches a scenario trains on: synthetic images, or its Config's dataset."""
+    from dcgan import data
+
+    config = scenario.config
+    if scenario.synthetic:
+        return synthetic_images(config)
+    return data.make_dataset(
+        config.dataset,
+        batch_size=config.batch_size,
+        seed=config.seed,
+        image_size=config.image_size,
+        channels=config.channels,
+    )
 
 
 def measure(scenario: Scenario, *, steps: int, warmup: int) -> dict[str, object]:
@@ -87,19 +97,10 @@ def measure(scenario: Scenario, *, steps: int, warmup: int) -> dict[str, object]
     """
     import keras
 
-    from dcgan import builder, data
+    from dcgan import builder
 
     config = scenario.config
-    if scenario.synthetic:
-        dataset = synthetic_images(config)
-    else:
-        dataset = data.make_dataset(
-            config.dataset,
-            batch_size=config.batch_size,
-            seed=config.seed,
-            image_size=config.image_size,
-            channels=config.channels,
-        )
+    dataset = scenario_dataset(scenario)
     keras.utils.set_random_seed(config.seed)  # as dcgan.prepare does: same initial weights
     trainer = builder.build_trainer(config)
     iterator = iter(dataset)
@@ -128,7 +129,7 @@ def measure(scenario: Scenario, *, steps: int, warmup: int) -> dict[str, object]
         "trace_first_step_s": trace_first_step_s,
         "steps_per_s": steps_per_s,
         "real_examples_per_s": steps_per_s * config.batch_size * config.n_critic,
-        "peak_rss_mib": peak_rss_mib(),
+        "peak_rss_mib": timing.peak_rss_mib(),
         "tracing_count": trainer.train_step.experimental_get_tracing_count(),
     }
 
@@ -154,10 +155,7 @@ def format_table(records: list[dict[str, object]]) -> str:
     """Renders records as a text table (names left, numbers right) and its footnote."""
     rows = [[h for h, _, _ in _COLUMNS]]
     rows += [[fmt.format(r[key]) for _, key, fmt in _COLUMNS] for r in records]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
-    align = [str.ljust, str.ljust] + [str.rjust] * (len(_COLUMNS) - 2)
-    lines = ["  ".join(a(c, w) for a, c, w in zip(align, row, widths, strict=True)) for row in rows]
-    return "\n".join(lines) + "\n" + _FOOTNOTE
+    return timing.render_table(rows, left=2) + "\n" + _FOOTNOTE
 
 
 def _define_flags() -> None:
@@ -169,13 +167,25 @@ def _define_flags() -> None:
     flags.DEFINE_string("output", None, "Optional JSON file for the records.")
 
 
+def check_selection(program: str, flag: str, names: list[str], valid) -> None:
+    """Ends ``program`` with a usage error if ``--flag`` names nothing or an unknown name.
+
+    Args:
+        program: the program's name, for the error line.
+        flag: the list flag, e.g. "scenarios"; its items name one thing each.
+        names: the items given.
+        valid: the names allowed, in the order the error lists them.
+    """
+    unknown = ", ".join(repr(name) for name in names if name not in valid)
+    if unknown or not names:
+        problem = f"unknown {flag[:-1]} {unknown}" if unknown else "none given"
+        cli.fail(program, f"--{flag}: {problem}; valid: {','.join(valid)}", cli.USAGE_ERROR)
+
+
 def main(argv: list[str]) -> None:
     cli.check_no_arguments(_PROGRAM, argv)
     names, output = flags.FLAGS.scenarios, flags.FLAGS.output
-    unknown = ", ".join(repr(name) for name in names if name not in SCENARIOS)
-    if unknown or not names:
-        problem = f"unknown scenario {unknown}" if unknown else "none given"
-        cli.fail(_PROGRAM, f"--scenarios: {problem}; valid: {','.join(SCENARIOS)}", cli.USAGE_ERROR)
+    check_selection(_PROGRAM, "scenarios", names, SCENARIOS)
     if output and not os.path.isdir(os.path.dirname(os.path.abspath(output))):
         cli.fail(_PROGRAM, f"--output={output}: its directory does not exist", cli.USAGE_ERROR)
 
