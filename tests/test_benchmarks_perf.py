@@ -106,6 +106,12 @@ def test_interleaved_windows_take_turns(monkeypatch):
     )
     assert order == ["a", "a", "b", "a", "a", "b"]
     assert times == {"a": [1.0, 1.0], "b": [3.0, 3.0]}
+    order.clear()
+    times = timing.interleaved_window_times(
+        {"a": (work("a", 1.0), 1), "b": (work("b", 3.0), 1)}, windows=2, rewarm=1
+    )
+    assert order == ["a", "a", "b", "b"] * 2  # one untimed call before each window
+    assert times == {"a": [1.0, 1.0], "b": [3.0, 3.0]}
 
 
 def test_calls_per_window_cover_whole_loops_and_penalty_periods():

@@ -51,10 +51,10 @@ def window_times(
 
 
 def interleaved_window_times(
-    calls: Mapping[str, tuple[Callable[[], object], int]], *, windows: int
+    calls: Mapping[str, tuple[Callable[[], object], int]], *, windows: int, rewarm: int = 0
 ) -> dict[str, list[float]]:
     """``window_times`` of several calls, their windows interleaved: window 1 of each,
-    then window 2 of each, and so on (no warm-up: warm them first).
+    then window 2 of each, and so on (warm them first).
 
     A machine whose load drifts (another user, thermal limits) then slows all of them
     alike, and the ratios between them hold; timed one after the other, one timed in a
@@ -63,6 +63,9 @@ def interleaved_window_times(
     Args:
         calls: name -> (one unit of work that waits for its result, calls per window).
         windows: timed windows of each.
+        rewarm: untimed calls before each window: the other calls in between evict
+            what a call had cached (oneDNN keeps a bounded cache of compiled kernels),
+            which its first call after them rebuilds.
 
     Returns:
         name -> ``windows`` durations in seconds per call.
@@ -70,7 +73,7 @@ def interleaved_window_times(
     times = {name: [] for name in calls}
     for _ in range(windows):
         for name, (call, count) in calls.items():
-            times[name] += window_times(call, windows=1, calls=count)
+            times[name] += window_times(call, windows=1, calls=count, warmup=rewarm)
     return times
 
 
