@@ -223,6 +223,7 @@ def made_up_results(**cases_s_per_step):
 def test_targets_pass_and_miss_on_made_up_figures():
     results = made_up_results(
         dcgan64=(1.0, 150.0, 1),
+        dcgan64_simultaneous=(0.8, 140.0, 1),
         dcgan64_bf16=(0.5, 300.0, 1),
         keras_train_on_batch=(1.2, 130.0, None),
         plain_tf_function=(0.9, 130.0, 2),
@@ -233,19 +234,23 @@ def test_targets_pass_and_miss_on_made_up_figures():
         ring2d_loop100=(0.05, None, 1),
     )
     assert perf.fastest_dcgan64(results) == "dcgan64_bf16"
+    assert perf.fastest_dcgan64(results, float32_only=True) == "dcgan64_simultaneous"
     rows = perf.evaluate_targets(results)
     got = [(r["key"], r["note"].split(" ")[0], round(r["value"], 4), r["status"]) for r in rows]
     assert got == [
         ("vs_keras", "dcgan64", 1.2, "PASS"),
         ("vs_plain", "dcgan64", 0.9, "MISS"),
         ("flop_rate", "dcgan64", 75.0, "PASS"),  # the bound itself passes
+        ("vs_keras", "dcgan64_simultaneous", 1.5, "PASS"),
+        ("vs_plain", "dcgan64_simultaneous", 1.125, "PASS"),
+        ("flop_rate", "dcgan64_simultaneous", 70.0, "MISS"),
         ("vs_keras", "dcgan64_bf16", 2.4, "PASS"),
         ("vs_plain", "dcgan64_bf16", 1.8, "PASS"),
         ("flop_rate", "dcgan64_bf16", 150.0, "PASS"),
         ("gp_critic", "", 1.8, "MISS"),
         ("gp_lazy4", "", 1.2, "PASS"),
         ("ring2d_loop", "", 1.4, "MISS"),
-        ("traces", "8", 2, "MISS"),
+        ("traces", "9", 2, "MISS"),
         ("first_step", "", 10.6, "PASS"),
         ("input", "consumption", round(1000 / (64 / 0.5), 4), "PASS"),
     ]
