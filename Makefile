@@ -27,7 +27,7 @@ train:  ## the quickstart: built-in glyphs, a few minutes on a CPU
 tensorboard:
 	$(PYTHON) -m tensorboard.main --logdir=runs
 
-bench:  ## issue 16's report: every case and baseline, targets PASS/MISS, bench.json (3.5 min on 2 cores)
+bench:  ## the step against the baselines and the hardware, every target PASS/MISS, bench.json (~7 min on 2 cores)
 	$(PYTHON) -m dcgan.benchmarks.perf --output=bench.json
 
 bench-soak:  ## a 20k-step toy run watched for memory growth and retracing (a few minutes)
