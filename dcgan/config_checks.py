@@ -58,18 +58,6 @@ def validate(config: Config) -> None:
     ):
         _at_least(config, name, 1)
     _at_least(config, "keep_checkpoints", 0)
-    if config.jit_compile and config.strategy != "default":
-        raise ConfigError(
-            f"--jit_compile compiles one device's step, so it cannot be used with "
-            f"--strategy={config.strategy}; allowed: --strategy=default (TPUs compile with "
-            "XLA anyway)"
-        )
-    if config.updates == "reuse_fakes" and config.strategy != "default":
-        raise ConfigError(
-            f"--updates=reuse_fakes runs on one device, so it cannot be used with "
-            f"--strategy={config.strategy}; allowed: --strategy=default, or "
-            "--updates=simultaneous (one forward of each net) on several devices"
-        )
     steps = config.profile_steps
     if steps and not (
         len(steps) == 2
@@ -101,9 +89,21 @@ def validate(config: Config) -> None:
     _at_least(config, "vector_dim", 0)
     if not isinstance(config.random_flip, bool):
         _fail("random_flip", config.random_flip, "true or false")
-    for name in ("deterministic", "spectral_norm", "sync_batch_norm"):
+    for name in ("deterministic", "spectral_norm", "sync_batch_norm", "jit_compile"):
         if not isinstance(getattr(config, name), bool):
             _fail(name, getattr(config, name), "true or false")
+    if config.jit_compile and config.strategy != "default":
+        raise ConfigError(
+            f"--jit_compile compiles one device's step, so it cannot be used with "
+            f"--strategy={config.strategy}; allowed: --strategy=default (TPUs compile with "
+            "XLA anyway)"
+        )
+    if config.updates == "reuse_fakes" and config.strategy != "default":
+        raise ConfigError(
+            f"--updates=reuse_fakes runs on one device, so it cannot be used with "
+            f"--strategy={config.strategy}; allowed: --strategy=default, or "
+            "--updates=simultaneous (one forward of each net) on several devices"
+        )
     changeable = [f.name for f in dataclasses.fields(config) if f.metadata["role"] == LEARNING]
     for name in config.allow_flag_changes:
         if name not in changeable:

@@ -145,10 +145,7 @@ def _train(run: PreparedRun) -> Trainer:
     else:
         print(f"done at step {step}; checkpoint {latest}")
     # More than one trace per function means the step was rebuilt mid-run: slow and a bug.
-    traces = {
-        "train_step": trainer.train_step.experimental_get_tracing_count(),
-        "generate": trainer.generate.experimental_get_tracing_count(),
-    }
+    traces = trainer.tracing_counts()
     print("traces: " + " ".join(f"{name}={count}" for name, count in traces.items()), flush=True)
     return trainer
 

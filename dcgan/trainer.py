@@ -260,6 +260,16 @@ class Trainer:
             items["generator_ema"] = self.generator_ema
         return items
 
+    def tracing_counts(self) -> dict[str, int]:
+        """Traces of each compiled function so far: 1 each in a healthy run."""
+        counts = {
+            "train_step": self.train_step.experimental_get_tracing_count(),
+            "generate": self.generate.experimental_get_tracing_count(),
+        }
+        if isinstance(self._step_on, tf.types.experimental.PolymorphicFunction):  # XLA's
+            counts["xla_step"] = self._step_on.experimental_get_tracing_count()
+        return counts
+
     @property
     def sampling_generator(self) -> keras.Model:
         """The generator to sample, evaluate and export with: ``generator_ema`` if kept."""
@@ -518,10 +528,13 @@ class Trainer:
             D's metrics and G's metrics.
         """
         d_update = tf.cast(d_update, tf.int64)
-        saved_state = self._saved_state()  # a skipped update restores the step's start
+        # Both updates come from one forward of each net: a skipped one restores its own
+        # network's state only, as it was when the step began.
+        d_saved = self._saved_state(self.discriminator)
+        g_saved = self._saved_state(self.generator)
         d_part, g_part = self.strategy.run(self._simultaneous_gradients, (real, d_update))
-        d_metrics = self._apply_discriminator(*d_part, d_update, saved_state)
-        return d_metrics, self._apply_generator(*g_part, saved_state)
+        d_metrics = self._apply_discriminator(*d_part, d_update, d_saved)
+        return d_metrics, self._apply_generator(*g_part, g_saved)
 
     def _simultaneous_gradients(self, real: tf.Tensor, d_update: tf.Tensor):
         real = self._local(real)
@@ -555,11 +568,14 @@ class Trainer:
             D's metrics and G's metrics.
         """
         d_update = tf.cast(d_update, tf.int64)
-        saved_state = self._saved_state()  # a skipped update restores the step's start
+        # The one G forward serves both updates: a skipped one restores its own network's
+        # state only, as it was when the step began.
+        d_saved = self._saved_state(self.discriminator)
+        g_saved = self._saved_state(self.generator)
 
         def apply_discriminator(strategy, gradients, values):
             del strategy  # the trainer's
-            return self._apply_discriminator(gradients, values, d_update, saved_state)
+            return self._apply_discriminator(gradients, values, d_update, d_saved)
 
         def replica_step(real):
             real = self._local(real)
@@ -582,7 +598,7 @@ class Trainer:
             name: self.strategy.experimental_local_results(value)[0]
             for name, value in d_metrics.items()
         }
-        return d_metrics, self._apply_generator(*g_part, saved_state)
+        return d_metrics, self._apply_generator(*g_part, g_saved)
 
     def _mean_over_replicas(self, values, names: list[str]) -> dict[str, tf.Tensor]:
         """The metric vector every replica holds (already averaged), unstacked by name."""
@@ -636,9 +652,8 @@ class Trainer:
                 return tf.constant(True)  # cond needs matching outputs from both branches
 
             def skip():
-                if saved_state is not None:
-                    for variable, value in zip(self._state_variables(), saved_state, strict=True):
-                        variable.assign(value)
+                for variable, value in saved_state or ():
+                    variable.assign(value)
                 return tf.constant(False)
 
             tf.cond(finite, apply, skip)
@@ -678,15 +693,14 @@ class Trainer:
         ):
             ema_weight.assign(weight)
 
-    def _state_variables(self) -> list[tf.Variable]:
-        # What a forward pass in training mode changes: batch-norm moving statistics.
-        return self.generator.non_trainable_variables + self.discriminator.non_trainable_variables
-
-    def _saved_state(self) -> list[tf.Tensor] | None:
-        """Values to roll back to if the update turns out non-finite (skip mode only)."""
+    def _saved_state(self, *models: keras.Model) -> list[tuple[tf.Variable, tf.Tensor]] | None:
+        """What a skipped update restores (skip mode only): ``(variable, value)`` for the
+        variables a forward pass in training mode changes (batch-norm moving statistics,
+        spectral-normalization vectors) of ``models``, G and D when none is given."""
         if not self._skip_nonfinite:
             return None
-        return [tf.identity(v) for v in self._state_variables()]
+        models = models or (self.generator, self.discriminator)
+        return [(v, tf.identity(v)) for model in models for v in model.non_trainable_variables]
 
 
 class _Critic(NamedTuple):

@@ -147,6 +147,28 @@ def test_reuse_fakes_skips_a_non_finite_d_update_and_still_updates_g():
     assert changed(g_before, trainer.generator)
 
 
+@pytest.mark.parametrize("updates", ["reuse_fakes", "simultaneous"])
+def test_a_skipped_d_update_restores_ds_statistics_and_keeps_gs(updates):
+    """Batch-norm nets: the NaN real batch spoils D's moving statistics, which the skip
+    restores; G's, from the forward its applied update came from, stay."""
+    trainer = make_trainer(image=True, updates=updates, skip_nonfinite=True)
+
+    def state(model):
+        return [v.numpy().copy() for v in model.non_trainable_variables]
+
+    g_before, d_before = state(trainer.generator), state(trainer.discriminator)
+    metrics = trainer.train_step(iter(poisoned(at=0, image=True)))
+    assert int(metrics["nonfinite_updates"]) == 1
+    assert int(trainer.d_optimizer.iterations.numpy()) == 0
+    assert int(trainer.g_optimizer.iterations.numpy()) == 1
+    g_after, d_after = state(trainer.generator), state(trainer.discriminator)
+    assert all(np.all(np.isfinite(v)) for v in g_after + d_after)
+    assert any(not np.array_equal(b, a) for b, a in zip(g_before, g_after, strict=True))
+    if updates == "simultaneous":  # no D forward after the skip
+        for before, after in zip(d_before, d_after, strict=True):
+            np.testing.assert_array_equal(after, before)
+
+
 @pytest.mark.parametrize("num_steps", [None, 3])
 def test_stop_policy_halts_at_the_bad_step(num_steps):
     """Later calls do nothing, so a loop that reads the count only now and then still
@@ -193,7 +215,8 @@ def test_jit_compiled_step_equals_the_plain_step(options):
         expected, got = getattr(plain, net), getattr(compiled, net)
         for a, b in zip(weights(expected), weights(got), strict=True):
             np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5, err_msg=net)
-    assert compiled.train_step.experimental_get_tracing_count() == 1
+    assert compiled.tracing_counts() == {"train_step": 1, "generate": 0, "xla_step": 1}
+    assert "xla_step" not in plain.tracing_counts()
 
 
 def test_trainer_refuses_shared_fakes_with_several_critic_updates_and_jit_on_replicas():
