@@ -182,10 +182,8 @@ def _steps_to_next_event(config: Config, step: int) -> int:
 def _first_nonfinite(since_check: list[dict], nonfinite_at_start: int) -> dict:
     """The metrics of the call that first counted a non-finite update (the stop policy
     halts the step there, so later calls return zeros)."""
-    for metrics in since_check:
-        if int(metrics["nonfinite_updates"]) > nonfinite_at_start:
-            return metrics
-    return since_check[-1]
+    # The caller found the count risen in the last call, so some call has it.
+    return next(m for m in since_check if int(m["nonfinite_updates"]) > nonfinite_at_start)
 
 
 class _Profile:

@@ -12,7 +12,9 @@ asks every replica for its gradients (``strategy.run``: forward passes, losses,
 penalties, all on the replica's share of the global batch), sums them across replicas,
 and applies them once, in cross-replica context, where the decision to skip a
 non-finite update is one value for all replicas and clipping, the weight average and
-the step counter write every replica's copy alike.
+the step counter write every replica's copy alike. ``updates`` picks how the two
+updates share forward passes: ``discriminator_update`` then ``generator_update``
+(alternating), ``reuse_fakes_update`` or ``simultaneous_update``.
 """
 
 from __future__ import annotations
