@@ -1,30 +1,232 @@
-"""Plots of vector data as uint8 RGB images, drawn with NumPy and Pillow.
+"""Plots of vector data as matplotlib figures, rendered to uint8 RGB images.
 
 S2 judged its 1-D GAN by real and generated histograms with D(x) drawn over them; the
-2-D mode-coverage sets are judged by a scatter over D's landscape. These functions draw
-both without matplotlib, so TensorBoard and the PNGs under ``samples/`` can show them. A
-leaf: no TensorFlow, no other project module.
+2-D mode-coverage sets are judged by a scatter over D's landscape. The builders
+(``histogram_figure``, ``scatter_figure``) return ``matplotlib.figure.Figure`` objects
+with axes, ticks, a legend and the step in the title; ``render`` rasterizes one with the
+Agg canvas, so TensorBoard and the PNGs under ``samples/`` can show it. ``histogram_1d``
+and ``scatter_2d`` do both.
 
-Colors: real data blue, generated data orange, D(x) black, the level 0.5 gray.
+Figures are built directly, never through ``pyplot``: pyplot keeps every figure in a
+global registry until closed and its backend is process-wide state, while a bare
+``Figure`` drawn by ``FigureCanvasAgg`` is an ordinary object that the garbage collector
+frees and that changes no global setting, so a plot can be drawn in any thread (each
+figure used by one thread at a time).
+
+A leaf: no TensorFlow, no other project module.
+
+Colors (Okabe-Ito, safe for colour-blind readers): real data blue, generated data
+orange, D(x) black, the level D = 0.5 gray (1-D) or black (2-D, over a gray landscape).
 """
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
-from PIL import Image, ImageDraw
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import LinearSegmentedColormap
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
-REAL_COLOR = (0, 114, 178)
-FAKE_COLOR = (230, 120, 0)
-CURVE_COLOR = (0, 0, 0)
-LEVEL_COLOR = (128, 128, 128)
-WHITE = (255, 255, 255)
-#: Opacity of a histogram bar; where real and fake bars overlap both stay visible.
+REAL_COLOR = "#0072B2"  # Okabe-Ito blue, (0, 114, 178)
+FAKE_COLOR = "#E69F00"  # Okabe-Ito orange, (230, 159, 0)
+CURVE_COLOR = "black"
+LEVEL_COLOR = "gray"
+#: Opacity of a histogram; where real and fake overlap both stay visible.
 BAR_ALPHA = 0.5
+#: The 2-D landscape: white where D says "fake" (0) to mid-gray where it says "real"
+#: (1). It stops at mid-gray so the blue and orange points stay visible on it.
+LANDSCAPE_CMAP = LinearSegmentedColormap.from_list("d_of_x", ["#ffffff", "#8c8c8c"])
+#: Sizes in inches at ``DPI``: 512 x 320 and 512 x 416 pixels, small enough that a
+#: render every ``--image_every`` steps costs little.
+HISTOGRAM_FIGSIZE = (6.4, 4.0)
+SCATTER_FIGSIZE = (6.4, 5.2)
+DPI = 80
 
 
-def blend(under, color, alpha: float = BAR_ALPHA) -> np.ndarray:
-    """``color`` painted with opacity ``alpha`` over ``under`` (float RGB)."""
-    return (1 - alpha) * np.asarray(under, np.float64) + alpha * np.asarray(color, np.float64)
+def histogram_figure(
+    real: np.ndarray,
+    fake: np.ndarray,
+    *,
+    d_values: np.ndarray,
+    value_range: tuple[float, float],
+    step: int,
+    label: str | None = None,
+    bins: int = 50,
+    figsize: tuple[float, float] = HISTOGRAM_FIGSIZE,
+    dpi: float = DPI,
+) -> Figure:
+    """Real and generated histograms with D(x) over them, as a figure.
+
+    Both histograms are densities over ``bins`` equal bins across ``value_range``
+    (``np.histogram(..., density=True)`` of the samples inside the range), so they
+    compare even for different sample counts. D(x) is a black curve on its own
+    right-hand axis from 0 to 1, through ``d_values`` at the ``len(d_values)`` evenly
+    spaced points from ``lo`` to ``hi``, with a dashed gray line at D = 0.5.
+
+    Args:
+        real: real samples, any shape (flattened); values outside the range are dropped.
+        fake: generated samples, likewise.
+        d_values: ``[K]``, K >= 2: D's output in [0, 1] at evenly spaced points across
+            ``value_range`` (for a critic, its scores already mapped to [0, 1]). NaN
+            values leave gaps in the curve.
+        value_range: ``(lo, hi)`` with ``lo < hi``, the x axis.
+        step: the training step, shown in the title.
+        label: optional text put before the step in the title.
+        bins: number of histogram bins.
+        figsize: ``(width, height)`` in inches.
+        dpi: pixels per inch when rendered.
+
+    Returns:
+        The figure: one axes with the histograms (y label "density") and its twin
+        with D(x) (y label "D(x)"), a figure legend "real", "generated", "D(x)".
+
+    Raises:
+        ValueError: for an empty or non-finite range, ``d_values`` that are not a 1-D
+            array of at least two values in [0, 1], a negative or non-integer step, or
+            fewer than one bin.
+    """
+    lo, hi = _checked_range("value_range", value_range)
+    d_values = _checked_d("d_values", d_values)
+    if d_values.ndim != 1 or len(d_values) < 2:
+        raise ValueError(f"d_values must be 1-D with at least 2 values; got shape {d_values.shape}")
+    _check_step(step)
+    if not isinstance(bins, Integral) or bins < 1:
+        raise ValueError(f"bins={bins!r} must be a positive integer")
+
+    figure = Figure(figsize=figsize, dpi=dpi, layout="constrained")
+    axes = figure.add_subplot()
+    edges = np.linspace(lo, hi, bins + 1)
+    handles = []
+    for samples, color, name in ((real, REAL_COLOR, "real"), (fake, FAKE_COLOR, "generated")):
+        density = _density(np.ravel(np.asarray(samples, np.float64)), bins, (lo, hi))
+        handles.append(
+            axes.stairs(density, edges, fill=True, color=color, alpha=BAR_ALPHA, label=name)
+        )
+    axes.set_xlim(lo, hi)
+    axes.set_ylim(bottom=0.0)
+    axes.set_xlabel("x")
+    axes.set_ylabel("density")
+
+    # D lives in [0, 1] whatever the densities are, so it gets its own scale.
+    d_axes = axes.twinx()
+    xs = np.linspace(lo, hi, len(d_values))
+    (curve,) = d_axes.plot(xs, d_values, color=CURVE_COLOR, linewidth=1.5, label="D(x)")
+    d_axes.axhline(0.5, color=LEVEL_COLOR, linestyle="--", linewidth=1.0)
+    # A little headroom: a critic's normalized scores reach 0 and 1 exactly, and a
+    # curve on the frame would hide behind it.
+    d_axes.set_ylim(-0.03, 1.03)
+    d_axes.set_ylabel("D(x)")
+    handles.append(curve)
+
+    axes.set_title(_title(step, label))
+    # Below the axes, where it can hide no bar and no part of the curve.
+    figure.legend(handles=handles, loc="outside lower center", ncols=len(handles))
+    return figure
+
+
+def scatter_figure(
+    real: np.ndarray,
+    fake: np.ndarray,
+    *,
+    d_grid: np.ndarray,
+    extent: tuple[float, float],
+    step: int,
+    label: str | None = None,
+    figsize: tuple[float, float] = SCATTER_FIGSIZE,
+    dpi: float = DPI,
+) -> Figure:
+    """Real and generated points over D's landscape, with D's 0.5 level line.
+
+    The landscape is ``d_grid`` as an image from white (D = 0) to gray (D = 1), each
+    value a cell centred on its grid point, with a colorbar "D(x)"; the level D = 0.5 is
+    a black contour line. Real points are drawn first, generated points over them. Both
+    axes span ``extent`` with equal aspect.
+
+    Args:
+        real: ``[N, 2]`` real points.
+        fake: ``[M, 2]`` generated points.
+        d_grid: ``[G, G]``, G >= 2, D values in [0, 1]; ``d_grid[i, j]`` is D at
+            ``x = lo + (hi - lo) * j / (G - 1)``, ``y = hi - (hi - lo) * i / (G - 1)``
+            (row 0 at the top, like an image). NaN values are left blank.
+        extent: ``(lo, hi)`` with ``lo < hi``, the range of both axes.
+        step: the training step, shown in the title.
+        label: optional text put before the step in the title.
+        figsize: ``(width, height)`` in inches.
+        dpi: pixels per inch when rendered.
+
+    Returns:
+        The figure: one axes (x1 / x2) with the image, the level line and the two
+        scatters, a colorbar, and a figure legend "real", "generated", "D(x) = 0.5".
+
+    Raises:
+        ValueError: for an empty or non-finite extent, points that are not ``[N, 2]``,
+            a ``d_grid`` that is not ``[G, G]`` with G >= 2 and values in [0, 1], or a
+            negative or non-integer step.
+    """
+    lo, hi = _checked_range("extent", extent)
+    real = _checked_points("real", real)
+    fake = _checked_points("fake", fake)
+    d_grid = _checked_d("d_grid", d_grid)
+    if d_grid.ndim != 2 or d_grid.shape[0] != d_grid.shape[1] or d_grid.shape[0] < 2:
+        raise ValueError(f"d_grid must be [G, G] with G >= 2; got shape {d_grid.shape}")
+    _check_step(step)
+
+    figure = Figure(figsize=figsize, dpi=dpi, layout="constrained")
+    axes = figure.add_subplot()
+    size = d_grid.shape[0]
+    # The values sit on grid points that include the edges, so each image cell reaches
+    # half a cell beyond its point; the axis limits then cut the outer half cells.
+    half = 0.5 * (hi - lo) / (size - 1)
+    image = axes.imshow(
+        d_grid,
+        cmap=LANDSCAPE_CMAP,
+        vmin=0.0,
+        vmax=1.0,
+        origin="upper",
+        extent=(lo - half, hi + half, lo - half, hi + half),
+        interpolation="nearest",
+    )
+    figure.colorbar(image, ax=axes, label="D(x)")
+    grid = np.linspace(lo, hi, size)
+    # contour wants y increasing with the row index; d_grid's row 0 is the top (y = hi).
+    axes.contour(grid, grid, d_grid[::-1], levels=[0.5], colors=CURVE_COLOR, linewidths=1.2)
+    handles = [
+        axes.scatter(real[:, 0], real[:, 1], s=6, color=REAL_COLOR, linewidths=0, label="real"),
+        axes.scatter(
+            fake[:, 0], fake[:, 1], s=6, color=FAKE_COLOR, linewidths=0, label="generated"
+        ),
+        # A ContourSet has no legend entry of its own; a line drawn alike stands for it.
+        Line2D([], [], color=CURVE_COLOR, linewidth=1.2, label="D(x) = 0.5"),
+    ]
+    axes.set_xlim(lo, hi)
+    axes.set_ylim(lo, hi)
+    axes.set_aspect("equal")
+    axes.set_xlabel("x1")
+    axes.set_ylabel("x2")
+    axes.set_title(_title(step, label))
+    # Points of size 6 make legend markers too small to tell the colours apart.
+    figure.legend(handles=handles, loc="outside lower center", ncols=len(handles), markerscale=2.5)
+    return figure
+
+
+def render(figure: Figure) -> np.ndarray:
+    """Draws ``figure`` with the Agg canvas.
+
+    Attaches a fresh ``FigureCanvasAgg`` (no pyplot, no global backend): the figure
+    keeps it, nothing else does, so the figure is freed with its last reference.
+
+    Args:
+        figure: the figure to draw.
+
+    Returns:
+        uint8 ``[H, W, 3]``, H and W the figure's size in inches times its dpi. A copy:
+        a view would keep the canvas's pixel buffer, and through it the figure, alive.
+    """
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
 
 def histogram_1d(
@@ -33,59 +235,33 @@ def histogram_1d(
     *,
     d_values: np.ndarray,
     value_range: tuple[float, float],
+    step: int,
+    label: str | None = None,
     bins: int = 50,
-    bin_width_px: int = 8,
-    height: int = 240,
+    figsize: tuple[float, float] = HISTOGRAM_FIGSIZE,
+    dpi: float = DPI,
 ) -> np.ndarray:
-    """Real and fake histograms with D over them.
-
-    Column ``c`` shows values in ``lo + (hi - lo) * [c, c + 1) / width``; bar ``k`` spans
-    columns ``[k * bin_width_px, (k + 1) * bin_width_px)``. Both histograms are fractions
-    of their samples per bar, scaled by the same factor, so they compare even for
-    different sample counts, and the tallest bar of either fills the height. D is drawn
-    as a polyline with D = 1 at the top row and 0 at the bottom row, evaluated at the
-    ``len(d_values)`` evenly spaced points from ``lo`` to ``hi``.
-
-    Args:
-        real: real samples, any shape (flattened); values outside the range are dropped.
-        fake: generated samples, likewise.
-        d_values: D's output in [0, 1] at evenly spaced points across ``value_range``.
-        value_range: ``(lo, hi)`` with ``lo < hi``.
-        bins: number of bars.
-        bin_width_px: width of a bar in pixels.
-        height: image height in pixels.
+    """``render(histogram_figure(...))``: see ``histogram_figure`` for the arguments.
 
     Returns:
-        uint8 ``[height, bins * bin_width_px, 3]``.
+        uint8 ``[H, W, 3]``; 320 x 512 at the default size.
 
     Raises:
-        ValueError: for an empty range or empty ``d_values``.
+        ValueError: as ``histogram_figure``.
     """
-    lo, hi = value_range
-    if not lo < hi or len(d_values) == 0:
-        raise ValueError(f"value_range={value_range!r} must have lo < hi and d_values be non-empty")
-    width = bins * bin_width_px
-    canvas = np.empty((height, width, 3), np.float64)
-    canvas[:] = WHITE
-    densities = [
-        np.histogram(np.ravel(x), bins=bins, range=(lo, hi), density=False)[0] / max(np.size(x), 1)
-        for x in (real, fake)
-    ]
-    peak = max(d.max() for d in densities) or 1.0
-    rows = np.arange(height)[:, None]  # [H, 1]
-    for density, color in zip(densities, (REAL_COLOR, FAKE_COLOR), strict=True):
-        bar_heights = np.round(density / peak * height).astype(int)  # [bins]
-        column_heights = np.repeat(bar_heights, bin_width_px)  # [W]
-        inside = rows >= height - column_heights[None, :]  # [H, W]
-        canvas[inside] = blend(canvas[inside], color)
-    image = Image.fromarray(np.round(canvas).astype(np.uint8))
-    draw = ImageDraw.Draw(image)
-    draw.line([(0, (height - 1) / 2), (width - 1, (height - 1) / 2)], fill=LEVEL_COLOR)
-    d_values = np.clip(np.asarray(d_values, np.float64).ravel(), 0.0, 1.0)
-    xs = np.linspace(0, width - 1, len(d_values))
-    ys = (1.0 - d_values) * (height - 1)
-    draw.line(list(zip(xs.tolist(), ys.tolist(), strict=True)), fill=CURVE_COLOR, width=2)
-    return np.asarray(image)
+    return render(
+        histogram_figure(
+            real,
+            fake,
+            d_values=d_values,
+            value_range=value_range,
+            step=step,
+            label=label,
+            bins=bins,
+            figsize=figsize,
+            dpi=dpi,
+        )
+    )
 
 
 def scatter_2d(
@@ -94,57 +270,31 @@ def scatter_2d(
     *,
     d_grid: np.ndarray,
     extent: tuple[float, float],
-    size: int = 320,
-    dot: int = 1,
+    step: int,
+    label: str | None = None,
+    figsize: tuple[float, float] = SCATTER_FIGSIZE,
+    dpi: float = DPI,
 ) -> np.ndarray:
-    """Real and fake points over D's landscape, with D's 0.5 level line.
-
-    The square ``extent x extent`` maps onto ``size x size`` pixels, x to the right and
-    y up: point ``(x, y)`` lands in column ``round((x - lo) / (hi - lo) * (size - 1))``
-    and row ``round((hi - y) / (hi - lo) * (size - 1))``. The background is gray level
-    ``255 - 96 * D``, darker where D says "real"; pixels where D crosses 0.5 between
-    horizontal or vertical neighbours are gray ``LEVEL_COLOR``. Real points are drawn
-    first, fake points over them, each a square of side ``2 * dot + 1``.
-
-    Args:
-        real: ``[N, 2]`` real points.
-        fake: ``[M, 2]`` generated points.
-        d_grid: ``[G, G]`` D values in [0, 1]; ``d_grid[i, j]`` is D at
-            ``x = lo + (hi - lo) * j / (G - 1)``, ``y = hi - (hi - lo) * i / (G - 1)``
-            (row 0 at the top, like the image).
-        extent: ``(lo, hi)`` with ``lo < hi``, the range of both axes.
-        size: side of the image in pixels.
-        dot: half-side of a point's square.
+    """``render(scatter_figure(...))``: see ``scatter_figure`` for the arguments.
 
     Returns:
-        uint8 ``[size, size, 3]``.
+        uint8 ``[H, W, 3]``; 416 x 512 at the default size.
 
     Raises:
-        ValueError: for an empty extent or a non-square grid.
+        ValueError: as ``scatter_figure``.
     """
-    lo, hi = extent
-    d_grid = np.clip(np.asarray(d_grid, np.float64), 0.0, 1.0)
-    if not lo < hi or d_grid.ndim != 2 or d_grid.shape[0] != d_grid.shape[1]:
-        raise ValueError(f"extent={extent!r} must have lo < hi and d_grid be [G, G]")
-    # Nearest grid value for every pixel.
-    index = np.round(np.arange(size) / (size - 1) * (d_grid.shape[0] - 1)).astype(int)
-    d_image = d_grid[index][:, index]  # [size, size]
-    canvas = np.repeat((255.0 - 96.0 * d_image)[..., None], 3, axis=2)
-    above = d_image >= 0.5
-    level = np.zeros_like(above)
-    level[:, 1:] |= above[:, 1:] != above[:, :-1]
-    level[1:, :] |= above[1:, :] != above[:-1, :]
-    canvas[level] = LEVEL_COLOR
-    for points, color in ((real, REAL_COLOR), (fake, FAKE_COLOR)):
-        points = np.asarray(points, np.float64).reshape(-1, 2)
-        columns = np.round((points[:, 0] - lo) / (hi - lo) * (size - 1)).astype(int)
-        rows = np.round((hi - points[:, 1]) / (hi - lo) * (size - 1)).astype(int)
-        for dr in range(-dot, dot + 1):
-            for dc in range(-dot, dot + 1):
-                r, c = rows + dr, columns + dc
-                keep = (r >= 0) & (r < size) & (c >= 0) & (c < size)
-                canvas[r[keep], c[keep]] = color
-    return np.round(canvas).astype(np.uint8)
+    return render(
+        scatter_figure(
+            real,
+            fake,
+            d_grid=d_grid,
+            extent=extent,
+            step=step,
+            label=label,
+            figsize=figsize,
+            dpi=dpi,
+        )
+    )
 
 
 def padded_range(*arrays: np.ndarray, pad: float = 0.1) -> tuple[float, float]:
@@ -156,3 +306,52 @@ def padded_range(*arrays: np.ndarray, pad: float = 0.1) -> tuple[float, float]:
     lo, hi = np.percentile(values, [0.5, 99.5])
     margin = pad * (hi - lo) or 1.0
     return float(lo - margin), float(hi + margin)
+
+
+def _density(samples: np.ndarray, bins: int, value_range: tuple[float, float]) -> np.ndarray:
+    """``np.histogram(..., density=True)``, or zeros where no sample is in the range.
+
+    Zeros rather than the NaNs (and warning) of 0 / 0: an empty generated batch is a
+    plot with no orange, not a failure.
+    """
+    counts, _ = np.histogram(samples, bins=bins, range=value_range)
+    if counts.sum() == 0:
+        return np.zeros(bins)
+    return np.histogram(samples, bins=bins, range=value_range, density=True)[0]
+
+
+def _title(step: int, label: str | None) -> str:
+    return f"{label}, step {step}" if label else f"step {step}"
+
+
+def _checked_range(name: str, value_range: tuple[float, float]) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in value_range)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}={value_range!r} must be a pair (lo, hi)") from None
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        raise ValueError(f"{name}={value_range!r} must be finite with lo < hi")
+    return lo, hi
+
+
+def _checked_d(name: str, values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values, np.float64)
+    known = values[~np.isnan(values)]
+    # A value outside [0, 1] is a caller that passed raw logits or scores, not d_of_x.
+    if known.size and (known.min() < 0.0 or known.max() > 1.0):
+        low, high = float(known.min()), float(known.max())
+        raise ValueError(f"{name} must lie in [0, 1]; got values from {low!r} to {high!r}")
+    return values
+
+
+def _checked_points(name: str, points: np.ndarray) -> np.ndarray:
+    points = np.asarray(points, np.float64)
+    if points.ndim != 2 or points.shape[1] != 2:
+        raise ValueError(f"{name} must be [N, 2] points; got shape {points.shape}")
+    return points
+
+
+def _check_step(step: int) -> None:
+    # bool is an Integral, but a flag passed where the step belongs is a mistake.
+    if not isinstance(step, Integral) or isinstance(step, bool) or step < 0:
+        raise ValueError(f"step={step!r} must be a non-negative integer")

@@ -32,13 +32,15 @@ def write(trainer: Trainer, config: Config, workdir: Workdir, writer, step: int)
             for dim in range(samples.shape[1]):
                 tf.summary.histogram(f"fixed_noise_samples/dim{dim}", samples[:, dim])
             if samples.shape[1] <= 2:  # a histogram or a scatter; wider data has none
-                plot = vector_plot(trainer, config, samples)  # [H, W, 3] uint8
+                plot = vector_plot(trainer, config, samples, step=step)  # [H, W, 3] uint8
                 workdir.write_sample_grid(step, plot)
                 tf.summary.image("fixed_noise_plot", plot[tf.newaxis])
 
 
-def vector_plot(trainer: Trainer, config: Config, samples: np.ndarray) -> np.ndarray:
+def vector_plot(trainer: Trainer, config: Config, samples: np.ndarray, *, step: int) -> np.ndarray:
     """Draws generated ``samples`` [N, D] against real data, with D's output over them.
+
+    The plot's title shows ``step``, the step the samples were taken at.
 
     D's output is drawn as the objective reads it (``Objective.d_of_x``): a classifier's
     probability of "real", or a critic's scores normalized over the plotted area.
@@ -59,7 +61,11 @@ def vector_plot(trainer: Trainer, config: Config, samples: np.ndarray) -> np.nda
     outputs = trainer.discriminator(packs, training=False).numpy().ravel()
     d_values = trainer.objective.d_of_x(outputs)
     if dim == 1:
-        return plots.histogram_1d(real, samples, d_values=d_values, value_range=(lo, hi))
+        return plots.histogram_1d(real, samples, d_values=d_values, value_range=(lo, hi), step=step)
     return plots.scatter_2d(
-        real, samples, d_grid=d_values.reshape(len(axis), len(axis)), extent=(lo, hi)
+        real,
+        samples,
+        d_grid=d_values.reshape(len(axis), len(axis)),
+        extent=(lo, hi),
+        step=step,
     )

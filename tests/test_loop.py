@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 from configs import STEP_METRICS, tiny_image
 
-from dcgan import loop, snapshots
+from dcgan import loop, plots, snapshots
 from dcgan.builder import build_trainer
 from dcgan.config import Config, ConfigError
 from dcgan.workdir import CheckpointError
@@ -102,10 +102,10 @@ def test_vector_run_writes_histograms_and_wgan_scalars(tmp_path, read_summaries)
     assert "fixed_noise_samples/dim1" in summaries
     assert [s for s, _ in summaries["fixed_noise_plot"]] == [0, 2, 4]
     plot = iio.imread(tmp_path / "samples" / "step_00000004.png")
-    assert plot.shape == (320, 320, 3)  # the 2-D scatter
+    assert plot.shape == (416, 512, 3)  # the 2-D scatter
 
 
-def test_gaussian1d_plot_draws_d_of_x(tmp_path):
+def test_gaussian1d_plot_draws_d_of_x(tmp_path, monkeypatch):
     config = Config(
         workdir=str(tmp_path),
         dataset="gaussian1d",
@@ -119,11 +119,15 @@ def test_gaussian1d_plot_draws_d_of_x(tmp_path):
     logits = trainer.discriminator.get_layer("logits")
     logits.set_weights([np.zeros_like(w) for w in logits.get_weights()])
     samples = trainer.generate(trainer.fixed_noise).numpy()
-    plot = snapshots.vector_plot(trainer, config, samples)
-    assert plot.shape == (240, 400, 3)
-    middle = plot[118:122]  # D = 0.5 at row 119.5
-    assert ((middle == 0).all(axis=2).any(axis=0)).all()  # black in every column
-    assert not (plot[:110] == 0).all(axis=2).any() and not (plot[130:] == 0).all(axis=2).any()
+    figures = []
+    render = plots.render
+    monkeypatch.setattr(plots, "render", lambda figure: figures.append(figure) or render(figure))
+    plot = snapshots.vector_plot(trainer, config, samples, step=7)
+    assert plot.shape == (320, 512, 3)
+    (figure,) = figures
+    assert "step 7" in figure.axes[0].get_title()
+    (curve,) = [line for line in figure.axes[1].get_lines() if line.get_label() == "D(x)"]
+    np.testing.assert_allclose(curve.get_ydata(), 0.5)
 
 
 def test_learning_rate_changes_on_resume_only_when_allowed(tmp_path):
