@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from dcgan.data import arrays, folder, glyphs, tfds, tfrecord, toys
+from dcgan.data import arrays, folder, glyphs, labeled, tfds, tfrecord, toys  # noqa: F401 - dcgan.data.labeled
 from dcgan.data.common import DataError, to_model_range
 from dcgan.data.common import check_int as _check_int
 

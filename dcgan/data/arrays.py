@@ -45,6 +45,20 @@ def keras_cache_dir() -> str:
     return os.path.join(os.path.expanduser(keras_config.keras_home()), "datasets")
 
 
+# The class names of each set's labels 0..K-1, from the sets' documentation.
+KERAS_CLASS_NAMES = {
+    "mnist": tuple("0123456789"),
+    "fashion_mnist": (
+        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    ),
+    "cifar10": (
+        "airplane", "automobile", "bird", "cat", "deer",
+        "dog", "frog", "horse", "ship", "truck",
+    ),
+}  # fmt: skip
+
+
 def keras_images(name: str) -> np.ndarray:
     """The training images of a ``keras.datasets`` set, ``[N, H, W, C]`` uint8.
 
@@ -55,6 +69,12 @@ def keras_images(name: str) -> np.ndarray:
         DataError: if the files are not in the Keras cache and cannot be downloaded,
             naming each file, where it goes, and where it comes from.
     """
+    return keras_labeled_images(name)[0]
+
+
+def keras_labeled_images(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The training images ``[N, H, W, C]`` uint8 and labels ``[N]`` int64 of a
+    ``keras.datasets`` set; raises like ``keras_images``."""
     import keras
 
     if name not in KERAS_FILES:
@@ -65,7 +85,7 @@ def keras_images(name: str) -> np.ndarray:
         "cifar10": keras.datasets.cifar10,
     }[name]
     try:
-        (images, _), _ = loader.load_data()
+        (images, labels), _ = loader.load_data()
     except Exception as e:  # noqa: BLE001 - Keras raises bare Exceptions for fetch failures
         cache = keras_cache_dir()
         wanted = "; ".join(
@@ -77,7 +97,8 @@ def keras_images(name: str) -> np.ndarray:
             f"({type(e).__name__}: {reason}); put these files there: {wanted}"
         ) from None
     images = np.asarray(images, np.uint8)
-    return images[..., np.newaxis] if images.ndim == 3 else images
+    images = images[..., np.newaxis] if images.ndim == 3 else images
+    return images, np.asarray(labels, np.int64).reshape(-1)
 
 
 def npy_shape(path: str) -> tuple[tuple[int, ...], np.dtype]:

@@ -317,6 +317,21 @@ def folder_images(
     return keep_decoded(dataset, on_bad_image=on_bad_image, skipped_images=skipped_images)
 
 
+def decode_files(
+    paths: list[str], *, image_size: int, channels: int, resize_method: str = "bilinear"
+) -> np.ndarray:
+    """Every file of ``paths`` decoded and resized, in order: uint8 ``[N, S, S, C]``.
+
+    Raises:
+        DataError: naming the first file that cannot be decoded (none is skipped, so
+            the images stay aligned with ``paths``).
+    """
+    decode_or_flag = image_decoder(
+        _read_file, image_size=image_size, channels=channels, resize_method=resize_method
+    )
+    return _decode_all(paths, decode_or_flag, "fail")[0]
+
+
 def _decode_all(paths: list[str], decode_or_flag, on_bad_image: str) -> tuple[np.ndarray, int]:
     """Decodes every file once, in order; returns the uint8 images and the skip count."""
     dataset = (

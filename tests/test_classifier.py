@@ -1,0 +1,70 @@
+"""``python -m dcgan.classifier``: a domain classifier trained, saved and recorded."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+from runner import program_stderr, run_module
+
+
+def write_pngs(root, name, value, count):
+    import imageio.v3 as iio
+
+    folder = root / name
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(value)
+    for i in range(count):
+        noise = rng.integers(-8, 9, (10, 10, 3))
+        iio.imwrite(folder / f"{i}.png", np.clip(value + noise, 0, 255).astype(np.uint8))
+
+
+def test_a_folder_of_classes_trains_a_classifier(tmp_path):
+    root = tmp_path / "set"
+    for name, value in (("dark", 30), ("light", 220)):
+        write_pngs(root, name, value, 20)
+    output = tmp_path / "c.keras"
+    result = run_module(
+        "dcgan.classifier",
+        "--dataset=folder",
+        f"--data_dir={root}",
+        "--image_size=8",
+        "--channels=1",
+        "--epochs=15",
+        "--batch_size=8",
+        "--held_out=0.25",
+        f"--output={output}",
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "folder: 40 images 8x8x1, 2 classes" in result.stdout
+    record = json.loads((tmp_path / "c.json").read_text())
+    assert record["class_names"] == ["dark", "light"]
+    assert (record["image_size"], record["channels"], record["num_held_out"]) == (8, 1, 10)
+    assert record["held_out_accuracy"] == 1.0  # brightness alone tells the classes apart
+    assert f"held-out accuracy 100.00 % on 10 images; wrote {output}" in result.stdout
+    model = keras.models.load_model(output, compile=False)
+    assert model.input_shape == (None, 8, 8, 1) and model.output_shape == (None, 2)
+
+
+@pytest.mark.parametrize(
+    "args, status, message",
+    [
+        ([], 2, "--output is required"),
+        (["--output={tmp}/c.h5"], 2, "allowed: a path ending in .keras"),
+        (["--output={tmp}/c.keras", "--held_out=1.5"], 2, "--held_out=1.5 is invalid"),
+        (["--output={tmp}/c.keras", "--dataset=folder"], 2, "--dataset=folder needs --data_dir"),
+        (
+            ["--output={tmp}/c.keras", "--dataset=folder", "--data_dir={tmp}", "--image_size=8"],
+            1,
+            "a classifier needs labeled images: put each class's images in its own subfolder",
+        ),
+        (["--output={tmp}/c.keras", "--dataset=ring2d"], 1, "'ring2d' has no labels"),
+    ],
+)
+def test_bad_input_is_one_line(tmp_path, args, status, message):
+    result = run_module("dcgan.classifier", *[a.format(tmp=tmp_path) for a in args])
+    assert result.returncode == status, result.stderr
+    last = program_stderr(result)[-1]
+    assert last.startswith("dcgan.classifier: error: ") and message in last
+    assert not (tmp_path / "c.keras").exists()

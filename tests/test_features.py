@@ -1,0 +1,210 @@
+"""dcgan.features: the extractors, training a domain classifier, the shipped classifier."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from dcgan import data, features, models
+from dcgan.data import labeled
+
+
+def tiny_classifier(path, *, input_shape=(8, 8, 1)):
+    inputs = keras.Input(input_shape)
+    hidden = keras.layers.Flatten(name="flat")(inputs)
+    hidden = keras.layers.Dense(5, activation="relu", name="features")(hidden)
+    outputs = keras.layers.Dense(3, name="logits")(hidden)
+    model = keras.Model(inputs, outputs)
+    model.save(path)
+    return model
+
+
+def test_classifier_extractor_gives_the_layer_and_the_argmax_class(tmp_path):
+    path = str(tmp_path / "classifier.keras")
+    model = tiny_classifier(path)
+    images = np.random.default_rng(1).uniform(-1, 1, (300, 8, 8, 1)).astype(np.float32)
+    extractor = features.classifier_extractor(path)  # penultimate: "features"
+    got, classes = extractor(images)  # 300 images: two chunks of 256 and 44
+    expected = keras.Model(model.inputs, model.get_layer("features").output)(images).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(classes, model(images).numpy().argmax(axis=1))
+    assert extractor.description == "classifier.keras layer features"
+    assert extractor.num_classes == 3
+    flat = features.classifier_extractor(path, layer="flat")
+    assert flat(images)[0].shape == (300, 64)
+
+
+def test_classifier_extractor_fits_the_size_and_channels_of_its_input(tmp_path):
+    path = str(tmp_path / "classifier.keras")
+    model = tiny_classifier(path)  # 8 x 8 x 1
+    rgb = np.random.default_rng(2).uniform(-1, 1, (5, 16, 16, 3)).astype(np.float32)
+    got, _ = features.classifier_extractor(path)(rgb)
+    # Averaging the channels and resizing commute (both are linear): average first here.
+    gray = tf.image.resize(rgb.mean(axis=-1, keepdims=True), [8, 8], antialias=True)
+    expected = keras.Model(model.inputs, model.get_layer("features").output)(gray).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_classifier_extractor_errors_are_one_line(tmp_path):
+    path = str(tmp_path / "classifier.keras")
+    tiny_classifier(path)
+    with pytest.raises(features.EvaluationError, match="no layer 'pool'; its layers: "):
+        features.classifier_extractor(path, layer="pool")
+    missing = str(tmp_path / "missing.keras")
+    with pytest.raises(features.EvaluationError, match="train one with python -m dcgan.classifier"):
+        features.classifier_extractor(missing)
+    (tmp_path / "junk.keras").write_text("not a zip")
+    with pytest.raises(features.EvaluationError, match="cannot load a Keras model from"):
+        features.classifier_extractor(str(tmp_path / "junk.keras"))
+    inputs = keras.Input([8, 8, 1])
+    keras.Model(inputs, keras.layers.Conv2D(2, 3)(inputs)).save(tmp_path / "conv.keras")
+    with pytest.raises(features.EvaluationError, match="is not a classifier"):
+        features.classifier_extractor(str(tmp_path / "conv.keras"))
+
+
+def test_inception_weights_missing_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    expected = f"{tmp_path}/models/{features.INCEPTION_WEIGHTS_FILE}"
+    with pytest.raises(features.EvaluationError, match="nothing is downloaded") as raised:
+        features.inception_extractor()
+    assert expected in str(raised.value) and "dcgan.classifier" in str(raised.value)
+    # The default of an image set without a shipped classifier is InceptionV3.
+    with pytest.raises(features.EvaluationError, match="InceptionV3 weights not found"):
+        features.make_extractor(classifier="", layer="", dataset="folder")
+
+
+def test_inception_loads_local_weights_and_refuses_foreign_ones(tmp_path):
+    # Real loading code on weights made here: an untrained InceptionV3's own weights.
+    path = str(tmp_path / "inception.weights.h5")
+    source = keras.applications.InceptionV3(include_top=False, weights=None, pooling="avg")
+    source.save_weights(path)
+    extractor = features.inception_extractor(path)
+    images = np.random.default_rng(3).uniform(-1, 1, (2, 299, 299, 3)).astype(np.float32)
+    # Same features as the network the weights came from: they were really loaded.
+    got, classes = extractor(images)
+    np.testing.assert_allclose(got, source(images, training=False), atol=1e-5)
+    assert classes is None and extractor.num_classes == 0
+    gray = np.random.default_rng(4).uniform(-1, 1, (2, 32, 32, 1)).astype(np.float32)
+    assert extractor(gray)[0].shape == (2, 2048)
+    assert extractor.description.startswith("InceptionV3 pool3 (2048-d)")
+    other = str(tmp_path / "other.weights.h5")
+    models.mlp_generator(latent_dim=2, output_dim=2, hidden_units=(4,)).save_weights(other)
+    with pytest.raises(features.EvaluationError, match="does not hold InceptionV3 weights"):
+        features.inception_extractor(other)
+
+
+def test_split_is_seeded_disjoint_and_complete():
+    train, test = features.split(100, held_out=0.1, seed=3)
+    assert len(test) == 10 and len(train) == 90
+    assert sorted([*train, *test]) == list(range(100))
+    again = features.split(100, held_out=0.1, seed=3)
+    np.testing.assert_array_equal(test, again[1])
+    assert not np.array_equal(test, features.split(100, held_out=0.1, seed=4)[1])
+    assert [len(part) for part in features.split(5, held_out=0.01, seed=0)] == [4, 1]
+    assert [len(part) for part in features.split(5, held_out=0.99, seed=0)] == [1, 4]
+
+
+def brightness_classes(count=240, size=8):
+    """Three classes told apart by brightness: a set any classifier learns exactly."""
+    rng = np.random.default_rng(0)
+    labels = np.arange(count) % 3
+    levels = np.array([20, 128, 235])[labels]
+    noise = rng.integers(-10, 11, (count, size, size, 1))
+    images = np.clip(levels[:, None, None, None] + noise, 0, 255).astype(np.uint8)
+    return labeled.LabeledImages(images, labels.astype(np.int64), ("dark", "mid", "bright"))
+
+
+def test_train_save_and_load_a_classifier(tmp_path):
+    model, record = features.train_classifier(
+        brightness_classes(), epochs=20, batch_size=32, seed=0, log=lambda line: None
+    )
+    assert record["held_out_accuracy"] == 1.0
+    assert (record["num_train"], record["num_held_out"], record["epochs"]) == (216, 24, 20)
+    assert [layer.name for layer in model.layers][-2:] == [features.FEATURE_LAYER, "logits"]
+    path = str(tmp_path / "c.keras")
+    features.save_classifier(model, path, {**record, "class_names": ["dark", "mid", "bright"]})
+    assert features.load_record(path)["class_names"] == ["dark", "mid", "bright"]
+    assert features.load_record(str(tmp_path / "other.keras")) is None
+    loaded = keras.models.load_model(path, compile=False)
+    assert getattr(loaded, "optimizer", None) is None  # the network only: a small file
+    images = brightness_classes().images.astype(np.float32) / 127.5 - 1
+    np.testing.assert_allclose(loaded(images), model(images), rtol=1e-5, atol=1e-5)
+
+
+def test_the_shipped_glyph_classifier_matches_its_record():
+    path = features.default_classifier("glyphs")
+    assert path == features.SHIPPED_CLASSIFIERS["glyphs"] and os.path.isfile(path)
+    assert features.default_classifier("folder") is None
+    record = features.load_record(path)
+    assert record["class_names"] == list(data.glyphs.GLYPH_CHARACTERS)
+    assert (record["image_size"], record["channels"], record["dataset"]) == (32, 1, "glyphs")
+    assert record["held_out_accuracy"] >= 0.9
+    # The record's accuracy is this file's, on the split dcgan.classifier held out.
+    glyph_set = labeled.labeled_images("glyphs")
+    _, test = features.split(
+        len(glyph_set.labels), held_out=record["held_out"], seed=record["seed"]
+    )
+    extractor = features.make_extractor(classifier="", layer="", dataset="glyphs")
+    assert extractor.num_classes == 62 and extractor.description.endswith("layer features")
+    found, classes = extractor(glyph_set.images[test].astype(np.float32) / 127.5 - 1)
+    assert found.shape == (len(test), 128)
+    accuracy = np.mean(classes == glyph_set.labels[test])
+    assert accuracy == pytest.approx(record["held_out_accuracy"], abs=1e-6)
+
+
+def test_labeled_glyphs_are_labeled_by_character():
+    glyph_set = labeled.labeled_images("glyphs", channels=3)
+    assert glyph_set.images.shape == (11_904, 32, 32, 3)
+    assert glyph_set.class_names[:3] == ("A", "B", "C") and len(glyph_set.class_names) == 62
+    np.testing.assert_array_equal(glyph_set.labels[:64], np.arange(64) % 62)
+    gray = data.render_glyphs(image_size=32)
+    np.testing.assert_array_equal(glyph_set.images[..., 1], gray[..., 0])
+
+
+def write_png(path, value, size=12):
+    import imageio.v3 as iio
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    iio.imwrite(path, np.full((size, size, 3), value, np.uint8))
+
+
+def test_labeled_folder_has_one_class_per_subfolder(tmp_path):
+    write_png(tmp_path / "zebra" / "a.png", 200)
+    write_png(tmp_path / "ant" / "x" / "b.png", 10)  # nested: still the class "ant"
+    write_png(tmp_path / "ant" / "c.png", 20)
+    write_png(tmp_path / ".hidden" / "d.png", 30)
+    (tmp_path / "notes.txt").write_text("not a class")
+    found = labeled.labeled_images("folder", data_dir=str(tmp_path), image_size=4, channels=1)
+    assert found.class_names == ("ant", "zebra")
+    np.testing.assert_array_equal(found.labels, [0, 0, 1])  # ant/c.png, ant/x/b.png, zebra
+    assert found.images.shape == (3, 4, 4, 1)
+    np.testing.assert_array_equal(found.images[:, 0, 0, 0], [20, 10, 200])
+
+
+@pytest.mark.parametrize(
+    "layout, kwargs, message",
+    [
+        ({}, {"image_size": 4}, "0 subfolder(s) holding images"),
+        ({"only": 1}, {"image_size": 4}, "1 subfolder(s) holding images"),
+        ({"a": 1, "b": 1}, {}, "pass --image_size"),
+        (None, {"image_size": 4}, "is not a directory"),
+    ],
+)
+def test_labeled_folder_errors(tmp_path, layout, kwargs, message):
+    root = tmp_path / "set"
+    if layout is not None:
+        root.mkdir()
+        (root / "loose.png").write_bytes(b"")  # images outside any subfolder have no class
+        for name in layout:
+            write_png(root / name / "i.png", 5)
+    with pytest.raises(data.DataError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        labeled.labeled_images("folder", data_dir=str(root), **kwargs)
+
+
+def test_labeled_refuses_sets_without_labels():
+    with pytest.raises(data.DataError, match="'ring2d' has no labels .* allowed: glyphs, mnist"):
+        labeled.labeled_images("ring2d")
+    with pytest.raises(data.DataError, match="channels 2 is invalid"):
+        labeled.labeled_images("glyphs", channels=2)
