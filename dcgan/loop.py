@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import numpy as np
 import tensorflow as tf
 
-from dcgan import data, distribute, evaluation, snapshots
+from dcgan import data, distribute, evaluation, snapshots, summaries
 from dcgan.config import Config
 from dcgan.prepare import PreparedRun, prepare
 from dcgan.trainer import Trainer
@@ -122,12 +122,12 @@ def _train(run: PreparedRun) -> Trainer:
             if step % config.summary_every == 0 or final:
                 with writer.as_default(step=step):
                     for name, value in metrics.items():
-                        tf.summary.scalar(name, value)
+                        tf.summary.scalar(summaries.summary_tag(name), value)
                     if np.isfinite(steps_per_sec):
-                        tf.summary.scalar("steps_per_sec", steps_per_sec)
+                        tf.summary.scalar(summaries.summary_tag("steps_per_sec"), steps_per_sec)
                     if config.lr_decay_steps:  # the rates the step just taken used
                         for name, value in config.learning_rates(step - 1).items():
-                            tf.summary.scalar(name, value)
+                            tf.summary.scalar(summaries.summary_tag(name), value)
             if step % config.image_every == 0 or final:
                 snapshots.write(run.trainer, run.config, run.workdir, writer, step)
             if step % config.checkpoint_every == 0 or final:
