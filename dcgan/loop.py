@@ -78,6 +78,10 @@ def _train(run: PreparedRun) -> Trainer:
         flush=True,
     )
     writer = run.workdir.summary_writer()
+    # Only the chief's writer stays: another worker's workdir is a temporary directory,
+    # removed when the run ends.
+    summaries.write_flags(writer, config, step)
+    summaries.write_hparams(writer, config)
     if step == 0:
         snapshots.write(run.trainer, run.config, run.workdir, writer, step)
 
@@ -285,6 +289,8 @@ def _evaluate(run: PreparedRun, writer, step: int) -> dict | None:
     path = run.save(step, best=True)
     best = {"metric": metric, "value": value, "step": step, "checkpoint": path, "metrics": result}
     run.workdir.save_best(best)
+    with writer.as_default(step=step):  # the HParams tab shows its last value: the best
+        tf.summary.scalar(f"best/{metric}", value)
     print(f"best {metric}={value:.4g} so far: saved {path}", flush=True)
     return best
 
