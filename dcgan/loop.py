@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import math
 import os
 import shutil
 import signal
@@ -368,7 +369,34 @@ def _log_line(step: int, total: int, metrics: dict, steps_per_sec: float) -> str
     names = [*_LOG_FIRST, *sorted(set(metrics) - set(_LOG_FIRST) - quiet)]
     names += [name for name in sorted(quiet) if name in metrics and int(metrics[name])]
     values = " ".join(f"{name}={_format(metrics[name])}" for name in names)
-    return f"step {step}/{total} {values} steps_per_sec={steps_per_sec:.2f}"
+    # At the speed of the last interval; NaN or 0 steps/s leave it unknown ("?").
+    if step >= total:
+        eta = _format_duration(0.0)
+    elif steps_per_sec > 0:  # False for NaN too
+        eta = _format_duration((total - step) / steps_per_sec)
+    else:
+        eta = _format_duration(math.inf)
+    return f"step {step}/{total} {values} steps_per_sec={steps_per_sec:.2f} eta={eta}"
+
+
+def _format_duration(seconds: float) -> str:
+    """A duration, compactly: ``12s``, ``4m05s``, ``1h02m`` (seconds dropped past an hour).
+
+    Args:
+        seconds: the duration; rounded to whole seconds first.
+
+    Returns:
+        The text; ``?`` for a NaN, infinite or negative duration.
+    """
+    if not math.isfinite(seconds) or seconds < 0:
+        return "?"
+    hours, rest = divmod(round(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    if minutes:
+        return f"{minutes}m{secs:02d}s"
+    return f"{secs}s"
 
 
 def _format(value: tf.Tensor) -> str:

@@ -1,6 +1,8 @@
-"""What TensorBoard shows of a run: grouped scalar tags, the flags as text and HParams."""
+"""What TensorBoard shows of a run: grouped scalar tags, the flags as text and HParams,
+and the time left on the log line."""
 
 import glob
+import math
 import os
 
 import numpy as np
@@ -194,3 +196,44 @@ def test_a_resumed_run_writes_its_flags_at_the_step_it_resumes(tmp_path, read_su
     assert "| `train_steps` | `2` |" in flags[0][1] and "| `train_steps` | `4` |" in flags[1][1]
     starts = [d for d in hparams_plugin_data(str(tmp_path)) if d.HasField("session_start_info")]
     assert [s.session_start_info.hparams["train_steps"].number_value for s in starts] == [2, 4]
+
+
+@pytest.mark.parametrize(
+    "seconds, text",
+    [
+        (0, "0s"),
+        (0.4, "0s"),
+        (12, "12s"),
+        (59.4, "59s"),
+        (59.6, "1m00s"),  # rounded before it is split: never "60s"
+        (60, "1m00s"),
+        (245, "4m05s"),
+        (3599, "59m59s"),
+        (3599.6, "1h00m"),
+        (3600, "1h00m"),
+        (3659, "1h00m"),  # seconds dropped past an hour
+        (3720, "1h02m"),
+        (100 * 3600 + 60, "100h01m"),
+        (math.nan, "?"),
+        (math.inf, "?"),
+        (-1, "?"),
+    ],
+)
+def test_format_duration(seconds, text):
+    assert loop._format_duration(seconds) == text
+
+
+@pytest.mark.parametrize(
+    "step, steps_per_sec, eta",
+    [
+        (100, 2.0, "eta=7m30s"),  # 900 steps left at 2 steps/s
+        (1000, 13.44, "eta=0s"),  # done
+        (1000, math.nan, "eta=0s"),
+        (100, math.nan, "eta=?"),
+        (100, 0.0, "eta=?"),
+    ],
+)
+def test_log_line_ends_with_the_time_left(step, steps_per_sec, eta):
+    metrics = {"d_loss": tf.constant(1.0), "g_loss": tf.constant(2.0)}
+    line = loop._log_line(step, 1000, metrics, steps_per_sec)
+    assert line.endswith(f" steps_per_sec={steps_per_sec:.2f} {eta}")
