@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import math
 import os
 import shutil
 import signal
@@ -18,7 +19,7 @@ from collections.abc import Iterator
 import numpy as np
 import tensorflow as tf
 
-from dcgan import data, distribute, evaluation, snapshots
+from dcgan import data, distribute, evaluation, snapshots, summaries
 from dcgan.config import Config
 from dcgan.prepare import PreparedRun, prepare
 from dcgan.trainer import Trainer
@@ -78,6 +79,10 @@ def _train(run: PreparedRun) -> Trainer:
         flush=True,
     )
     writer = run.workdir.summary_writer()
+    # Only the chief's writer stays: another worker's workdir is a temporary directory,
+    # removed when the run ends.
+    summaries.write_flags(writer, config, step)
+    summaries.write_hparams(writer, config)
     if step == 0:
         snapshots.write(run.trainer, run.config, run.workdir, writer, step)
 
@@ -122,12 +127,12 @@ def _train(run: PreparedRun) -> Trainer:
             if step % config.summary_every == 0 or final:
                 with writer.as_default(step=step):
                     for name, value in metrics.items():
-                        tf.summary.scalar(name, value)
+                        tf.summary.scalar(summaries.summary_tag(name), value)
                     if np.isfinite(steps_per_sec):
-                        tf.summary.scalar("steps_per_sec", steps_per_sec)
+                        tf.summary.scalar(summaries.summary_tag("steps_per_sec"), steps_per_sec)
                     if config.lr_decay_steps:  # the rates the step just taken used
                         for name, value in config.learning_rates(step - 1).items():
-                            tf.summary.scalar(name, value)
+                            tf.summary.scalar(summaries.summary_tag(name), value)
             if step % config.image_every == 0 or final:
                 snapshots.write(run.trainer, run.config, run.workdir, writer, step)
             if step % config.checkpoint_every == 0 or final:
@@ -285,6 +290,8 @@ def _evaluate(run: PreparedRun, writer, step: int) -> dict | None:
     path = run.save(step, best=True)
     best = {"metric": metric, "value": value, "step": step, "checkpoint": path, "metrics": result}
     run.workdir.save_best(best)
+    with writer.as_default(step=step):  # the HParams tab shows its last value: the best
+        tf.summary.scalar(f"best/{metric}", value)
     print(f"best {metric}={value:.4g} so far: saved {path}", flush=True)
     return best
 
@@ -362,7 +369,34 @@ def _log_line(step: int, total: int, metrics: dict, steps_per_sec: float) -> str
     names = [*_LOG_FIRST, *sorted(set(metrics) - set(_LOG_FIRST) - quiet)]
     names += [name for name in sorted(quiet) if name in metrics and int(metrics[name])]
     values = " ".join(f"{name}={_format(metrics[name])}" for name in names)
-    return f"step {step}/{total} {values} steps_per_sec={steps_per_sec:.2f}"
+    # At the speed of the last interval; NaN or 0 steps/s leave it unknown ("?").
+    if step >= total:
+        eta = _format_duration(0.0)
+    elif steps_per_sec > 0:  # False for NaN too
+        eta = _format_duration((total - step) / steps_per_sec)
+    else:
+        eta = _format_duration(math.inf)
+    return f"step {step}/{total} {values} steps_per_sec={steps_per_sec:.2f} eta={eta}"
+
+
+def _format_duration(seconds: float) -> str:
+    """A duration, compactly: ``12s``, ``4m05s``, ``1h02m`` (seconds dropped past an hour).
+
+    Args:
+        seconds: the duration; rounded to whole seconds first.
+
+    Returns:
+        The text; ``?`` for a NaN, infinite or negative duration.
+    """
+    if not math.isfinite(seconds) or seconds < 0:
+        return "?"
+    hours, rest = divmod(round(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    if minutes:
+        return f"{minutes}m{secs:02d}s"
+    return f"{secs}s"
 
 
 def _format(value: tf.Tensor) -> str:

@@ -17,15 +17,25 @@ tf.config.set_logical_device_configuration(
 
 
 def _read_summaries(directory):
-    """Returns {tag: [(step, value-or-None), ...]} from every event file in ``directory``."""
+    """Returns {tag: [(step, value), ...]} from every event file in ``directory``.
+
+    A value is a float for a numeric scalar, a str for a text summary, else None.
+    """
     found = collections.defaultdict(list)
     for path in sorted(glob.glob(os.path.join(directory, "events.out.tfevents.*"))):
         for event in tf.compat.v1.train.summary_iterator(path):
             for value in event.summary.value:
-                tensor = tf.make_ndarray(value.tensor) if value.HasField("tensor") else None
-                scalar = float(tensor) if tensor is not None and tensor.ndim == 0 else None
-                found[value.tag].append((event.step, scalar))
+                found[value.tag].append((event.step, _value(value)))
     return dict(found)
+
+
+def _value(value):
+    tensor = tf.make_ndarray(value.tensor) if value.HasField("tensor") else None
+    if tensor is None or tensor.ndim != 0:
+        return None
+    if tensor.dtype == object:  # strings: a text summary
+        return tensor.item().decode()
+    return float(tensor)
 
 
 @pytest.fixture

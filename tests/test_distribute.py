@@ -176,10 +176,10 @@ def test_loop_with_steps_per_loop_lands_events_on_the_same_steps(tmp_path, read_
         read_summaries(str(tmp_path / "one")),
         read_summaries(str(tmp_path / "many")),
     )
-    assert {t: [s for s, _ in v] for t, v in tags_one.items() if t != "steps_per_sec"} == {
-        t: [s for s, _ in v] for t, v in tags_many.items() if t != "steps_per_sec"
+    assert {t: [s for s, _ in v] for t, v in tags_one.items() if t != "speed/steps_per_sec"} == {
+        t: [s for s, _ in v] for t, v in tags_many.items() if t != "speed/steps_per_sec"
     }
-    assert [s for s, _ in tags_many["d_loss"]] == [2, 4, 6, 7]
+    assert [s for s, _ in tags_many["loss/d_loss"]] == [2, 4, 6, 7]
     for name in ("checkpoints", "samples"):
         assert sorted(p.name for p in (tmp_path / "one" / name).iterdir()) == sorted(
             p.name for p in (tmp_path / "many" / name).iterdir()

@@ -11,9 +11,10 @@ from configs import STEP_METRICS, tiny_image
 from dcgan import loop, plots, snapshots
 from dcgan.builder import build_trainer
 from dcgan.config import Config, ConfigError
+from dcgan.summaries import summary_tag
 from dcgan.workdir import CheckpointError
 
-SCALARS = STEP_METRICS | {"steps_per_sec"}
+SCALARS = {summary_tag(name) for name in STEP_METRICS} | {"speed/steps_per_sec"}
 
 
 def tiny_image_config(workdir, **overrides):
@@ -52,8 +53,8 @@ def test_run_writes_everything_then_resumes(tmp_path, read_summaries, capsys):
     assert "step 3/6 d_loss=" in out and "step 6/6 d_loss=" in out and "steps_per_sec=" in out
 
     summaries = read_summaries(str(workdir))
-    assert SCALARS | {"d_accuracy", "fixed_noise_samples"} <= set(summaries)
-    assert [step for step, _ in summaries["d_loss"]] == [3, 6]
+    assert SCALARS | {"D/d_accuracy", "fixed_noise_samples"} <= set(summaries)
+    assert [step for step, _ in summaries["loss/d_loss"]] == [3, 6]
     assert [step for step, _ in summaries["fixed_noise_samples"]] == [0, 3, 6]
     assert sorted(os.listdir(workdir / "samples")) == [
         "step_00000000.png",
@@ -69,7 +70,7 @@ def test_run_writes_everything_then_resumes(tmp_path, read_summaries, capsys):
     out = capsys.readouterr().out
     assert "resuming from step 6" in out and "step 9/9" in out
     assert int(trainer.step.numpy()) == 9
-    assert [step for step, _ in read_summaries(str(workdir))["d_loss"]] == [3, 6, 9]
+    assert [step for step, _ in read_summaries(str(workdir))["loss/d_loss"]] == [3, 6, 9]
     np.testing.assert_array_equal(
         fixed_noise(str(workdir / "checkpoints" / "ckpt-6")),
         fixed_noise(str(workdir / "checkpoints" / "ckpt-9")),
@@ -96,8 +97,8 @@ def test_vector_run_writes_histograms_and_wgan_scalars(tmp_path, read_summaries)
     )
     loop.train(config)
     summaries = read_summaries(str(tmp_path))
-    assert SCALARS | {"gradient_penalty", "wasserstein_estimate"} <= set(summaries)
-    assert "d_accuracy" not in summaries
+    assert SCALARS | {"loss/gradient_penalty", "D/wasserstein_estimate"} <= set(summaries)
+    assert "D/d_accuracy" not in summaries
     assert [s for s, _ in summaries["fixed_noise_samples/dim0"]] == [0, 2, 4]
     assert "fixed_noise_samples/dim1" in summaries
     assert [s for s, _ in summaries["fixed_noise_plot"]] == [0, 2, 4]

@@ -203,8 +203,8 @@ def test_linear_decay_sets_the_learning_rate_of_each_step(tmp_path, read_summari
     trainer = loop.train(config)
     summaries = read_summaries(str(workdir))
     # Step 2's summary shows the rate of its last update, index 1: 8e-4 * 7 / 8.
-    assert summaries["g_lr"] == [(2, pytest.approx(7e-4)), (4, pytest.approx(5e-4))]
-    assert summaries["d_lr"] == [(2, pytest.approx(2e-4 * 7 / 8)), (4, pytest.approx(1.25e-4))]
+    assert summaries["lr/g_lr"] == [(2, pytest.approx(7e-4)), (4, pytest.approx(5e-4))]
+    assert summaries["lr/d_lr"] == [(2, pytest.approx(2e-4 * 7 / 8)), (4, pytest.approx(1.25e-4))]
     # The last step (index 3) ran at 8e-4 * (1 - 3 / 8); a resume sets the next step's.
     assert float(trainer.g_optimizer.learning_rate.numpy()) == pytest.approx(5e-4)
     assert float(trainer.d_optimizer.learning_rate.numpy()) == pytest.approx(2e-4 * 5 / 8)

@@ -197,7 +197,7 @@ def test_nonfinite_skip_skips_counts_and_finishes(tmp_path, monkeypatch, read_su
     assert int(trainer.nonfinite_updates.numpy()) == 1
     for variable in trainer.generator.weights + trainer.discriminator.weights:
         assert np.all(np.isfinite(variable.numpy()))
-    counts = dict(read_summaries(str(tmp_path))["nonfinite_updates"])
+    counts = dict(read_summaries(str(tmp_path))["health/nonfinite_updates"])
     assert counts[4] == 0 and counts[5] == 1 and counts[6] == 1
 
 

@@ -104,7 +104,7 @@ def test_a_run_in_ram_trains_resumes_and_writes_its_files(ram):
         event.step
         for name in events
         for event in tf.compat.v1.train.summary_iterator(f"{workdir}/{name}")
-        if any(value.tag == "g_loss" for value in event.summary.value)
+        if any(value.tag == "loss/g_loss" for value in event.summary.value)
     }
     assert steps == {1, 2, 3, 4}
     grid = iio.imread(storage.read_bytes(f"{workdir}/samples/step_00000004.png"))

@@ -25,16 +25,16 @@ def test_quickstart_trains_30_steps_then_resumes_to_40(tmp_path, read_summaries)
     assert "step 30/30 d_loss=" in first.stdout
     summaries = read_summaries(workdir)
     assert {
-        "d_loss_real",
-        "d_loss_fake",
-        "d_loss",
-        "g_loss",
-        "d_accuracy",
-        "d_output_real",
-        "d_output_fake",
-        "d_grad_norm",
-        "g_grad_norm",
-        "steps_per_sec",
+        "loss/d_loss_real",
+        "loss/d_loss_fake",
+        "loss/d_loss",
+        "loss/g_loss",
+        "D/d_accuracy",
+        "D/d_output_real",
+        "D/d_output_fake",
+        "D/d_grad_norm",
+        "G/g_grad_norm",
+        "speed/steps_per_sec",
         "fixed_noise_samples",
     } <= set(summaries)
     assert os.path.exists(os.path.join(workdir, "samples", "step_00000030.png"))

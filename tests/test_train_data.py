@@ -80,7 +80,7 @@ def test_folder_run_skips_bad_files_and_reports_them(tmp_path, read_summaries):
     ]
     assert counts and counts[-1] >= 4 and counts == sorted(counts)
     summaries = read_summaries(workdir)
-    assert summaries["skipped_images"][-1][1] == counts[-1]
+    assert summaries["health/skipped_images"][-1][1] == counts[-1]
 
     # Resumed with the other mode: the next epoch (within 10 more images) has a bad file.
     failed = train(*flags, "--train_steps=12", "--on_bad_image=fail")

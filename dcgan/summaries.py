@@ -1,0 +1,192 @@
+"""What a run shows in TensorBoard besides samples: grouped scalar tags, its flags, hparams.
+
+A step's metrics keep their own names everywhere (the trainer's dict, the stdout log
+line, the README); TensorBoard files each under a group, ``group/name``, so that the
+Scalars page opens as a few sections (``loss/d_loss``, ``D/d_accuracy``, ...) instead
+of one flat list. ``summary_tag`` is the one place that decides the group.
+
+At the start of a run the loop also writes the run's flags, as a Markdown table
+(``write_flags``, the Text tab) and as HParams (``write_hparams``, the HParams tab,
+where runs compare side by side with their final metrics).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import tensorflow as tf
+from tensorboard.plugins.hparams import api as hp
+
+from dcgan import objective
+from dcgan.config import Config, format_value
+
+# The text summary of the run's flags.
+FLAGS_TAG = "config/flags"
+# The group of a metric no table below names and whose prefix says no network.
+DEFAULT_GROUP = "other"
+
+# Group -> the metrics filed under it. Every metric the trainer and the loop emit is
+# named here; tests/test_summaries.py checks that against trainers of every objective.
+GROUPS: dict[str, tuple[str, ...]] = {
+    # What the networks minimize: D's loss with its parts and its penalty terms, G's loss.
+    "loss": (
+        "d_loss",
+        "d_loss_real",
+        "d_loss_fake",
+        "g_loss",
+        *(kind.metric for kind in objective.PENALTIES.values()),
+    ),
+    # What D's outputs and its update say; the loss scale exists under mixed_float16 only.
+    "D": (
+        "d_accuracy",
+        "wasserstein_estimate",
+        "d_output_real",
+        "d_output_fake",
+        "d_grad_norm",
+        "d_loss_scale",
+    ),
+    "G": ("g_grad_norm", "g_loss_scale"),
+    "speed": ("steps_per_sec",),
+    "lr": ("g_lr", "d_lr"),
+    # Counters that stay 0 in a healthy run.
+    "health": ("nonfinite_updates", "skipped_images"),
+}
+_GROUP_OF = {name: group for group, names in GROUPS.items() for name in names}
+
+
+def summary_tag(name: str) -> str:
+    """The TensorBoard tag of a metric: ``group/name``, the name itself unchanged.
+
+    A metric no group names goes by its prefix (``d_`` to D, ``g_`` to G), else to
+    ``DEFAULT_GROUP``, so a new metric is still shown, near its kin. A name that already
+    holds a ``/`` (``eval/fid``) is a tag already and is returned as it is.
+
+    Args:
+        name: the metric's name, as the trainer's dict and the log line spell it.
+
+    Returns:
+        The tag, e.g. ``loss/d_loss``, ``D/d_accuracy``, ``speed/steps_per_sec``.
+    """
+    if "/" in name:
+        return name
+    group = _GROUP_OF.get(name)
+    if group is None:
+        group = {"d_": "D", "g_": "G"}.get(name[:2], DEFAULT_GROUP)
+    return f"{group}/{name}"
+
+
+def flags_markdown(config: Config) -> str:
+    """The run's flags as a Markdown table, in field order.
+
+    Only the fields that have an effect in this run are listed: the same flags as the
+    workdir's ``flags.txt``.
+
+    Args:
+        config: the run.
+
+    Returns:
+        A ``| flag | value |`` table, one row per applicable field.
+    """
+    rows = ["| flag | value |", "|---|---|"]
+    for name in config.applicable_fields():
+        value = format_value(getattr(config, name)).replace("|", "\\|")
+        rows.append(f"| `{name}` | `{value}` |" if value else f"| `{name}` | |")
+    return "\n".join(rows)
+
+
+def write_flags(writer: tf.summary.SummaryWriter, config: Config, step: int) -> None:
+    """Writes ``flags_markdown`` as the text summary ``FLAGS_TAG`` at ``step``.
+
+    Args:
+        writer: the run's writer.
+        config: the run.
+        step: the step the session starts at: a resumed run that changed flags shows
+            both tables, each at its own step.
+    """
+    with writer.as_default(step=step):
+        tf.summary.text(FLAGS_TAG, flags_markdown(config))
+
+
+def hparam_value(value: object) -> bool | int | float | str:
+    """A config value as HParams takes it.
+
+    Args:
+        value: a ``Config`` field's value.
+
+    Returns:
+        Numbers, bools and strings as they are; a tuple as its flag spelling
+        (comma-joined); anything else as a string.
+    """
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    return format_value(value)
+
+
+def hparams(config: Config) -> dict[str, bool | int | float | str]:
+    """The run's HParams.
+
+    Args:
+        config: the run.
+
+    Returns:
+        Every applicable field by name, its value as ``hparam_value``. A field with no
+        effect in this run is left out, so its cell stays empty rather than show a
+        default the run ignored.
+    """
+    return {name: hparam_value(getattr(config, name)) for name in config.applicable_fields()}
+
+
+def hparams_metrics(config: Config) -> list[hp.Metric]:
+    """The metrics the HParams tab shows for a run (it shows each one's last value).
+
+    Args:
+        config: the run.
+
+    Returns:
+        D's and G's losses always; with evaluation, every ``eval/<metric>`` (its last
+        value is the final evaluation's); with ``best_metric``, ``best/<metric>`` (the
+        loop writes it at each new best, so its last value is the best).
+    """
+    metrics = [
+        hp.Metric(summary_tag("d_loss"), description="D's loss at the last summary."),
+        hp.Metric(summary_tag("g_loss"), description="G's loss at the last summary."),
+    ]
+    if config.eval_every:
+        metrics += [
+            hp.Metric(f"eval/{name}", description=f"{name} of the last evaluation.")
+            for name in config.eval_metrics
+        ]
+    if config.best_metric:
+        metrics.append(
+            hp.Metric(
+                f"best/{config.best_metric}",
+                display_name=f"best {config.best_metric}",
+                description=f"The best {config.best_metric} of any evaluation (best/ holds "
+                "its checkpoint).",
+            )
+        )
+    return metrics
+
+
+def write_hparams(writer: tf.summary.SummaryWriter, config: Config) -> None:
+    """Writes the HParams experiment (every field, the metrics) and this run's values.
+
+    Every ``Config`` field is declared, applicable here or not: TensorBoard takes the
+    experiment's columns from one run of the logdir (the first it finds), and all runs
+    share the fields. The metrics declared are this run's (``hparams_metrics``).
+
+    The plugin writes both at step 0. A resumed run writes them again: TensorBoard keeps
+    the latest record of a tag at a step it has seen, so the HParams tab shows the flags
+    of the run's latest session, and the metrics' last values cover all sessions.
+
+    Args:
+        writer: the run's writer.
+        config: the run.
+    """
+    fields = {f.name: f for f in dataclasses.fields(Config)}
+    declared = [
+        hp.HParam(name, description=field.metadata["help"]) for name, field in fields.items()
+    ]
+    with writer.as_default():
+        hp.hparams_config(hparams=declared, metrics=hparams_metrics(config))
+        hp.hparams(hparams(config))
