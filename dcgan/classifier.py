@@ -2,7 +2,9 @@ r"""Trains a domain classifier: ``python -m dcgan.classifier --dataset=D --outpu
 
 A small CNN learns the classes of a labeled set: the built-in glyphs (the 62
 characters), mnist / fashion_mnist / cifar10 from the Keras cache, or a folder whose
-subfolders are the classes. It is saved as ``C.keras`` with ``C.json`` beside it (the
+subfolders are the classes. It trains on dimmed, blurred and noisy copies of the
+images (``--noaugment`` turns that off), so its features answer "which glyph, what
+shape" more than "how bright". It is saved as ``C.keras`` with ``C.json`` beside it (the
 data, the class names, the held-out accuracy). Its penultimate layer is a feature space
 for FID, KID, precision / recall and density / coverage that needs no download, and its
 classes let evaluation count the classes a generator covers:
@@ -28,10 +30,16 @@ flags.DEFINE_integer(
     "image_size", 0, "Side of the images; 0: the set's own (glyphs 32).", lower_bound=0
 )
 flags.DEFINE_integer("channels", 0, "1 or 3; 0: the set's own (a folder: 3).", lower_bound=0)
-flags.DEFINE_integer("epochs", 8, "Passes over the training examples.", lower_bound=1)
+flags.DEFINE_integer("epochs", 16, "Passes over the training examples.", lower_bound=1)
 flags.DEFINE_integer("batch_size", 128, "Examples per update.", lower_bound=1)
 flags.DEFINE_float(
     "held_out", 0.1, "Fraction of the set held out to measure accuracy.", lower_bound=0.0
+)
+flags.DEFINE_boolean(
+    "augment",
+    True,
+    "Train on dimmed, blurred, noisy copies (dcgan.features.augment), so that the "
+    "features weigh what an image shows over how bright or sharp it is.",
 )
 flags.DEFINE_integer("seed", 0, "Seed of the split, the weights and the batches.", lower_bound=0)
 flags.DEFINE_string("output", None, "The classifier file to write (.keras); C.json goes beside.")
@@ -76,6 +84,7 @@ def main(argv: list[str]) -> None:
         batch_size=FLAGS.batch_size,
         held_out=FLAGS.held_out,
         seed=FLAGS.seed,
+        augmented=FLAGS.augment,
     )
     record.update(
         dataset=FLAGS.dataset,

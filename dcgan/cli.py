@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
 import sys
 import traceback
 from collections.abc import Callable
@@ -83,8 +84,11 @@ def require_workdir(program: str, workdir: str | None) -> None:
         fail(program, "--workdir is required: the workdir of a dcgan.train run", USAGE_ERROR)
 
 
-def check_output_file(program: str, output: str | None, extensions: tuple[str, ...]) -> str:
-    """Refuses an ``--output`` with another extension or in a missing directory.
+def check_output_file(
+    program: str, output: str | None, extensions: tuple[str, ...], *, flag: str = "output"
+) -> str:
+    """Refuses an ``--output`` (or ``--<flag>``) with another extension or in a missing
+    directory.
 
     Returns:
         The extension, lower case.
@@ -94,7 +98,7 @@ def check_output_file(program: str, output: str | None, extensions: tuple[str, .
         allowed = " or ".join(extensions)
         fail(
             program,
-            f"--output={output} is invalid; allowed: a path ending in {allowed}",
+            f"--{flag}={output} is invalid; allowed: a path ending in {allowed}",
             USAGE_ERROR,
         )
     if is_local(output):
@@ -109,7 +113,7 @@ def check_output_file(program: str, output: str | None, extensions: tuple[str, .
         parent = storage.parent(output)
         exists = tf.io.gfile.isdir(parent)
     if not exists:
-        fail(program, f"--output={output}: directory {parent} does not exist", USAGE_ERROR)
+        fail(program, f"--{flag}={output}: directory {parent} does not exist", USAGE_ERROR)
     return extension
 
 
@@ -165,3 +169,17 @@ def check_no_arguments(program: str, argv: list[str]) -> None:
     """Refuses positional arguments, which absl would otherwise ignore."""
     if len(argv) > 1:
         fail(program, f"unexpected arguments {argv[1:]}; every option is a --flag", USAGE_ERROR)
+
+
+def run_child(module: str, args: list[str], *, cwd: str | None = None) -> None:
+    """Runs ``python -m module *args`` (a benchmark's training run, say) to its end.
+
+    Raises:
+        RuntimeError: naming the command and quoting its last stderr line, if it fails.
+    """
+    result = subprocess.run(
+        [sys.executable, "-m", module, *args], capture_output=True, text=True, cwd=cwd
+    )
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise RuntimeError(f"{module} {' '.join(args)} failed: {last}")

@@ -72,9 +72,16 @@ TOY_METRICS = {
     "grid2d": ("modes", "high_quality", "reverse_kl"),
     "gaussian1d": ("w1", "ks"),
 }
-IMAGE_METRICS = ("fid", "kid")
+IMAGE_METRICS = ("fid", "kid", "precision", "recall", "density", "coverage")
+# Image metrics of a feature network with classes (a domain classifier, not InceptionV3).
+CLASS_METRICS = ("classes_covered", "class_kl")
+# Copy of the keys of dcgan.features.SHIPPED_CLASSIFIERS: datasets whose image runs
+# have a domain classifier by default.
+SHIPPED_CLASSIFIER_DATASETS = ("glyphs",)
 # Metrics where more is better; every other metric is a distance (less is better).
-HIGHER_IS_BETTER = ("modes", "high_quality")
+HIGHER_IS_BETTER = (
+    "modes", "high_quality", "precision", "recall", "density", "coverage", "classes_covered",
+)  # fmt: skip
 # Old names of renamed fields, old -> new: older runs' config.json holds the old name,
 # and ``dcgan.train`` still accepts the old flag (with a warning).
 RENAMED_FIELDS = {"noise": "noise_distribution"}
@@ -228,7 +235,9 @@ class Config:
     best_metric: str = _field(
         "",
         "Keep the checkpoint with the best value of this metric in best/: modes, high_quality, "
-        "reverse_kl (ring2d, grid2d), w1, ks (gaussian1d), fid, kid (images); '': none.",
+        "reverse_kl (ring2d, grid2d), w1, ks (gaussian1d), fid, kid, precision, recall, "
+        "density, coverage (images), classes_covered, class_kl (images measured by a "
+        "classifier); '': none.",
         when=_EVAL,
         role=RUN,
     )
@@ -240,12 +249,28 @@ class Config:
     )
     eval_classifier: str = _field(
         "",
-        "Saved Keras classifier whose activations FID/KID use; '': InceptionV3 (Keras cache).",
+        "Saved Keras classifier (python -m dcgan.classifier) whose activations and classes "
+        "evaluation uses; '': the one shipped for the dataset (glyphs), else InceptionV3 "
+        "(Keras cache).",
         when=_IMAGE_EVAL,
         role=RUN,
     )
     eval_layer: str = _field(
         "", "Layer of --eval_classifier; '': its penultimate.", when=_IMAGE_EVAL, role=RUN
+    )
+    # The mode-collapse alarm: an evaluation with one of these below its threshold
+    # prints a line and writes TensorBoard text.
+    alarm_coverage: float = _field(
+        0.05, "Mode-collapse alarm below this coverage; 0: off.", when=_IMAGE_EVAL, role=RUN
+    )
+    alarm_recall: float = _field(
+        0.05, "Mode-collapse alarm below this recall; 0: off.", when=_IMAGE_EVAL, role=RUN
+    )
+    alarm_classes_covered: float = _field(
+        0.9,
+        "Mode-collapse alarm below this fraction of the classifier's classes covered; 0: off.",
+        when=_IMAGE_EVAL,
+        role=RUN,
     )
     # The data.
     dataset: str = _field(
@@ -518,8 +543,14 @@ class Config:
     def eval_metrics(self) -> tuple[str, ...]:
         """Names of the metrics an evaluation of this run computes (empty: none exist)."""
         if self.is_image:
-            return IMAGE_METRICS
+            return IMAGE_METRICS + (CLASS_METRICS if self.has_classifier else ())
         return TOY_METRICS.get(self.dataset, ())
+
+    @property
+    def has_classifier(self) -> bool:
+        """Whether an image run is measured by a domain classifier, which has classes:
+        ``--eval_classifier``, or the one shipped for its dataset."""
+        return bool(self.eval_classifier) or self.dataset in SHIPPED_CLASSIFIER_DATASETS
 
     @property
     def is_image(self) -> bool:

@@ -14,6 +14,7 @@ import dataclasses
 from dcgan import objective
 from dcgan.config import (
     AUGMENTATIONS,
+    CLASS_METRICS,
     DATASETS,
     LEARNING,
     TFDS_PREFIX,
@@ -255,8 +256,18 @@ def _validate_evaluation(config: Config) -> None:
             config.eval_every,
             f"0: --dataset={config.dataset} has no reference distribution to measure against",
         )
+    if config.best_metric in CLASS_METRICS and config.is_image and not config.has_classifier:
+        raise ConfigError(
+            f"--best_metric={config.best_metric} needs a feature network with classes: pass "
+            "--eval_classifier=PATH (train one with python -m dcgan.classifier); InceptionV3 "
+            "has none"
+        )
     if config.best_metric and config.best_metric not in available:
         _fail("best_metric", config.best_metric, f"'' (none) or one of {', '.join(available)}")
+    for name in ("alarm_coverage", "alarm_recall", "alarm_classes_covered"):
+        value = getattr(config, name)
+        if not 0 <= value <= 1:
+            _fail(name, value, "a number in [0, 1] (0: off)")
     if config.eval_layer and not config.eval_classifier:
         raise ConfigError(
             f"--eval_layer={config.eval_layer} needs --eval_classifier, the Keras model whose "

@@ -3,8 +3,11 @@ r"""Measures a trained run: ``python -m dcgan.evaluate --workdir=W [--checkpoint
 Restores G from W's latest checkpoint (or ``--checkpoint``: a prefix, or ``best``),
 generates ``--num_samples`` examples and writes the metrics that fit the run's data as
 JSON: the mode-coverage protocol for ring2d / grid2d, W1 and KS to N(0, 1) for
-gaussian1d, FID and KID for images. The JSON records the sample counts, the seed and,
-for images, the feature extractor, since FID depends on all of them.
+gaussian1d; for images FID, KID, precision, recall, density, coverage and, measured by a
+classifier, the classes covered and the class histogram's KL (the glyphs' classifier
+ships with the package, so a glyph run is measured offline). The JSON records the
+sample counts, the seed and, for images, the feature extractor, since FID depends on
+all of them.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ flags.DEFINE_string("output", None, "JSON file to write; default W/eval_<checkpo
 flags.DEFINE_string(
     "eval_classifier",
     None,
-    "Image runs: a saved Keras classifier for FID/KID; default the run's, else InceptionV3.",
+    "Image runs: a saved Keras classifier (python -m dcgan.classifier); default the run's, "
+    "else the one shipped for its dataset, else InceptionV3.",
 )
 flags.DEFINE_string("eval_layer", None, "Layer of --eval_classifier; default its penultimate.")
 FLAGS = flags.FLAGS
@@ -91,7 +95,11 @@ def main(argv: list[str]) -> None:
         "dataset": config.dataset,
         "seed": evaluator.seed,
         "metrics": {k: v for k, v in result.items() if k in config.eval_metrics + ("kid_std",)},
-        **{k: v for k, v in result.items() if k.startswith("num_") or k == "extractor"},
+        **{
+            k: v
+            for k, v in result.items()
+            if k.startswith("num_") or k in ("extractor", "fake_class_counts")
+        },
     }
     output = FLAGS.output or os.path.join(
         FLAGS.workdir, f"eval_{_checkpoint_name(trained.checkpoint)}.json"

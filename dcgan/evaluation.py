@@ -1,30 +1,26 @@
 """Evaluating a generator: draw samples, then compute the metrics that fit its data.
 
 Toy sets get their protocol (mode coverage for ring2d / grid2d, distance to N(0, 1) for
-gaussian1d). Images get FID and KID on the activations of a feature extractor: the
-standard InceptionV3 pool features, from weights on local disk (nothing is downloaded),
-or any Keras classifier's layer.
+gaussian1d). Images are measured in a feature space (``dcgan.features``: a domain
+classifier, shipped for the glyphs, or InceptionV3 from local disk): FID and KID,
+precision and recall, density and coverage, and, where the feature network has classes,
+the classes the samples cover and the KL of their class histogram to the real one. A
+mode-collapse alarm watches coverage, recall and classes covered.
 """
 
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Callable
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from dcgan import builder, data, metrics
+from dcgan import builder, data, features, metrics
 from dcgan.config import HIGHER_IS_BETTER, Config
 
-_CHUNK = 256  # examples per generator / extractor call, to bound memory
-INCEPTION_WEIGHTS_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
-
-
-class EvaluationError(RuntimeError):
-    """A missing or unusable feature extractor; the message is one line."""
+_CHUNK = 256  # examples per generator call, to bound memory
+EvaluationError = features.EvaluationError
 
 
 def generate(generator: keras.Model, config: Config, *, num_samples: int, seed: int) -> np.ndarray:
@@ -58,99 +54,58 @@ def toy_metrics(dataset: str, samples: np.ndarray) -> dict[str, float]:
     )
 
 
-FeatureExtractor = Callable[[np.ndarray], np.ndarray]
+def image_metrics(real: np.ndarray, fake: np.ndarray, extractor: features.Extractor) -> dict:
+    """``feature_metrics`` of real and generated images [N, H, W, C] in [-1, 1]."""
+    real_features, real_classes = extractor(real)
+    fake_features, fake_classes = extractor(fake)
+    return feature_metrics(
+        real_features,
+        fake_features,
+        real_classes=real_classes,
+        fake_classes=fake_classes,
+        num_classes=extractor.num_classes,
+    )
 
 
-def inception_extractor(weights_path: str | None = None) -> tuple[FeatureExtractor, str]:
-    """InceptionV3's 2048-d average-pool features at 299 px: the standard FID features.
+def feature_metrics(
+    real_features: np.ndarray,
+    fake_features: np.ndarray,
+    *,
+    real_classes: np.ndarray | None = None,
+    fake_classes: np.ndarray | None = None,
+    num_classes: int = 0,
+) -> dict:
+    """Every image metric between two sets of activations [N, D].
 
-    Args:
-        weights_path: the no-top weights file; default the Keras cache,
-            ``~/.keras/models/`` + ``INCEPTION_WEIGHTS_FILE`` (``$KERAS_HOME`` moves it).
-
-    Returns:
-        ``(extractor, description)``; the extractor maps images in [-1, 1] to [N, 2048].
-
-    Raises:
-        EvaluationError: if the weights file is missing or does not fit the network.
+    FID; KID with its spread over subsets; precision and recall (k = 3); density and
+    coverage (k = 5); and, given each set's predicted classes, ``classes_covered`` (the
+    fraction of the ``num_classes`` classes some sample falls in) and ``class_kl``
+    (KL of the generated class histogram to the real one, nats).
     """
-    if weights_path is None:
-        home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
-        weights_path = os.path.join(home, "models", INCEPTION_WEIGHTS_FILE)
-    if not os.path.isfile(weights_path):
-        raise EvaluationError(
-            f"InceptionV3 weights not found at {weights_path}: nothing is downloaded at run "
-            f"time, so put {INCEPTION_WEIGHTS_FILE} there, or pass --eval_classifier=PATH"
-        )
-    network = keras.applications.InceptionV3(include_top=False, weights=None, pooling="avg")
-    try:
-        network.load_weights(weights_path)
-    except (ValueError, OSError) as e:
-        raise EvaluationError(f"{weights_path} does not hold InceptionV3 weights ({e})") from None
-
-    def extract(images: np.ndarray) -> np.ndarray:
-        # Inception expects RGB in [-1, 1] at 299 px; our images already use that range.
-        batch = tf.image.resize(tf.convert_to_tensor(images, tf.float32), [299, 299])
-        if batch.shape[-1] == 1:
-            batch = tf.image.grayscale_to_rgb(batch)
-        return network(batch, training=False).numpy()
-
-    return _chunked(extract), f"InceptionV3 pool3 (2048-d) from {weights_path}"
-
-
-def classifier_extractor(path: str, *, layer: str | None = None) -> tuple[FeatureExtractor, str]:
-    """A saved Keras classifier's activations at ``layer`` (default: its penultimate).
-
-    The way to measure quality offline and on small or non-natural images (glyphs,
-    Fashion-MNIST) with a classifier trained on that data.
-
-    Raises:
-        EvaluationError: if the file cannot be loaded or has no such layer.
-    """
-    try:
-        model = keras.models.load_model(path, compile=False)
-    except (ValueError, OSError) as e:
-        raise EvaluationError(f"cannot load a Keras model from {path} ({e})") from None
-    names = [candidate.name for candidate in model.layers]
-    chosen = layer or names[-2]
-    if chosen not in names:
-        raise EvaluationError(f"{path} has no layer {chosen!r}; its layers: {', '.join(names)}")
-    features = keras.Model(model.inputs, model.get_layer(chosen).output)
-
-    def extract(images: np.ndarray) -> np.ndarray:
-        return np.reshape(features(images, training=False).numpy(), [len(images), -1])
-
-    return _chunked(extract), f"{os.path.basename(path)} layer {chosen}"
-
-
-def _chunked(extract: FeatureExtractor) -> FeatureExtractor:
-    def run(images: np.ndarray) -> np.ndarray:
-        return np.concatenate(
-            [extract(images[i : i + _CHUNK]) for i in range(0, len(images), _CHUNK)]
-        )
-
-    return run
-
-
-def image_metrics(real: np.ndarray, fake: np.ndarray, extractor: FeatureExtractor) -> dict:
-    """FID and KID between real and generated images [N, H, W, C] in [-1, 1]."""
-    return feature_metrics(extractor(real), extractor(fake))
-
-
-def feature_metrics(real_features: np.ndarray, fake_features: np.ndarray) -> dict:
-    """FID and KID (with its spread over subsets) between two sets of activations [N, D]."""
     kid, kid_std = metrics.kernel_distance(
         real_features,
         fake_features,
         subset_size=min(1000, len(real_features), len(fake_features)),
     )
-    return {
+    precision, recall = metrics.precision_recall(real_features, fake_features)
+    density, coverage = metrics.density_coverage(real_features, fake_features)
+    result = {
         "fid": metrics.frechet_distance(real_features, fake_features),
         "kid": kid,
         "kid_std": kid_std,
-        "num_real": len(real_features),
-        "num_fake": len(fake_features),
+        "precision": precision,
+        "recall": recall,
+        "density": density,
+        "coverage": coverage,
     }
+    if real_classes is not None and fake_classes is not None and num_classes:
+        classes = metrics.class_statistics(real_classes, fake_classes, num_classes=num_classes)
+        result["classes_covered"] = classes["classes_covered"]
+        result["class_kl"] = classes["class_kl"]
+        result["fake_class_counts"] = classes["fake_counts"]
+    result["num_real"] = len(real_features)
+    result["num_fake"] = len(fake_features)
+    return result
 
 
 def is_better(metric: str, value: float, best: float | None) -> bool:
@@ -162,15 +117,32 @@ def is_better(metric: str, value: float, best: float | None) -> bool:
     return value > best if metric in HIGHER_IS_BETTER else value < best
 
 
-def make_extractor(config: Config) -> tuple[FeatureExtractor, str]:
-    """The feature extractor FID/KID of an image run use: its classifier, or InceptionV3.
+def make_extractor(config: Config) -> features.Extractor:
+    """The feature space of an image run: ``--eval_classifier``, the classifier shipped
+    for its dataset, or InceptionV3.
 
     Raises:
         EvaluationError: if the classifier or the Inception weights cannot be loaded.
     """
-    if config.eval_classifier:
-        return classifier_extractor(config.eval_classifier, layer=config.eval_layer or None)
-    return inception_extractor()
+    return features.make_extractor(
+        classifier=config.eval_classifier, layer=config.eval_layer, dataset=config.dataset
+    )
+
+
+def collapse_alarm(config: Config, result: dict) -> str | None:
+    """What an evaluation's ``result`` says of mode collapse: the metrics below their
+    ``--alarm_*`` thresholds, as ``"coverage=0.03 < 0.25, ..."``, or None."""
+    thresholds = {
+        "coverage": config.alarm_coverage,
+        "recall": config.alarm_recall,
+        "classes_covered": config.alarm_classes_covered,
+    }
+    low = [
+        f"{name}={result[name]:.4g} < {threshold:g}"
+        for name, threshold in thresholds.items()
+        if threshold > 0 and name in result and result[name] < threshold
+    ]
+    return ", ".join(low) or None
 
 
 def real_examples(config: Config, count: int) -> np.ndarray:
@@ -208,18 +180,28 @@ class Evaluator:
         self.seed = config.seed if seed is None else seed
         self.extractor_name = None
         if config.is_image:
-            self._extract, self.extractor_name = make_extractor(config)
-            self._real_features = self._extract(real_examples(config, num_samples))
+            self._extractor = make_extractor(config)
+            self.extractor_name = self._extractor.description
+            self._real = self._extractor(real_examples(config, num_samples))
 
     def __call__(self, generator: keras.Model) -> dict:
         """Returns ``{metric: value}`` for ``generator`` (a float per metric).
 
         The dict also records ``num_samples`` and, for images, ``num_real`` and
-        ``extractor``: FID depends on both.
+        ``extractor`` (FID depends on both) and, where the extractor has classes, the
+        generated samples' ``fake_class_counts``.
         """
         samples = generate(generator, self.config, num_samples=self.num_samples, seed=self.seed)
         if not self.config.is_image:
             result = toy_metrics(self.config.dataset, samples)
             return {**result, "num_samples": self.num_samples}
-        result = feature_metrics(self._real_features, self._extract(samples))
+        real_features, real_classes = self._real
+        fake_features, fake_classes = self._extractor(samples)
+        result = feature_metrics(
+            real_features,
+            fake_features,
+            real_classes=real_classes,
+            fake_classes=fake_classes,
+            num_classes=self._extractor.num_classes,
+        )
         return {**result, "num_samples": self.num_samples, "extractor": self.extractor_name}

@@ -210,6 +210,54 @@ def split(num_examples: int, *, held_out: float, seed: int) -> tuple[np.ndarray,
     return np.sort(order[:-count]), np.sort(order[-count:])
 
 
+#: Ranges of the training augmentation (see ``augment``).
+GAIN_RANGE = (0.5, 1.0)
+BLUR_SIGMA_RANGE = (0.0, 1.0)
+NOISE_STDDEV_RANGE = (0.0, 0.1)
+_BLUR_RADIUS = 2
+
+
+def augment(images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+    """Images in [-1, 1] made dimmer, blurrier and noisier, the way a generator errs.
+
+    Each image's intensity above black is scaled by a gain drawn from ``GAIN_RANGE``
+    (black stays black); the batch is blurred by a Gaussian of a standard deviation
+    drawn from ``BLUR_SIGMA_RANGE`` pixels; each image gets Gaussian noise with a
+    standard deviation drawn from ``NOISE_STDDEV_RANGE``. Trained on clean renders only,
+    a classifier's features move with brightness far more than with shape: dimming the
+    real glyphs to 0.8 of their intensity took their FID from 21 to 3,709, a systematic
+    one-pixel shift only to 108. A feature space for evaluation must weigh what a
+    sample shows over how bright it is.
+
+    Args:
+        images: ``[B, H, W, C]`` in [-1, 1].
+        seed: a ``[2]`` integer seed of the stateless draws.
+
+    Returns:
+        The augmented images, ``[B, H, W, C]`` in [-1, 1].
+    """
+    gain_seed, blur_seed, scale_seed, noise_seed = tf.unstack(
+        tf.random.experimental.stateless_split(seed, 4)
+    )
+    batch = tf.shape(images)[0]
+    gain = tf.random.stateless_uniform([batch, 1, 1, 1], gain_seed, *GAIN_RANGE)
+    images = (images + 1.0) * gain - 1.0
+    sigma = tf.maximum(tf.random.stateless_uniform([], blur_seed, *BLUR_SIGMA_RANGE), 1e-3)
+    taps = tf.range(-_BLUR_RADIUS, _BLUR_RADIUS + 1, dtype=tf.float32)
+    kernel = tf.exp(-0.5 * (taps / sigma) ** 2)
+    kernel = kernel / tf.reduce_sum(kernel)
+    channels = images.shape[-1]
+    kernel = tf.tile((kernel[:, None] * kernel[None, :])[:, :, None, None], [1, 1, channels, 1])
+    # Mirrored borders: zero padding would be mid-gray in [-1, 1].
+    pad = [[0, 0], [_BLUR_RADIUS, _BLUR_RADIUS], [_BLUR_RADIUS, _BLUR_RADIUS], [0, 0]]
+    images = tf.nn.depthwise_conv2d(
+        tf.pad(images, pad, mode="SYMMETRIC"), kernel, [1, 1, 1, 1], "VALID"
+    )
+    stddev = tf.random.stateless_uniform([batch, 1, 1, 1], scale_seed, *NOISE_STDDEV_RANGE)
+    images = images + stddev * tf.random.stateless_normal(tf.shape(images), noise_seed)
+    return tf.clip_by_value(images, -1.0, 1.0)
+
+
 def train_classifier(
     labeled: labeled_data.LabeledImages,
     *,
@@ -217,11 +265,14 @@ def train_classifier(
     batch_size: int = 128,
     held_out: float = 0.1,
     seed: int = 0,
+    augmented: bool = True,
     log: Callable[[str], None] = print,
 ) -> tuple[keras.Model, dict]:
     """Trains ``build_classifier`` on ``labeled`` with Adam and reports held-out accuracy.
 
-    Images enter in [-1, 1], the range of the generator's outputs that it will judge.
+    Images enter in [-1, 1], the range of the generator's outputs that it will judge;
+    with ``augmented``, every training batch goes through ``augment``. The held-out
+    accuracy is measured on the images as they are.
 
     Returns:
         ``(model, record)``; the record holds the held-out accuracy and the split's sizes.
@@ -235,10 +286,17 @@ def train_classifier(
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
+    examples = tf.data.Dataset.from_tensor_slices((images[train], labeled.labels[train]))
     for epoch in range(epochs):
-        history = model.fit(
-            images[train], labeled.labels[train], batch_size=batch_size, epochs=1, verbose=0
-        )
+        batches = examples.shuffle(len(train), seed=seed + epoch).batch(batch_size)
+        if augmented:
+            batches = batches.enumerate().map(
+                lambda index, batch, epoch=epoch: (
+                    augment(batch[0], tf.stack([tf.constant(seed + epoch, tf.int64), index])),
+                    batch[1],
+                )
+            )
+        history = model.fit(batches, epochs=1, verbose=0)
         log(
             f"epoch {epoch + 1}/{epochs}: loss={history.history['loss'][-1]:.4f} "
             f"accuracy={history.history['accuracy'][-1]:.4f}"
@@ -252,6 +310,7 @@ def train_classifier(
         "epochs": epochs,
         "batch_size": batch_size,
         "seed": seed,
+        "augmented": augmented,
     }
     return model, record
 

@@ -85,6 +85,8 @@ def _train(run: PreparedRun) -> Trainer:
     summaries.write_hparams(writer, config)
     if step == 0:
         snapshots.write(run.trainer, run.config, run.workdir, writer, step)
+        if config.eval_every:  # where the curves start: the untrained G
+            _evaluate(run, writer, step)
 
     nonfinite_at_start = int(trainer.nonfinite_updates.numpy())
     last_log_step, last_log_time = step, time.perf_counter()
@@ -278,7 +280,13 @@ def _evaluate(run: PreparedRun, writer, step: int) -> dict | None:
             tf.summary.scalar(f"eval/{name}", value)
     line = " ".join(f"{name}={value:.4g}" for name, value in values.items())
     print(f"eval at step {step}: {line}", flush=True)
-    if not config.best_metric:
+    alarm = evaluation.collapse_alarm(config, result) if step else None  # G is untrained at 0
+    if alarm:
+        message = f"mode collapse? at step {step}: {alarm} (--alarm_* thresholds)"
+        print(message, flush=True)
+        with writer.as_default(step=step):
+            tf.summary.text("eval/alarm", message)
+    if not config.best_metric or not step:  # the untrained G is no checkpoint to keep
         return None
     metric = config.best_metric
     best = run.workdir.best()

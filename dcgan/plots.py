@@ -211,6 +211,43 @@ def scatter_figure(
     return figure
 
 
+def curves_figure(
+    panels: list[tuple[str, dict[str, tuple[list[int], list[float]]], dict[str, float]]],
+    *,
+    title: str,
+    figsize: tuple[float, float] = (9.6, 4.0),
+    dpi: float = DPI,
+) -> Figure:
+    """Metrics over training steps, one panel per metric, one line per run.
+
+    Args:
+        panels: ``(metric name, {run: (steps, values)}, {reference label: level})``
+            per panel; each reference is a dashed horizontal line (a floor, a target).
+        title: the figure's title.
+        figsize: size in inches.
+        dpi: pixels per inch.
+
+    Returns:
+        The figure: x "step", y the metric, a legend in each panel.
+    """
+    if not panels:
+        raise ValueError("panels is empty: give at least one (metric, curves, references)")
+    figure = Figure(figsize=figsize, dpi=dpi, layout="constrained")
+    for axes, (metric, curves, references) in zip(
+        figure.subplots(1, len(panels), squeeze=False)[0], panels, strict=True
+    ):
+        for run, (steps, values) in curves.items():
+            axes.plot(steps, values, marker="o", label=run)
+        for (label, level), style in zip(references.items(), ("--", ":", "-."), strict=False):
+            axes.axhline(level, color=LEVEL_COLOR, linestyle=style, label=label)
+        axes.set_xlabel("step")
+        axes.set_ylabel(metric)
+        axes.grid(True, alpha=0.3)
+        axes.legend(fontsize="small")
+    figure.suptitle(title)
+    return figure
+
+
 def render(figure: Figure) -> np.ndarray:
     """Draws ``figure`` with the Agg canvas.
 

@@ -8,21 +8,23 @@ import pytest
 from runner import program_stderr, run_module
 
 
-def write_pngs(root, name, value, count):
+def write_pngs(root, name, bright_columns, count):
+    """``count`` PNGs whose ink fills ``bright_columns``: a class told apart by shape."""
     import imageio.v3 as iio
 
     folder = root / name
     folder.mkdir(parents=True)
-    rng = np.random.default_rng(value)
+    rng = np.random.default_rng(len(name))
     for i in range(count):
-        noise = rng.integers(-8, 9, (10, 10, 3))
-        iio.imwrite(folder / f"{i}.png", np.clip(value + noise, 0, 255).astype(np.uint8))
+        image = rng.integers(0, 30, (10, 10, 3))
+        image[:, bright_columns] = rng.integers(180, 256)
+        iio.imwrite(folder / f"{i}.png", image.astype(np.uint8))
 
 
 def test_a_folder_of_classes_trains_a_classifier(tmp_path):
     root = tmp_path / "set"
-    for name, value in (("dark", 30), ("light", 220)):
-        write_pngs(root, name, value, 20)
+    for name, columns in (("left", slice(0, 5)), ("right", slice(5, 10))):
+        write_pngs(root, name, columns, 20)
     output = tmp_path / "c.keras"
     result = run_module(
         "dcgan.classifier",
@@ -39,9 +41,10 @@ def test_a_folder_of_classes_trains_a_classifier(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "folder: 40 images 8x8x1, 2 classes" in result.stdout
     record = json.loads((tmp_path / "c.json").read_text())
-    assert record["class_names"] == ["dark", "light"]
+    assert record["class_names"] == ["left", "right"]
     assert (record["image_size"], record["channels"], record["num_held_out"]) == (8, 1, 10)
-    assert record["held_out_accuracy"] == 1.0  # brightness alone tells the classes apart
+    assert record["held_out_accuracy"] == 1.0  # where the ink is tells the classes apart
+    assert record["augmented"] is True
     assert f"held-out accuracy 100.00 % on 10 images; wrote {output}" in result.stdout
     model = keras.models.load_model(output, compile=False)
     assert model.input_shape == (None, 8, 8, 1) and model.output_shape == (None, 2)

@@ -231,6 +231,14 @@ INVALID = [
         {"eval_every": 10, "eval_layer": "pool"},
         "--eval_layer=pool needs --eval_classifier",
     ),
+    (
+        {"dataset": "folder", "data_dir": "x", "eval_every": 9, "best_metric": "class_kl"},
+        "--best_metric=class_kl needs a feature network with classes: pass --eval_classifier",
+    ),
+    (
+        {"eval_every": 10, "alarm_recall": 1.5},
+        "--alarm_recall=1.5 is invalid; allowed: a number in [0, 1] (0: off)",
+    ),
     ({"lr_decay_steps": -1}, "--lr_decay_steps=-1 is invalid; allowed: an integer >= 0"),
     (
         {"lr_decay_steps": 999, "train_steps": 1000},
@@ -290,6 +298,8 @@ def test_config_error_is_a_value_error():
         {"dataset": "gaussian1d", "eval_every": 5, "eval_samples": 2, "best_metric": "ks"},
         {"eval_every": 100, "best_metric": "kid", "eval_classifier": "c.keras"},
         {"eval_every": 100, "eval_classifier": "c.keras", "eval_layer": "features"},
+        {"eval_every": 100, "best_metric": "classes_covered", "alarm_coverage": 0.0},
+        {"dataset": "folder", "data_dir": "x", "eval_every": 9, "best_metric": "coverage"},
         {"lr_decay_steps": 1000, "train_steps": 1000},
         {"penalty": "r1", "penalty_weight": 10.0, "d_norm": "layer"},
         {"penalty": "r2", "penalty_weight": 0.1, "dataset": "ring2d", "penalty_every": 16},
@@ -408,6 +418,8 @@ REFUSED = [
     ({"eval_every": 0}, "eval_classifier", "an image dataset and --eval_every > 0"),
     ({"dataset": "ring2d", "eval_every": 5}, "eval_classifier", "an image dataset and"),
     ({"dataset": "ring2d", "eval_every": 5}, "eval_layer", "an image dataset and"),
+    ({"eval_every": 0}, "alarm_coverage", "an image dataset and --eval_every > 0"),
+    ({"dataset": "ring2d", "eval_every": 5}, "alarm_classes_covered", "an image dataset and"),
 ]
 
 
@@ -834,6 +846,9 @@ def test_check_resumable_accepts_run_field_changes():
         "patience": 4,
         "eval_classifier": "classifier.keras",
         "eval_layer": "features",
+        "alarm_coverage": 0.5,
+        "alarm_recall": 0.0,
+        "alarm_classes_covered": 1.0,
         "strategy": "tpu",
         "tpu": "grpc://10.0.0.2:8470",
         "steps_per_loop": 10,
@@ -907,7 +922,13 @@ def test_learning_rates_decay_linearly_to_zero():
 
 
 def test_eval_metrics_per_dataset():
-    assert make().eval_metrics == ("fid", "kid")
+    images = ("fid", "kid", "precision", "recall", "density", "coverage")
+    classes = ("classes_covered", "class_kl")
+    assert make().eval_metrics == images + classes  # glyphs: the shipped classifier
+    assert make(dataset="folder", data_dir="x").eval_metrics == images  # InceptionV3
+    assert make(dataset="folder", data_dir="x", eval_classifier="c.keras").eval_metrics == (
+        images + classes
+    )
     assert make(dataset="ring2d").eval_metrics == ("modes", "high_quality", "reverse_kl")
     assert make(dataset="grid2d").eval_metrics == ("modes", "high_quality", "reverse_kl")
     assert make(dataset="gaussian1d").eval_metrics == ("w1", "ks")

@@ -139,16 +139,26 @@ def test_image_run_with_a_classifier_records_the_extractor(tmp_path):
     record = json.loads((workdir / "eval_ckpt-2.json").read_text())
     assert record["extractor"] == "c.keras layer features"
     assert record["num_samples"] == record["num_real"] == 40
-    assert set(record["metrics"]) == {"fid", "kid", "kid_std"}
+    assert set(record["metrics"]) == {
+        "fid", "kid", "kid_std", "precision", "recall", "density", "coverage",
+        "classes_covered", "class_kl",
+    }  # fmt: skip
     assert np.isfinite(record["metrics"]["fid"]) and record["metrics"]["fid"] >= 0
+    assert sum(record["fake_class_counts"]) == 40 and len(record["fake_class_counts"]) == 2
 
-    missing = evaluate(f"--workdir={workdir}", env={"KERAS_HOME": str(tmp_path / "nokeras")})
-    assert missing.returncode == 1
-    assert (
-        missing.stderr.strip()
-        .splitlines()[-1]
-        .startswith("dcgan.evaluate: error: InceptionV3 weights not found at ")
+    # Without --eval_classifier a glyph run is measured by the shipped classifier:
+    # offline, with no Inception weights anywhere.
+    shipped = evaluate(
+        f"--workdir={workdir}",
+        "--num_samples=40",
+        f"--output={tmp_path}/shipped.json",
+        env={"KERAS_HOME": str(tmp_path / "nokeras")},
     )
+    assert shipped.returncode == 0, shipped.stderr
+    record = json.loads((tmp_path / "shipped.json").read_text())
+    assert record["extractor"] == "glyphs_classifier.keras layer features"
+    assert len(record["fake_class_counts"]) == 62
+    assert 0 < record["metrics"]["classes_covered"] <= 1
     layer = evaluate(
         f"--workdir={workdir}", f"--eval_classifier={tmp_path}/c.keras", "--eval_layer=nope"
     )

@@ -133,6 +133,8 @@ def test_flagfile_trains_two_steps(flagfile, tmp_path):
         extra = ["--batch_size=16"]
     else:
         extra = ["--batch_size=8"]
+    if "--eval_every=" in text:  # measured at steps 0 and 2, on few samples
+        extra.append("--eval_samples=40")
     result = subprocess.run(
         [
             sys.executable,
@@ -152,6 +154,9 @@ def test_flagfile_trains_two_steps(flagfile, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "step 2/2 d_loss=" in result.stdout
     assert os.path.exists(tmp_path / "run" / "checkpoints" / "ckpt-2.index")
+    if name == "quickstart.flags":  # measured offline by the shipped glyph classifier
+        assert "eval at step 0: fid=" in result.stdout
+        assert "eval at step 2: fid=" in result.stdout and " classes_covered=" in result.stdout
     if name == "fashion_mnist.flags":  # S5 rendered a 5x5 grid of 28 px images
         grid = iio.imread(tmp_path / "run" / "samples" / "step_00000002.png")
         assert grid.shape == (5 * 30 + 2, 5 * 30 + 2)
@@ -245,6 +250,7 @@ def test_flagfile_trains_mirrored_on_two_cpu_devices_in_bfloat16(name, tmp_path)
             "--devices=/cpu:0,/cpu:1",
             "--precision=mixed_bfloat16",
             "--steps_per_loop=2",
+            *(["--eval_samples=40"] if name == "quickstart.flags" else []),
         ],
         capture_output=True,
         text=True,

@@ -106,30 +106,33 @@ def test_split_is_seeded_disjoint_and_complete():
     assert [len(part) for part in features.split(5, held_out=0.99, seed=0)] == [1, 4]
 
 
-def brightness_classes(count=240, size=8):
-    """Three classes told apart by brightness: a set any classifier learns exactly."""
+def shape_classes(count=240, size=8):
+    """Three classes told apart by where the ink is: left, right or top half. Any
+    classifier learns them exactly, also through ``augment``'s dimming and blur."""
     rng = np.random.default_rng(0)
     labels = np.arange(count) % 3
-    levels = np.array([20, 128, 235])[labels]
-    noise = rng.integers(-10, 11, (count, size, size, 1))
-    images = np.clip(levels[:, None, None, None] + noise, 0, 255).astype(np.uint8)
-    return labeled.LabeledImages(images, labels.astype(np.int64), ("dark", "mid", "bright"))
+    masks = np.zeros((3, size, size), bool)
+    masks[0, :, : size // 2] = masks[1, :, size // 2 :] = masks[2, : size // 2, :] = True
+    levels = rng.integers(180, 256, count)[:, None, None] * masks[labels]
+    return labeled.LabeledImages(
+        levels[..., None].astype(np.uint8), labels.astype(np.int64), ("left", "right", "top")
+    )
 
 
 def test_train_save_and_load_a_classifier(tmp_path):
     model, record = features.train_classifier(
-        brightness_classes(), epochs=20, batch_size=32, seed=0, log=lambda line: None
+        shape_classes(), epochs=20, batch_size=32, seed=0, log=lambda line: None
     )
     assert record["held_out_accuracy"] == 1.0
     assert (record["num_train"], record["num_held_out"], record["epochs"]) == (216, 24, 20)
     assert [layer.name for layer in model.layers][-2:] == [features.FEATURE_LAYER, "logits"]
     path = str(tmp_path / "c.keras")
-    features.save_classifier(model, path, {**record, "class_names": ["dark", "mid", "bright"]})
-    assert features.load_record(path)["class_names"] == ["dark", "mid", "bright"]
+    features.save_classifier(model, path, {**record, "class_names": ["left", "right", "top"]})
+    assert features.load_record(path)["class_names"] == ["left", "right", "top"]
     assert features.load_record(str(tmp_path / "other.keras")) is None
     loaded = keras.models.load_model(path, compile=False)
     assert getattr(loaded, "optimizer", None) is None  # the network only: a small file
-    images = brightness_classes().images.astype(np.float32) / 127.5 - 1
+    images = shape_classes().images.astype(np.float32) / 127.5 - 1
     np.testing.assert_allclose(loaded(images), model(images), rtol=1e-5, atol=1e-5)
 
 
@@ -208,3 +211,34 @@ def test_labeled_refuses_sets_without_labels():
         labeled.labeled_images("ring2d")
     with pytest.raises(data.DataError, match="channels 2 is invalid"):
         labeled.labeled_images("glyphs", channels=2)
+
+
+def test_augment_dims_blurs_and_adds_noise_as_numpy_computes_it():
+    rng = np.random.default_rng(5)
+    images = rng.uniform(-1, 1, (3, 6, 7, 2)).astype(np.float32)
+    seed = tf.constant([4, 9], tf.int64)
+    got = features.augment(tf.constant(images), seed).numpy()
+    # The same draws, then the arithmetic in NumPy.
+    gain_seed, blur_seed, scale_seed, noise_seed = tf.unstack(
+        tf.random.experimental.stateless_split(seed, 4)
+    )
+    gain = tf.random.stateless_uniform([3, 1, 1, 1], gain_seed, 0.5, 1.0).numpy()
+    sigma = float(tf.random.stateless_uniform([], blur_seed, 0.0, 1.0))
+    stddev = tf.random.stateless_uniform([3, 1, 1, 1], scale_seed, 0.0, 0.1).numpy()
+    noise = tf.random.stateless_normal(images.shape, noise_seed).numpy()
+    assert 0.5 <= gain.min() and gain.max() <= 1.0 and 0 < sigma < 1
+    dimmed = (images.astype(np.float64) + 1) * gain - 1
+    taps = np.exp(-0.5 * (np.arange(-2, 3) / sigma) ** 2)
+    kernel = np.outer(taps, taps) / taps.sum() ** 2
+    padded = np.pad(dimmed, [(0, 0), (2, 2), (2, 2), (0, 0)], mode="symmetric")
+    blurred = np.zeros_like(dimmed)
+    for row in range(6):
+        for column in range(7):
+            window = padded[:, row : row + 5, column : column + 5, :]
+            blurred[:, row, column, :] = np.einsum("bijc,ij->bc", window, kernel)
+    expected = np.clip(blurred + stddev * noise, -1, 1)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    again = features.augment(tf.constant(images), seed).numpy()
+    np.testing.assert_array_equal(got, again)
+    other = features.augment(tf.constant(images), tf.constant([4, 10], tf.int64)).numpy()
+    assert not np.allclose(got, other)

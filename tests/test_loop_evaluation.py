@@ -38,10 +38,11 @@ def test_eval_scalars_at_every_eval_step_and_the_last(tmp_path, read_summaries, 
     loop.train(tiny_ring(workdir))
     summaries = read_summaries(str(workdir))
     for name in ("modes", "high_quality", "reverse_kl"):
-        assert [step for step, _ in summaries[f"eval/{name}"]] == [2, 4, 5]
+        # From step 0, the untrained G, where the curves start.
+        assert [step for step, _ in summaries[f"eval/{name}"]] == [0, 2, 4, 5]
     assert "eval/num_samples" not in summaries and "eval/num_modes" not in summaries
     out = capsys.readouterr().out
-    assert "eval at step 2: modes=" in out and "eval at step 5: modes=" in out
+    assert "eval at step 0: modes=" in out and "eval at step 5: modes=" in out
     assert not os.path.exists(workdir / "best")  # no --best_metric, no best checkpoint
 
 
@@ -52,7 +53,7 @@ def test_best_checkpoint_holds_the_best_evaluated_weights(tmp_path, read_summari
     logged = [
         (step, value)
         for step, value in read_summaries(str(workdir))["eval/reverse_kl"]
-        if np.isfinite(value)
+        if np.isfinite(value) and step > 0  # the untrained G at step 0 is never kept
     ]
     assert logged, "no finite reverse KL to rank"
     best_value = min(value for _, value in logged)
@@ -91,8 +92,9 @@ class Scripted:
 
 def test_patience_stops_the_run_and_a_rerun_has_nothing_to_do(tmp_path, monkeypatch, capsys):
     workdir = tmp_path / "run"
-    # Best at step 2; steps 3 and 4 do not beat it: two evaluations without progress.
-    monkeypatch.setattr(evaluation, "Evaluator", Scripted([0.5, 0.7, 0.6, 0.7, 0.9]))
+    # Step 0 is measured but never the best (1.0). Best at step 2; steps 3 and 4 do not
+    # beat it: two evaluations without progress.
+    monkeypatch.setattr(evaluation, "Evaluator", Scripted([1.0, 0.5, 0.7, 0.6, 0.7, 0.9]))
     config = tiny_ring(
         workdir, train_steps=10, eval_every=1, best_metric="high_quality", patience=2
     )
@@ -123,7 +125,8 @@ def test_patience_stops_the_run_and_a_rerun_has_nothing_to_do(tmp_path, monkeypa
 
 def test_a_non_finite_metric_is_never_the_best(tmp_path, monkeypatch):
     workdir = tmp_path / "run"
-    monkeypatch.setattr(evaluation, "Evaluator", Scripted([float("nan"), 0.2, float("nan")]))
+    scripted = Scripted([0.9, float("nan"), 0.2, float("nan")])  # the first: step 0
+    monkeypatch.setattr(evaluation, "Evaluator", scripted)
     loop.train(tiny_ring(workdir, train_steps=3, eval_every=1, best_metric="high_quality"))
     record = json.loads((workdir / "best" / "best.json").read_text())
     assert (record["step"], record["value"]) == (2, 0.2)
@@ -165,7 +168,7 @@ def tiny_classifier(path):
     model.save(path)
 
 
-def test_image_runs_evaluate_fid_and_kid_on_a_given_classifier(tmp_path, read_summaries):
+def test_image_runs_evaluate_on_a_given_classifier(tmp_path, read_summaries):
     classifier = str(tmp_path / "classifier.keras")
     tiny_classifier(classifier)
     workdir = tmp_path / "run"
@@ -179,17 +182,57 @@ def test_image_runs_evaluate_fid_and_kid_on_a_given_classifier(tmp_path, read_su
     )
     loop.train(config)
     summaries = read_summaries(str(workdir))
-    for name in ("fid", "kid", "kid_std"):
-        assert [step for step, _ in summaries[f"eval/{name}"]] == [1, 2]
+    for name in (*config.eval_metrics, "kid_std"):
+        assert [step for step, _ in summaries[f"eval/{name}"]] == [0, 1, 2]
     record = json.loads((workdir / "best" / "best.json").read_text())
     assert record["metrics"]["extractor"] == "classifier.keras layer features"
     assert record["metrics"]["num_real"] == record["metrics"]["num_samples"] == 24
+    assert sum(record["metrics"]["fake_class_counts"]) == 24  # 3 classes
+
+
+def test_glyph_runs_are_measured_by_the_shipped_classifier_with_no_download(
+    tmp_path, monkeypatch, read_summaries, capsys
+):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty"))  # no Inception weights
+    workdir = tmp_path / "run"
+    # 28 px glyphs: the extractor resizes them to the classifier's 32 px. Every
+    # threshold at 1: an untrained G is below each, so the alarm sounds (not at step 0).
+    config = tiny_image(
+        workdir,
+        train_steps=2,
+        eval_every=1,
+        eval_samples=40,
+        best_metric="classes_covered",
+        alarm_coverage=1.0,
+        alarm_recall=1.0,
+        alarm_classes_covered=1.0,
+    )
+    loop.train(config)
+    summaries = read_summaries(str(workdir))
+    for name in ("fid", "kid", "precision", "recall", "density", "coverage", "classes_covered"):
+        assert [step for step, _ in summaries[f"eval/{name}"]] == [0, 1, 2], name
+    out = capsys.readouterr().out
+    assert "eval at step 0: fid=" in out and " classes_covered=" in out
+    alarms = [line for line in out.splitlines() if line.startswith("mode collapse?")]
+    assert [line.split(":")[0] for line in alarms] == [
+        "mode collapse? at step 1",
+        "mode collapse? at step 2",
+    ]
+    assert "coverage=" in alarms[0] and "(--alarm_* thresholds)" in alarms[0]
+    texts = summaries["eval/alarm"]
+    assert [step for step, _ in texts] == [1, 2]
+    record = json.loads((workdir / "best" / "best.json").read_text())
+    assert record["metrics"]["extractor"] == "glyphs_classifier.keras layer features"
+    assert record["step"] in (1, 2)
 
 
 def test_missing_inception_weights_stop_an_image_run_before_training(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    workdir = tmp_path / "run"
-    config = tiny_image(workdir, eval_every=10)
+    images = np.random.default_rng(0).integers(0, 256, (16, 28, 28, 1), dtype=np.uint8)
+    np.save(tmp_path / "images.npy", images)
+    workdir = tmp_path / "run"  # no classifier ships for an .npy set: InceptionV3
+    config = tiny_image(workdir, dataset="npy", data_file=str(tmp_path / "images.npy"))
+    config = dataclasses.replace(config, eval_every=10)
     with pytest.raises(evaluation.EvaluationError, match="InceptionV3 weights not found at"):
         loop.train(config)
     assert not os.path.exists(workdir / "checkpoints")

@@ -18,8 +18,9 @@ QUICKSTART = os.path.join(ROOT, "experiments", "quickstart.flags")
 
 def test_quickstart_trains_30_steps_then_resumes_to_40(tmp_path, read_summaries):
     workdir = str(tmp_path / "quick")
+    few = "--eval_samples=200"  # the quickstart measures itself, on 5,000 samples
     first = run_module(
-        "dcgan.train", f"--flagfile={QUICKSTART}", f"--workdir={workdir}", "--train_steps=30"
+        "dcgan.train", f"--flagfile={QUICKSTART}", f"--workdir={workdir}", "--train_steps=30", few
     )
     assert first.returncode == 0, first.stderr
     assert "step 30/30 d_loss=" in first.stdout
@@ -41,12 +42,17 @@ def test_quickstart_trains_30_steps_then_resumes_to_40(tmp_path, read_summaries)
     assert tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints")).endswith("ckpt-30")
 
     second = run_module(
-        "dcgan.train", f"--flagfile={QUICKSTART}", f"--workdir={workdir}", "--train_steps=40"
+        "dcgan.train", f"--flagfile={QUICKSTART}", f"--workdir={workdir}", "--train_steps=40", few
     )
     assert second.returncode == 0, second.stderr
     assert "resuming from step 30" in second.stdout and "step 40/40" in second.stdout
     assert "step 10/" not in second.stdout
     assert tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints")).endswith("ckpt-40")
+    # Offline, in the shipped glyph classifier: from step 0, at the end of each session.
+    evaluated = read_summaries(workdir)
+    for name in ("fid", "kid", "precision", "recall", "coverage", "classes_covered"):
+        assert [step for step, _ in evaluated[f"eval/{name}"]] == [0, 30, 40]
+    assert os.path.exists(os.path.join(workdir, "best", "best.json"))  # --best_metric=fid
 
     # The saved flags repeat the run: from them alone it is already complete.
     again = run_module("dcgan.train", f"--flagfile={os.path.join(workdir, 'flags.txt')}")

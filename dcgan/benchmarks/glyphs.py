@@ -3,9 +3,9 @@ r"""Glyph benchmark: objectives and stabilizers side by side on the built-in gly
     python -m dcgan.benchmarks.glyphs                     # the 4 flagfiles, ~20 min here
     python -m dcgan.benchmarks.glyphs --experiments=glyphs32_r1 --train_steps=500
 
-Needs no download. It first trains a small classifier on the glyph set (its labels are
-the 62 characters) and reports its held-out accuracy: the classifier's penultimate layer
-is the feature space of FID and KID. It writes the set's first 500 images to
+Needs no download. FID and KID are measured in the features of the glyph classifier
+that ships with the package (``dcgan.classifier``; its held-out accuracy is reported).
+It writes the set's first 500 images to
 ``<root>/glyphs500.npy`` for the small-data flagfiles, then trains each
 ``experiments/<name>.flags`` in a child process and measures the final sampling
 generator (the EMA if kept) on ``--num_samples`` samples against the **whole** glyph set,
@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -45,7 +43,6 @@ def _define_flags() -> None:
     flags.DEFINE_string("workdir_root", "runs/bench_glyphs", "Runs go to <root>/<experiment>.")
     flags.DEFINE_integer("train_steps", 0, "Override the flagfiles' --train_steps; 0: theirs.")
     flags.DEFINE_integer("num_samples", 5000, "Generated samples per measurement.", lower_bound=2)
-    flags.DEFINE_integer("classifier_epochs", 4, "Epochs of the feature classifier.", lower_bound=1)
     flags.DEFINE_string("output", "bench_glyphs.json", "JSON file of every run's figures.")
 
 
@@ -56,38 +53,6 @@ def glyph_set() -> tuple[np.ndarray, np.ndarray]:
     images = data.render_glyphs(image_size=_IMAGE_SIZE)
     labels = np.arange(len(images)) % len(data.glyphs.GLYPH_CHARACTERS)
     return images.astype(np.float32) / 127.5 - 1.0, labels
-
-
-def train_classifier(images: np.ndarray, labels: np.ndarray, *, epochs: int, seed: int = 0):
-    """A small CNN classifier of ``images``; returns it and its held-out accuracy.
-
-    One image in ten (every tenth) is held out. The penultimate layer, ``features``
-    (128 units), is the feature space FID and KID use.
-    """
-    import keras
-
-    keras.utils.set_random_seed(seed)
-    held_out = np.arange(len(images)) % 10 == 0
-    classes = int(labels.max()) + 1
-    model = keras.Sequential(
-        [
-            keras.Input(images.shape[1:]),
-            keras.layers.Conv2D(32, 3, strides=2, padding="same", activation="relu"),
-            keras.layers.Conv2D(64, 3, strides=2, padding="same", activation="relu"),
-            keras.layers.Conv2D(128, 3, strides=2, padding="same", activation="relu"),
-            keras.layers.Flatten(),
-            keras.layers.Dense(128, activation="relu", name="features"),
-            keras.layers.Dense(classes, name="logits"),
-        ]
-    )
-    model.compile(
-        optimizer=keras.optimizers.Adam(1e-3),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
-    model.fit(images[~held_out], labels[~held_out], batch_size=128, epochs=epochs, verbose=0)
-    _, accuracy = model.evaluate(images[held_out], labels[held_out], verbose=0)
-    return model, float(accuracy)
 
 
 def halves(count: int) -> tuple[slice, slice]:
@@ -115,24 +80,28 @@ def run_one(experiment: str, *, root: str, train_steps: int, subset_file: str) -
     if train_steps:
         args.append(f"--train_steps={train_steps}")
     start = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "-m", "dcgan.train", *args], capture_output=True, text=True, cwd=_ROOT
-    )
-    if result.returncode != 0:
-        last = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
-        raise RuntimeError(f"dcgan.train {' '.join(args)} failed: {last}")
+    cli.run_child("dcgan.train", args, cwd=_ROOT)
     return {"workdir": workdir, "train_seconds": round(time.monotonic() - start, 1)}
 
 
-def measure(workdir: str, extractor, real_features: np.ndarray, num_samples: int) -> dict:
-    """FID and KID of the run's final sampling generator against ``real_features``."""
+def measure(workdir: str, extractor, real: tuple[np.ndarray, np.ndarray], num_samples: int) -> dict:
+    """The image metrics of the run's final sampling generator against ``real``, the
+    features and classes of the whole set."""
     from dcgan import builder, evaluation, pretrained
 
     run = pretrained.load_generator(workdir)
     noise = builder.build_noise(run.config).sample(num_samples, seed=[_EVAL_SEED, 0])
-    fake = run.generator.predict(noise, batch_size=500, verbose=0)
+    fake_features, fake_classes = extractor(run.generator.predict(noise, batch_size=500, verbose=0))
     step = int(os.path.basename(run.checkpoint).split("-")[-1])
-    return {"steps": step, **evaluation.feature_metrics(real_features, extractor(fake))}
+    result = evaluation.feature_metrics(
+        real[0],
+        fake_features,
+        real_classes=real[1],
+        fake_classes=fake_classes,
+        num_classes=extractor.num_classes,
+    )
+    result.pop("fake_class_counts")
+    return {"steps": step, **result}
 
 
 def table(rows: list[dict], floor: float) -> str:
@@ -180,20 +149,26 @@ def main(argv: list[str]) -> None:
             cli.USAGE_ERROR,
         )
     cli.quiet_tensorflow()
-    from dcgan import evaluation
+    from dcgan import evaluation, features
 
-    images, labels = glyph_set()
+    images, _ = glyph_set()
     os.makedirs(FLAGS.workdir_root, exist_ok=True)
     subset_file = os.path.join(FLAGS.workdir_root, "glyphs500.npy")
     np.save(subset_file, np.round((images[:SUBSET_SIZE] + 1.0) * 127.5).astype(np.uint8))
-    classifier, accuracy = train_classifier(images, labels, epochs=FLAGS.classifier_epochs)
-    classifier_file = os.path.join(FLAGS.workdir_root, "glyph_classifier.keras")
-    classifier.save(classifier_file)
-    print(f"classifier: held-out accuracy {100 * accuracy:.1f} % ({classifier_file})", flush=True)
-    extractor, _ = evaluation.classifier_extractor(classifier_file)
-    real_features = extractor(images)
+    record = features.load_record(features.default_classifier("glyphs"))
+    accuracy = record["held_out_accuracy"]
+    extractor = features.make_extractor(classifier="", layer="", dataset="glyphs")
+    print(f"classifier: {extractor.description}, held-out accuracy {100 * accuracy:.1f} %")
+    real_features, real_classes = extractor(images)
     first, second = halves(len(images))
-    floor = evaluation.feature_metrics(real_features[first], real_features[second])
+    floor = evaluation.feature_metrics(
+        real_features[first],
+        real_features[second],
+        real_classes=real_classes[first],
+        fake_classes=real_classes[second],
+        num_classes=extractor.num_classes,
+    )
+    floor.pop("fake_class_counts")
 
     rows = []
     for name in FLAGS.experiments:
@@ -206,12 +181,15 @@ def main(argv: list[str]) -> None:
             )
         except RuntimeError as e:
             cli.fail(_PROGRAM, e, cli.INPUT_ERROR)
-        figures = measure(trained["workdir"], extractor, real_features, FLAGS.num_samples)
+        figures = measure(
+            trained["workdir"], extractor, (real_features, real_classes), FLAGS.num_samples
+        )
         row = {"experiment": name, **trained, **figures}
         print(json.dumps(row), flush=True)
         rows.append(row)
     with open(FLAGS.output, "w") as f:
         report = {
+            "classifier": extractor.description,
             "classifier_accuracy": accuracy,
             "real_vs_real": floor,
             "num_samples": FLAGS.num_samples,

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 
@@ -94,10 +93,10 @@ def run_one(experiment: str, seed: int, *, root: str, train_steps: int, num_samp
     if train_steps:
         train.append(f"--train_steps={train_steps}")
     start = time.monotonic()
-    _child("dcgan.train", train)
+    cli.run_child("dcgan.train", train, cwd=_ROOT)
     seconds = time.monotonic() - start
     output = os.path.join(workdir, "bench_eval.json")
-    _child(
+    cli.run_child(
         "dcgan.evaluate",
         [
             f"--workdir={workdir}",
@@ -105,6 +104,7 @@ def run_one(experiment: str, seed: int, *, root: str, train_steps: int, num_samp
             f"--seed={_EVAL_SEED}",
             f"--output={output}",
         ],
+        cwd=_ROOT,
     )
     with open(output) as f:
         record = json.load(f)
@@ -116,15 +116,6 @@ def run_one(experiment: str, seed: int, *, root: str, train_steps: int, num_samp
         "metrics": record["metrics"],
         "meets_target": meets_target(experiment, record["metrics"]),
     }
-
-
-def _child(module: str, args: list[str]) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", module, *args], capture_output=True, text=True, cwd=_ROOT
-    )
-    if result.returncode != 0:
-        last = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
-        raise RuntimeError(f"{module} {' '.join(args)} failed: {last}")
 
 
 def table(rows: list[dict]) -> str:

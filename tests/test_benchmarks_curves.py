@@ -1,0 +1,116 @@
+"""dcgan.benchmarks.curves: the glyph runs' quality by step, against the real-vs-real floor."""
+
+import json
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+from configs import tiny_image
+from runner import program_stderr, run_module
+
+from dcgan import loop
+from dcgan.benchmarks import curves
+
+TINY_FLAGS = """\
+--dataset=glyphs
+--image_size=28
+--latent_dim=8
+--g_base_width=4
+--d_base_width=4
+--batch_size=8
+--grid_size=2
+--log_every=1
+--image_every=100
+--checkpoint_every=100
+"""
+
+
+def test_read_evaluations_reads_the_eval_scalars_of_a_run(tmp_path, read_summaries):
+    workdir = tmp_path / "run"
+    loop.train(tiny_image(workdir, train_steps=2, eval_every=1, eval_samples=20))
+    found = curves.read_evaluations(str(workdir))
+    assert list(found) == [0, 1, 2]
+    summaries = read_summaries(str(workdir))
+    for name in ("fid", "coverage", "classes_covered"):
+        assert [found[step][name] for step in found] == [v for _, v in summaries[f"eval/{name}"]]
+    assert "alarm" not in found[1]  # text, not a number
+
+
+FLOOR = {"fid": 20.0, "kid": 1.0, "classes_covered": 1.0}
+
+
+@pytest.mark.parametrize(
+    "last, status",
+    [
+        ({"fid": 40.0, "classes_covered": 1.0}, "PASS"),
+        ({"fid": 40.1, "classes_covered": 1.0}, "MISS"),
+        ({"fid": 30.0, "classes_covered": 61 / 62}, "MISS"),
+    ],
+)
+def test_the_quickstart_target_is_2x_the_floor_with_every_class(last, status):
+    evaluations = {0: {"fid": 900.0, "classes_covered": 0.1}, 3000: last}
+    result = curves.target(evaluations, FLOOR)
+    assert (result["step"], result["status"]) == (3000, status)
+    assert result["fid_over_floor"] == pytest.approx(last["fid"] / 20.0)
+
+
+def test_table_and_plot(tmp_path):
+    runs = {"quickstart": {0: {"fid": 1234.5, "classes_covered": 0.5}, 1000: {"fid": 55.25}}}
+    lines = curves.table(runs, FLOOR).splitlines()
+    assert lines[0].startswith("| run | step | fid | kid | precision |")
+    assert lines[2].startswith("| quickstart | 0 | 1234.5 | ") and "| 0.5 |" in lines[2]
+    assert lines[3].startswith("| quickstart | 1000 | 55.2 | ")
+    assert lines[4].startswith("| real vs real (two halves) | | 20.0 | 1 |")
+    path = tmp_path / "curves.png"
+    curves.plot(runs, FLOOR, str(path))
+    picture = iio.imread(path)
+    assert picture.shape == (320, 768, 3) and picture.std() > 0
+
+
+def test_floor_compares_disjoint_halves_in_the_shipped_feature_space():
+    result = curves.floor(100)
+    assert (result["num_real"], result["num_fake"]) == (100, 100)
+    assert result["extractor"] == "glyphs_classifier.keras layer features"
+    assert 0 < result["fid"] < np.inf and 0 < result["classes_covered"] <= 1
+
+
+def test_a_tiny_flagfile_end_to_end(tmp_path):
+    flagfile = tmp_path / "tiny.flags"
+    flagfile.write_text(TINY_FLAGS)
+    output, picture = tmp_path / "report.json", tmp_path / "curves.png"
+    result = run_module(
+        "dcgan.benchmarks.curves",
+        f"--experiments={flagfile}",
+        f"--workdir_root={tmp_path / 'runs'}",
+        "--train_steps=2",
+        "--eval_every=1",
+        "--eval_samples=30",
+        f"--output={output}",
+        f"--plot={picture}",
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(output.read_text())
+    evaluations = report["runs"]["tiny"]["evaluations"]
+    assert list(evaluations) == ["0", "1", "2"]  # JSON keys
+    assert report["real_vs_real"]["num_real"] == 30
+    assert "| tiny | 2 | " in result.stdout and picture.exists()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--experiments=nope"], "--experiments: no flagfile "),
+        (["--output=r.txt"], "--output=r.txt is invalid"),
+        (["--plot=p.jpg"], "--plot=p.jpg is invalid"),
+        (["--workdir_root={tmp}", "--experiments=quickstart"], "exists: remove it"),
+    ],
+)
+def test_bad_input_is_one_line(tmp_path, args, message):
+    (tmp_path / "quickstart").mkdir()
+    result = run_module(
+        "dcgan.benchmarks.curves", *[a.format(tmp=tmp_path) for a in args], timeout=120
+    )
+    assert result.returncode == 2, result.stderr
+    last = program_stderr(result)[-1]
+    assert last.startswith("dcgan.benchmarks.curves: error: ") and message in last
