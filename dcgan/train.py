@@ -119,7 +119,7 @@ def main(argv: list[str]) -> None:
             print(f"{_PROGRAM}: warning: --{old} is deprecated; use {replacement}", file=sys.stderr)
     # Imported after the flag checks: TensorFlow takes seconds to load.
     cli.quiet_tensorflow()
-    from dcgan import data, distribute, loop, workdir
+    from dcgan import data, distribute, features, loop, workdir
 
     try:
         loop.train(config)
@@ -130,6 +130,7 @@ def main(argv: list[str]) -> None:
         workdir.CheckpointError,
         workdir.WorkdirError,
         loop.NonFiniteError,
+        features.EvaluationError,
     ) as e:
         cli.fail(_PROGRAM, e, cli.INPUT_ERROR)
 

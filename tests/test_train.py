@@ -6,9 +6,10 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import tensorflow as tf
-from runner import run_module
+from runner import program_stderr, run_module
 
 from dcgan import config as config_lib
 
@@ -132,6 +133,36 @@ def test_an_unprepared_tfds_set_fails_with_status_1_and_writes_nothing(tmp_path)
     lines = result.stderr.strip().splitlines()
     assert lines[-1].startswith("dcgan.train: error: --dataset=tfds:no_such_set"), lines[-1]
     assert not os.path.exists(tmp_path / "w")
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (
+            ["--eval_classifier={tmp}/missing.keras"],
+            "no classifier at {tmp}/missing.keras: train one with python -m dcgan.classifier",
+        ),
+        (
+            ["--dataset=npy", "--data_file={tmp}/images.npy"],
+            "InceptionV3 weights not found at {tmp}/keras/models/",
+        ),
+    ],
+)
+def test_a_run_that_cannot_be_evaluated_fails_before_training(tmp_path, flags, message):
+    np.save(tmp_path / "images.npy", np.zeros((64, 28, 28, 1), np.uint8))
+    result = run_module(
+        "dcgan.train",
+        f"--workdir={tmp_path}/w",
+        "--image_size=28",
+        "--eval_every=10",
+        *[flag.format(tmp=tmp_path) for flag in flags],
+        env={"KERAS_HOME": str(tmp_path / "keras")},
+    )
+    assert result.returncode == 1, result.stderr
+    last = program_stderr(result)[-1]
+    assert last.startswith("dcgan.train: error: ") and message.format(tmp=tmp_path) in last
+    assert "dcgan.classifier" in last  # what to do about it
+    assert not os.path.exists(tmp_path / "w" / "checkpoints")
 
 
 def test_workdir_that_is_a_file_is_refused(tmp_path):
