@@ -61,6 +61,8 @@ def main(argv: list[str]) -> None:
         cli.fail(_PROGRAM, "--dataset=folder needs --data_dir", cli.USAGE_ERROR)
 
     cli.quiet_tensorflow()
+    import tensorflow as tf
+
     from dcgan import data, features
 
     try:
@@ -94,7 +96,10 @@ def main(argv: list[str]) -> None:
         class_names=list(labeled.class_names),
         feature_layer=features.FEATURE_LAYER,
     )
-    features.save_classifier(model, output, record)
+    try:
+        features.save_classifier(model, output, record)
+    except (OSError, tf.errors.OpError) as e:
+        cli.fail(_PROGRAM, f"cannot write {output}: {e}", cli.INPUT_ERROR)
     print(
         f"held-out accuracy {100 * record['held_out_accuracy']:.2f} % on "
         f"{record['num_held_out']} images; wrote {output} and {features.record_path(output)}",

@@ -25,6 +25,12 @@ from dcgan.config import (
 )
 
 _UNITS = "a non-empty comma-separated list of positive integers"
+# Density and coverage need each real image's 5 nearest other real images.
+MIN_IMAGE_SAMPLES = 6
+IMAGE_SAMPLES_ALLOWED = (
+    f"an integer >= {MIN_IMAGE_SAMPLES} for images (density and coverage use each real "
+    "image's 5 nearest neighbours)"
+)
 
 
 def validate(config: Config) -> None:
@@ -249,6 +255,8 @@ def _validate_evaluation(config: Config) -> None:
     """Checks --eval_every, --best_metric and --patience against the dataset."""
     for name, minimum in (("eval_every", 0), ("eval_samples", 2), ("patience", 0)):
         _at_least(config, name, minimum)
+    if config.is_image and config.eval_every and config.eval_samples < MIN_IMAGE_SAMPLES:
+        _fail("eval_samples", config.eval_samples, IMAGE_SAMPLES_ALLOWED)
     available = config.eval_metrics
     if config.eval_every and not available:
         _fail(

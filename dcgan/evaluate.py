@@ -51,7 +51,7 @@ def main(argv: list[str]) -> None:
     cli.quiet_tensorflow()
     import tensorflow as tf
 
-    from dcgan import data, evaluation, storage
+    from dcgan import config_checks, data, evaluation, storage
     from dcgan.config import ConfigError
 
     trained = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint)
@@ -80,6 +80,13 @@ def main(argv: list[str]) -> None:
             cli.USAGE_ERROR,
         )
     num_samples = FLAGS.num_samples or config.eval_samples
+    if config.is_image and num_samples < config_checks.MIN_IMAGE_SAMPLES:
+        cli.fail(
+            _PROGRAM,
+            f"--num_samples={num_samples} is invalid; allowed: "
+            f"{config_checks.IMAGE_SAMPLES_ALLOWED}",
+            cli.USAGE_ERROR,
+        )
     try:
         evaluator = evaluation.Evaluator(config, num_samples=num_samples, seed=FLAGS.seed)
     except (evaluation.EvaluationError, data.DataError) as e:

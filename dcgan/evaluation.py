@@ -157,6 +157,17 @@ def real_examples(config: Config, count: int) -> np.ndarray:
     return np.concatenate(list(dataset.as_numpy_iterator()))[:count]
 
 
+def distinct(examples: np.ndarray) -> np.ndarray:
+    """``examples`` without repeats, in their order.
+
+    A set smaller than the evaluation's sample count repeats; k copies of an image
+    would shrink its k-nearest-neighbour ball to a point and wreck precision, recall,
+    density and coverage. So a small set is measured as the images it has.
+    """
+    _, first = np.unique(examples.reshape(len(examples), -1), axis=0, return_index=True)
+    return examples[np.sort(first)]
+
+
 class Evaluator:
     """Measures a generator against the run's data with the metrics that fit it.
 
@@ -182,12 +193,13 @@ class Evaluator:
         if config.is_image:
             self._extractor = make_extractor(config)
             self.extractor_name = self._extractor.description
-            self._real = self._extractor(real_examples(config, num_samples))
+            self._real = self._extractor(distinct(real_examples(config, num_samples)))
 
     def __call__(self, generator: keras.Model) -> dict:
         """Returns ``{metric: value}`` for ``generator`` (a float per metric).
 
-        The dict also records ``num_samples`` and, for images, ``num_real`` and
+        The dict also records ``num_samples`` and, for images, ``num_real`` (the
+        distinct real images, fewer than ``num_samples`` for a smaller set) and
         ``extractor`` (FID depends on both) and, where the extractor has classes, the
         generated samples' ``fake_class_counts``.
         """

@@ -119,6 +119,8 @@ def classifier_extractor(path: str, *, layer: str | None = None) -> Extractor:
     except (ValueError, OSError) as e:
         raise EvaluationError(f"cannot load a Keras model from {path} ({e})") from None
     names = [candidate.name for candidate in model.layers]
+    if len(names) < 2 and not layer:
+        raise EvaluationError(f"{path} has one layer, {names}: it has no penultimate layer")
     chosen = layer or names[-2]
     if chosen not in names:
         raise EvaluationError(f"{path} has no layer {chosen!r}; its layers: {', '.join(names)}")
@@ -242,7 +244,16 @@ def augment(images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     batch = tf.shape(images)[0]
     gain = tf.random.stateless_uniform([batch, 1, 1, 1], gain_seed, *GAIN_RANGE)
     images = (images + 1.0) * gain - 1.0
-    sigma = tf.maximum(tf.random.stateless_uniform([], blur_seed, *BLUR_SIGMA_RANGE), 1e-3)
+    images = gaussian_blur(images, tf.random.stateless_uniform([], blur_seed, *BLUR_SIGMA_RANGE))
+    stddev = tf.random.stateless_uniform([batch, 1, 1, 1], scale_seed, *NOISE_STDDEV_RANGE)
+    images = images + stddev * tf.random.stateless_normal(tf.shape(images), noise_seed)
+    return tf.clip_by_value(images, -1.0, 1.0)
+
+
+def gaussian_blur(images: tf.Tensor, sigma: float | tf.Tensor) -> tf.Tensor:
+    """``images [B, H, W, C]`` blurred by a 5x5 Gaussian of standard deviation ``sigma``
+    pixels (0: unchanged), with mirrored borders."""
+    sigma = tf.maximum(tf.cast(sigma, tf.float32), 1e-3)  # 0 would divide by zero
     taps = tf.range(-_BLUR_RADIUS, _BLUR_RADIUS + 1, dtype=tf.float32)
     kernel = tf.exp(-0.5 * (taps / sigma) ** 2)
     kernel = kernel / tf.reduce_sum(kernel)
@@ -250,12 +261,12 @@ def augment(images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     kernel = tf.tile((kernel[:, None] * kernel[None, :])[:, :, None, None], [1, 1, channels, 1])
     # Mirrored borders: zero padding would be mid-gray in [-1, 1].
     pad = [[0, 0], [_BLUR_RADIUS, _BLUR_RADIUS], [_BLUR_RADIUS, _BLUR_RADIUS], [0, 0]]
-    images = tf.nn.depthwise_conv2d(
-        tf.pad(images, pad, mode="SYMMETRIC"), kernel, [1, 1, 1, 1], "VALID"
+    return tf.nn.depthwise_conv2d(
+        tf.pad(tf.convert_to_tensor(images, tf.float32), pad, mode="SYMMETRIC"),
+        kernel,
+        [1, 1, 1, 1],
+        "VALID",
     )
-    stddev = tf.random.stateless_uniform([batch, 1, 1, 1], scale_seed, *NOISE_STDDEV_RANGE)
-    images = images + stddev * tf.random.stateless_normal(tf.shape(images), noise_seed)
-    return tf.clip_by_value(images, -1.0, 1.0)
 
 
 def train_classifier(
@@ -326,9 +337,14 @@ def save_classifier(model: keras.Model, path: str, record: dict) -> None:
     Only the network is saved, not the optimizer's state, which would triple the file.
     """
     plain = keras.Model(model.inputs, model.outputs, name=model.name)  # same layers, no optimizer
-    plain.save(path)
-    with tf.io.gfile.GFile(record_path(path), "w") as f:
+    # Written beside and renamed into place: a failed save leaves an existing classifier
+    # and its record as they were.
+    temporary = path + ".tmp.keras"
+    plain.save(temporary)
+    with tf.io.gfile.GFile(record_path(path) + ".tmp", "w") as f:
         f.write(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    tf.io.gfile.rename(temporary, path, overwrite=True)
+    tf.io.gfile.rename(record_path(path) + ".tmp", record_path(path), overwrite=True)
 
 
 def load_record(path: str) -> dict | None:

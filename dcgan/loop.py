@@ -291,8 +291,15 @@ def _evaluate(run: PreparedRun, writer, step: int) -> dict | None:
     metric = config.best_metric
     best = run.workdir.best()
     value = float(result[metric])
-    # A record of another metric (the flag changed on resume) is replaced, not compared.
-    previous = best["value"] if best is not None and best["metric"] == metric else None
+    # A record of another metric, or of the same one measured another way (another
+    # feature network or sample count: flags a resume may change), is replaced, not
+    # compared.
+    comparable = (
+        best is not None
+        and best["metric"] == metric
+        and all(best["metrics"].get(key) == result.get(key) for key in ("extractor", "num_samples"))
+    )
+    previous = best["value"] if comparable else None
     if not evaluation.is_better(metric, value, previous):
         return best
     path = run.save(step, best=True)

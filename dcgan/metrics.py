@@ -269,6 +269,10 @@ def _labels(name: str, value, num_classes: int) -> np.ndarray:
 def class_statistics(real_labels, fake_labels, *, num_classes: int) -> dict:
     """Class coverage and KL(p_fake || p_real) of a classifier's predicted classes.
 
+    A class counts for coverage if some real sample is classified as it: a run on a
+    subset of a classifier's classes (cats only, with a CIFAR-10 classifier) is judged
+    on the classes its data shows.
+
     p_fake and p_real are the class histograms of the predictions, normalized;
     KL(p_fake || p_real) = sum_c p_fake(c) log(p_fake(c) / p_real(c)), in nats, with
     0 log 0 = 0. This direction stays finite when the generator misses classes (their
@@ -283,9 +287,10 @@ def class_statistics(real_labels, fake_labels, *, num_classes: int) -> dict:
         num_classes: the classifier's number of classes, >= 1.
 
     Returns:
-        ``{"classes_covered": share of the num_classes classes predicted for at least one
-        fake, in [0, 1], "class_kl": nats >= 0 or inf, "fake_counts": [num_classes] ints,
-        "real_counts": [num_classes] ints}``.
+        ``{"classes_covered": share of the classes predicted for at least one real
+        sample that are also predicted for at least one fake, in [0, 1], "class_kl": nats
+        >= 0 or inf, "fake_counts": [num_classes] ints, "real_counts": [num_classes]
+        ints}``.
 
     Raises:
         ValueError: for num_classes < 1, or labels that are not non-empty 1-D integer
@@ -307,7 +312,9 @@ def class_statistics(real_labels, fake_labels, *, num_classes: int) -> dict:
         p_real = real_counts[present] / len(real)
         class_kl = max(float(np.sum(p_fake * (np.log(p_fake) - np.log(p_real)))), 0.0)
     return {
-        "classes_covered": float(np.count_nonzero(present) / num_classes),
+        "classes_covered": float(
+            np.count_nonzero(present & (real_counts > 0)) / np.count_nonzero(real_counts)
+        ),
         "class_kl": class_kl,
         "fake_counts": fake_counts.tolist(),
         "real_counts": real_counts.tolist(),

@@ -95,6 +95,8 @@ def test_a_tiny_flagfile_end_to_end(tmp_path):
     assert list(evaluations) == ["0", "1", "2"]  # JSON keys
     assert report["real_vs_real"]["num_real"] == 30
     assert "| tiny | 2 | " in result.stdout and picture.exists()
+    assert set(report["perturbed_real"]) == set(curves.PERTURBATIONS)
+    assert "| dimmed to 0.8 | " in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -114,3 +116,33 @@ def test_bad_input_is_one_line(tmp_path, args, message):
     assert result.returncode == 2, result.stderr
     last = program_stderr(result)[-1]
     assert last.startswith("dcgan.benchmarks.curves: error: ") and message in last
+
+
+def test_perturbations_of_real_glyphs():
+    rng = np.random.default_rng(0)
+    images = rng.uniform(-1, 1, (4, 6, 6, 1)).astype(np.float32)
+    shifted = curves.perturbed(images, "shifted 1 px")
+    np.testing.assert_array_equal(shifted[:, :, 1:], images[:, :, :-1])
+    assert (shifted[:, :, 0] == -1).all()  # black comes in
+    np.testing.assert_allclose(curves.perturbed(images, "dimmed to 0.8"), (images + 1) * 0.8 - 1)
+    noisy = curves.perturbed(np.zeros((200, 8, 8, 1), np.float32), "noise 0.1")
+    assert abs(noisy.std() - 0.1) < 0.005 and abs(noisy.mean()) < 0.005
+    flat = np.full((1, 6, 6, 1), 0.25, np.float32)  # a blur keeps a flat image as it is
+    np.testing.assert_allclose(curves.perturbed(flat, "blur 1 px"), flat, atol=1e-6)
+    spot = np.zeros((1, 5, 5, 1), np.float32)
+    spot[0, 2, 2, 0] = 1.0  # the blur of a spot is the normalized 5x5 Gaussian
+    taps = np.exp(-0.5 * (np.arange(-2, 3) / 0.5) ** 2)
+    expected = np.outer(taps, taps) / taps.sum() ** 2
+    np.testing.assert_allclose(
+        curves.perturbed(spot, "blur 0.5 px")[0, :, :, 0], expected, atol=1e-6
+    )
+    with pytest.raises(ValueError, match="'rotated' is unknown; allowed: blur 0.5 px"):
+        curves.perturbed(images, "rotated")
+
+
+def test_sensitivity_table():
+    reference = {"fid": 20.0, "precision": 0.96, "recall": 0.97, "coverage": 0.98}
+    results = {"blur 1 px": {"fid": 300.0, "precision": 0.9, "recall": 0.6, "coverage": 0.86}}
+    lines = curves.sensitivity_table(results, reference).splitlines()
+    assert lines[2] == "| as it is (the floor) | 20.0 | 1.0 | 0.960 | 0.970 | 0.980 |"
+    assert lines[3] == "| blur 1 px | 300.0 | 15.0 | 0.900 | 0.600 | 0.860 |"

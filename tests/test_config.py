@@ -236,6 +236,10 @@ INVALID = [
         "--best_metric=class_kl needs a feature network with classes: pass --eval_classifier",
     ),
     (
+        {"eval_every": 10, "eval_samples": 5},
+        "--eval_samples=5 is invalid; allowed: an integer >= 6 for images (density and",
+    ),
+    (
         {"eval_every": 10, "alarm_recall": 1.5},
         "--alarm_recall=1.5 is invalid; allowed: a number in [0, 1] (0: off)",
     ),

@@ -173,6 +173,7 @@ def test_image_run_with_a_classifier_records_the_extractor(tmp_path):
         (["--workdir={ring}", "--output=m.txt"], 2, "--output=m.txt is invalid; allowed: a path"),
         (["--workdir={ring}", "--eval_classifier=c.keras"], 2, "--eval_classifier has no effect"),
         (["--workdir={ring}", "--num_samples=1"], 2, "num_samples"),
+        (["--workdir={image}", "--num_samples=5"], 2, "--num_samples=5 is invalid; allowed: an"),
         (["--workdir={empty}"], 2, "holds no dcgan run (no config.json)"),
         (["--workdir={vectors}"], 2, "trained on --dataset=npy_vectors, which has no metrics"),
         (["--workdir={ring}", "--noema"], 2, "--noema has no effect: --workdir="),
@@ -183,8 +184,14 @@ def test_bad_input_is_one_line(ring_run, tmp_path, args, status, message):
     if any("{vectors}" in arg for arg in args):
         np.save(tmp_path / "v.npy", np.random.default_rng(0).normal(size=(64, 3)))
         vector_run(vectors, "npy_vectors", data_file=str(tmp_path / "v.npy"), train_steps=2)
+    image = tmp_path / "image"
+    if any("{image}" in arg for arg in args):
+        loop.train(tiny_image(image, train_steps=1))
     (tmp_path / "empty").mkdir()
-    filled = [a.format(ring=ring_run, empty=tmp_path / "empty", vectors=vectors) for a in args]
+    filled = [
+        a.format(ring=ring_run, empty=tmp_path / "empty", vectors=vectors, image=image)
+        for a in args
+    ]
     result = evaluate(*filled)
     assert result.returncode == status, result.stderr
     lines = result.stderr.strip().splitlines()

@@ -189,8 +189,9 @@ def test_labeled_folder_has_one_class_per_subfolder(tmp_path):
 @pytest.mark.parametrize(
     "layout, kwargs, message",
     [
-        ({}, {"image_size": 4}, "0 subfolder(s) holding images"),
-        ({"only": 1}, {"image_size": 4}, "1 subfolder(s) holding images"),
+        ({}, {"image_size": 4}, "has 0 subfolder(s); a classifier needs labeled images"),
+        ({"only": 1}, {"image_size": 4}, "has 1 subfolder(s)"),
+        ({"a": 1, "b": 0}, {"image_size": 4}, "class subfolder 'b' holds no image files"),
         ({"a": 1, "b": 1}, {}, "pass --image_size"),
         (None, {"image_size": 4}, "is not a directory"),
     ],
@@ -200,8 +201,10 @@ def test_labeled_folder_errors(tmp_path, layout, kwargs, message):
     if layout is not None:
         root.mkdir()
         (root / "loose.png").write_bytes(b"")  # images outside any subfolder have no class
-        for name in layout:
-            write_png(root / name / "i.png", 5)
+        for name, count in layout.items():
+            (root / name).mkdir()
+            if count:
+                write_png(root / name / "i.png", 5)
     with pytest.raises(data.DataError, match=message.replace("(", r"\(").replace(")", r"\)")):
         labeled.labeled_images("folder", data_dir=str(root), **kwargs)
 

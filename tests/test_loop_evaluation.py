@@ -123,6 +123,28 @@ def test_patience_stops_the_run_and_a_rerun_has_nothing_to_do(tmp_path, monkeypa
     assert (record["step"], record["value"]) == (5, 0.9)
 
 
+class Counted(Scripted):
+    """A Scripted evaluator that records its sample count, as the real one does."""
+
+    def __call__(self, config, *, num_samples, seed=None):
+        measure = super().__call__(config, num_samples=num_samples)
+        return lambda generator: {**measure(generator), "num_samples": num_samples}
+
+
+def test_a_best_measured_another_way_is_replaced_not_compared(tmp_path, monkeypatch):
+    workdir = tmp_path / "run"
+    config = tiny_ring(workdir, train_steps=2, eval_every=1, best_metric="high_quality")
+    monkeypatch.setattr(evaluation, "Evaluator", Counted([0.0, 0.9, 0.8]))
+    loop.train(config)
+    record = json.loads((workdir / "best" / "best.json").read_text())
+    assert (record["step"], record["value"], record["metrics"]["num_samples"]) == (1, 0.9, 300)
+    # More samples on resume: FID-like values are not comparable, so the first one wins.
+    monkeypatch.setattr(evaluation, "Evaluator", Counted([0.5, 0.4]))
+    loop.train(dataclasses.replace(config, train_steps=4, eval_samples=500))
+    record = json.loads((workdir / "best" / "best.json").read_text())
+    assert (record["step"], record["value"], record["metrics"]["num_samples"]) == (3, 0.5, 500)
+
+
 def test_a_non_finite_metric_is_never_the_best(tmp_path, monkeypatch):
     workdir = tmp_path / "run"
     scripted = Scripted([0.9, float("nan"), 0.2, float("nan")])  # the first: step 0

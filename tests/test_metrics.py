@@ -299,7 +299,7 @@ def test_density_coverage_needs_balls_around_real_points_only():
 def test_class_statistics_hand_computed():
     stats = metrics.class_statistics([0, 0, 1, 2, 2, 2], [0, 1, 1, 1], num_classes=4)
     assert stats["fake_counts"] == [1, 3, 0, 0] and stats["real_counts"] == [2, 1, 3, 0]
-    assert stats["classes_covered"] == 0.5
+    assert stats["classes_covered"] == 2 / 3  # of the real classes 0, 1, 2: not 2
     # Class 2 is missed by the fakes and adds nothing; class 3 is in neither set.
     expected = 0.25 * math.log(0.25 / (2 / 6)) + 0.75 * math.log(0.75 / (1 / 6))
     assert stats["class_kl"] == pytest.approx(expected, rel=1e-12)
@@ -318,24 +318,25 @@ def test_class_statistics_match_a_loop():
             p, q = fake_counts[c] / 300, real_counts[c] / 500
             kl += p * math.log(p / q)
     assert stats["real_counts"] == real_counts and stats["fake_counts"] == fake_counts
-    assert stats["classes_covered"] == 5 / 9
+    assert stats["classes_covered"] == 5 / 7  # the real set shows classes 0 to 6
     assert stats["class_kl"] == pytest.approx(kl, rel=1e-12)
 
 
 def test_class_statistics_of_one_class():
     zeros = np.zeros(30, dtype=np.int64)
     stats = metrics.class_statistics(zeros, zeros[:10], num_classes=10)
-    assert stats["classes_covered"] == 0.1 and stats["class_kl"] == 0.0
+    assert stats["classes_covered"] == 1.0 and stats["class_kl"] == 0.0  # the real one
     # Real uniform over C classes, fakes all one class: KL = 1 * log(1 / (1/C)) = log C.
     uniform = np.repeat(np.arange(10), 4)
     stats = metrics.class_statistics(uniform, zeros, num_classes=10)
     assert stats["class_kl"] == pytest.approx(math.log(10), rel=1e-12)
+    assert stats["classes_covered"] == 0.1
     assert metrics.class_statistics(zeros, zeros, num_classes=1)["classes_covered"] == 1.0
 
 
 def test_class_statistics_fake_class_absent_from_real_is_inf():
     stats = metrics.class_statistics([0, 0, 1], [0, 2], num_classes=3)
-    assert stats["class_kl"] == math.inf and stats["classes_covered"] == pytest.approx(2 / 3)
+    assert stats["class_kl"] == math.inf and stats["classes_covered"] == 0.5  # of 0 and 1
     # The other direction's miss is finite: the real class 1 is simply not covered.
     assert metrics.class_statistics([0, 1, 2], [0, 2], num_classes=3)["class_kl"] < math.inf
 

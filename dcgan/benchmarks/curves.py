@@ -7,11 +7,14 @@ Trains each flagfile (``experiments/<name>.flags``, or a path to a ``.flags`` fi
 child process that evaluates in its loop every ``--eval_every`` steps, from step 0, on
 ``--eval_samples`` samples with the glyph classifier that ships with the package. The
 metrics are read back from the runs' TensorBoard events. The floor is the same
-evaluation between two disjoint halves of the real glyph set (``--eval_samples`` each),
-so run and floor share the feature space and the sample counts. Writes a JSON report,
-prints a Markdown table, checks the quickstart's target (FID at the last step within 2x
-the floor with every class covered), and draws FID and classes covered against steps
-(``--plot``).
+evaluation between two disjoint halves of the real glyph set (``--eval_samples`` each,
+at most 5,952, half the set), so run and floor share the feature space and, up to that
+size, the sample counts. Writes a JSON report, prints a Markdown table, checks the
+quickstart's target (FID at the last step within 2x the floor with every class
+covered), and draws FID and classes covered against steps (``--plot``). With
+``--sensitivity`` it first measures the floor's second half blurred, noisy, shifted by a
+pixel and dimmed: how far the feature space moves for errors of look rather than of
+content.
 """
 
 from __future__ import annotations
@@ -42,7 +45,12 @@ def _define_flags() -> None:
     flags.DEFINE_string("workdir_root", "runs/bench_curves", "Runs go to <root>/<experiment>.")
     flags.DEFINE_integer("train_steps", 0, "Override the flagfiles' --train_steps; 0: theirs.")
     flags.DEFINE_integer("eval_every", 1000, "Steps between evaluations.", lower_bound=1)
-    flags.DEFINE_integer("eval_samples", 5000, "Samples per evaluation.", lower_bound=2)
+    flags.DEFINE_integer(
+        "eval_samples", 5000, "Samples per evaluation (the floor: at most 5,952).", lower_bound=6
+    )
+    flags.DEFINE_boolean(
+        "sensitivity", True, "Also measure real glyphs blurred, noisy, shifted, dimmed."
+    )
     flags.DEFINE_list("extra_flags", [], "More dcgan.train flags for every run (--name=value).")
     flags.DEFINE_string("output", "bench_curves.json", "JSON report.")
     flags.DEFINE_string("plot", "bench_curves.png", "PNG of FID and classes covered by step.")
@@ -87,20 +95,67 @@ def read_evaluations(workdir: str) -> dict[int, dict[str, float]]:
     return dict(sorted(found.items()))
 
 
-def floor(num_samples: int) -> dict:
-    """The metrics between two disjoint halves of the 32 px glyph set, ``num_samples``
-    images each (at most half the set), in the shipped classifier's feature space."""
-    from dcgan import data, evaluation, features
+def halves(num_samples: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two disjoint sets of ``num_samples`` 32 px glyphs in [-1, 1] (at most half the
+    set, 5,952, each): the starts of the set's two halves. Image i shows character
+    i % 62, so each holds every class once it has 62 images or more."""
+    from dcgan import data
 
     images = data.render_glyphs(image_size=32).astype(np.float32) / 127.5 - 1.0
     half = len(images) // 2
     count = min(num_samples, half)
-    # Contiguous halves: image i shows character i % 62, so each half holds every class.
-    first, second = images[:count], images[half : half + count]
+    return images[:count], images[half : half + count]
+
+
+def floor(num_samples: int) -> dict:
+    """The metrics between ``halves(num_samples)`` in the shipped classifier's features."""
+    from dcgan import evaluation, features
+
+    first, second = halves(num_samples)
     extractor = features.make_extractor(classifier="", layer="", dataset="glyphs")
-    result = evaluation.image_metrics(second, first, extractor)
+    result = evaluation.image_metrics(first, second, extractor)
     result.pop("fake_class_counts", None)
     return {**result, "extractor": extractor.description}
+
+
+#: Real glyphs changed the way generated ones tend to differ, against the floor.
+PERTURBATIONS = (
+    "blur 0.5 px", "blur 1 px", "noise 0.1", "noise 0.3", "shifted 1 px", "dimmed to 0.8",
+)  # fmt: skip
+
+
+def perturbed(images: np.ndarray, name: str, *, seed: int = 0) -> np.ndarray:
+    """``images`` in [-1, 1] changed by ``PERTURBATIONS[name]``: a Gaussian blur of that
+    standard deviation, Gaussian noise of that standard deviation, every image moved one
+    pixel right (black entering on the left), or the intensity above black scaled down."""
+    from dcgan import features
+
+    if name.startswith("blur"):
+        sigma = float(name.split()[1])
+        return features.gaussian_blur(images, sigma).numpy()
+    if name.startswith("noise"):
+        noise = np.random.default_rng(seed).normal(0, float(name.split()[1]), images.shape)
+        return np.clip(images + noise, -1, 1).astype(np.float32)
+    if name == "shifted 1 px":  # right by a column; black comes in on the left
+        return np.pad(images, [(0, 0), (0, 0), (1, 0), (0, 0)], constant_values=-1)[:, :, :-1]
+    if name == "dimmed to 0.8":
+        return (images + 1) * 0.8 - 1
+    raise ValueError(f"perturbation {name!r} is unknown; allowed: {', '.join(PERTURBATIONS)}")
+
+
+def sensitivity(num_samples: int) -> dict[str, dict]:
+    """The floor's comparison again with the second half perturbed (``perturbed``): how
+    far the feature space moves for errors of look rather than of content."""
+    from dcgan import evaluation, features
+
+    first, second = halves(num_samples)
+    extractor = features.make_extractor(classifier="", layer="", dataset="glyphs")
+    results = {}
+    for name in PERTURBATIONS:
+        result = evaluation.image_metrics(first, perturbed(second, name), extractor)
+        result.pop("fake_class_counts", None)
+        results[name] = result
+    return results
 
 
 def table(runs: dict[str, dict[int, dict[str, float]]], reference: dict) -> str:
@@ -115,6 +170,22 @@ def table(runs: dict[str, dict[int, dict[str, float]]], reference: dict) -> str:
             lines.append(f"| {name} | {step} | {cells} |")
     cells = " | ".join(_cell(reference.get(column)) for column in COLUMNS)
     lines.append(f"| real vs real (two halves) | | {cells} |")
+    return "\n".join(lines)
+
+
+def sensitivity_table(results: dict[str, dict], reference: dict) -> str:
+    """The perturbed halves as Markdown rows: FID, its ratio to the floor, and more."""
+    lines = [
+        "| second half | FID | x floor | precision | recall | coverage |",
+        "|---|---|---|---|---|---|",
+        f"| as it is (the floor) | {reference['fid']:.1f} | 1.0 | {reference['precision']:.3f} "
+        f"| {reference['recall']:.3f} | {reference['coverage']:.3f} |",
+    ]
+    for name, result in results.items():
+        lines.append(
+            f"| {name} | {result['fid']:.1f} | {result['fid'] / reference['fid']:.1f} | "
+            f"{result['precision']:.3f} | {result['recall']:.3f} | {result['coverage']:.3f} |"
+        )
     return "\n".join(lines)
 
 
@@ -200,8 +271,16 @@ def main(argv: list[str]) -> None:
     if FLAGS.train_steps:
         extra.append(f"--train_steps={FLAGS.train_steps}")
     extra += FLAGS.extra_flags
-    reference = floor(FLAGS.eval_samples)
+    from dcgan import features
+
+    try:
+        reference = floor(FLAGS.eval_samples)
+    except features.EvaluationError as e:
+        cli.fail(_PROGRAM, e, cli.INPUT_ERROR)
     print(f"real vs real: fid={reference['fid']:.4g} ({reference['extractor']})", flush=True)
+    perturbations = sensitivity(FLAGS.eval_samples) if FLAGS.sensitivity else {}
+    if perturbations:
+        print(sensitivity_table(perturbations, reference), flush=True)
     runs, seconds = {}, {}
     for experiment in FLAGS.experiments:
         name = experiment_name(experiment)
@@ -210,6 +289,8 @@ def main(argv: list[str]) -> None:
         except RuntimeError as e:
             cli.fail(_PROGRAM, e, cli.INPUT_ERROR)
         runs[name] = read_evaluations(workdirs[name])
+        if not runs[name]:
+            cli.fail(_PROGRAM, f"{workdirs[name]} holds no evaluations", cli.INPUT_ERROR)
         last = max(runs[name].items())
         print(
             f"{name}: {seconds[name]:.0f} s; at step {last[0]}: {json.dumps(last[1])}", flush=True
@@ -218,6 +299,7 @@ def main(argv: list[str]) -> None:
         "eval_samples": FLAGS.eval_samples,
         "extra_flags": extra,
         "real_vs_real": reference,
+        "perturbed_real": perturbations,
         "runs": {
             name: {"train_seconds": seconds[name], "evaluations": runs[name]} for name in runs
         },

@@ -76,17 +76,21 @@ def _folder(data_dir: str, *, image_size: int, channels: int) -> LabeledImages:
         for name in tf.io.gfile.listdir(root)
         if not name.startswith(".") and tf.io.gfile.isdir(os.path.join(root, name))
     )
+    if len(classes) < 2:
+        raise DataError(
+            f"data_dir {data_dir!r} has {len(classes)} subfolder(s); a classifier needs "
+            "labeled images: put each class's images in its own subfolder (at least two)"
+        )
     paths, labels = [], []
     for label, name in enumerate(classes):
         found = folder.list_images(os.path.join(root, name))
+        if not found:  # a class no image shows could never be predicted, nor covered
+            raise DataError(
+                f"data_dir {data_dir!r}: class subfolder {name!r} holds no image files; "
+                f"remove it or add its images (extensions: {', '.join(folder.IMAGE_EXTENSIONS)})"
+            )
         paths += found
         labels += [label] * len(found)
-    if len({label for label in labels}) < 2:
-        raise DataError(
-            f"data_dir {data_dir!r} has {len(set(labels))} subfolder(s) holding images; a "
-            "classifier needs labeled images: put each class's images in its own subfolder "
-            "(at least two)"
-        )
     images = folder.decode_files(paths, image_size=image_size, channels=channels)
     return LabeledImages(images, np.asarray(labels, np.int64), tuple(classes))
 
