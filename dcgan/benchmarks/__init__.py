@@ -14,13 +14,15 @@ its figures:
 - :mod:`dcgan.benchmarks.toys`: the toy flagfiles (and their variants with other
   objectives) over several seeds against their quality targets;
 - :mod:`dcgan.benchmarks.glyphs`: objectives and stabilizers on the glyphs and a
-  500-glyph subset, measured with FID and KID in a glyph classifier's features.
+  500-glyph subset, measured in the shipped glyph classifier's features;
+- :mod:`dcgan.benchmarks.curves`: the glyph flagfiles' quality by step (FID, precision,
+  recall, coverage, classes covered) against the real-vs-real floor.
 
 ``perf`` is built from :mod:`~dcgan.benchmarks.cases` (what it times),
 :mod:`~dcgan.benchmarks.baselines` (the reference steps),
 :mod:`~dcgan.benchmarks.hardware` (FLOP counts, matmul rates, CPU flags) and
 :mod:`~dcgan.benchmarks.timing` (windows, medians, tables).
 
-``make bench`` runs ``perf``, ``make bench-soak`` the soak; ``make bench-toys`` and
-``make bench-objectives`` the others (hours on a CPU).
+``make bench`` runs ``perf``, ``make bench-soak`` the soak, ``make bench-curves`` the
+curves; ``make bench-toys`` and ``make bench-objectives`` the others (hours on a CPU).
 """
