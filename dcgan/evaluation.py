@@ -78,9 +78,10 @@ def feature_metrics(
     """Every image metric between two sets of activations [N, D].
 
     FID; KID with its spread over subsets; precision and recall (k = 3); density and
-    coverage (k = 5); and, given each set's predicted classes, ``classes_covered`` (the
-    fraction of the ``num_classes`` classes some sample falls in) and ``class_kl``
-    (KL of the generated class histogram to the real one, nats).
+    coverage (k = 5); and, given each set's predicted classes, ``classes_covered`` (of
+    the classes some real sample falls in, the fraction some generated sample falls in
+    too), ``class_kl`` (KL of the generated class histogram to the real one, nats) and
+    the generated ``fake_class_counts`` (see ``metrics.class_statistics``).
     """
     kid, kid_std = metrics.kernel_distance(
         real_features,
@@ -131,7 +132,7 @@ def make_extractor(config: Config) -> features.Extractor:
 
 def collapse_alarm(config: Config, result: dict) -> str | None:
     """What an evaluation's ``result`` says of mode collapse: the metrics below their
-    ``--alarm_*`` thresholds, as ``"coverage=0.03 < 0.25, ..."``, or None."""
+    ``--alarm_*`` thresholds, as ``"coverage=0.03 < 0.05, ..."``, or None."""
     thresholds = {
         "coverage": config.alarm_coverage,
         "recall": config.alarm_recall,

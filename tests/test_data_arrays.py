@@ -11,7 +11,7 @@ from keras.src.backend import config as keras_config
 from keras.src.utils import file_utils
 
 from dcgan import data
-from dcgan.data import DataError, arrays
+from dcgan.data import DataError, arrays, labeled
 
 
 def take(dataset, count):
@@ -144,6 +144,26 @@ def test_fashion_mnist_from_the_keras_cache(keras_home):
     dataset = data.make_dataset("fashion_mnist", batch_size=6, seed=0, image_size=28)
     got = np.concatenate([as_uint8(b) for b in take(dataset, 2)])
     np.testing.assert_array_equal(got, images[got[:, 0, 0, 0], :, :, None])
+
+
+def test_a_labeled_keras_set_for_a_classifier(keras_home):
+    folder = keras_home / "datasets" / "fashion-mnist"
+    folder.mkdir(parents=True)
+    images = distinct_images(12, 28, 28, 1)[..., 0]
+    labels = np.arange(12, dtype=np.uint8) % 10
+    write_idx(folder / "train-images-idx3-ubyte.gz", images)
+    write_idx(folder / "train-labels-idx1-ubyte.gz", labels)
+    write_idx(folder / "t10k-images-idx3-ubyte.gz", np.zeros((2, 28, 28), np.uint8))
+    write_idx(folder / "t10k-labels-idx1-ubyte.gz", np.zeros(2, np.uint8))
+    found = labeled.labeled_images("fashion_mnist", image_size=14, channels=3)
+    np.testing.assert_array_equal(found.labels, labels)
+    assert found.class_names[9] == "Ankle boot" and len(found.class_names) == 10
+    assert found.images.shape == (12, 14, 14, 3) and found.images.dtype == np.uint8
+    # Shrunk by 2 (a filter that keeps each image's mean), gray repeated in three channels.
+    np.testing.assert_allclose(
+        found.images[..., 0].mean(axis=(1, 2)), images.mean(axis=(1, 2)), rtol=0.02, atol=1
+    )
+    np.testing.assert_array_equal(found.images[..., 0], found.images[..., 2])
 
 
 @pytest.mark.parametrize("name", arrays.KERAS_DATASETS)

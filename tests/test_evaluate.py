@@ -158,7 +158,8 @@ def test_image_run_with_a_classifier_records_the_extractor(tmp_path):
     record = json.loads((tmp_path / "shipped.json").read_text())
     assert record["extractor"] == "glyphs_classifier.keras layer features"
     assert len(record["fake_class_counts"]) == 62
-    assert 0 < record["metrics"]["classes_covered"] <= 1
+    # A 2-step G's blobs may land in no class the 40 real glyphs show: 0 is possible.
+    assert 0 <= record["metrics"]["classes_covered"] <= 1
     layer = evaluate(
         f"--workdir={workdir}", f"--eval_classifier={tmp_path}/c.keras", "--eval_layer=nope"
     )
