@@ -4,8 +4,7 @@ S2 judged its 1-D GAN by real and generated histograms with D(x) drawn over them
 2-D mode-coverage sets are judged by a scatter over D's landscape. The builders
 (``histogram_figure``, ``scatter_figure``) return ``matplotlib.figure.Figure`` objects
 with axes, ticks, a legend and the step in the title; ``render`` rasterizes one with the
-Agg canvas, so TensorBoard and the PNGs under ``samples/`` can show it. ``histogram_1d``
-and ``scatter_2d`` do both.
+Agg canvas, so TensorBoard and the PNGs under ``samples/`` can show it.
 
 Figures are built directly, never through ``pyplot``: pyplot keeps every figure in a
 global registry until closed and its backend is process-wide state, while a bare
@@ -264,74 +263,6 @@ def render(figure: Figure) -> np.ndarray:
     canvas = FigureCanvasAgg(figure)
     canvas.draw()
     return np.asarray(canvas.buffer_rgba())[..., :3].copy()
-
-
-def histogram_1d(
-    real: np.ndarray,
-    fake: np.ndarray,
-    *,
-    d_values: np.ndarray,
-    value_range: tuple[float, float],
-    step: int,
-    label: str | None = None,
-    bins: int = 50,
-    figsize: tuple[float, float] = HISTOGRAM_FIGSIZE,
-    dpi: float = DPI,
-) -> np.ndarray:
-    """``render(histogram_figure(...))``: see ``histogram_figure`` for the arguments.
-
-    Returns:
-        uint8 ``[H, W, 3]``; 320 x 512 at the default size.
-
-    Raises:
-        ValueError: as ``histogram_figure``.
-    """
-    return render(
-        histogram_figure(
-            real,
-            fake,
-            d_values=d_values,
-            value_range=value_range,
-            step=step,
-            label=label,
-            bins=bins,
-            figsize=figsize,
-            dpi=dpi,
-        )
-    )
-
-
-def scatter_2d(
-    real: np.ndarray,
-    fake: np.ndarray,
-    *,
-    d_grid: np.ndarray,
-    extent: tuple[float, float],
-    step: int,
-    label: str | None = None,
-    figsize: tuple[float, float] = SCATTER_FIGSIZE,
-    dpi: float = DPI,
-) -> np.ndarray:
-    """``render(scatter_figure(...))``: see ``scatter_figure`` for the arguments.
-
-    Returns:
-        uint8 ``[H, W, 3]``; 416 x 512 at the default size.
-
-    Raises:
-        ValueError: as ``scatter_figure``.
-    """
-    return render(
-        scatter_figure(
-            real,
-            fake,
-            d_grid=d_grid,
-            extent=extent,
-            step=step,
-            label=label,
-            figsize=figsize,
-            dpi=dpi,
-        )
-    )
 
 
 def padded_range(*arrays: np.ndarray, pad: float = 0.1) -> tuple[float, float]:

@@ -61,11 +61,17 @@ def vector_plot(trainer: Trainer, config: Config, samples: np.ndarray, *, step: 
     outputs = trainer.discriminator(packs, training=False).numpy().ravel()
     d_values = trainer.objective.d_of_x(outputs)
     if dim == 1:
-        return plots.histogram_1d(real, samples, d_values=d_values, value_range=(lo, hi), step=step)
-    return plots.scatter_2d(
-        real,
-        samples,
-        d_grid=d_values.reshape(len(axis), len(axis)),
-        extent=(lo, hi),
-        step=step,
+        return plots.render(
+            plots.histogram_figure(
+                real, samples, d_values=d_values, value_range=(lo, hi), step=step
+            )
+        )
+    return plots.render(
+        plots.scatter_figure(
+            real,
+            samples,
+            d_grid=d_values.reshape(len(axis), len(axis)),
+            extent=(lo, hi),
+            step=step,
+        )
     )

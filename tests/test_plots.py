@@ -163,12 +163,16 @@ def test_render_is_an_rgb_image_of_the_figure_size_with_both_colours():
     assert near(image, REAL_RGB, tolerance=8) and near(image, FAKE_RGB, tolerance=8)
 
 
-def test_histogram_1d_and_scatter_2d_render_the_default_sizes():
+def test_the_figures_render_at_their_default_sizes():
     d_values = np.linspace(0.0, 1.0, 20)
-    image = plots.histogram_1d([0.5], [0.25], d_values=d_values, value_range=(0, 1), step=3)
+    image = plots.render(
+        plots.histogram_figure([0.5], [0.25], d_values=d_values, value_range=(0, 1), step=3)
+    )
     assert image.shape == (320, 512, 3) and image.dtype == np.uint8
-    image = plots.scatter_2d(
-        np.zeros((1, 2)), np.ones((1, 2)), d_grid=np.zeros((4, 4)), extent=(-2, 2), step=3
+    image = plots.render(
+        plots.scatter_figure(
+            np.zeros((1, 2)), np.ones((1, 2)), d_grid=np.zeros((4, 4)), extent=(-2, 2), step=3
+        )
     )
     assert image.shape == (416, 512, 3) and image.dtype == np.uint8
     assert near(image, REAL_RGB, tolerance=8) and near(image, FAKE_RGB, tolerance=8)
@@ -180,7 +184,9 @@ def test_rendering_touches_no_global_state_and_keeps_no_figure():
     figure = scatter()
     reference = weakref.ref(figure)
     plots.render(figure)
-    plots.histogram_1d([0.5], [0.5], d_values=[0.0, 1.0], value_range=(0, 1), step=0)
+    plots.render(
+        plots.histogram_figure([0.5], [0.5], d_values=[0.0, 1.0], value_range=(0, 1), step=0)
+    )
     assert matplotlib.get_backend() == backend
     assert pyplot.get_fignums() == []
     del figure
