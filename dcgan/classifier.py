@@ -63,7 +63,8 @@ def main(argv: list[str]) -> None:
     cli.quiet_tensorflow()
     import tensorflow as tf
 
-    from dcgan import data, features
+    from dcgan import data
+    from dcgan.evaluation import features
 
     try:
         labeled = data.labeled.labeled_images(

@@ -108,7 +108,7 @@ def check_output_file(
         quiet_tensorflow()
         import tensorflow as tf
 
-        from dcgan import storage
+        from dcgan.io import storage
 
         parent = storage.parent(output)
         exists = tf.io.gfile.isdir(parent)
@@ -144,9 +144,9 @@ def load_generator(program: str, workdir: str, checkpoint: str | None):
     Returns:
         ``dcgan.pretrained.Pretrained``: the run's config, G and the checkpoint path.
     """
-    from dcgan import pretrained
     from dcgan.config import ConfigError
-    from dcgan.workdir import CheckpointError
+    from dcgan.run import pretrained
+    from dcgan.run.workdir import CheckpointError
 
     ema = flags.FLAGS.ema
     try:

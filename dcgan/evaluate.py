@@ -51,8 +51,10 @@ def main(argv: list[str]) -> None:
     cli.quiet_tensorflow()
     import tensorflow as tf
 
-    from dcgan import config_checks, data, evaluation, storage
-    from dcgan.config import ConfigError
+    from dcgan import data
+    from dcgan.config import ConfigError, checks
+    from dcgan.evaluation import evaluator
+    from dcgan.io import storage
 
     trained = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint)
     config = trained.config
@@ -80,16 +82,15 @@ def main(argv: list[str]) -> None:
             cli.USAGE_ERROR,
         )
     num_samples = FLAGS.num_samples or config.eval_samples
-    if config.is_image and num_samples < config_checks.MIN_IMAGE_SAMPLES:
+    if config.is_image and num_samples < checks.MIN_IMAGE_SAMPLES:
         cli.fail(
             _PROGRAM,
-            f"--num_samples={num_samples} is invalid; allowed: "
-            f"{config_checks.IMAGE_SAMPLES_ALLOWED}",
+            f"--num_samples={num_samples} is invalid; allowed: {checks.IMAGE_SAMPLES_ALLOWED}",
             cli.USAGE_ERROR,
         )
     try:
-        evaluator = evaluation.Evaluator(config, num_samples=num_samples, seed=FLAGS.seed)
-    except (evaluation.EvaluationError, data.DataError) as e:
+        evaluator = evaluator.Evaluator(config, num_samples=num_samples, seed=FLAGS.seed)
+    except (evaluator.EvaluationError, data.DataError) as e:
         cli.fail(_PROGRAM, e, cli.INPUT_ERROR)
     result = evaluator(trained.generator)
 

@@ -40,7 +40,8 @@ def main(argv: list[str]) -> None:
     cli.quiet_tensorflow()
     import tensorflow as tf
 
-    from dcgan import builder, storage
+    from dcgan.io import storage
+    from dcgan.run import builder
 
     trained = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint)
 

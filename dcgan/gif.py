@@ -47,7 +47,7 @@ def main(argv: list[str]) -> None:
     import imageio.v3 as iio
     import tensorflow as tf
 
-    from dcgan import images, storage
+    from dcgan.io import images, storage
 
     samples_dir = os.path.join(FLAGS.workdir, "samples")
     paths = sample_paths(samples_dir) if tf.io.gfile.isdir(samples_dir) else []

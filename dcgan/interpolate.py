@@ -15,7 +15,8 @@ import os
 
 from absl import app, flags
 
-from dcgan import cli, latent
+from dcgan import cli
+from dcgan.gan import latent
 
 _PROGRAM = "dcgan.interpolate"
 
@@ -44,7 +45,8 @@ def main(argv: list[str]) -> None:
     import numpy as np
     import tensorflow as tf
 
-    from dcgan import builder, images
+    from dcgan.io import images
+    from dcgan.run import builder
 
     trained = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint)
     if not trained.config.is_image:

@@ -34,7 +34,8 @@ def main(argv: list[str]) -> None:
     cli.quiet_tensorflow()
     import numpy as np
 
-    from dcgan import evaluation, images, storage
+    from dcgan.evaluation import evaluator
+    from dcgan.io import images, storage
 
     trained = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint)
     config, generator, path = trained.config, trained.generator, trained.checkpoint
@@ -46,7 +47,7 @@ def main(argv: list[str]) -> None:
             cli.USAGE_ERROR,
         )
 
-    samples = evaluation.generate(
+    samples = evaluator.generate(
         generator, config, num_samples=FLAGS.num_samples, seed=FLAGS.seed
     )  # [N, ...]
     if extension == ".npy":

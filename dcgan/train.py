@@ -119,11 +119,14 @@ def main(argv: list[str]) -> None:
             print(f"{_PROGRAM}: warning: --{old} is deprecated; use {replacement}", file=sys.stderr)
     # Imported after the flag checks: TensorFlow takes seconds to load.
     cli.quiet_tensorflow()
-    from dcgan import data, distribute, features, loop, workdir
+    from dcgan import data
+    from dcgan.distribute import devices
+    from dcgan.evaluation import features
+    from dcgan.run import loop, workdir
 
     try:
         loop.train(config)
-    except (config_lib.ConfigError, distribute.DistributeError) as e:
+    except (config_lib.ConfigError, devices.DistributeError) as e:
         cli.fail(_PROGRAM, e, cli.USAGE_ERROR)
     except (
         data.DataError,

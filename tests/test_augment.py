@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dcgan.augment import POLICIES, diff_augment
+from dcgan.gan.augment import POLICIES, diff_augment
 
 SEED = 7
 

@@ -8,8 +8,8 @@ import pytest
 from configs import tiny_image
 from runner import program_stderr, run_module
 
-from dcgan import loop
 from dcgan.benchmarks import curves
+from dcgan.run import loop
 
 TINY_FLAGS = """\
 --dataset=glyphs

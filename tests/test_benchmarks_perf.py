@@ -55,7 +55,7 @@ QUICKSTART_STEP = 64 * (
 
 
 def test_quickstart_nets_count_as_by_hand():
-    from dcgan import builder
+    from dcgan.run import builder
 
     config = cases.case_config(cases.CASES["quickstart32"])
     generator, discriminator = builder.build_networks(config)
@@ -189,7 +189,7 @@ def test_keras_3_ignores_trainable_at_compile_time():
 
 
 def test_plain_step_updates_both_networks():
-    from dcgan import builder
+    from dcgan.run import builder
 
     config = small_config()
     keras.utils.set_random_seed(0)

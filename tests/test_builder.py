@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dcgan import builder
 from dcgan.config import PRECISIONS, Config
+from dcgan.run import builder
 
 # Compute dtype of the hidden layers for each --precision.
 COMPUTE_DTYPES = {"float32": "float32", "mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}

@@ -8,9 +8,13 @@ import sys
 
 import pytest
 
-from dcgan import augment, builder, data, distribute, models, noise, objective, trainer
 from dcgan import config as config_lib
+from dcgan import data
 from dcgan.config import STATE_FIELDS, Config, ConfigError
+from dcgan.distribute import devices
+from dcgan.gan import augment, models, noise, objective
+from dcgan.run import builder
+from dcgan.step import trainer
 
 WORKDIR = "runs/test"
 
@@ -1091,7 +1095,7 @@ def test_choice_lists_equal_their_owners():
     assert config_lib.TRAIN_ORDERS == trainer.TRAIN_ORDERS
     assert config_lib.UPDATES == trainer.UPDATES
     assert config_lib.AUGMENTATIONS == augment.POLICIES
-    assert config_lib.STRATEGIES == distribute.STRATEGIES
+    assert config_lib.STRATEGIES == devices.STRATEGIES
     # The builder reads OPTIMIZERS from here: each one builds, and nothing else does.
     for name in config_lib.OPTIMIZERS:
         builder.build_optimizer(name, learning_rate=1e-3, beta1=0.5, beta2=0.999)

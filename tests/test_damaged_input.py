@@ -11,7 +11,7 @@ import pytest
 from configs import tiny_image
 from runner import ROOT, run_module
 
-from dcgan import loop
+from dcgan.run import loop
 
 ALLOWED = "allowed: a writable directory, or a new path in one"
 

@@ -14,7 +14,8 @@ import pytest
 import tensorflow as tf
 from configs import tiny_image
 
-from dcgan import data, loop
+from dcgan import data
+from dcgan.run import loop
 
 
 def fake_tfds(images, *, features=("image", "label"), calls=None):

@@ -13,8 +13,9 @@ import tensorflow as tf
 from configs import tiny_image
 from PIL import Image
 
-from dcgan import data, loop
+from dcgan import data
 from dcgan.data import DataError, tfrecord
+from dcgan.run import loop
 
 LEVELS = [10 + 20 * i for i in range(12)]
 

@@ -13,14 +13,15 @@ import tensorflow as tf
 from configs import tiny_image, tiny_vector
 from test_trainer import BATCH, LATENT, batches, make_trainer
 
-from dcgan import builder, distribute, loop, replicas
-from dcgan.workdir import Workdir
+from dcgan.distribute import devices, replicas
+from dcgan.run import builder, loop
+from dcgan.run.workdir import Workdir
 
 TWO_CPUS = ("/cpu:0", "/cpu:1")
 
 
 def mirrored():
-    return distribute.make_strategy("mirrored", devices=TWO_CPUS).strategy
+    return devices.make_strategy("mirrored", devices=TWO_CPUS).strategy
 
 
 def trainer_under(strategy, **options):
@@ -82,7 +83,7 @@ def test_mirrored_run_equals_the_one_device_run(options):
 def test_mirrored_image_run_with_sync_batch_norm_equals_the_one_device_run():
     """Batch norm in G and D: with synchronized statistics the replicas normalize over the
     global batch, as one device does; the moving statistics stay equal too."""
-    from dcgan import models
+    from dcgan.gan import models
 
     options = dict(image=True, n_critic=2)
     single = make_trainer(**options)
@@ -231,15 +232,15 @@ def test_reuse_fakes_and_jit_compile_are_refused_on_several_replicas():
 
 
 def test_unknown_strategy_and_device_are_refused():
-    with pytest.raises(distribute.DistributeError, match=r"--strategy=bogus is unknown; allowed"):
-        distribute.make_strategy("bogus")
-    with pytest.raises(distribute.DistributeError, match=r"/gpu:7 is not a device .* allowed:"):
-        distribute.make_strategy("mirrored", devices=("/gpu:7",))
+    with pytest.raises(devices.DistributeError, match=r"--strategy=bogus is unknown; allowed"):
+        devices.make_strategy("bogus")
+    with pytest.raises(devices.DistributeError, match=r"/gpu:7 is not a device .* allowed:"):
+        devices.make_strategy("mirrored", devices=("/gpu:7",))
 
 
 def test_a_batch_the_replicas_cannot_share_is_refused_before_anything_is_written(tmp_path):
     config = tiny_vector(tmp_path / "run", strategy="mirrored", devices=TWO_CPUS, batch_size=7)
-    with pytest.raises(distribute.DistributeError) as error:
+    with pytest.raises(devices.DistributeError) as error:
         loop.train(config)
     assert str(error.value) == (
         "--batch_size=7 cannot be split over 2 replicas; allowed: a multiple of 2"
@@ -269,17 +270,17 @@ def test_a_batch_the_replicas_cannot_share_is_refused_before_anything_is_written
 )
 def test_malformed_tf_config_is_refused_in_one_line(monkeypatch, tf_config, problem):
     monkeypatch.setenv("TF_CONFIG", tf_config)
-    with pytest.raises(distribute.DistributeError) as error:
-        distribute.make_strategy("multi_worker")
+    with pytest.raises(devices.DistributeError) as error:
+        devices.make_strategy("multi_worker")
     message = str(error.value)
     assert problem in message and "allowed: JSON like" in message and "\n" not in message
 
 
 def test_an_unreachable_tpu_is_refused_in_one_line():
-    with pytest.raises(distribute.DistributeError) as error:
-        distribute.make_strategy("tpu", tpu="grpc://127.0.0.1:1")
+    with pytest.raises(devices.DistributeError) as error:
+        devices.make_strategy("tpu", tpu="grpc://127.0.0.1:1")
     message = str(error.value)
     assert message.startswith("--tpu=grpc://127.0.0.1:1 cannot be reached (")
     assert "allowed:" in message and "\n" not in message
-    with pytest.raises(distribute.DistributeError, match="--strategy=tpu needs --tpu"):
-        distribute.make_strategy("tpu")
+    with pytest.raises(devices.DistributeError, match="--strategy=tpu needs --tpu"):
+        devices.make_strategy("tpu")

@@ -9,9 +9,11 @@ import tensorflow as tf
 from configs import tiny_image, tiny_vector
 from runner import run_module
 
-from dcgan import data, loop, metrics, pretrained
-from dcgan.builder import build_trainer
+from dcgan import data
 from dcgan.config import Config
+from dcgan.evaluation import metrics
+from dcgan.run import loop, pretrained
+from dcgan.run.builder import build_trainer
 
 
 def evaluate(*args, env=None):

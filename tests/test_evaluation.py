@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dcgan import builder, data, evaluation, metrics
+from dcgan import data
 from dcgan.config import Config
+from dcgan.evaluation import evaluator, metrics
+from dcgan.run import builder
 
 
 @pytest.mark.parametrize("noise", ["normal", "uniform"])
@@ -22,9 +24,9 @@ def test_generate_is_seeded_chunked_and_uses_the_runs_noise(noise):
     )
     keras.utils.set_random_seed(0)  # unseeded weights made two rows alike now and then
     generator, _ = builder.build_networks(config)
-    first = evaluation.generate(generator, config, num_samples=600, seed=5)
-    again = evaluation.generate(generator, config, num_samples=600, seed=5)
-    other = evaluation.generate(generator, config, num_samples=600, seed=6)
+    first = evaluator.generate(generator, config, num_samples=600, seed=5)
+    again = evaluator.generate(generator, config, num_samples=600, seed=5)
+    other = evaluator.generate(generator, config, num_samples=600, seed=6)
     assert first.shape == (600, 2)
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(first, other)
@@ -37,16 +39,16 @@ def test_generate_is_seeded_chunked_and_uses_the_runs_noise(noise):
 
 def test_toy_metrics_pick_the_protocol_of_the_dataset():
     centers, stddev = data.mixture_centers("ring2d")
-    ring = evaluation.toy_metrics("ring2d", np.repeat(centers, 10, axis=0))
+    ring = evaluator.toy_metrics("ring2d", np.repeat(centers, 10, axis=0))
     assert ring == {"modes": 8, "num_modes": 8, "high_quality": 1.0, "reverse_kl": 0.0}
     samples = np.random.default_rng(0).standard_normal((500, 1))
-    gaussian = evaluation.toy_metrics("gaussian1d", samples)
+    gaussian = evaluator.toy_metrics("gaussian1d", samples)
     assert gaussian == {
         "w1": metrics.wasserstein1_to_normal(samples),
         "ks": metrics.ks_to_normal(samples),
     }
     with pytest.raises(ValueError, match="'glyphs' has no toy metrics"):
-        evaluation.toy_metrics("glyphs", samples)
+        evaluator.toy_metrics("glyphs", samples)
 
 
 def tiny_classifier(path):
@@ -62,11 +64,11 @@ def tiny_classifier(path):
 def test_image_metrics_are_the_metrics_of_the_classifiers_outputs(tmp_path):
     path = str(tmp_path / "classifier.keras")
     model = tiny_classifier(path)
-    extractor = evaluation.features.classifier_extractor(path)
+    extractor = evaluator.features.classifier_extractor(path)
     rng = np.random.default_rng(2)
     real = rng.uniform(-1, 1, (400, 8, 8, 1)).astype(np.float32)
     fake = np.clip(real[:300] + 0.5, -1, 1)
-    result = evaluation.image_metrics(real, fake, extractor)
+    result = evaluator.image_metrics(real, fake, extractor)
     # Each metric of the features and classes, computed here from the model itself.
     layer = keras.Model(model.inputs, model.get_layer("features").output)
     real_f, fake_f = layer(real).numpy(), layer(fake).numpy()
@@ -83,14 +85,14 @@ def test_image_metrics_are_the_metrics_of_the_classifiers_outputs(tmp_path):
     assert result["class_kl"] == pytest.approx(classes["class_kl"], rel=1e-6)
     assert result["fake_class_counts"] == np.bincount(fake_c, minlength=3).tolist()
     assert (result["num_real"], result["num_fake"]) == (400, 300)
-    same = evaluation.image_metrics(real, real, extractor)
+    same = evaluator.image_metrics(real, real, extractor)
     assert same["fid"] == pytest.approx(0.0, abs=1e-6) and same["class_kl"] == 0.0
     assert same["precision"] == same["recall"] == same["coverage"] == 1.0
 
 
 def test_features_without_classes_have_no_class_metrics():
     rng = np.random.default_rng(0)
-    result = evaluation.feature_metrics(rng.normal(size=(50, 3)), rng.normal(size=(40, 3)))
+    result = evaluator.feature_metrics(rng.normal(size=(50, 3)), rng.normal(size=(40, 3)))
     assert set(result) == {
         "fid", "kid", "kid_std", "precision", "recall", "density", "coverage",
         "num_real", "num_fake",
@@ -115,7 +117,7 @@ def test_features_without_classes_have_no_class_metrics():
 )
 def test_collapse_alarm_names_each_metric_below_its_threshold(values, thresholds, expected):
     config = Config(workdir="unused", eval_every=10, **thresholds)
-    assert evaluation.collapse_alarm(config, values) == expected
+    assert evaluator.collapse_alarm(config, values) == expected
 
 
 def test_a_collapsed_generator_sounds_the_alarm_on_the_shipped_classifier():
@@ -129,16 +131,16 @@ def test_a_collapsed_generator_sounds_the_alarm_on_the_shipped_classifier():
         bias_initializer=keras.initializers.Constant(glyph.ravel()),
     )(noise)
     generator = keras.Model(noise, keras.layers.Reshape([32, 32, 1])(constant))
-    result = evaluation.Evaluator(config, num_samples=300)(generator)
+    result = evaluator.Evaluator(config, num_samples=300)(generator)
     assert result["fake_class_counts"][0] == 300  # all of them an "A"
     assert result["recall"] < 0.05 and result["coverage"] < 0.05
-    real = evaluation.real_examples(config, 300)
-    _, real_classes = evaluation.make_extractor(config)(real)
+    real = evaluator.real_examples(config, 300)
+    _, real_classes = evaluator.make_extractor(config)(real)
     assert result["classes_covered"] == 1 / len(set(real_classes))  # of the real classes
     # KL(fake || real) of a one-class histogram: -log of the real share of that class.
     share = np.mean(real_classes == 0)
     assert result["class_kl"] == pytest.approx(-np.log(share), rel=1e-9)
-    alarm = evaluation.collapse_alarm(config, result)
+    alarm = evaluator.collapse_alarm(config, result)
     assert "classes_covered=0.01" in alarm and "< 0.9" in alarm and "recall=" in alarm
 
 
@@ -147,7 +149,7 @@ def test_a_set_smaller_than_the_sample_count_is_measured_once_per_image(tmp_path
     images = rng.integers(0, 256, (12, 28, 28, 1), dtype=np.uint8)
     np.save(tmp_path / "set.npy", images)
     repeated = np.concatenate([images, images[:5], images])
-    np.testing.assert_array_equal(evaluation.distinct(repeated), images)
+    np.testing.assert_array_equal(evaluator.distinct(repeated), images)
     path = str(tmp_path / "classifier.keras")
     tiny_classifier(path)
     config = Config(
@@ -155,5 +157,5 @@ def test_a_set_smaller_than_the_sample_count_is_measured_once_per_image(tmp_path
         channels=1, batch_size=4, eval_every=1, eval_classifier=path,
     )  # fmt: skip
     generator, _ = builder.build_networks(config)
-    result = evaluation.Evaluator(config, num_samples=40)(generator)
+    result = evaluator.Evaluator(config, num_samples=40)(generator)
     assert (result["num_real"], result["num_fake"], result["num_samples"]) == (12, 40, 40)

@@ -14,7 +14,7 @@ from PIL import Image
 
 from dcgan.benchmarks import toys as bench_toys
 from dcgan.benchmarks.cases import flagfile_config
-from dcgan.builder import build_networks
+from dcgan.run.builder import build_networks
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

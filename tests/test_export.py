@@ -11,8 +11,8 @@ import pytest
 import tensorflow as tf
 from runner import run_module
 
-from dcgan import loop, pretrained
 from dcgan.config import Config
+from dcgan.run import loop, pretrained
 
 # Runs in a fresh interpreter that imports TensorFlow and NumPy only, never dcgan.
 CONSUMER = textwrap.dedent(

@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dcgan import data, features, models
+from dcgan import data
 from dcgan.data import labeled
+from dcgan.evaluation import features
+from dcgan.gan import models
 
 
 def tiny_classifier(path, *, input_shape=(8, 8, 1)):

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 from runner import run_module
 
-from dcgan import images, loop
 from dcgan.config import Config
+from dcgan.io import images
+from dcgan.run import loop
 
 
 def gif(*args):

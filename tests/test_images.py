@@ -6,7 +6,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from dcgan import images
+from dcgan.io import images
 
 
 def images_with_levels(levels, height, width, channels):

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from runner import run_module
 
-from dcgan import loop
 from dcgan.config import Config
+from dcgan.run import loop
 
 
 def interpolate(*args):

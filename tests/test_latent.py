@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dcgan import latent
+from dcgan.gan import latent
 
 
 def test_linear_interpolation():

@@ -8,11 +8,12 @@ import pytest
 import tensorflow as tf
 from configs import STEP_METRICS, tiny_image
 
-from dcgan import loop, plots, snapshots
-from dcgan.builder import build_trainer
 from dcgan.config import Config, ConfigError
-from dcgan.summaries import summary_tag
-from dcgan.workdir import CheckpointError
+from dcgan.io import plots
+from dcgan.run import loop, snapshots
+from dcgan.run.builder import build_trainer
+from dcgan.run.summaries import summary_tag
+from dcgan.run.workdir import CheckpointError
 
 SCALARS = {summary_tag(name) for name in STEP_METRICS} | {"speed/steps_per_sec"}
 

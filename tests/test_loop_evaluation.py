@@ -13,9 +13,10 @@ import pytest
 import tensorflow as tf
 from configs import tiny_image, tiny_vector
 
-from dcgan import evaluation, loop, pretrained
-from dcgan.prepare import prepare
-from dcgan.workdir import CheckpointError, Workdir
+from dcgan.evaluation import evaluator
+from dcgan.run import loop, pretrained
+from dcgan.run.prepare import prepare
+from dcgan.run.workdir import CheckpointError, Workdir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -70,7 +71,7 @@ def test_best_checkpoint_holds_the_best_evaluated_weights(tmp_path, read_summari
     # The saved G scores exactly what the record says, measured again from scratch.
     restored = pretrained.load_generator(str(workdir), checkpoint="best")
     assert restored.checkpoint == str(workdir / "best" / f"ckpt-{best_step}")
-    again = evaluation.Evaluator(config, num_samples=config.eval_samples)(restored.generator)
+    again = evaluator.Evaluator(config, num_samples=config.eval_samples)(restored.generator)
     assert again["reverse_kl"] == record["value"]
     assert again == record["metrics"]
 
@@ -94,7 +95,7 @@ def test_patience_stops_the_run_and_a_rerun_has_nothing_to_do(tmp_path, monkeypa
     workdir = tmp_path / "run"
     # Step 0 is measured but never the best (1.0). Best at step 2; steps 3 and 4 do not
     # beat it: two evaluations without progress.
-    monkeypatch.setattr(evaluation, "Evaluator", Scripted([1.0, 0.5, 0.7, 0.6, 0.7, 0.9]))
+    monkeypatch.setattr(evaluator, "Evaluator", Scripted([1.0, 0.5, 0.7, 0.6, 0.7, 0.9]))
     config = tiny_ring(
         workdir, train_steps=10, eval_every=1, best_metric="high_quality", patience=2
     )
@@ -116,7 +117,7 @@ def test_patience_stops_the_run_and_a_rerun_has_nothing_to_do(tmp_path, monkeypa
     )
 
     # More patience continues the run; the next evaluation (0.9) is a new best.
-    monkeypatch.setattr(evaluation, "Evaluator", Scripted([0.9, 0.8, 0.8, 0.8]))
+    monkeypatch.setattr(evaluator, "Evaluator", Scripted([0.9, 0.8, 0.8, 0.8]))
     trainer = loop.train(dataclasses.replace(config, patience=3))
     assert int(trainer.step.numpy()) == 8
     record = json.loads((workdir / "best" / "best.json").read_text())
@@ -134,12 +135,12 @@ class Counted(Scripted):
 def test_a_best_measured_another_way_is_replaced_not_compared(tmp_path, monkeypatch):
     workdir = tmp_path / "run"
     config = tiny_ring(workdir, train_steps=2, eval_every=1, best_metric="high_quality")
-    monkeypatch.setattr(evaluation, "Evaluator", Counted([0.0, 0.9, 0.8]))
+    monkeypatch.setattr(evaluator, "Evaluator", Counted([0.0, 0.9, 0.8]))
     loop.train(config)
     record = json.loads((workdir / "best" / "best.json").read_text())
     assert (record["step"], record["value"], record["metrics"]["num_samples"]) == (1, 0.9, 300)
     # More samples on resume: FID-like values are not comparable, so the first one wins.
-    monkeypatch.setattr(evaluation, "Evaluator", Counted([0.5, 0.4]))
+    monkeypatch.setattr(evaluator, "Evaluator", Counted([0.5, 0.4]))
     loop.train(dataclasses.replace(config, train_steps=4, eval_samples=500))
     record = json.loads((workdir / "best" / "best.json").read_text())
     assert (record["step"], record["value"], record["metrics"]["num_samples"]) == (3, 0.5, 500)
@@ -148,20 +149,20 @@ def test_a_best_measured_another_way_is_replaced_not_compared(tmp_path, monkeypa
 def test_a_non_finite_metric_is_never_the_best(tmp_path, monkeypatch):
     workdir = tmp_path / "run"
     scripted = Scripted([0.9, float("nan"), 0.2, float("nan")])  # the first: step 0
-    monkeypatch.setattr(evaluation, "Evaluator", scripted)
+    monkeypatch.setattr(evaluator, "Evaluator", scripted)
     loop.train(tiny_ring(workdir, train_steps=3, eval_every=1, best_metric="high_quality"))
     record = json.loads((workdir / "best" / "best.json").read_text())
     assert (record["step"], record["value"]) == (2, 0.2)
 
 
 def test_is_better_knows_each_metrics_direction():
-    assert evaluation.is_better("modes", 8, 7) and not evaluation.is_better("modes", 7, 7)
-    assert evaluation.is_better("high_quality", 0.9, 0.8)
+    assert evaluator.is_better("modes", 8, 7) and not evaluator.is_better("modes", 7, 7)
+    assert evaluator.is_better("high_quality", 0.9, 0.8)
     for name in ("reverse_kl", "w1", "ks", "fid", "kid"):
-        assert evaluation.is_better(name, 0.1, 0.2) and not evaluation.is_better(name, 0.3, 0.2)
-    assert evaluation.is_better("fid", 50.0, None)
-    assert not evaluation.is_better("fid", float("nan"), None)
-    assert not evaluation.is_better("modes", float("inf"), 3)
+        assert evaluator.is_better(name, 0.1, 0.2) and not evaluator.is_better(name, 0.3, 0.2)
+    assert evaluator.is_better("fid", 50.0, None)
+    assert not evaluator.is_better("fid", float("nan"), None)
+    assert not evaluator.is_better("modes", float("inf"), 3)
 
 
 def test_a_damaged_best_record_is_refused_before_training(tmp_path):
@@ -255,7 +256,7 @@ def test_missing_inception_weights_stop_an_image_run_before_training(tmp_path, m
     workdir = tmp_path / "run"  # no classifier ships for an .npy set: InceptionV3
     config = tiny_image(workdir, dataset="npy", data_file=str(tmp_path / "images.npy"))
     config = dataclasses.replace(config, eval_every=10)
-    with pytest.raises(evaluation.EvaluationError, match="InceptionV3 weights not found at"):
+    with pytest.raises(evaluator.EvaluationError, match="InceptionV3 weights not found at"):
         loop.train(config)
     assert not os.path.exists(workdir / "checkpoints")
 
@@ -280,7 +281,7 @@ def test_linear_decay_sets_the_learning_rate_of_each_step(tmp_path, read_summari
 # In a child process: op determinism is process-wide and cannot be turned off.
 EVALUATION_DOES_NOT_CHANGE_TRAINING = textwrap.dedent("""
     import sys, numpy as np
-    from dcgan import loop
+    from dcgan.run import loop
     from dcgan.config import Config
 
     def run(workdir, steps, **extra):

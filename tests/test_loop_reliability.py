@@ -13,8 +13,9 @@ import pytest
 import tensorflow as tf
 from configs import tiny_image
 
-from dcgan import data, loop
-from dcgan.workdir import CheckpointError
+from dcgan import data
+from dcgan.run import loop
+from dcgan.run.workdir import CheckpointError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -33,7 +34,7 @@ def tiny(workdir, **overrides):
 # Run in a child process: op determinism is process-wide and cannot be turned off.
 EXACT_RESUME = textwrap.dedent("""
     import json, sys, numpy as np
-    from dcgan import loop
+    from dcgan.run import loop
     from dcgan.config import Config
 
     def run(workdir, steps, options):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dcgan import losses, models
+from dcgan.gan import losses, models
 
 # One shared set of logits, including the extremes the contract promises to handle.
 REAL = np.array([-100.0, -3.0, -0.5, 0.0, 0.5, 3.0, 100.0])

@@ -6,7 +6,8 @@ import re
 import numpy as np
 import pytest
 
-from dcgan import data, metrics
+from dcgan import data
+from dcgan.evaluation import metrics
 
 
 def normal_cdf(x):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dcgan import models
+from dcgan.gan import models
 
 SIZES_AND_CHANNELS = [(s, c) for s in (28, 32, 64, 128) for c in (1, 3)]
 

@@ -12,7 +12,7 @@ import sys
 from configs import tiny_vector
 from runner import ROOT, program_stderr, run_module
 
-from dcgan import loop
+from dcgan.run import loop
 
 TIMEOUT = 180  # seconds for any one worker process
 TINY = [

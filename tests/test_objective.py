@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dcgan import losses, objective
 from dcgan.config import Config
+from dcgan.gan import losses, objective
 
 
 def np_log_sigmoid(x):

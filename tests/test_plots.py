@@ -10,7 +10,7 @@ import pytest
 from matplotlib.backend_bases import MouseEvent
 from matplotlib.colors import to_rgb
 
-from dcgan import plots
+from dcgan.io import plots
 
 REAL_RGB = np.array(to_rgb(plots.REAL_COLOR)) * 255  # (0, 114, 178)
 FAKE_RGB = np.array(to_rgb(plots.FAKE_COLOR)) * 255  # (230, 159, 0)

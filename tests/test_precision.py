@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from configs import tiny_image, tiny_vector
 
-from dcgan import builder, distribute
+from dcgan.distribute import devices
+from dcgan.run import builder
 
 
 def first_batches(config, count):
@@ -79,7 +80,7 @@ def test_a_good_update_is_applied_unscaled_and_grows_the_scale_on_schedule(tmp_p
 
 
 def test_float16_under_mirrored_keeps_one_scale_on_every_replica(tmp_path):
-    strategy = distribute.make_strategy("mirrored", devices=("/cpu:0", "/cpu:1")).strategy
+    strategy = devices.make_strategy("mirrored", devices=("/cpu:0", "/cpu:1")).strategy
     config = tiny_vector(tmp_path, precision="mixed_float16", loss="wgan-gp")
     trainer = builder.build_trainer(config, strategy=strategy)
     iterator = iter(builder.build_dataset(config, batch_size=config.batch_size))

@@ -7,8 +7,8 @@ import tensorflow as tf
 from configs import tiny_image
 from runner import run_module
 
-from dcgan import loop, pretrained
 from dcgan.config import Config
+from dcgan.run import loop, pretrained
 
 
 def sample(*args):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dcgan import models, spectral
+from dcgan.gan import models, spectral
 
 _RNG_SEED = 7
 

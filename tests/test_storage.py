@@ -15,8 +15,10 @@ import tensorflow as tf
 from configs import tiny_image
 from PIL import Image
 
-from dcgan import data, images, loop, storage
-from dcgan.workdir import Workdir, WorkdirError
+from dcgan import data
+from dcgan.io import images, storage
+from dcgan.run import loop
+from dcgan.run.workdir import Workdir, WorkdirError
 
 
 @pytest.fixture

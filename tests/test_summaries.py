@@ -11,8 +11,8 @@ import tensorflow as tf
 from configs import STEP_METRICS, tiny_vector
 from tensorboard.plugins.hparams import plugin_data_pb2
 
-from dcgan import loop, summaries
-from dcgan.builder import build_trainer
+from dcgan.run import loop, summaries
+from dcgan.run.builder import build_trainer
 
 # Every metric the trainer and the loop can write, with its tag.
 TAGS = {

@@ -92,7 +92,7 @@ def test_folder_run_skips_bad_files_and_reports_them(tmp_path, read_summaries):
 # Run in a child: op determinism is process-wide.
 EXACT_RESUME = textwrap.dedent("""
     import sys, numpy as np
-    from dcgan import loop
+    from dcgan.run import loop
     from dcgan.config import Config
 
     def run(workdir, steps):

@@ -6,12 +6,12 @@ import pytest
 import tensorflow as tf
 from configs import STEP_METRICS
 
-from dcgan import models, objective
-from dcgan.builder import build_optimizer, build_trainer
 from dcgan.config import Config
-from dcgan.noise import NoiseDistribution
-from dcgan.replicas import ReplicaRandom
-from dcgan.trainer import Trainer, pack_samples
+from dcgan.distribute.replicas import ReplicaRandom
+from dcgan.gan import models, objective
+from dcgan.gan.noise import NoiseDistribution
+from dcgan.run.builder import build_optimizer, build_trainer
+from dcgan.step.trainer import Trainer, pack_samples
 
 LATENT = 4
 BATCH = 8
@@ -364,7 +364,7 @@ def test_compiled_lazy_penalty_runs_on_the_same_updates_as_the_schedule():
 
 
 def test_spectral_norm_does_one_power_iteration_per_d_update():
-    from dcgan import spectral
+    from dcgan.gan import spectral
 
     trainer = make_trainer(loss="wgan", clip_value=0.0, penalty="gp", spectral_norm=True)
     twin = make_trainer(loss="wgan", clip_value=0.0, penalty="gp", spectral_norm=True)
@@ -377,7 +377,7 @@ def test_spectral_norm_does_one_power_iteration_per_d_update():
 
 
 def test_diff_augment_transforms_real_and_fake_batches_in_that_order():
-    from dcgan import augment
+    from dcgan.gan import augment
 
     policy = ("translation", "cutout")
     trainer = make_trainer(image=True, diff_augment=policy, loss="hinge")

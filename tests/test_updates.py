@@ -25,10 +25,11 @@ from test_trainer import (
     weights,
 )
 
-from dcgan import loop, models, objective
 from dcgan.config import Config, ConfigError
-from dcgan.noise import NoiseDistribution
-from dcgan.trainer import Trainer
+from dcgan.gan import models, objective
+from dcgan.gan.noise import NoiseDistribution
+from dcgan.run import loop
+from dcgan.step.trainer import Trainer
 
 LR = 0.1
 

@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from dcgan.config import Config, ConfigError
-from dcgan.workdir import CheckpointError, Workdir, WorkdirError, checkpoint_damage
+from dcgan.run.workdir import CheckpointError, Workdir, WorkdirError, checkpoint_damage
 
 
 def run_config(path, **overrides):

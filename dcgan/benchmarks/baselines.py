@@ -19,7 +19,7 @@ from dcgan.config import Config
 
 def _optimizers(config: Config):
     """G's and D's optimizers, as the trainer of ``config`` gets them."""
-    from dcgan import builder
+    from dcgan.run import builder
 
     return tuple(
         builder.build_optimizer(
@@ -57,7 +57,7 @@ class KerasTrainOnBatch:
         """Builds the networks of ``config`` (with its current Keras seed) and compiles them."""
         import keras
 
-        from dcgan import builder
+        from dcgan.run import builder
 
         self.generator, self.discriminator = builder.build_networks(config)
         g_optimizer, d_optimizer = _optimizers(config)

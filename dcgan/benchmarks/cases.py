@@ -249,7 +249,7 @@ def prepare(case: Case) -> Prepared:
     """Builds ``case``'s networks (seeded as ``dcgan.prepare`` does) and its callable."""
     import keras
 
-    from dcgan import builder
+    from dcgan.run import builder
 
     config = case_config(case)
     scenario = step.Scenario(case.name, config, BASES[case.base].synthetic)

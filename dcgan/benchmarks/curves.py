@@ -109,11 +109,11 @@ def halves(num_samples: int) -> tuple[np.ndarray, np.ndarray]:
 
 def floor(num_samples: int) -> dict:
     """The metrics between ``halves(num_samples)`` in the shipped classifier's features."""
-    from dcgan import evaluation, features
+    from dcgan.evaluation import evaluator, features
 
     first, second = halves(num_samples)
     extractor = features.make_extractor(classifier="", layer="", dataset="glyphs")
-    result = evaluation.image_metrics(first, second, extractor)
+    result = evaluator.image_metrics(first, second, extractor)
     result.pop("fake_class_counts", None)
     return {**result, "extractor": extractor.description}
 
@@ -128,7 +128,7 @@ def perturbed(images: np.ndarray, name: str, *, seed: int = 0) -> np.ndarray:
     """``images`` in [-1, 1] changed by ``PERTURBATIONS[name]``: a Gaussian blur of that
     standard deviation, Gaussian noise of that standard deviation, every image moved one
     pixel right (black entering on the left), or the intensity above black scaled down."""
-    from dcgan import features
+    from dcgan.evaluation import features
 
     if name.startswith("blur"):
         sigma = float(name.split()[1])
@@ -146,13 +146,13 @@ def perturbed(images: np.ndarray, name: str, *, seed: int = 0) -> np.ndarray:
 def sensitivity(num_samples: int) -> dict[str, dict]:
     """The floor's comparison again with the second half perturbed (``perturbed``): how
     far the feature space moves for errors of look rather than of content."""
-    from dcgan import evaluation, features
+    from dcgan.evaluation import evaluator, features
 
     first, second = halves(num_samples)
     extractor = features.make_extractor(classifier="", layer="", dataset="glyphs")
     results = {}
     for name in PERTURBATIONS:
-        result = evaluation.image_metrics(first, perturbed(second, name), extractor)
+        result = evaluator.image_metrics(first, perturbed(second, name), extractor)
         result.pop("fake_class_counts", None)
         results[name] = result
     return results
@@ -212,7 +212,7 @@ def plot(runs: dict[str, dict[int, dict[str, float]]], reference: dict, path: st
     """FID (log scale) and classes covered against steps, with the floor, as a PNG."""
     import imageio.v3 as iio
 
-    from dcgan import plots
+    from dcgan.io import plots
 
     def curves(metric: str) -> dict:
         return {
@@ -271,7 +271,7 @@ def main(argv: list[str]) -> None:
     if FLAGS.train_steps:
         extra.append(f"--train_steps={FLAGS.train_steps}")
     extra += FLAGS.extra_flags
-    from dcgan import features
+    from dcgan.evaluation import features
 
     try:
         reference = floor(FLAGS.eval_samples)

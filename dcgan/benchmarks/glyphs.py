@@ -87,13 +87,14 @@ def run_one(experiment: str, *, root: str, train_steps: int, subset_file: str) -
 def measure(workdir: str, extractor, real: tuple[np.ndarray, np.ndarray], num_samples: int) -> dict:
     """The image metrics of the run's final sampling generator against ``real``, the
     features and classes of the whole set."""
-    from dcgan import builder, evaluation, pretrained
+    from dcgan.evaluation import evaluator
+    from dcgan.run import builder, pretrained
 
     run = pretrained.load_generator(workdir)
     noise = builder.build_noise(run.config).sample(num_samples, seed=[_EVAL_SEED, 0])
     fake_features, fake_classes = extractor(run.generator.predict(noise, batch_size=500, verbose=0))
     step = int(os.path.basename(run.checkpoint).split("-")[-1])
-    result = evaluation.feature_metrics(
+    result = evaluator.feature_metrics(
         real[0],
         fake_features,
         real_classes=real[1],
@@ -149,7 +150,7 @@ def main(argv: list[str]) -> None:
             cli.USAGE_ERROR,
         )
     cli.quiet_tensorflow()
-    from dcgan import evaluation, features
+    from dcgan.evaluation import evaluator, features
 
     images, _ = glyph_set()
     os.makedirs(FLAGS.workdir_root, exist_ok=True)
@@ -161,7 +162,7 @@ def main(argv: list[str]) -> None:
     print(f"classifier: {extractor.description}, held-out accuracy {100 * accuracy:.1f} %")
     real_features, real_classes = extractor(images)
     first, second = halves(len(images))
-    floor = evaluation.feature_metrics(
+    floor = evaluator.feature_metrics(
         real_features[first],
         real_features[second],
         real_classes=real_classes[first],

@@ -97,7 +97,7 @@ def measure(scenario: Scenario, *, steps: int, warmup: int) -> dict[str, object]
     """
     import keras
 
-    from dcgan import builder
+    from dcgan.run import builder
 
     config = scenario.config
     dataset = scenario_dataset(scenario)

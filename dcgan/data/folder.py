@@ -28,8 +28,8 @@ from collections.abc import Callable
 import numpy as np
 import tensorflow as tf
 
-from dcgan import storage
 from dcgan.data.common import DataError, to_model_range
+from dcgan.io import storage
 
 # Every format tf.io.decode_image reads (GIF: the first frame).
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")

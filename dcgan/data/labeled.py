@@ -13,9 +13,9 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from dcgan import storage
 from dcgan.data import arrays, folder, glyphs
 from dcgan.data.common import DataError
+from dcgan.io import storage
 
 LABELED_DATASETS = ("glyphs", *arrays.KERAS_DATASETS, "folder")
 

@@ -21,9 +21,9 @@ from __future__ import annotations
 import tensorflow as tf
 from google.protobuf.message import DecodeError
 
-from dcgan import storage
 from dcgan.data.common import DataError
 from dcgan.data.folder import check_decode_options, find_images, image_decoder, keep_decoded
+from dcgan.io import storage
 
 FEATURE = "image/encoded"
 # Shards read at once: enough to mix the shards' contents and keep the cores busy.

@@ -9,10 +9,11 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from dcgan import evaluation, images, plots
 from dcgan.config import Config
-from dcgan.trainer import Trainer
-from dcgan.workdir import Workdir
+from dcgan.evaluation import evaluator
+from dcgan.io import images, plots
+from dcgan.run.workdir import Workdir
+from dcgan.step.trainer import Trainer
 
 
 def write(trainer: Trainer, config: Config, workdir: Workdir, writer, step: int) -> None:
@@ -47,7 +48,7 @@ def vector_plot(trainer: Trainer, config: Config, samples: np.ndarray, *, step: 
     The real batch comes from a separate pipeline with the run's seed, so the plot never
     takes data from the training iterator.
     """
-    real = evaluation.real_examples(config, len(samples))
+    real = evaluator.real_examples(config, len(samples))
     dim = samples.shape[1]
     lo, hi = plots.padded_range(real, samples)
     axis = np.linspace(lo, hi, 200 if dim == 1 else 100, dtype=np.float32)

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 
 import keras
 
-from dcgan import spectral
+from dcgan.gan import spectral
 
 SUPPORTED_IMAGE_SIZES = (28, 32, 64, 128)
 NORMALIZATIONS = ("batch", "layer", "none")

@@ -24,9 +24,10 @@ from typing import NamedTuple
 import keras
 import tensorflow as tf
 
-from dcgan import augment, losses, replicas, spectral
-from dcgan.noise import NoiseDistribution
-from dcgan.objective import Objective
+from dcgan.distribute import replicas
+from dcgan.gan import augment, losses, spectral
+from dcgan.gan.noise import NoiseDistribution
+from dcgan.gan.objective import Objective
 
 TRAIN_ORDERS = ("d_first", "g_first")
 # How a step's two updates share their forward passes (``Trainer``'s ``updates``).

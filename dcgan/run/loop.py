@@ -19,10 +19,13 @@ from collections.abc import Iterator
 import numpy as np
 import tensorflow as tf
 
-from dcgan import data, distribute, evaluation, snapshots, summaries
+from dcgan import data
 from dcgan.config import Config
-from dcgan.prepare import PreparedRun, prepare
-from dcgan.trainer import Trainer
+from dcgan.distribute import devices
+from dcgan.evaluation import evaluator
+from dcgan.run import snapshots, summaries
+from dcgan.run.prepare import PreparedRun, prepare
+from dcgan.step.trainer import Trainer
 
 # The order of the columns of the stdout log line; other metrics follow.
 _LOG_FIRST = ("d_loss", "g_loss")
@@ -102,7 +105,7 @@ def _train(run: PreparedRun) -> Trainer:
             since_check.append(_train_steps(run, count))
             step += count  # the device may still be running these: nothing waits for it
             # Every worker stops at the same step, even if a signal reached only one.
-            stopping = distribute.agree_to_stop(run.cluster, stop.signal is not None)
+            stopping = devices.agree_to_stop(run.cluster, stop.signal is not None)
             if not (stopping or _is_event(config, step)):
                 continue
             # Below, everything reads the device's results: wait for them once, here.
@@ -280,7 +283,7 @@ def _evaluate(run: PreparedRun, writer, step: int) -> dict | None:
             tf.summary.scalar(f"eval/{name}", value)
     line = " ".join(f"{name}={value:.4g}" for name, value in values.items())
     print(f"eval at step {step}: {line}", flush=True)
-    alarm = evaluation.collapse_alarm(config, result) if step else None  # G is untrained at 0
+    alarm = evaluator.collapse_alarm(config, result) if step else None  # G is untrained at 0
     if alarm:
         message = f"mode collapse? at step {step}: {alarm} (--alarm_* thresholds)"
         print(message, flush=True)
@@ -300,7 +303,7 @@ def _evaluate(run: PreparedRun, writer, step: int) -> dict | None:
         and all(best["metrics"].get(key) == result.get(key) for key in ("extractor", "num_samples"))
     )
     previous = best["value"] if comparable else None
-    if not evaluation.is_better(metric, value, previous):
+    if not evaluator.is_better(metric, value, previous):
         return best
     path = run.save(step, best=True)
     best = {"metric": metric, "value": value, "step": step, "checkpoint": path, "metrics": result}

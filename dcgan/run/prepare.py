@@ -14,11 +14,15 @@ import tempfile
 import keras
 import tensorflow as tf
 
-from dcgan import builder, data, distribute, evaluation, storage
 from dcgan import config as config_lib
+from dcgan import data
 from dcgan.config import Config
-from dcgan.trainer import Trainer
-from dcgan.workdir import CheckpointError, Workdir
+from dcgan.distribute import devices
+from dcgan.evaluation import evaluator
+from dcgan.io import storage
+from dcgan.run import builder
+from dcgan.run.workdir import CheckpointError, Workdir
+from dcgan.step.trainer import Trainer
 
 
 @dataclasses.dataclass
@@ -45,9 +49,9 @@ class PreparedRun:
     workdir: Workdir
     manager: tf.train.CheckpointManager
     skipped_images: tf.Variable | None = None
-    evaluator: evaluation.Evaluator | None = None
+    evaluator: evaluator.Evaluator | None = None
     best_manager: tf.train.CheckpointManager | None = None
-    cluster: distribute.Cluster | None = None
+    cluster: devices.Cluster | None = None
 
     def save(self, step: int, *, best: bool = False) -> str:
         """Saves a checkpoint numbered ``step`` in ``checkpoints/``, or in ``best/``.
@@ -76,19 +80,19 @@ def prepare(config: Config) -> PreparedRun:
     Raises:
         ConfigError: if the workdir holds a run that these flags may not continue.
         WorkdirError: if the workdir cannot be created or written.
-        distribute.DistributeError: if the strategy, devices, cluster or TPU cannot be
+        devices.DistributeError: if the strategy, devices, cluster or TPU cannot be
             used, or the global batch cannot be split over the replicas.
         data.DataError: if the data is missing or unreadable.
         CheckpointError: if the latest checkpoint does not match the networks.
-        evaluation.EvaluationError: if --eval_every needs a feature extractor that
+        evaluator.EvaluationError: if --eval_every needs a feature extractor that
             cannot be loaded.
     """
     if tf.io.gfile.exists(config.workdir) and not tf.io.gfile.isdir(config.workdir):
         raise config_lib.ConfigError(f"--workdir={config.workdir} exists and is not a directory")
     Workdir(config.workdir).check_writable()  # before any work, so a refusal costs nothing
     # Before any other TensorFlow work: a multi-worker strategy must come first.
-    cluster = distribute.make_strategy(config.strategy, devices=config.devices, tpu=config.tpu)
-    distribute.check_batch(cluster, config.batch_size, config.pack)
+    cluster = devices.make_strategy(config.strategy, devices=config.devices, tpu=config.tpu)
+    devices.check_batch(cluster, config.batch_size, config.pack)
     if config.dataset == "npy_vectors" and not config.vector_dim:
         # Read from the file's header and saved with the run, so sampling later does
         # not need the data file.
@@ -119,7 +123,7 @@ def prepare(config: Config) -> PreparedRun:
     manager = workdir.checkpoint_manager(checkpoint, keep=config.keep_checkpoints)
     evaluator = best_manager = None
     if config.eval_every:
-        evaluator = evaluation.Evaluator(config, num_samples=config.eval_samples)
+        evaluator = evaluator.Evaluator(config, num_samples=config.eval_samples)
     if config.best_metric:
         workdir.best()  # a damaged record is refused now, not after hours of training
         best_manager = workdir.best_manager(checkpoint)
@@ -137,7 +141,7 @@ def prepare(config: Config) -> PreparedRun:
     )
 
 
-def _restore(config: Config, cluster: distribute.Cluster, trainer: Trainer, workdir: Workdir):
+def _restore(config: Config, cluster: devices.Cluster, trainer: Trainer, workdir: Workdir):
     """Builds the data pipeline and restores the latest checkpoint of ``workdir``, if any.
 
     One pipeline feeding global batches is checkpointed with the run, so a resumed run

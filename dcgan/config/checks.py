@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from dcgan import objective
 from dcgan.config import (
     AUGMENTATIONS,
     CLASS_METRICS,
@@ -23,6 +22,7 @@ from dcgan.config import (
     format_value,
     no_effect_message,
 )
+from dcgan.gan import objective
 
 _UNITS = "a non-empty comma-separated list of positive integers"
 # Density and coverage need each real image's 5 nearest other real images.

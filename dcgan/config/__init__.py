@@ -20,7 +20,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from dcgan import objective
+from dcgan.gan import objective
 
 # Copies of lists owned by modules that load TensorFlow (dcgan.data, dcgan.models);
 # tests/test_config.py checks that each equals its owner's.
@@ -530,9 +530,9 @@ class Config:
             if isinstance(field.default, tuple) and isinstance(value, list):
                 object.__setattr__(self, field.name, tuple(value))  # JSON and absl give lists
         # Imported here, not at the top: config_checks imports this module.
-        from dcgan import config_checks
+        from dcgan.config import checks
 
-        config_checks.validate(self)
+        checks.validate(self)
 
     def learning_rates(self, step: int) -> dict[str, float]:
         """``{"g_lr": …, "d_lr": …}`` at ``step``, after ``lr_decay_steps``' linear decay."""

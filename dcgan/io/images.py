@@ -12,7 +12,7 @@ import math
 import imageio.v3 as iio
 import numpy as np
 
-from dcgan import storage
+from dcgan.io import storage
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:

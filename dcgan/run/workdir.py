@@ -23,8 +23,8 @@ import uuid
 import numpy as np
 import tensorflow as tf
 
-from dcgan import images, storage
 from dcgan.config import Config, ConfigError
+from dcgan.io import images, storage
 
 
 class CheckpointError(RuntimeError):

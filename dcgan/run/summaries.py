@@ -17,8 +17,8 @@ import dataclasses
 import tensorflow as tf
 from tensorboard.plugins.hparams import api as hp
 
-from dcgan import objective
 from dcgan.config import Config, format_value
+from dcgan.gan import objective
 
 # The text summary of the run's flags.
 FLAGS_TAG = "config/flags"

@@ -14,10 +14,11 @@ import keras
 import tensorflow as tf
 
 from dcgan import config as config_lib
-from dcgan import data, models, objective
+from dcgan import data
 from dcgan.config import Config
-from dcgan.noise import NoiseDistribution
-from dcgan.trainer import Trainer
+from dcgan.gan import models, objective
+from dcgan.gan.noise import NoiseDistribution
+from dcgan.step.trainer import Trainer
 
 # Vector runs have no image grid; their fixed noise batch feeds a histogram instead.
 _VECTOR_FIXED_SAMPLES = 1000

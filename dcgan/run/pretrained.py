@@ -13,9 +13,9 @@ import dataclasses
 import keras
 import tensorflow as tf
 
-from dcgan.builder import build_networks
 from dcgan.config import Config, ConfigError
-from dcgan.workdir import CheckpointError, Workdir
+from dcgan.run.builder import build_networks
+from dcgan.run.workdir import CheckpointError, Workdir
 
 
 @dataclasses.dataclass(frozen=True)

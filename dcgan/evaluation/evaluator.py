@@ -16,8 +16,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from dcgan import builder, data, features, metrics
+from dcgan import data
 from dcgan.config import HIGHER_IS_BETTER, Config
+from dcgan.evaluation import features, metrics
+from dcgan.run import builder
 
 _CHUNK = 256  # examples per generator call, to bound memory
 EvaluationError = features.EvaluationError

@@ -17,7 +17,7 @@ import socket
 
 import tensorflow as tf
 
-from dcgan import storage
+from dcgan.io import storage
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 # The task types TF_CONFIG may name; a chief is optional (else worker 0 is the chief).
