@@ -63,17 +63,18 @@ def main(argv: list[str]) -> None:
     cli.quiet_tensorflow()
     import tensorflow as tf
 
-    from dcgan import data
+    from dcgan.data import labeled as labeled_data
+    from dcgan.data.common import DataError
     from dcgan.evaluation import features
 
     try:
-        labeled = data.labeled.labeled_images(
+        labeled = labeled_data.labeled_images(
             FLAGS.dataset,
             data_dir=FLAGS.data_dir,
             image_size=FLAGS.image_size,
             channels=FLAGS.channels,
         )
-    except data.DataError as e:
+    except DataError as e:
         cli.fail(_PROGRAM, e, cli.INPUT_ERROR)
     count, height, width, channels = labeled.images.shape
     print(

@@ -1,14 +1,15 @@
 """DiffAugment against NumPy re-implementations fed the generator's own next draws.
 
 Each test copies the generator, draws from the copy what ``diff_augment`` documents it
-draws (per transform, in POLICIES order), and rebuilds the expected images in NumPy.
+draws (per transform, in AUGMENTATIONS order), and rebuilds the expected images in NumPy.
 """
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from dcgan.gan.augment import POLICIES, diff_augment
+from dcgan.gan.augment import diff_augment
+from dcgan.gan.choices import AUGMENTATIONS
 
 SEED = 7
 
@@ -154,11 +155,11 @@ def test_all_transforms_draw_in_policies_order():
     colored = np_color(x, *draw_color(draws, 4))
     moved = np_translate(colored, *draw_translation(draws, 4, 8, 8))
     expected = moved * np_cutout_keep(shape, *draw_cutout(draws, 4, 8, 8))
-    np.testing.assert_allclose(augment(x, POLICIES, rng), expected, atol=1e-5)
+    np.testing.assert_allclose(augment(x, AUGMENTATIONS, rng), expected, atol=1e-5)
     np.testing.assert_array_equal(rng.state.numpy(), draws.state.numpy())
 
 
-@pytest.mark.parametrize("policy", [("translation",), POLICIES])
+@pytest.mark.parametrize("policy", [("translation",), AUGMENTATIONS])
 @pytest.mark.parametrize("static_size", [True, False])
 def test_dynamic_batch_inside_tf_function(policy, static_size):
     height, width, channels = 8, 16, 3
@@ -176,7 +177,7 @@ def test_dynamic_batch_inside_tf_function(policy, static_size):
         np.testing.assert_allclose(traced(tf.constant(x)).numpy(), eager, atol=1e-6)
 
 
-@pytest.mark.parametrize("policy", [("color",), ("translation",), ("cutout",), POLICIES])
+@pytest.mark.parametrize("policy", [("color",), ("translation",), ("cutout",), AUGMENTATIONS])
 def test_gradient_is_finite(policy):
     x = tf.constant(make_images((4, 8, 8, 3)))
     with tf.GradientTape() as tape:
@@ -228,24 +229,24 @@ def test_same_state_same_output_and_advanced_state_differs():
     x = make_images((4, 8, 8, 3))
     rng = tf.random.Generator.from_seed(SEED)
     again = copy_of(rng)
-    first = augment(x, POLICIES, rng)
-    np.testing.assert_array_equal(augment(x, POLICIES, again), first)
-    assert not np.allclose(augment(x, POLICIES, rng), first)  # rng has moved on
+    first = augment(x, AUGMENTATIONS, rng)
+    np.testing.assert_array_equal(augment(x, AUGMENTATIONS, again), first)
+    assert not np.allclose(augment(x, AUGMENTATIONS, rng), first)  # rng has moved on
 
 
 def test_policy_order_does_not_matter():
     x = make_images((4, 8, 8, 3))
     rng = tf.random.Generator.from_seed(SEED)
     listed = augment(x, ["cutout", "translation", "color"], copy_of(rng))
-    np.testing.assert_array_equal(listed, augment(x, POLICIES, rng))
+    np.testing.assert_array_equal(listed, augment(x, AUGMENTATIONS, rng))
 
 
 @pytest.mark.parametrize("dtype, atol", [(tf.float16, 1e-2), (tf.bfloat16, 5e-2)])
 def test_dtype_is_kept(dtype, atol):
     x = make_images((4, 8, 8, 3))
     rng = tf.random.Generator.from_seed(SEED)
-    expected = augment(x, POLICIES, copy_of(rng))
-    out = diff_augment(tf.cast(x, dtype), POLICIES, rng)
+    expected = augment(x, AUGMENTATIONS, copy_of(rng))
+    out = diff_augment(tf.cast(x, dtype), AUGMENTATIONS, rng)
     assert out.dtype == dtype and out.shape == x.shape
     np.testing.assert_allclose(tf.cast(out, tf.float32).numpy(), expected, atol=atol)
 

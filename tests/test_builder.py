@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dcgan.config import PRECISIONS, Config
+from dcgan.config import Config
+from dcgan.gan.choices import PRECISIONS
 from dcgan.run import builder
 
 # Compute dtype of the hidden layers for each --precision.

@@ -11,7 +11,9 @@ from keras.src.backend import config as keras_config
 from keras.src.utils import file_utils
 
 from dcgan import data
-from dcgan.data import DataError, arrays, labeled
+from dcgan.data import arrays, labeled
+from dcgan.data import choices as data_choices
+from dcgan.data.common import DataError
 
 
 def take(dataset, count):
@@ -166,7 +168,7 @@ def test_a_labeled_keras_set_for_a_classifier(keras_home):
     np.testing.assert_array_equal(found.images[..., 0], found.images[..., 2])
 
 
-@pytest.mark.parametrize("name", arrays.KERAS_DATASETS)
+@pytest.mark.parametrize("name", data_choices.KERAS_DATASETS)
 def test_missing_keras_files_say_what_to_put_where(keras_home, name):
     with pytest.raises(DataError) as info:
         data.make_dataset(name, batch_size=4, seed=0)

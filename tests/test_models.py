@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from dcgan.gan import choices as gan_choices
 from dcgan.gan import models
 
 SIZES_AND_CHANNELS = [(s, c) for s in (28, 32, 64, 128) for c in (1, 3)]
@@ -61,7 +62,7 @@ def test_generator_output_is_tanh_bounded_even_when_saturated():
     assert np.abs(images).max() > 0.99
 
 
-@pytest.mark.parametrize("norm", models.NORMALIZATIONS)
+@pytest.mark.parametrize("norm", gan_choices.NORMALIZATIONS)
 def test_discriminator_returns_unsquashed_logits(norm):
     disc = models.dcgan_discriminator(image_size=32, channels=3, base_width=8, norm=norm)
     last = disc.layers[-1]
@@ -250,7 +251,7 @@ def test_mlp_outputs_are_linear():
         np.testing.assert_allclose(out, [bias], atol=1e-6)
 
 
-@pytest.mark.parametrize("activation", models.ACTIVATIONS)
+@pytest.mark.parametrize("activation", gan_choices.ACTIVATIONS)
 def test_mlp_activations(activation):
     disc = models.mlp_discriminator(input_dim=2, hidden_units=(3, 3), activation=activation)
     acts = disc.layers[2:-1:2]

@@ -11,7 +11,8 @@ from dcgan.distribute.replicas import ReplicaRandom
 from dcgan.gan import models, objective
 from dcgan.gan.noise import NoiseDistribution
 from dcgan.run.builder import build_optimizer, build_trainer
-from dcgan.step.trainer import Trainer, pack_samples
+from dcgan.step.gradients import pack_samples
+from dcgan.step.trainer import Trainer
 
 LATENT = 4
 BATCH = 8
@@ -505,7 +506,7 @@ def test_build_optimizer():
         ({"n_critic": 0}, "n_critic=0"),
         ({"loss": "wgan-gp", "lsgan_targets": (1.0, 0.0, 1.0)}, "lsgan_targets does not apply"),
         ({"penalty": "r1", "penalty_weight": -1.0}, "penalty_weight=-1.0"),
-        ({"g_ema_decay": 1.0}, r"g_ema_decay=1.0 must be in \[0, 1\)"),
+        ({"g_ema_decay": 1.0}, r"g_ema_decay=1.0 is invalid; allowed: a number in \[0.0, 1.0\)"),
     ],
 )
 def test_bad_options(options, message):
@@ -551,7 +552,7 @@ def test_uniform_noise_for_steps_and_fixed_samples():
     # The fixed noise is the stateless draw for [seed, 1]; the step noise is the rng's.
     expected = tf.random.stateless_uniform([16, LATENT], seed=[2, 1], minval=-3.0, maxval=3.0)
     np.testing.assert_array_equal(trainer.fixed_noise, expected)
-    drawn = trainer._noise(tf.constant(5000)).numpy()
+    drawn = trainer.gradients.noise_batch(tf.constant(5000)).numpy()
     np.testing.assert_array_equal(
         drawn[:5],
         ReplicaRandom(tf.random.Generator.from_seed(2)).uniform([5000, LATENT], -3, 3)[:5],

@@ -534,11 +534,6 @@ class Config:
 
         checks.validate(self)
 
-    def learning_rates(self, step: int) -> dict[str, float]:
-        """``{"g_lr": …, "d_lr": …}`` at ``step``, after ``lr_decay_steps``' linear decay."""
-        factor = max(0.0, 1.0 - step / self.lr_decay_steps) if self.lr_decay_steps else 1.0
-        return {"g_lr": self.g_lr * factor, "d_lr": self.d_lr * factor}
-
     @property
     def eval_metrics(self) -> tuple[str, ...]:
         """Names of the metrics an evaluation of this run computes (empty: none exist)."""

@@ -1,252 +1,49 @@
-"""Input pipelines: the one interface every training source goes through.
+"""The data layer: every training source as batches in [-1, 1] (``make_dataset``).
 
-:func:`make_dataset` is the one place where every source ends: an infinite dataset of
-float32 batches with a fully static shape, deterministic for a given seed, so a training
-run can be reproduced and resumed (the iterator goes into the checkpoint). Image
-batches are ``[batch, size, size, channels]`` in ``[-1, 1]``; vector batches are
-``[batch, dim]``.
+One module per kind of source, each used through ``dcgan.data.pipeline.make_dataset``:
 
-This package is the data leaf: it imports nothing else from the project but the leaf
-:mod:`dcgan.storage` (files on any file system TensorFlow reads). One module per
-kind of source, each used through :func:`make_dataset`:
+- ``toys``: the toy vector sets (gaussian1d, ring2d, grid2d);
+- ``glyphs``: the built-in glyph image set;
+- ``folder``: folders of image files; ``tfrecord``: shards of encoded images; both
+  decode through ``decode``;
+- ``arrays``: Keras's image sets and .npy arrays; ``tfds``: TensorFlow Datasets sets;
+- ``labeled``: labeled sets, for training a domain classifier;
+- ``common``: what they share (``DataError``, pixel conversion);
+- ``choices``: the names of the sources and their options, free of TensorFlow.
 
-- :mod:`dcgan.data.toys`: the toy vector sets (gaussian1d, ring2d, grid2d);
-- :mod:`dcgan.data.glyphs`: the built-in glyph image set;
-- :mod:`dcgan.data.folder`: folders of image files;
-- :mod:`dcgan.data.tfrecord`: sharded TFRecord files of encoded images;
-- :mod:`dcgan.data.arrays`: Keras's image sets and .npy arrays;
-- :mod:`dcgan.data.tfds`: TensorFlow Datasets sets;
-- :mod:`dcgan.data.common`: what they share (``DataError``, pixel conversion).
-
-The names the rest of the project uses are re-exported here, so callers need only
-``from dcgan import data``.
+Importing the package loads no TensorFlow (``dcgan.config`` reads ``choices`` to check
+flags at once). The names most callers need are attributes of the package, loaded with
+their module on first use: ``data.make_dataset``, ``data.DataError``, ….
 """
 
 from __future__ import annotations
 
-import numpy as np
-import tensorflow as tf
+import importlib
 
-from dcgan.data import arrays, folder, glyphs, labeled, tfds, tfrecord, toys  # noqa: F401 - dcgan.data.labeled
-from dcgan.data.common import DataError, to_model_range
-from dcgan.data.common import check_int as _check_int
-
-IMAGE_DATASETS = ("glyphs", "folder", *arrays.KERAS_DATASETS, "npy", "tfrecord")
-VECTOR_DATASETS = toys.VECTOR_DATASETS
-# The order of dcgan.config.DATASETS (the flag's choices): newer sources come last.
-DATASETS = (
-    "glyphs",
-    "folder",
-    *VECTOR_DATASETS,
-    *arrays.KERAS_DATASETS,
-    "npy",
-    "npy_vectors",
-    "tfrecord",
+from dcgan.data.choices import (  # noqa: F401 - the package's names
+    BAD_IMAGE_ACTIONS,
+    CROPS,
+    DATASETS,
+    ENCODED_DATASETS,
+    IMAGE_DATASETS,
+    IMAGE_EXTENSIONS,
+    RESIZE_METHODS,
+    VECTOR_DATASETS,
 )
-# The sources that skip undecodable images and count them in ``skipped_images``.
-ENCODED_DATASETS = ("folder", "tfrecord")
-IMAGE_EXTENSIONS = folder.IMAGE_EXTENSIONS
-CROPS = folder.CROPS
-RESIZE_METHODS = folder.RESIZE_METHODS
-BAD_IMAGE_ACTIONS = folder.BAD_IMAGE_ACTIONS
-bad_image_message = folder.bad_image_message
-npy_vector_dim = arrays.npy_vector_dim
-mixture_centers = toys.mixture_centers
-GLYPH_SIZES = glyphs.GLYPH_SIZES
-render_glyphs = glyphs.render_glyphs
 
-__all__ = ["DataError", "make_dataset", "mixture_centers", "render_glyphs"]
+# Attribute -> the module that defines it, imported when the attribute is first read.
+_LAZY = {
+    "make_dataset": "pipeline",
+    "DataError": "common",
+    "bad_image_message": "decode",
+    "npy_vector_dim": "arrays",
+    "mixture_centers": "toys",
+    "render_glyphs": "glyphs",
+    "GLYPH_SIZES": "glyphs",
+}
 
 
-def make_dataset(
-    name: str,
-    *,
-    batch_size: int,
-    seed: int,
-    image_size: int = 32,
-    channels: int = 1,
-    data_dir: str | None = None,
-    data_file: str | None = None,
-    data_pattern: str | None = None,
-    crop: str = "none",
-    crop_size: int = 0,
-    resize_method: str = "bilinear",
-    random_flip: bool = False,
-    on_bad_image: str = "skip",
-    skipped_images: tf.Variable | None = None,
-    vector_dim: int | None = None,
-    cache: str = "",
-    shard: tuple[int, int] = (1, 0),
-) -> tf.data.Dataset:
-    """Builds an infinite, deterministic dataset of float32 batches.
-
-    Args:
-        name: One of :data:`DATASETS`, or ``tfds:NAME`` for a prepared TensorFlow
-            Datasets set (see :mod:`dcgan.data.tfds`).
-        batch_size: Examples per batch; the last partial batch of an epoch is dropped.
-        seed: Non-negative seed for shuffling, flipping and sampling (the glyph images
-            are a fixed set; the seed only orders them).
-        image_size: Side of the square images (image sets only; glyphs supports
-            :data:`GLYPH_SIZES`; other sets are resized to it).
-        channels: 1 (grayscale) or 3 (RGB), image sets only; sources are converted.
-        data_dir: Root folder searched recursively, required for ``"folder"``; for
-            ``tfds:NAME``, the TFDS data directory (None: TFDS's default).
-        data_file: The .npy file, required for ``"npy"``.
-        data_pattern: A glob of TFRecord files, required for ``"tfrecord"`` (see
-            :mod:`dcgan.data.tfrecord`).
-        crop: ``"center"`` or ``"none"``, folders and TFRecords (see
-            :func:`dcgan.data.folder.folder_images`).
-        crop_size: Side of the center crop; 0 takes the largest square.
-        resize_method: How images of another size are resized (folder, Keras and npy
-            sets), one of :data:`RESIZE_METHODS`.
-        random_flip: Mirror each image left-right with probability 1/2 (image sets).
-        on_bad_image: ``"skip"`` or ``"fail"`` on a file that cannot be decoded.
-        skipped_images: int64 variable counting skipped files (folders and TFRecords);
-            the caller checkpoints it next to the iterator.
-        vector_dim: For ``"npy_vectors"``: the width the file must have (None: any).
-        cache: Folders only: ``""`` streams from disk, ``"memory"`` decodes the set once
-            and holds it in memory, a file path also keeps it in that .npy file.
-        shard: ``(num_shards, index)``: the part of the data this worker of
-            ``num_shards`` reads; the parts are disjoint and together the whole set.
-            ``(1, 0)``, the default, is the whole set.
-
-    Returns:
-        A repeated, prefetched ``tf.data.Dataset`` of ``[batch_size, image_size,
-        image_size, channels]`` images in [-1, 1], or of ``[batch_size, dim]`` vectors.
-
-    Raises:
-        DataError: If an argument is invalid or the source is missing or unusable.
-    """
-    if name not in DATASETS and not name.startswith(tfds.PREFIX):
-        raise DataError(
-            f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}, {tfds.PREFIX}NAME"
-        )
-    _check_int("batch_size", batch_size, minimum=1)
-    _check_int("seed", seed, minimum=0)
-    _check_shard(shard)
-    if name in VECTOR_DATASETS:
-        return toys.toy_dataset(name, batch_size=batch_size, seed=seed, shard=shard)
-    if name == "npy_vectors":
-        vectors = arrays.npy_vectors(data_file, dim=vector_dim)
-        return _array_dataset(vectors, batch_size, seed, shard=shard).prefetch(tf.data.AUTOTUNE)
-    _check_int("image_size", image_size, minimum=1)
-    if channels not in (1, 3) or isinstance(channels, bool):
-        raise DataError(f"channels must be 1 or 3, got {channels!r}")
-    if resize_method not in RESIZE_METHODS:
-        raise DataError(
-            f"resize_method {resize_method!r} is invalid; choose one of: "
-            f"{', '.join(RESIZE_METHODS)}"
-        )
-    shape = dict(image_size=image_size, channels=channels)
-    # What the two sources of encoded images share.
-    decoding = dict(
-        seed=seed,
-        crop=crop,
-        crop_size=crop_size,
-        resize_method=resize_method,
-        on_bad_image=on_bad_image,
-        skipped_images=skipped_images,
-        shard=shard,
-        **shape,
-    )
-    if name == "folder":
-        dataset = folder.folder_images(data_dir, batch_size=batch_size, cache=cache, **decoding)
-    elif name == "tfrecord":
-        dataset = tfrecord.tfrecord_images(data_pattern, **decoding)
-    elif name.startswith(tfds.PREFIX):
-        dataset = tfds.tfds_images(
-            name, data_dir=data_dir, seed=seed, resize_method=resize_method, shard=shard, **shape
-        )
-    else:
-        images = _image_array(name, image_size=image_size, data_file=data_file)
-        dataset = _array_dataset(images, batch_size, seed, resize_method, shard=shard, **shape)
-    if name in ENCODED_DATASETS or name.startswith(tfds.PREFIX):  # they stream single images
-        dataset = dataset.batch(batch_size, drop_remainder=True)
-    if random_flip:
-        dataset = _flip_dataset(dataset, seed, shard)
-    return dataset.prefetch(tf.data.AUTOTUNE)
-
-
-def _image_array(name: str, *, image_size: int, data_file: str | None) -> np.ndarray:
-    """The uint8 images ``[N, H, W, C]`` of an in-memory set: glyphs, npy or a Keras set."""
-    if name == "glyphs":
-        # The set itself is fixed (render seed 0), like a downloaded dataset, so runs
-        # with different seeds train on the same images and only the order differs.
-        return glyphs.render_glyphs(image_size=image_size)
-    if name == "npy":
-        return arrays.npy_images(data_file)
-    return arrays.keras_images(name)
-
-
-def _array_dataset(
-    examples: np.ndarray,
-    batch_size: int,
-    seed: int,
-    resize_method: str = "bilinear",
-    *,
-    image_size: int | None = None,
-    channels: int | None = None,
-    shard: tuple[int, int] = (1, 0),
-) -> tf.data.Dataset:
-    """Batches of an in-memory set: uint8 images ``[N, H, W, C]`` converted to the run's
-    shape, or (``image_size`` None) float32 vectors ``[N, D]`` as they are. A ``shard``
-    ``(n, i)`` holds examples i, i + n, …"""
-    num_shards, index = shard
-    examples = examples[index::num_shards]
-    count = examples.shape[0]
-    if count < batch_size:
-        part = f" (part {index} of {num_shards})" if num_shards > 1 else ""
-        raise DataError(
-            f"the set{part} holds only {count} examples, fewer than batch_size={batch_size}"
-        )
-    examples = tf.constant(examples)
-
-    def to_float(indices: tf.Tensor) -> tf.Tensor:
-        batch = tf.gather(examples, indices)
-        if image_size is None:
-            return batch
-        return to_model_range(
-            batch, image_size=image_size, channels=channels, resize_method=resize_method
-        )
-
-    # Shuffling indices instead of images keeps the shuffle buffer (and any saved
-    # iterator state) at 8 bytes per image instead of a full copy of the set.
-    return (
-        tf.data.Dataset.range(count)
-        .shuffle(count, seed=seed, reshuffle_each_iteration=True)
-        .repeat()
-        .batch(batch_size, drop_remainder=True)
-        .map(to_float, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    )
-
-
-def _check_shard(shard: object) -> None:
-    """Raises DataError unless ``shard`` is ``(num_shards, index)`` with 0 <= index < num_shards."""
-    valid = (
-        isinstance(shard, tuple)
-        and len(shard) == 2
-        and all(isinstance(n, int) and not isinstance(n, bool) for n in shard)
-        and 0 <= shard[1] < shard[0]
-    )
-    if not valid:
-        raise DataError(
-            f"shard {shard!r} is invalid; allowed: (num_shards, index) with 0 <= index < "
-            "num_shards, e.g. (1, 0) for the whole set"
-        )
-
-
-def _flip_dataset(dataset: tf.data.Dataset, seed: int, shard: tuple[int, int]) -> tf.data.Dataset:
-    seed = tf.constant(seed, tf.int64)
-
-    def flip(batch: tf.Tensor, step: tf.Tensor) -> tf.Tensor:
-        # Batch `step`'s flips depend only on (seed, step): the counter's position is
-        # saved with the iterator, so a resumed run flips the same images.
-        coins = tf.random.stateless_uniform([batch.shape[0]], seed=tf.stack([seed, step]))
-        return tf.where(coins[:, None, None, None] < 0.5, tf.reverse(batch, axis=[2]), batch)
-
-    # Worker i of n flips as batches i, i + n, … of one worker would: its own coins.
-    num_shards, index = shard
-    counter = tf.data.Dataset.counter(start=index, step=num_shards)
-    return tf.data.Dataset.zip(dataset, counter).map(
-        flip, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
-    )
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'dcgan.data' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"dcgan.data.{_LAZY[name]}"), name)

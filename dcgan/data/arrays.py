@@ -33,7 +33,6 @@ KERAS_FILES = {
         ),
     ),
 }
-KERAS_DATASETS = tuple(KERAS_FILES)
 
 
 def keras_cache_dir() -> str:

@@ -4,18 +4,14 @@ A folder of 200k JPEGs (CelebA) never sits in memory: only the sorted list of pa
 does, and each epoch shuffles that list and decodes files as batches are needed.
 
 A corrupt or truncated file must not end a long run, and must not vanish silently
-either. ``tf.data``'s ``ignore_errors`` only drops, so each file is decoded in its own
-one-element dataset whose error is turned into a placeholder with ``ok = False``;
-the placeholders are counted into a caller-owned ``tf.Variable`` and filtered out.
-The count is not part of the iterator's state (tf.data cannot save a variable), so the
-caller saves the variable in the same checkpoint as the iterator: both describe the
-files decoded so far, including those waiting in prefetch buffers, so a resumed run
-continues both exactly.
+either: files are decoded through ``dcgan.data.decode``, which counts the bad ones into
+a caller-owned ``tf.Variable`` and drops them. The count is not part of the iterator's
+state (tf.data cannot save a variable), so the caller saves the variable in the same
+checkpoint as the iterator: both describe the files decoded so far, including those
+waiting in prefetch buffers, so a resumed run continues both exactly.
 
 The folder may be on any file system TensorFlow reads (``gs://bucket/faces``): it is
-listed and read through ``tf.io.gfile``. The decoding (``image_decoder``) and the
-skipping of bad files (``keep_decoded``) serve ``dcgan.data.tfrecord`` too, whose
-records hold the same encoded bytes.
+listed and read through ``tf.io.gfile``.
 """
 
 from __future__ import annotations
@@ -23,25 +19,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
 
 import numpy as np
 import tensorflow as tf
 
-from dcgan.data.common import DataError, to_model_range
+from dcgan.data.choices import IMAGE_EXTENSIONS
+from dcgan.data.common import DataError
+from dcgan.data.decode import bad_image_text, check_decode_options, image_decoder, keep_decoded
 from dcgan.io import storage
 
-# Every format tf.io.decode_image reads (GIF: the first frame).
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
-CROPS = ("none", "center")
-RESIZE_METHODS = ("bilinear", "bicubic", "area", "nearest", "lanczos3")
-BAD_IMAGE_ACTIONS = ("skip", "fail")
 # Bounds the shuffle buffer's memory; paths are short strings, so this is a few MB.
 _SHUFFLE_BUFFER = 10_000
 # Files decoded concurrently; enough to keep every core busy on small JPEGs.
 _CYCLE_LENGTH = 16
-# Found in the message of the error a bad file raises with on_bad_image="fail".
-_BAD_IMAGE_MARKER = "dcgan: unreadable image file"
 
 
 def list_images(data_dir: str) -> list[str]:
@@ -108,102 +98,6 @@ def _gfile_walk(top: str):
     yield top, dirs, files
     for name in dirs:  # after the yield: the caller prunes dirs in place, as with os.walk
         yield from _gfile_walk(os.path.join(top, name))
-
-
-def check_decode_options(
-    *, crop: str, crop_size: int, resize_method: str, on_bad_image: str
-) -> None:
-    """Raises DataError unless the options of ``image_decoder`` and ``keep_decoded`` are valid."""
-    for name, value, allowed in (
-        ("crop", crop, CROPS),
-        ("resize_method", resize_method, RESIZE_METHODS),
-        ("on_bad_image", on_bad_image, BAD_IMAGE_ACTIONS),
-    ):
-        if value not in allowed:
-            raise DataError(f"{name} {value!r} is invalid; choose one of: {', '.join(allowed)}")
-    if isinstance(crop_size, bool) or not isinstance(crop_size, int) or crop_size < 0:
-        raise DataError(f"crop_size must be an integer >= 0, got {crop_size!r}")
-
-
-def image_decoder(
-    load: Callable,
-    *,
-    image_size: int,
-    channels: int,
-    crop: str = "none",
-    crop_size: int = 0,
-    resize_method: str = "bilinear",
-) -> Callable[..., tf.data.Dataset]:
-    """A function from one source element to a one-element dataset ``(image, ok, name)``.
-
-    Args:
-        load: maps the element (a path, a record) to ``(encoded bytes, name)``; the name
-            identifies the image in errors. Its errors count as a bad image too.
-        image_size, channels, crop, crop_size, resize_method: as in ``folder_images``.
-
-    Returns:
-        The function: ``image`` is float32 ``[image_size, image_size, channels]`` in
-        [-1, 1] and ``ok`` True, or, for an element that cannot be loaded or decoded,
-        zeros and ``ok`` False (``keep_decoded`` drops and counts those).
-    """
-
-    def decode(*element: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-        encoded, name = load(*element)
-        # Decoding to RGB first works for every file (palette, RGBA, 16-bit, CMYK);
-        # decode_image(channels=1) rejects CMYK JPEGs. Rounding reproduces the
-        # decoders' own uint8 grayscale.
-        image = tf.io.decode_image(encoded, channels=3, expand_animations=False)
-        if crop == "center":
-            height, width = tf.shape(image)[0], tf.shape(image)[1]
-            side = tf.minimum(height, width)
-            if crop_size:
-                side = tf.minimum(side, crop_size)
-            image = tf.image.crop_to_bounding_box(
-                image, (height - side) // 2, (width - side) // 2, side, side
-            )
-        image = to_model_range(
-            image, image_size=image_size, channels=channels, resize_method=resize_method
-        )
-        return tf.ensure_shape(image, [image_size, image_size, channels]), True, name
-
-    def decode_or_flag(*element: tf.Tensor) -> tf.data.Dataset:
-        name = element[-1]  # a placeholder's name: the element's last part
-        placeholder = (tf.zeros([image_size, image_size, channels]), False, name)
-        return (
-            tf.data.Dataset.from_tensors(element)
-            .map(decode)
-            .ignore_errors()
-            .concatenate(tf.data.Dataset.from_tensors(placeholder))
-            .take(1)
-        )
-
-    return decode_or_flag
-
-
-def keep_decoded(
-    dataset: tf.data.Dataset, *, on_bad_image: str, skipped_images: tf.Variable | None
-) -> tf.data.Dataset:
-    """The images of a dataset of ``(image, ok, name)``: bad ones counted, then dropped
-    (``"skip"``) or raised as an error naming them (``"fail"``, see ``bad_image_message``)."""
-
-    def check(image: tf.Tensor, ok: tf.Tensor, name: tf.Tensor):
-        # Both modes build the same pipeline (tf.data parallelizes a map only when it
-        # touches no variable), so a resumed run may switch between them.
-        if on_bad_image == "fail":
-            tf.debugging.Assert(ok, [_BAD_IMAGE_MARKER, name], summarize=1)
-        if skipped_images is not None:
-            skipped_images.assign_add(tf.cast(tf.logical_not(ok), tf.int64))
-        return image, ok
-
-    dataset = (
-        dataset.map(check)
-        .filter(lambda image, ok: ok)  # one lambda per line: autograph reads the source
-        .map(lambda image, ok: image)
-    )
-    options = tf.data.Options()
-    # The only external state is the skip counter, which the caller checkpoints itself.
-    options.experimental_external_state_policy = tf.data.experimental.ExternalStatePolicy.IGNORE
-    return dataset.with_options(options)
 
 
 def _read_file(path: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
@@ -350,7 +244,7 @@ def _decode_all(paths: list[str], decode_or_flag, on_bad_image: str) -> tuple[np
         ok = ok.numpy()
         if on_bad_image == "fail" and not ok.all():
             path = batch_paths.numpy()[~ok][0].decode()
-            raise DataError(_bad_image_text(path))
+            raise DataError(bad_image_text(path))
         skipped += int((~ok).sum())
         kept.append(np.round((images.numpy()[ok] + 1.0) * 127.5).astype(np.uint8))
     return np.concatenate(kept), skipped
@@ -416,24 +310,4 @@ def _memory_images(images: np.ndarray, seed: int) -> tf.data.Dataset:
         .shuffle(count, seed=seed, reshuffle_each_iteration=True)
         .repeat()
         .map(to_float, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    )
-
-
-def bad_image_message(error: Exception) -> str | None:
-    """The one-line message for the error an unreadable file raised, else None.
-
-    With ``on_bad_image="fail"`` the error surfaces where the batch is consumed (the
-    training step), as a ``tf.errors.InvalidArgumentError``.
-    """
-    text = str(error)
-    if _BAD_IMAGE_MARKER not in text:
-        return None
-    path = text.split(_BAD_IMAGE_MARKER, 1)[1].split("]", 2)[1].strip(" [")
-    return _bad_image_text(path)
-
-
-def _bad_image_text(path: str) -> str:
-    return (
-        f"cannot decode image file {path!r}; --on_bad_image=skip skips unreadable files "
-        "and counts them"
     )

@@ -14,10 +14,11 @@ import numpy as np
 import tensorflow as tf
 
 from dcgan.data import arrays, folder, glyphs
+from dcgan.data.choices import IMAGE_EXTENSIONS, KERAS_DATASETS
 from dcgan.data.common import DataError
 from dcgan.io import storage
 
-LABELED_DATASETS = ("glyphs", *arrays.KERAS_DATASETS, "folder")
+LABELED_DATASETS = ("glyphs", *KERAS_DATASETS, "folder")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,7 +88,7 @@ def _folder(data_dir: str, *, image_size: int, channels: int) -> LabeledImages:
         if not found:  # a class no image shows could never be predicted, nor covered
             raise DataError(
                 f"data_dir {data_dir!r}: class subfolder {name!r} holds no image files; "
-                f"remove it or add its images (extensions: {', '.join(folder.IMAGE_EXTENSIONS)})"
+                f"remove it or add its images (extensions: {', '.join(IMAGE_EXTENSIONS)})"
             )
         paths += found
         labels += [label] * len(found)

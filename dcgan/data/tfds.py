@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from dcgan.data.choices import TFDS_PREFIX
 from dcgan.data.common import DataError, to_model_range
 
-PREFIX = "tfds:"
 _SHUFFLE_BUFFER = 10_000
 
 
@@ -45,9 +45,11 @@ def tfds_images(
         DataError: if TFDS is not installed, the set is not prepared, or it has no
             ``image`` feature.
     """
-    dataset_name = name[len(PREFIX) :]
-    if not name.startswith(PREFIX) or not dataset_name:
-        raise DataError(f"dataset {name!r} is invalid; allowed: {PREFIX}NAME, e.g. tfds:celeb_a")
+    dataset_name = name[len(TFDS_PREFIX) :]
+    if not name.startswith(TFDS_PREFIX) or not dataset_name:
+        raise DataError(
+            f"dataset {name!r} is invalid; allowed: {TFDS_PREFIX}NAME, e.g. tfds:celeb_a"
+        )
     try:
         import tensorflow_datasets as tfds
     except ImportError:

@@ -22,7 +22,8 @@ import tensorflow as tf
 from google.protobuf.message import DecodeError
 
 from dcgan.data.common import DataError
-from dcgan.data.folder import check_decode_options, find_images, image_decoder, keep_decoded
+from dcgan.data.decode import check_decode_options, image_decoder, keep_decoded
+from dcgan.data.folder import find_images
 from dcgan.io import storage
 
 FEATURE = "image/encoded"

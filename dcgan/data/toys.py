@@ -11,10 +11,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from dcgan.data.choices import VECTOR_DATASETS
 from dcgan.data.common import DataError
-
-# name: dimension of its vectors.
-VECTOR_DATASETS = {"gaussian1d": 1, "ring2d": 2, "grid2d": 2}
 
 
 def mixture_centers(name: str) -> tuple[np.ndarray, float]:

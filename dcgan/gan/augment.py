@@ -13,7 +13,7 @@ How to use it, as the paper requires:
   too), with the same policy, inside the compiled train step.
 - Every random number comes from the ``tf.random.Generator`` passed in (the run's
   checkpointed generator), so a resumed run draws the same augmentations. Per call, the
-  transforms in ``policy`` draw, in ``POLICIES`` order, with one generator call of shape
+  transforms in ``policy`` draw, in ``AUGMENTATIONS`` order, with one generator call of shape
   [B] each:
     color:       u1, u2, u3 float32 uniform in [0, 1) (brightness, saturation, contrast)
     translation: dy then dx, int32 uniform in [-s, s] (rows, then columns)
@@ -31,24 +31,26 @@ from collections.abc import Sequence
 
 import tensorflow as tf
 
-# The allowed policy names, in the order ``diff_augment`` applies them.
-POLICIES = ("color", "translation", "cutout")
+from dcgan.gan.choices import AUGMENTATIONS
 
 
 def _check_policy(policy: Sequence[str]) -> None:
-    """Raises unless ``policy`` names each of POLICIES at most once."""
+    """Raises unless ``policy`` names each of AUGMENTATIONS at most once."""
     if isinstance(policy, str):
         raise TypeError(
-            f"policy must be a sequence of names from {list(POLICIES)}, got the string {policy!r}"
+            f"policy must be a sequence of names from {list(AUGMENTATIONS)}, got the string "
+            f"{policy!r}"
         )
     seen = set()
     for name in policy:
-        if name not in POLICIES:
-            raise ValueError(f"unknown augmentation {name!r} in policy; allowed: {list(POLICIES)}")
+        if name not in AUGMENTATIONS:
+            raise ValueError(
+                f"unknown augmentation {name!r} in policy; allowed: {list(AUGMENTATIONS)}"
+            )
         if name in seen:
             raise ValueError(
                 f"augmentation {name!r} appears twice in policy {list(policy)}; "
-                f"each of {list(POLICIES)} may appear once"
+                f"each of {list(AUGMENTATIONS)} may appear once"
             )
         seen.add(name)
 
@@ -144,7 +146,7 @@ _TRANSFORMS = {"color": _color, "translation": _translation, "cutout": _cutout}
 
 
 def diff_augment(images: tf.Tensor, policy: Sequence[str], rng: tf.random.Generator) -> tf.Tensor:
-    """Applies the transforms named in ``policy`` to ``images``, in POLICIES order.
+    """Applies the transforms named in ``policy`` to ``images``, in AUGMENTATIONS order.
 
     Zhao et al., "Differentiable Augmentation for Data-Efficient GAN Training" (2020):
     call it on real and fake batches alike, in D's and G's updates. Each example gets
@@ -152,8 +154,8 @@ def diff_augment(images: tf.Tensor, policy: Sequence[str], rng: tf.random.Genera
 
     Args:
         images: [B, H, W, C] in [-1, 1], float32, float16 or bfloat16; B may be dynamic.
-        policy: names from POLICIES, each at most once, in any order; the transforms
-            run in POLICIES order whatever the order here. Empty: no augmentation.
+        policy: names from AUGMENTATIONS, each at most once, in any order; the transforms
+            run in AUGMENTATIONS order whatever the order here. Empty: no augmentation.
         rng: the generator every random number is drawn from; advances its state.
 
     Returns:
@@ -170,7 +172,7 @@ def diff_augment(images: tf.Tensor, policy: Sequence[str], rng: tf.random.Genera
         raise ValueError(f"images must be [B, H, W, C] (rank 4), got shape {images.shape}")
     if not images.dtype.is_floating:
         raise ValueError(f"images must be floating point in [-1, 1], got dtype {images.dtype.name}")
-    for name in POLICIES:
+    for name in AUGMENTATIONS:
         if name in policy:
             images = _TRANSFORMS[name](images, rng)
     return images

@@ -28,6 +28,8 @@ from collections.abc import Callable, Sequence
 
 import tensorflow as tf
 
+from dcgan.gan import choices
+
 # Keeps the square root of the gradient norm differentiable when the critic's gradient
 # is exactly zero (d sqrt(s) / ds is infinite at s = 0).
 _GRADIENT_NORM_EPSILON = 1e-12
@@ -101,8 +103,7 @@ def minimax_discriminator_loss(
     Raises:
         ValueError: if ``label_smoothing`` is outside [0, 1).
     """
-    if not 0.0 <= label_smoothing < 1.0:
-        raise ValueError(f"label_smoothing={label_smoothing} must be in [0, 1)")
+    choices.LABEL_SMOOTHING.check("label_smoothing", label_smoothing)
     real_logits = _per_example(real_logits, "real_logits")
     fake_logits = _per_example(fake_logits, "fake_logits")
     real_targets = tf.fill(tf.shape(real_logits), tf.cast(1.0 - label_smoothing, real_logits.dtype))
@@ -241,7 +242,7 @@ def least_squares_discriminator_loss(
         ValueError: if ``real_target`` equals ``fake_target`` (D would have nothing to
             tell apart).
     """
-    if real_target == fake_target:
+    if not choices.targets_differ(real_target, fake_target):
         raise ValueError(f"real_target={real_target} and fake_target={fake_target} must differ")
     real_outputs = _per_example(real_outputs, "real_outputs")
     fake_outputs = _per_example(fake_outputs, "fake_outputs")

@@ -32,17 +32,14 @@ from collections.abc import Sequence
 import keras
 
 from dcgan.gan import spectral
-
-SUPPORTED_IMAGE_SIZES = (28, 32, 64, 128)
-NORMALIZATIONS = ("batch", "layer", "none")
-#: Hidden-layer activations accepted by every net; "leaky_relu" uses slope 0.2.
-ACTIVATIONS = ("relu", "leaky_relu", "elu", "selu", "tanh")
-#: How the generator doubles the spatial size: a stride-2 transposed convolution, or a
-#: nearest-neighbour upsample followed by a stride-1 convolution (no checkerboard
-#: artifacts; S1's generator).
-UPSAMPLINGS = ("transpose", "nearest")
-#: Keras dtype policies a model may be built with (``--precision``).
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+from dcgan.gan.choices import (
+    ACTIVATIONS,
+    IMAGE_SIZES,
+    NORMALIZATIONS,
+    PRECISIONS,
+    UPSAMPLINGS,
+    default_start_size,
+)
 
 _LEAKY_SLOPE = 0.2
 _INIT_STDDEV = 0.02
@@ -85,15 +82,10 @@ def _check_bool(name: str, value: object) -> None:
 
 
 def _check_dcgan_args(image_size: int, base_width: int, kernel_size: int, norm: str) -> None:
-    _check_choice("image_size", image_size, SUPPORTED_IMAGE_SIZES)
+    _check_choice("image_size", image_size, IMAGE_SIZES)
     _check_positive_int("base_width", base_width)
     _check_positive_int("kernel_size", kernel_size)
     _check_choice("norm", norm, NORMALIZATIONS)
-
-
-def default_start_size(image_size: int) -> int:
-    """The generator's first spatial size: 7 for 28 px (7 * 2**2), else 4."""
-    return 7 if image_size == 28 else 4
 
 
 def _num_resamplings(image_size: int, start_size: int | None = None) -> int:
@@ -172,7 +164,7 @@ def dcgan_generator(
     dense projection: a stride-1 convolution maps it to ``[s0, s0, ch0]``.
 
     Args:
-        image_size: Output height and width; one of ``SUPPORTED_IMAGE_SIZES``.
+        image_size: Output height and width; one of ``IMAGE_SIZES``.
         channels: Output channels, 1 (grayscale) or 3 (RGB).
         latent_dim: Size of the input noise vector, >= 1.
         base_width: Filters of the last hidden block; earlier blocks use powers-of-two
@@ -314,7 +306,7 @@ def dcgan_discriminator(
     before the logit (S1's 2048 units).
 
     Args:
-        image_size: Input height and width; one of ``SUPPORTED_IMAGE_SIZES``.
+        image_size: Input height and width; one of ``IMAGE_SIZES``.
         channels: Input channels, an integer >= 1: 1 (grayscale), 3 (RGB), or m times
             that for m images packed along the channels (PacGAN).
         base_width: Filters of the first convolution, >= 1.

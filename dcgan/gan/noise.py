@@ -1,6 +1,6 @@
 """The distribution G's input z is drawn from: its name, its scale, one example's shape.
 
-One object, built from the run's config (``dcgan.builder.build_noise``), draws z for
+One object, built from the run's config (``dcgan.run.builder.build_noise``), draws z for
 training, the fixed sample grid, evaluation, sampling and export alike, so a generator
 is always fed the noise it was trained on.
 """
@@ -11,7 +11,7 @@ import dataclasses
 
 import tensorflow as tf
 
-DISTRIBUTIONS = ("normal", "uniform")
+from dcgan.gan.choices import NOISE_DISTRIBUTIONS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,9 +29,9 @@ class NoiseDistribution:
     shape: tuple[int, ...] = (100,)
 
     def __post_init__(self):
-        if self.name not in DISTRIBUTIONS:
+        if self.name not in NOISE_DISTRIBUTIONS:
             raise ValueError(
-                f"noise distribution {self.name!r} is not one of {list(DISTRIBUTIONS)}"
+                f"noise distribution {self.name!r} is not one of {list(NOISE_DISTRIBUTIONS)}"
             )
         if not self.scale > 0:
             raise ValueError(f"noise scale={self.scale} must be > 0")

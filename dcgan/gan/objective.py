@@ -24,6 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from dcgan import options
+from dcgan.gan import choices
+
 # (critic(x) -> outputs [B] or [B, 1], real [B, ...], fake [B, ...], rng, *,
 #  inner_scale=1.0) -> penalty [B]
 PenaltyFunction = Callable[..., Any]
@@ -170,12 +173,8 @@ def _relativistic_verdict(real_outputs, fake_outputs):
 def _dcgan(*, generator_loss: str = "non_saturating", label_smoothing: float = 0.0) -> Objective:
     from dcgan.gan import losses
 
-    if generator_loss not in GENERATOR_LOSSES:
-        raise ValueError(
-            f"generator_loss={generator_loss!r} is not one of {list(GENERATOR_LOSSES)}"
-        )
-    if not 0.0 <= label_smoothing < 1.0:
-        raise ValueError(f"label_smoothing={label_smoothing} must be in [0, 1)")
+    options.Choice(GENERATOR_LOSSES).check("generator_loss", generator_loss)
+    choices.LABEL_SMOOTHING.check("label_smoothing", label_smoothing)
 
     def discriminator_loss(real_logits, fake_logits):
         return losses.minimax_discriminator_loss(
@@ -193,8 +192,7 @@ def _dcgan(*, generator_loss: str = "non_saturating", label_smoothing: float = 0
 def _wgan(*, clip_value: float = 0.01) -> Objective:
     from dcgan.gan import losses
 
-    if not clip_value >= 0:
-        raise ValueError(f"clip_value={clip_value} must be >= 0 (0: no clipping)")
+    choices.CLIP_VALUE.check("clip_value", clip_value)
     return Objective(
         name="wgan",
         discriminator_loss=losses.wasserstein_discriminator_loss,
@@ -205,8 +203,7 @@ def _wgan(*, clip_value: float = 0.01) -> Objective:
 
 
 def _wgan_gp(*, gp_weight: float = 10.0) -> Objective:
-    if not gp_weight >= 0:
-        raise ValueError(f"gp_weight={gp_weight} must be >= 0")
+    choices.GP_WEIGHT.check("gp_weight", gp_weight)
     gp = PENALTIES["gp"]
     wgan = _wgan(clip_value=0.0)
     return dataclasses.replace(
@@ -229,11 +226,7 @@ def _hinge() -> Objective:
 def _lsgan(*, lsgan_targets: tuple[float, ...] = (1.0, 0.0, 1.0)) -> Objective:
     from dcgan.gan import losses
 
-    if len(lsgan_targets) != 3 or lsgan_targets[0] == lsgan_targets[1]:
-        raise ValueError(
-            f"lsgan_targets={lsgan_targets} must be three numbers: real, fake and generator "
-            "targets, the first two different"
-        )
+    choices.LSGAN_TARGETS.check("lsgan_targets", tuple(lsgan_targets))
     real_target, fake_target, generator_target = map(float, lsgan_targets)
 
     def discriminator_loss(real_outputs, fake_outputs):
@@ -350,13 +343,32 @@ PENALTIES: dict[str, PenaltyKind] = {
 PENALTY_CHOICES = ("none", *PENALTIES)
 
 
+def check_penalty(loss: str, penalty: str) -> None:
+    """Refuses a penalty that is unknown or that the loss family cannot take.
+
+    ``wgan-gp`` carries its gradient penalty already: another one on top would be a
+    second constraint of the same critic, which no paper trains.
+
+    Raises:
+        options.OptionError: naming the penalty and what is allowed.
+    """
+    options.Choice(PENALTY_CHOICES).check("penalty", penalty)
+    if penalty != "none" and loss == "wgan-gp":
+        raise options.OptionError(
+            "{penalty} cannot be used with {loss}, which has its gradient penalty already "
+            "({--gp_weight}); for another penalty use {loss=wgan} {clip_value=0} {penalty}",
+            penalty=penalty,
+            loss=loss,
+        )
+
+
 def build(
     name: str,
     *,
     penalty: str = "none",
     penalty_weight: float = 10.0,
     penalty_every: int = 1,
-    **options,
+    **family_options,
 ) -> Objective:
     """Builds the objective of family ``name`` with ``options`` and a penalty.
 
@@ -367,7 +379,8 @@ def build(
         penalty_weight: lambda of gp and lp, gamma of r1 and r2.
         penalty_every: apply every penalty (``wgan-gp``'s too) on every k-th D update
             only, with k times the weight (lazy regularization).
-        **options: some of the family's ``options``; the others keep their defaults.
+        **family_options: some of the family's ``options``; the others keep their
+            defaults.
 
     Raises:
         ValueError: for an unknown family or penalty, an option the family does not
@@ -376,25 +389,17 @@ def build(
     family = FAMILIES.get(name)
     if family is None:
         raise ValueError(f"loss={name!r} is not one of {list(FAMILIES)}")
-    foreign = sorted(set(options) - set(family.options))
+    foreign = sorted(set(family_options) - set(family.options))
     if foreign:
         raise ValueError(
             f"{foreign[0]} does not apply to loss {name!r}; it takes {list(family.options)}"
         )
-    if penalty not in PENALTY_CHOICES:
-        raise ValueError(f"penalty={penalty!r} is not one of {list(PENALTY_CHOICES)}")
-    if not penalty_weight > 0:
-        raise ValueError(f"penalty_weight={penalty_weight} must be > 0")
-    if isinstance(penalty_every, bool) or not isinstance(penalty_every, int) or penalty_every < 1:
-        raise ValueError(f"penalty_every={penalty_every!r} must be an integer >= 1")
-    built = family.make(**options)
+    check_penalty(name, penalty)
+    choices.PENALTY_WEIGHT.check("penalty_weight", penalty_weight)
+    choices.PENALTY_EVERY.check("penalty_every", penalty_every)
+    built = family.make(**family_options)
     penalties = built.penalties
     if penalty != "none":
-        if penalties:
-            raise ValueError(
-                f"penalty={penalty!r} cannot be added to loss {name!r}, which has "
-                f"{[p.name for p in penalties]} already"
-            )
         kind = PENALTIES[penalty]
         penalties = (Penalty(kind.metric, kind.scale * penalty_weight, kind.function),)
     penalties = tuple(dataclasses.replace(p, every=penalty_every) for p in penalties)

@@ -136,7 +136,7 @@ def _train(run: PreparedRun) -> Trainer:
                     if np.isfinite(steps_per_sec):
                         tf.summary.scalar(summaries.summary_tag("steps_per_sec"), steps_per_sec)
                     if config.lr_decay_steps:  # the rates the step just taken used
-                        for name, value in config.learning_rates(step - 1).items():
+                        for name, value in trainer.learning_rates(step - 1).items():
                             tf.summary.scalar(summaries.summary_tag(name), value)
             if step % config.image_every == 0 or final:
                 snapshots.write(run.trainer, run.config, run.workdir, writer, step)

@@ -112,7 +112,7 @@ def prepare(config: Config) -> PreparedRun:
     iterator, data_state, skipped_images = _restore(config, cluster, trainer, shared)
     checkpoint = tf.train.Checkpoint(**trainer.checkpoint_items(), **data_state)
     # A restore brings back the saved learning rates; the flags of this run win.
-    trainer.set_learning_rates(**config.learning_rates(int(trainer.step.numpy())))
+    trainer.set_learning_rates(**trainer.learning_rates(trainer.step))
     # Every worker saves (a save may need every worker); only the chief's files stay.
     workdir = shared
     if not cluster.is_chief:

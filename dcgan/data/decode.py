@@ -1,0 +1,137 @@
+"""Decoding encoded images, the same for every source of image files (folders, TFRecords).
+
+``image_decoder`` turns one source element (a path, a record) into a one-element dataset
+``(image, ok, name)``: a file that cannot be loaded or decoded becomes a placeholder with
+``ok = False`` instead of an error (``tf.data``'s ``ignore_errors`` would only drop it).
+``keep_decoded`` counts the placeholders into a caller-owned variable and drops them, or
+with ``on_bad_image="fail"`` raises an error naming the file, which
+``bad_image_message`` turns into one line where the batch is consumed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import tensorflow as tf
+
+from dcgan.data.choices import BAD_IMAGE_ACTIONS, CROPS, RESIZE_METHODS
+from dcgan.data.common import DataError, to_model_range
+
+# Found in the message of the error a bad file raises with on_bad_image="fail".
+_BAD_IMAGE_MARKER = "dcgan: unreadable image file"
+
+
+def check_decode_options(
+    *, crop: str, crop_size: int, resize_method: str, on_bad_image: str
+) -> None:
+    """Raises DataError unless the options of ``image_decoder`` and ``keep_decoded`` are valid."""
+    for name, value, allowed in (
+        ("crop", crop, CROPS),
+        ("resize_method", resize_method, RESIZE_METHODS),
+        ("on_bad_image", on_bad_image, BAD_IMAGE_ACTIONS),
+    ):
+        if value not in allowed:
+            raise DataError(f"{name} {value!r} is invalid; choose one of: {', '.join(allowed)}")
+    if isinstance(crop_size, bool) or not isinstance(crop_size, int) or crop_size < 0:
+        raise DataError(f"crop_size must be an integer >= 0, got {crop_size!r}")
+
+
+def image_decoder(
+    load: Callable,
+    *,
+    image_size: int,
+    channels: int,
+    crop: str = "none",
+    crop_size: int = 0,
+    resize_method: str = "bilinear",
+) -> Callable[..., tf.data.Dataset]:
+    """A function from one source element to a one-element dataset ``(image, ok, name)``.
+
+    Args:
+        load: maps the element (a path, a record) to ``(encoded bytes, name)``; the name
+            identifies the image in errors. Its errors count as a bad image too.
+        image_size, channels, crop, crop_size, resize_method: as in ``folder_images``.
+
+    Returns:
+        The function: ``image`` is float32 ``[image_size, image_size, channels]`` in
+        [-1, 1] and ``ok`` True, or, for an element that cannot be loaded or decoded,
+        zeros and ``ok`` False (``keep_decoded`` drops and counts those).
+    """
+
+    def decode(*element: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        encoded, name = load(*element)
+        # Decoding to RGB first works for every file (palette, RGBA, 16-bit, CMYK);
+        # decode_image(channels=1) rejects CMYK JPEGs. Rounding reproduces the
+        # decoders' own uint8 grayscale.
+        image = tf.io.decode_image(encoded, channels=3, expand_animations=False)
+        if crop == "center":
+            height, width = tf.shape(image)[0], tf.shape(image)[1]
+            side = tf.minimum(height, width)
+            if crop_size:
+                side = tf.minimum(side, crop_size)
+            image = tf.image.crop_to_bounding_box(
+                image, (height - side) // 2, (width - side) // 2, side, side
+            )
+        image = to_model_range(
+            image, image_size=image_size, channels=channels, resize_method=resize_method
+        )
+        return tf.ensure_shape(image, [image_size, image_size, channels]), True, name
+
+    def decode_or_flag(*element: tf.Tensor) -> tf.data.Dataset:
+        name = element[-1]  # a placeholder's name: the element's last part
+        placeholder = (tf.zeros([image_size, image_size, channels]), False, name)
+        return (
+            tf.data.Dataset.from_tensors(element)
+            .map(decode)
+            .ignore_errors()
+            .concatenate(tf.data.Dataset.from_tensors(placeholder))
+            .take(1)
+        )
+
+    return decode_or_flag
+
+
+def keep_decoded(
+    dataset: tf.data.Dataset, *, on_bad_image: str, skipped_images: tf.Variable | None
+) -> tf.data.Dataset:
+    """The images of a dataset of ``(image, ok, name)``: bad ones counted, then dropped
+    (``"skip"``) or raised as an error naming them (``"fail"``, see ``bad_image_message``)."""
+
+    def check(image: tf.Tensor, ok: tf.Tensor, name: tf.Tensor):
+        # Both modes build the same pipeline (tf.data parallelizes a map only when it
+        # touches no variable), so a resumed run may switch between them.
+        if on_bad_image == "fail":
+            tf.debugging.Assert(ok, [_BAD_IMAGE_MARKER, name], summarize=1)
+        if skipped_images is not None:
+            skipped_images.assign_add(tf.cast(tf.logical_not(ok), tf.int64))
+        return image, ok
+
+    dataset = (
+        dataset.map(check)
+        .filter(lambda image, ok: ok)  # one lambda per line: autograph reads the source
+        .map(lambda image, ok: image)
+    )
+    options = tf.data.Options()
+    # The only external state is the skip counter, which the caller checkpoints itself.
+    options.experimental_external_state_policy = tf.data.experimental.ExternalStatePolicy.IGNORE
+    return dataset.with_options(options)
+
+
+def bad_image_message(error: Exception) -> str | None:
+    """The one-line message for the error an unreadable file raised, else None.
+
+    With ``on_bad_image="fail"`` the error surfaces where the batch is consumed (the
+    training step), as a ``tf.errors.InvalidArgumentError``.
+    """
+    text = str(error)
+    if _BAD_IMAGE_MARKER not in text:
+        return None
+    path = text.split(_BAD_IMAGE_MARKER, 1)[1].split("]", 2)[1].strip(" [")
+    return bad_image_text(path)
+
+
+def bad_image_text(path: str) -> str:
+    return (
+        f"cannot decode image file {path!r}; --on_bad_image=skip skips unreadable files "
+        "and counts them"
+    )
