@@ -38,7 +38,7 @@ flags.DEFINE_float(
 flags.DEFINE_boolean(
     "augment",
     True,
-    "Train on dimmed, blurred, noisy copies (dcgan.features.augment), so that the "
+    "Train on dimmed, blurred, noisy copies (dcgan.evaluation.classifiers.augment), so that the "
     "features weigh what an image shows over how bright or sharp it is.",
 )
 flags.DEFINE_integer("seed", 0, "Seed of the split, the weights and the batches.", lower_bound=0)
@@ -65,7 +65,7 @@ def main(argv: list[str]) -> None:
 
     from dcgan.data import labeled as labeled_data
     from dcgan.data.common import DataError
-    from dcgan.evaluation import features
+    from dcgan.evaluation import classifiers
 
     try:
         labeled = labeled_data.labeled_images(
@@ -82,7 +82,7 @@ def main(argv: list[str]) -> None:
         f"{len(labeled.class_names)} classes",
         flush=True,
     )
-    model, record = features.train_classifier(
+    model, record = classifiers.train_classifier(
         labeled,
         epochs=FLAGS.epochs,
         batch_size=FLAGS.batch_size,
@@ -96,15 +96,15 @@ def main(argv: list[str]) -> None:
         image_size=height,
         channels=channels,
         class_names=list(labeled.class_names),
-        feature_layer=features.FEATURE_LAYER,
+        feature_layer=classifiers.FEATURE_LAYER,
     )
     try:
-        features.save_classifier(model, output, record)
+        classifiers.save_classifier(model, output, record)
     except (OSError, tf.errors.OpError) as e:
         cli.fail(_PROGRAM, f"cannot write {output}: {e}", cli.INPUT_ERROR)
     print(
         f"held-out accuracy {100 * record['held_out_accuracy']:.2f} % on "
-        f"{record['num_held_out']} images; wrote {output} and {features.record_path(output)}",
+        f"{record['num_held_out']} images; wrote {output} and {classifiers.record_path(output)}",
         flush=True,
     )
 

@@ -51,10 +51,12 @@ def main(argv: list[str]) -> None:
     cli.quiet_tensorflow()
     import tensorflow as tf
 
-    from dcgan import data
-    from dcgan.config import ConfigError, checks
-    from dcgan.evaluation import evaluator
+    from dcgan.config import ConfigError
+    from dcgan.data.common import DataError
+    from dcgan.evaluation import choices as eval_choices
+    from dcgan.evaluation.features import EvaluationError
     from dcgan.io import storage
+    from dcgan.run import builder
 
     trained = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint)
     config = trained.config
@@ -82,15 +84,16 @@ def main(argv: list[str]) -> None:
             cli.USAGE_ERROR,
         )
     num_samples = FLAGS.num_samples or config.eval_samples
-    if config.is_image and num_samples < checks.MIN_IMAGE_SAMPLES:
+    if config.is_image and not eval_choices.IMAGE_SAMPLES.accepts(num_samples):
         cli.fail(
             _PROGRAM,
-            f"--num_samples={num_samples} is invalid; allowed: {checks.IMAGE_SAMPLES_ALLOWED}",
+            f"--num_samples={num_samples} is invalid; allowed: "
+            f"{eval_choices.IMAGE_SAMPLES_ALLOWED}",
             cli.USAGE_ERROR,
         )
     try:
-        evaluator = evaluator.Evaluator(config, num_samples=num_samples, seed=FLAGS.seed)
-    except (evaluator.EvaluationError, data.DataError) as e:
+        evaluator = builder.build_evaluator(config, num_samples=num_samples, seed=FLAGS.seed)
+    except (EvaluationError, DataError) as e:
         cli.fail(_PROGRAM, e, cli.INPUT_ERROR)
     result = evaluator(trained.generator)
 

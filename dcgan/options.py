@@ -181,12 +181,18 @@ class Boolean(Spec):
 
 @dataclasses.dataclass(frozen=True)
 class Text(Spec):
-    """A string (checked further by the option's own rules)."""
+    """A string; not empty unless ``allow_empty``.
 
-    allowed = "a string"
+    Attributes:
+        allowed: what the string names, for the error.
+        allow_empty: whether "" is accepted (an unset option).
+    """
+
+    allowed: str = "a string"
+    allow_empty: bool = True
 
     def accepts(self, value: Any) -> bool:
-        return isinstance(value, str)
+        return isinstance(value, str) and (self.allow_empty or value != "")
 
 
 @dataclasses.dataclass(frozen=True)

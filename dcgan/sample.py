@@ -36,6 +36,7 @@ def main(argv: list[str]) -> None:
 
     from dcgan.evaluation import evaluator
     from dcgan.io import images, storage
+    from dcgan.run import builder
 
     trained = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint)
     config, generator, path = trained.config, trained.generator, trained.checkpoint
@@ -47,8 +48,9 @@ def main(argv: list[str]) -> None:
             cli.USAGE_ERROR,
         )
 
+    noise = builder.build_noise(config)
     samples = evaluator.generate(
-        generator, config, num_samples=FLAGS.num_samples, seed=FLAGS.seed
+        generator, noise, num_samples=FLAGS.num_samples, seed=FLAGS.seed
     )  # [N, ...]
     if extension == ".npy":
         encoded = io.BytesIO()

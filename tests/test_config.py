@@ -9,12 +9,17 @@ import sys
 import pytest
 
 from dcgan import config as config_lib
-from dcgan import data
+from dcgan import options
 from dcgan.config import STATE_FIELDS, Config, ConfigError
-from dcgan.distribute import devices
-from dcgan.gan import augment, models, noise, objective
+from dcgan.config import fields as config_fields
+from dcgan.data import choices as data_choices
+from dcgan.distribute import choices as distribute_choices
+from dcgan.evaluation import choices as eval_choices
+from dcgan.gan import choices as gan_choices
+from dcgan.gan import objective
 from dcgan.run import builder
-from dcgan.step import trainer
+from dcgan.step import choices as step_choices
+from dcgan.step import schedules
 
 WORKDIR = "runs/test"
 
@@ -148,7 +153,7 @@ INVALID = [
     ({"pack": 0}, "--pack=0 is invalid; allowed: an integer >= 1"),
     ({"penalty": "gp", "d_norm": "none", "penalty_every": 0}, "--penalty_every=0 is invalid"),
     ({"lsgan_targets": (1.0, 0.0)}, "--lsgan_targets=1.0,0.0 is invalid; allowed: three numbers"),
-    ({"lsgan_targets": (1.0, 1.0, 1.0)}, "--lsgan_targets=1.0,1.0,1.0 is invalid; allowed: a real"),
+    ({"lsgan_targets": (1.0, 1.0, 1.0)}, "--lsgan_targets=1.0,1.0,1.0 is invalid; allowed: three"),
     ({"diff_augment": ("zoom",)}, "--diff_augment=zoom is invalid; allowed: empty or distinct"),
     ({"diff_augment": ("color", "color")}, "--diff_augment=color,color is invalid"),
     (
@@ -911,24 +916,6 @@ def test_check_resumable_accepts_identical_configs():
     config_lib.check_resumable(wgan_gp_ring2d(), wgan_gp_ring2d())
 
 
-# --- learning-rate decay ------------------------------------------------------------------
-
-
-def test_learning_rates_are_constant_without_decay():
-    config = make(g_lr=2e-4, d_lr=1e-4)
-    assert config.learning_rates(0) == {"g_lr": 2e-4, "d_lr": 1e-4}
-    assert config.learning_rates(10**9) == {"g_lr": 2e-4, "d_lr": 1e-4}
-
-
-def test_learning_rates_decay_linearly_to_zero():
-    config = make(g_lr=4e-4, d_lr=1e-4, train_steps=100, lr_decay_steps=200)
-    # lr * (1 - step / 200): 1, 3/4, 1/2, then 0 from step 200 on.
-    for step, factor in [(0, 1.0), (50, 0.75), (100, 0.5), (200, 0.0), (250, 0.0)]:
-        rates = config.learning_rates(step)
-        assert rates["g_lr"] == pytest.approx(4e-4 * factor, abs=1e-15)
-        assert rates["d_lr"] == pytest.approx(1e-4 * factor, abs=1e-15)
-
-
 def test_eval_metrics_per_dataset():
     images = ("fid", "kid", "precision", "recall", "density", "coverage")
     classes = ("classes_covered", "class_kl")
@@ -947,16 +934,18 @@ def test_eval_metrics_per_dataset():
 
 
 @pytest.mark.parametrize("field", dataclasses.fields(Config), ids=lambda f: f.name)
-def test_every_field_has_help_a_role_and_well_formed_metadata(field):
+def test_every_field_has_help_a_spec_a_role_and_well_formed_metadata(field):
     meta = field.metadata
-    assert set(meta) == {"help", "choices", "when", "role"}
+    assert set(meta) == {"help", "spec", "when", "role"}
     assert isinstance(meta["help"], str) and meta["help"].strip()
+    assert isinstance(meta["spec"], options.Spec)
     assert meta["role"] in (config_lib.STATE, config_lib.RUN, config_lib.LEARNING)
     assert meta["when"] is None or isinstance(meta["when"], config_lib.Applies)
-    if meta["choices"] is not None:
-        assert isinstance(meta["choices"], tuple) and meta["choices"]
-        if field.default is not dataclasses.MISSING:
-            assert field.default in meta["choices"]
+    if field.default is not dataclasses.MISSING:  # the default is a value the spec takes
+        assert meta["spec"].accepts(field.default), field.name
+    values = config_fields.choices(field)
+    if values is not None:
+        assert isinstance(values, tuple) and values
 
 
 def test_roles_give_the_resume_tables():
@@ -968,26 +957,26 @@ def test_roles_give_the_resume_tables():
 
 def test_the_loss_options_are_config_fields_that_apply_through_the_families():
     fields = {f.name: f for f in dataclasses.fields(Config)}
-    options = {name for family in objective.FAMILIES.values() for name in family.options}
-    assert options == {
+    loss_options = {name for family in objective.FAMILIES.values() for name in family.options}
+    assert loss_options == {
         "generator_loss",
         "label_smoothing",
         "clip_value",
         "gp_weight",
         "lsgan_targets",
     }
-    for name in options:
+    for name in loss_options:
         assert fields[name].metadata["when"] is None, f"{name}: FAMILIES says when it applies"
-    assert fields["loss"].metadata["choices"] == tuple(objective.FAMILIES)
-    assert fields["generator_loss"].metadata["choices"] == objective.GENERATOR_LOSSES
+    assert config_fields.choices(fields["loss"]) == tuple(objective.FAMILIES)
+    assert config_fields.choices(fields["generator_loss"]) == objective.GENERATOR_LOSSES
     for loss, family in objective.FAMILIES.items():
         applicable = make(loss=loss, d_norm="layer").applicable_fields()
-        assert {name for name in options if name in applicable} == set(family.options)
+        assert {name for name in loss_options if name in applicable} == set(family.options)
 
 
 def test_importing_config_loads_no_tensorflow():
     code = (
-        "import sys, dcgan.config, dcgan.config_checks; dcgan.config.Config(workdir='w'); "
+        "import sys, dcgan.config, dcgan.config.flags; dcgan.config.Config(workdir='w'); "
         "assert 'tensorflow' not in sys.modules, 'tensorflow was imported'"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -1069,35 +1058,44 @@ def test_renamed_fields_map_old_names_to_fields():
         assert old not in names and new in names
 
 
-# --- choice lists copied from modules that load TensorFlow --------------------------------
+# --- choice lists: one list each, owned by the layer that reads it --------------------------
 
 
-def test_choice_lists_equal_their_owners():
-    # Copies in dcgan.config of lists owned by dcgan.data and dcgan.models.
-    assert config_lib.IMAGE_SIZES == models.SUPPORTED_IMAGE_SIZES
-    assert config_lib.DATASETS == data.DATASETS
-    assert config_lib.IMAGE_DATASETS == data.IMAGE_DATASETS
-    assert config_lib.NORMALIZATIONS == models.NORMALIZATIONS
-    assert config_lib.ACTIVATIONS == models.ACTIVATIONS
-    assert config_lib.UPSAMPLINGS == models.UPSAMPLINGS
-    assert config_lib.PRECISIONS == models.PRECISIONS
-    for size in config_lib.IMAGE_SIZES:
-        assert make(image_size=size).g_start == models.default_start_size(size)
-    assert set(config_lib.DATASETS) - set(config_lib.IMAGE_DATASETS) == {
-        *data.VECTOR_DATASETS,
+@pytest.mark.parametrize(
+    "name, owner",
+    [
+        ("image_size", gan_choices.IMAGE_SIZES),
+        ("g_norm", gan_choices.NORMALIZATIONS),
+        ("g_activation", gan_choices.ACTIVATIONS),
+        ("g_upsample", gan_choices.UPSAMPLINGS),
+        ("precision", gan_choices.PRECISIONS),
+        ("noise_distribution", gan_choices.NOISE_DISTRIBUTIONS),
+        ("crop", data_choices.CROPS),
+        ("resize_method", data_choices.RESIZE_METHODS),
+        ("on_bad_image", data_choices.BAD_IMAGE_ACTIONS),
+        ("train_order", step_choices.TRAIN_ORDERS),
+        ("updates", step_choices.UPDATES),
+        ("g_optimizer", step_choices.OPTIMIZERS),
+        ("strategy", distribute_choices.STRATEGIES),
+        ("generator_loss", objective.GENERATOR_LOSSES),
+    ],
+)
+def test_choice_fields_take_their_owners_list(name, owner):
+    field = {f.name: f for f in dataclasses.fields(Config)}[name]
+    assert config_fields.choices(field) is owner
+
+
+def test_the_owners_lists_are_what_the_library_reads():
+    for size in gan_choices.IMAGE_SIZES:
+        assert make(image_size=size).g_start == gan_choices.default_start_size(size)
+    assert set(data_choices.DATASETS) - set(data_choices.IMAGE_DATASETS) == {
+        *data_choices.VECTOR_DATASETS,
         "npy_vectors",
     }
-    assert config_lib.CROPS == data.CROPS
-    assert config_lib.RESIZE_METHODS == data.RESIZE_METHODS
-    assert config_lib.BAD_IMAGE_ACTIONS == data.BAD_IMAGE_ACTIONS
-    assert set(config_lib.TOY_METRICS) == set(data.VECTOR_DATASETS)
-    assert config_lib.NOISE_DISTRIBUTIONS == noise.DISTRIBUTIONS
-    assert config_lib.TRAIN_ORDERS == trainer.TRAIN_ORDERS
-    assert config_lib.UPDATES == trainer.UPDATES
-    assert config_lib.AUGMENTATIONS == augment.POLICIES
-    assert config_lib.STRATEGIES == devices.STRATEGIES
-    # The builder reads OPTIMIZERS from here: each one builds, and nothing else does.
-    for name in config_lib.OPTIMIZERS:
+    assert set(eval_choices.TOY_METRICS) == set(data_choices.VECTOR_DATASETS)
+    assert tuple(schedules.SCHEDULES) == step_choices.UPDATES
+    # Each optimizer builds, and nothing else does.
+    for name in step_choices.OPTIMIZERS:
         builder.build_optimizer(name, learning_rate=1e-3, beta1=0.5, beta2=0.999)
-    with pytest.raises(ValueError, match=re.escape(repr(list(config_lib.OPTIMIZERS)))):
+    with pytest.raises(ValueError, match=re.escape(repr(list(step_choices.OPTIMIZERS)))):
         builder.build_optimizer("sgd", learning_rate=1e-3, beta1=0.5, beta2=0.999)

@@ -24,9 +24,10 @@ def test_generate_is_seeded_chunked_and_uses_the_runs_noise(noise):
     )
     keras.utils.set_random_seed(0)  # unseeded weights made two rows alike now and then
     generator, _ = builder.build_networks(config)
-    first = evaluator.generate(generator, config, num_samples=600, seed=5)
-    again = evaluator.generate(generator, config, num_samples=600, seed=5)
-    other = evaluator.generate(generator, config, num_samples=600, seed=6)
+    noise = builder.build_noise(config)
+    first = evaluator.generate(generator, noise, num_samples=600, seed=5)
+    again = evaluator.generate(generator, noise, num_samples=600, seed=5)
+    other = evaluator.generate(generator, noise, num_samples=600, seed=6)
     assert first.shape == (600, 2)
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(first, other)
@@ -117,7 +118,15 @@ def test_features_without_classes_have_no_class_metrics():
 )
 def test_collapse_alarm_names_each_metric_below_its_threshold(values, thresholds, expected):
     config = Config(workdir="unused", eval_every=10, **thresholds)
-    assert evaluator.collapse_alarm(config, values) == expected
+    assert evaluator.collapse_alarm(values, **alarm_thresholds(config)) == expected
+
+
+def alarm_thresholds(config):
+    return dict(
+        coverage=config.alarm_coverage,
+        recall=config.alarm_recall,
+        classes_covered=config.alarm_classes_covered,
+    )
 
 
 def test_a_collapsed_generator_sounds_the_alarm_on_the_shipped_classifier():
@@ -131,16 +140,16 @@ def test_a_collapsed_generator_sounds_the_alarm_on_the_shipped_classifier():
         bias_initializer=keras.initializers.Constant(glyph.ravel()),
     )(noise)
     generator = keras.Model(noise, keras.layers.Reshape([32, 32, 1])(constant))
-    result = evaluator.Evaluator(config, num_samples=300)(generator)
+    result = builder.build_evaluator(config, num_samples=300)(generator)
     assert result["fake_class_counts"][0] == 300  # all of them an "A"
     assert result["recall"] < 0.05 and result["coverage"] < 0.05
-    real = evaluator.real_examples(config, 300)
-    _, real_classes = evaluator.make_extractor(config)(real)
+    real = builder.real_examples(config, 300)
+    _, real_classes = builder.build_extractor(config)(real)
     assert result["classes_covered"] == 1 / len(set(real_classes))  # of the real classes
     # KL(fake || real) of a one-class histogram: -log of the real share of that class.
     share = np.mean(real_classes == 0)
     assert result["class_kl"] == pytest.approx(-np.log(share), rel=1e-9)
-    alarm = evaluator.collapse_alarm(config, result)
+    alarm = evaluator.collapse_alarm(result, **alarm_thresholds(config))
     assert "classes_covered=0.01" in alarm and "< 0.9" in alarm and "recall=" in alarm
 
 
@@ -157,5 +166,5 @@ def test_a_set_smaller_than_the_sample_count_is_measured_once_per_image(tmp_path
         channels=1, batch_size=4, eval_every=1, eval_classifier=path,
     )  # fmt: skip
     generator, _ = builder.build_networks(config)
-    result = evaluator.Evaluator(config, num_samples=40)(generator)
+    result = builder.build_evaluator(config, num_samples=40)(generator)
     assert (result["num_real"], result["num_fake"], result["num_samples"]) == (12, 40, 40)

@@ -102,7 +102,7 @@ def test_parsed_only_flagfiles_are_valid_runs():
         "for path in sys.argv[1:]:\n"
         "    flags.FLAGS.unparse_flags()\n"
         "    flags.FLAGS(['train', f'--flagfile={path}', '--workdir=w'])\n"
-        "    print(dcgan.train.config_from_flags().loss)\n"
+        "    print(dcgan.config.flags.config_from_flags().loss)\n"
     )
     paths = [os.path.join(ROOT, "experiments", name) for name in sorted(PARSED_ONLY)]
     result = subprocess.run(

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from dcgan import data
 from dcgan.data import labeled
-from dcgan.evaluation import features
+from dcgan.evaluation import classifiers, features
 from dcgan.gan import models
 
 
@@ -98,14 +98,14 @@ def test_inception_loads_local_weights_and_refuses_foreign_ones(tmp_path):
 
 
 def test_split_is_seeded_disjoint_and_complete():
-    train, test = features.split(100, held_out=0.1, seed=3)
+    train, test = classifiers.split(100, held_out=0.1, seed=3)
     assert len(test) == 10 and len(train) == 90
     assert sorted([*train, *test]) == list(range(100))
-    again = features.split(100, held_out=0.1, seed=3)
+    again = classifiers.split(100, held_out=0.1, seed=3)
     np.testing.assert_array_equal(test, again[1])
-    assert not np.array_equal(test, features.split(100, held_out=0.1, seed=4)[1])
-    assert [len(part) for part in features.split(5, held_out=0.01, seed=0)] == [4, 1]
-    assert [len(part) for part in features.split(5, held_out=0.99, seed=0)] == [1, 4]
+    assert not np.array_equal(test, classifiers.split(100, held_out=0.1, seed=4)[1])
+    assert [len(part) for part in classifiers.split(5, held_out=0.01, seed=0)] == [4, 1]
+    assert [len(part) for part in classifiers.split(5, held_out=0.99, seed=0)] == [1, 4]
 
 
 def shape_classes(count=240, size=8):
@@ -122,16 +122,16 @@ def shape_classes(count=240, size=8):
 
 
 def test_train_save_and_load_a_classifier(tmp_path):
-    model, record = features.train_classifier(
+    model, record = classifiers.train_classifier(
         shape_classes(), epochs=20, batch_size=32, seed=0, log=lambda line: None
     )
     assert record["held_out_accuracy"] == 1.0
     assert (record["num_train"], record["num_held_out"], record["epochs"]) == (216, 24, 20)
-    assert [layer.name for layer in model.layers][-2:] == [features.FEATURE_LAYER, "logits"]
+    assert [layer.name for layer in model.layers][-2:] == [classifiers.FEATURE_LAYER, "logits"]
     path = str(tmp_path / "c.keras")
-    features.save_classifier(model, path, {**record, "class_names": ["left", "right", "top"]})
-    assert features.load_record(path)["class_names"] == ["left", "right", "top"]
-    assert features.load_record(str(tmp_path / "other.keras")) is None
+    classifiers.save_classifier(model, path, {**record, "class_names": ["left", "right", "top"]})
+    assert classifiers.load_record(path)["class_names"] == ["left", "right", "top"]
+    assert classifiers.load_record(str(tmp_path / "other.keras")) is None
     loaded = keras.models.load_model(path, compile=False)
     assert getattr(loaded, "optimizer", None) is None  # the network only: a small file
     images = shape_classes().images.astype(np.float32) / 127.5 - 1
@@ -142,13 +142,13 @@ def test_the_shipped_glyph_classifier_matches_its_record():
     path = features.default_classifier("glyphs")
     assert path == features.SHIPPED_CLASSIFIERS["glyphs"] and os.path.isfile(path)
     assert features.default_classifier("folder") is None
-    record = features.load_record(path)
+    record = classifiers.load_record(path)
     assert record["class_names"] == list(data.glyphs.GLYPH_CHARACTERS)
     assert (record["image_size"], record["channels"], record["dataset"]) == (32, 1, "glyphs")
     assert record["held_out_accuracy"] >= 0.9
     # The record's accuracy is this file's, on the split dcgan.classifier held out.
     glyph_set = labeled.labeled_images("glyphs")
-    _, test = features.split(
+    _, test = classifiers.split(
         len(glyph_set.labels), held_out=record["held_out"], seed=record["seed"]
     )
     extractor = features.make_extractor(classifier="", layer="", dataset="glyphs")
@@ -222,7 +222,7 @@ def test_augment_dims_blurs_and_adds_noise_as_numpy_computes_it():
     rng = np.random.default_rng(5)
     images = rng.uniform(-1, 1, (3, 6, 7, 2)).astype(np.float32)
     seed = tf.constant([4, 9], tf.int64)
-    got = features.augment(tf.constant(images), seed).numpy()
+    got = classifiers.augment(tf.constant(images), seed).numpy()
     # The same draws, then the arithmetic in NumPy.
     gain_seed, blur_seed, scale_seed, noise_seed = tf.unstack(
         tf.random.experimental.stateless_split(seed, 4)
@@ -243,7 +243,7 @@ def test_augment_dims_blurs_and_adds_noise_as_numpy_computes_it():
             blurred[:, row, column, :] = np.einsum("bijc,ij->bc", window, kernel)
     expected = np.clip(blurred + stddev * noise, -1, 1)
     np.testing.assert_allclose(got, expected, atol=1e-5)
-    again = features.augment(tf.constant(images), seed).numpy()
+    again = classifiers.augment(tf.constant(images), seed).numpy()
     np.testing.assert_array_equal(got, again)
-    other = features.augment(tf.constant(images), tf.constant([4, 10], tf.int64)).numpy()
+    other = classifiers.augment(tf.constant(images), tf.constant([4, 10], tf.int64)).numpy()
     assert not np.allclose(got, other)

@@ -13,8 +13,9 @@ import pytest
 import tensorflow as tf
 from configs import tiny_image, tiny_vector
 
-from dcgan.evaluation import evaluator
-from dcgan.run import loop, pretrained
+from dcgan.evaluation import choices as eval_choices
+from dcgan.evaluation.features import EvaluationError
+from dcgan.run import builder, loop, pretrained
 from dcgan.run.prepare import prepare
 from dcgan.run.workdir import CheckpointError, Workdir
 
@@ -71,13 +72,13 @@ def test_best_checkpoint_holds_the_best_evaluated_weights(tmp_path, read_summari
     # The saved G scores exactly what the record says, measured again from scratch.
     restored = pretrained.load_generator(str(workdir), checkpoint="best")
     assert restored.checkpoint == str(workdir / "best" / f"ckpt-{best_step}")
-    again = evaluator.Evaluator(config, num_samples=config.eval_samples)(restored.generator)
+    again = builder.build_evaluator(config, num_samples=config.eval_samples)(restored.generator)
     assert again["reverse_kl"] == record["value"]
     assert again == record["metrics"]
 
 
 class Scripted:
-    """An Evaluator stand-in that reports a given high_quality per call."""
+    """A build_evaluator stand-in that reports a given high_quality per call."""
 
     def __init__(self, values):
         self.values = list(values)
@@ -95,7 +96,7 @@ def test_patience_stops_the_run_and_a_rerun_has_nothing_to_do(tmp_path, monkeypa
     workdir = tmp_path / "run"
     # Step 0 is measured but never the best (1.0). Best at step 2; steps 3 and 4 do not
     # beat it: two evaluations without progress.
-    monkeypatch.setattr(evaluator, "Evaluator", Scripted([1.0, 0.5, 0.7, 0.6, 0.7, 0.9]))
+    monkeypatch.setattr(builder, "build_evaluator", Scripted([1.0, 0.5, 0.7, 0.6, 0.7, 0.9]))
     config = tiny_ring(
         workdir, train_steps=10, eval_every=1, best_metric="high_quality", patience=2
     )
@@ -117,7 +118,7 @@ def test_patience_stops_the_run_and_a_rerun_has_nothing_to_do(tmp_path, monkeypa
     )
 
     # More patience continues the run; the next evaluation (0.9) is a new best.
-    monkeypatch.setattr(evaluator, "Evaluator", Scripted([0.9, 0.8, 0.8, 0.8]))
+    monkeypatch.setattr(builder, "build_evaluator", Scripted([0.9, 0.8, 0.8, 0.8]))
     trainer = loop.train(dataclasses.replace(config, patience=3))
     assert int(trainer.step.numpy()) == 8
     record = json.loads((workdir / "best" / "best.json").read_text())
@@ -135,12 +136,12 @@ class Counted(Scripted):
 def test_a_best_measured_another_way_is_replaced_not_compared(tmp_path, monkeypatch):
     workdir = tmp_path / "run"
     config = tiny_ring(workdir, train_steps=2, eval_every=1, best_metric="high_quality")
-    monkeypatch.setattr(evaluator, "Evaluator", Counted([0.0, 0.9, 0.8]))
+    monkeypatch.setattr(builder, "build_evaluator", Counted([0.0, 0.9, 0.8]))
     loop.train(config)
     record = json.loads((workdir / "best" / "best.json").read_text())
     assert (record["step"], record["value"], record["metrics"]["num_samples"]) == (1, 0.9, 300)
     # More samples on resume: FID-like values are not comparable, so the first one wins.
-    monkeypatch.setattr(evaluator, "Evaluator", Counted([0.5, 0.4]))
+    monkeypatch.setattr(builder, "build_evaluator", Counted([0.5, 0.4]))
     loop.train(dataclasses.replace(config, train_steps=4, eval_samples=500))
     record = json.loads((workdir / "best" / "best.json").read_text())
     assert (record["step"], record["value"], record["metrics"]["num_samples"]) == (3, 0.5, 500)
@@ -149,20 +150,20 @@ def test_a_best_measured_another_way_is_replaced_not_compared(tmp_path, monkeypa
 def test_a_non_finite_metric_is_never_the_best(tmp_path, monkeypatch):
     workdir = tmp_path / "run"
     scripted = Scripted([0.9, float("nan"), 0.2, float("nan")])  # the first: step 0
-    monkeypatch.setattr(evaluator, "Evaluator", scripted)
+    monkeypatch.setattr(builder, "build_evaluator", scripted)
     loop.train(tiny_ring(workdir, train_steps=3, eval_every=1, best_metric="high_quality"))
     record = json.loads((workdir / "best" / "best.json").read_text())
     assert (record["step"], record["value"]) == (2, 0.2)
 
 
 def test_is_better_knows_each_metrics_direction():
-    assert evaluator.is_better("modes", 8, 7) and not evaluator.is_better("modes", 7, 7)
-    assert evaluator.is_better("high_quality", 0.9, 0.8)
+    assert eval_choices.is_better("modes", 8, 7) and not eval_choices.is_better("modes", 7, 7)
+    assert eval_choices.is_better("high_quality", 0.9, 0.8)
     for name in ("reverse_kl", "w1", "ks", "fid", "kid"):
-        assert evaluator.is_better(name, 0.1, 0.2) and not evaluator.is_better(name, 0.3, 0.2)
-    assert evaluator.is_better("fid", 50.0, None)
-    assert not evaluator.is_better("fid", float("nan"), None)
-    assert not evaluator.is_better("modes", float("inf"), 3)
+        assert eval_choices.is_better(name, 0.1, 0.2) and not eval_choices.is_better(name, 0.3, 0.2)
+    assert eval_choices.is_better("fid", 50.0, None)
+    assert not eval_choices.is_better("fid", float("nan"), None)
+    assert not eval_choices.is_better("modes", float("inf"), 3)
 
 
 def test_a_damaged_best_record_is_refused_before_training(tmp_path):
@@ -256,7 +257,7 @@ def test_missing_inception_weights_stop_an_image_run_before_training(tmp_path, m
     workdir = tmp_path / "run"  # no classifier ships for an .npy set: InceptionV3
     config = tiny_image(workdir, dataset="npy", data_file=str(tmp_path / "images.npy"))
     config = dataclasses.replace(config, eval_every=10)
-    with pytest.raises(evaluator.EvaluationError, match="InceptionV3 weights not found at"):
+    with pytest.raises(EvaluationError, match="InceptionV3 weights not found at"):
         loop.train(config)
     assert not os.path.exists(workdir / "checkpoints")
 

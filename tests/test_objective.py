@@ -168,12 +168,12 @@ def test_every_family_option_is_a_config_field():
     [
         (lambda: objective.build("lsgan2"), r"loss='lsgan2' is not one of \['dcgan', 'wgan', "),
         (lambda: objective.build("dcgan", generator_loss="hinge"), "generator_loss='hinge'"),
-        (lambda: objective.build("dcgan", penalty="l2"), r"penalty='l2' is invalid; allowed: none, gp, "),
+        (lambda: objective.build("dcgan", penalty="l2"), r"penalty='l2' is invalid; allowed: none"),
         (lambda: objective.build("dcgan", penalty="r1", penalty_weight=0.0), "penalty_weight=0.0"),
         (lambda: objective.build("dcgan", penalty_every=0), "penalty_every=0"),
         (
             lambda: objective.build("wgan-gp", penalty="r1"),
-            r"penalty='r1' cannot be used with loss='wgan-gp', which has its gradient penalty already",
+            r"penalty='r1' cannot be used with loss='wgan-gp', which has its gradient penalty",
         ),
         (lambda: objective.build("lsgan", lsgan_targets=(1.0, 1.0, 0.0)), r"lsgan_targets="),
         (

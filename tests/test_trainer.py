@@ -480,6 +480,22 @@ def test_checkpoint_holds_everything_the_next_step_depends_on(tmp_path, loss):
     np.testing.assert_array_equal(original.noise_rng.state, restored.noise_rng.state)
 
 
+def test_learning_rates_are_constant_without_decay():
+    trainer = make_trainer(lr=2e-4)
+    for step in (0, 10**9):
+        rates = {name: float(rate) for name, rate in trainer.learning_rates(step).items()}
+        assert rates == pytest.approx({"g_lr": 2e-4, "d_lr": 2e-4}, rel=1e-6)
+
+
+def test_learning_rates_decay_linearly_to_zero():
+    trainer = make_trainer(lr=4e-4, lr_decay_steps=200)
+    # lr * (1 - step / 200): 1, 3/4, 1/2, then 0 from step 200 on.
+    for step, factor in [(0, 1.0), (50, 0.75), (100, 0.5), (200, 0.0), (250, 0.0)]:
+        rates = trainer.learning_rates(step)
+        assert float(rates["g_lr"]) == pytest.approx(4e-4 * factor, rel=1e-6, abs=1e-12)
+        assert float(rates["d_lr"]) == pytest.approx(4e-4 * factor, rel=1e-6, abs=1e-12)
+
+
 def test_set_learning_rates():
     trainer = make_trainer()
     trainer.set_learning_rates(g_lr=0.25, d_lr=0.5)

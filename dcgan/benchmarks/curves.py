@@ -128,11 +128,11 @@ def perturbed(images: np.ndarray, name: str, *, seed: int = 0) -> np.ndarray:
     """``images`` in [-1, 1] changed by ``PERTURBATIONS[name]``: a Gaussian blur of that
     standard deviation, Gaussian noise of that standard deviation, every image moved one
     pixel right (black entering on the left), or the intensity above black scaled down."""
-    from dcgan.evaluation import features
+    from dcgan.evaluation import classifiers
 
     if name.startswith("blur"):
         sigma = float(name.split()[1])
-        return features.gaussian_blur(images, sigma).numpy()
+        return classifiers.gaussian_blur(images, sigma).numpy()
     if name.startswith("noise"):
         noise = np.random.default_rng(seed).normal(0, float(name.split()[1]), images.shape)
         return np.clip(images + noise, -1, 1).astype(np.float32)

@@ -150,13 +150,13 @@ def main(argv: list[str]) -> None:
             cli.USAGE_ERROR,
         )
     cli.quiet_tensorflow()
-    from dcgan.evaluation import evaluator, features
+    from dcgan.evaluation import classifiers, evaluator, features
 
     images, _ = glyph_set()
     os.makedirs(FLAGS.workdir_root, exist_ok=True)
     subset_file = os.path.join(FLAGS.workdir_root, "glyphs500.npy")
     np.save(subset_file, np.round((images[:SUBSET_SIZE] + 1.0) * 127.5).astype(np.uint8))
-    record = features.load_record(features.default_classifier("glyphs"))
+    record = classifiers.load_record(features.default_classifier("glyphs"))
     accuracy = record["held_out_accuracy"]
     extractor = features.make_extractor(classifier="", layer="", dataset="glyphs")
     print(f"classifier: {extractor.description}, held-out accuracy {100 * accuracy:.1f} %")

@@ -17,9 +17,9 @@ import socket
 
 import tensorflow as tf
 
+from dcgan.distribute.choices import STRATEGIES
 from dcgan.io import storage
 
-STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 # The task types TF_CONFIG may name; a chief is optional (else worker 0 is the chief).
 _TASK_TYPES = ("chief", "worker")
 _TPU_CONNECT_SECONDS = 5.0

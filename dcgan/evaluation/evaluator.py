@@ -1,38 +1,38 @@
 """Evaluating a generator: draw samples, then compute the metrics that fit its data.
 
 Toy sets get their protocol (mode coverage for ring2d / grid2d, distance to N(0, 1) for
-gaussian1d). Images are measured in a feature space (``dcgan.features``: a domain
-classifier, shipped for the glyphs, or InceptionV3 from local disk): FID and KID,
+gaussian1d). Images are measured in a feature space (``dcgan.evaluation.features``: a
+domain classifier, shipped for the glyphs, or InceptionV3 from local disk): FID and KID,
 precision and recall, density and coverage, and, where the feature network has classes,
 the classes the samples cover and the KL of their class histogram to the real one. A
-mode-collapse alarm watches coverage, recall and classes covered.
+mode-collapse alarm watches coverage, recall and classes covered. The evaluator of a run
+is built from its config by ``dcgan.run.builder.build_evaluator``.
 """
 
 from __future__ import annotations
-
-import math
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from dcgan import data
-from dcgan.config import HIGHER_IS_BETTER, Config
+from dcgan.data import toys
+from dcgan.data.choices import VECTOR_DATASETS
 from dcgan.evaluation import features, metrics
-from dcgan.run import builder
+from dcgan.gan.noise import NoiseDistribution
 
 _CHUNK = 256  # examples per generator call, to bound memory
 EvaluationError = features.EvaluationError
 
 
-def generate(generator: keras.Model, config: Config, *, num_samples: int, seed: int) -> np.ndarray:
-    """Draws ``num_samples`` samples [N, ...] from the run's noise, seeded by ``seed``."""
+def generate(
+    generator: keras.Model, noise: NoiseDistribution, *, num_samples: int, seed: int
+) -> np.ndarray:
+    """Draws ``num_samples`` samples [N, ...] from ``noise``, seeded by ``seed``."""
     rng = tf.random.Generator.from_seed(seed)
-    distribution = builder.build_noise(config)
     chunks = []
     for start in range(0, num_samples, _CHUNK):
-        noise = distribution.sample(min(_CHUNK, num_samples - start), rng=rng)
-        chunks.append(generator(noise, training=False).numpy())
+        z = noise.sample(min(_CHUNK, num_samples - start), rng=rng)
+        chunks.append(generator(z, training=False).numpy())
     return np.concatenate(chunks)
 
 
@@ -43,7 +43,7 @@ def toy_metrics(dataset: str, samples: np.ndarray) -> dict[str, float]:
         ValueError: for a dataset without a toy protocol.
     """
     if dataset in ("ring2d", "grid2d"):
-        centers, stddev = data.mixture_centers(dataset)
+        centers, stddev = toys.mixture_centers(dataset)
         stats = metrics.mode_statistics(samples, centers, stddev)
         return {key: stats[key] for key in ("modes", "num_modes", "high_quality", "reverse_kl")}
     if dataset == "gaussian1d":
@@ -51,9 +51,7 @@ def toy_metrics(dataset: str, samples: np.ndarray) -> dict[str, float]:
             "w1": metrics.wasserstein1_to_normal(samples),
             "ks": metrics.ks_to_normal(samples),
         }
-    raise ValueError(
-        f"dataset {dataset!r} has no toy metrics; toy sets: {list(data.VECTOR_DATASETS)}"
-    )
+    raise ValueError(f"dataset {dataset!r} has no toy metrics; toy sets: {list(VECTOR_DATASETS)}")
 
 
 def image_metrics(real: np.ndarray, fake: np.ndarray, extractor: features.Extractor) -> dict:
@@ -111,53 +109,18 @@ def feature_metrics(
     return result
 
 
-def is_better(metric: str, value: float, best: float | None) -> bool:
-    """Whether ``value`` of ``metric`` beats ``best`` (None: nothing yet; NaN never wins)."""
-    if not math.isfinite(value):
-        return False
-    if best is None:
-        return True
-    return value > best if metric in HIGHER_IS_BETTER else value < best
-
-
-def make_extractor(config: Config) -> features.Extractor:
-    """The feature space of an image run: ``--eval_classifier``, the classifier shipped
-    for its dataset, or InceptionV3.
-
-    Raises:
-        EvaluationError: if the classifier or the Inception weights cannot be loaded.
-    """
-    return features.make_extractor(
-        classifier=config.eval_classifier, layer=config.eval_layer, dataset=config.dataset
-    )
-
-
-def collapse_alarm(config: Config, result: dict) -> str | None:
+def collapse_alarm(
+    result: dict, *, coverage: float, recall: float, classes_covered: float
+) -> str | None:
     """What an evaluation's ``result`` says of mode collapse: the metrics below their
-    ``--alarm_*`` thresholds, as ``"coverage=0.03 < 0.05, ..."``, or None."""
-    thresholds = {
-        "coverage": config.alarm_coverage,
-        "recall": config.alarm_recall,
-        "classes_covered": config.alarm_classes_covered,
-    }
+    thresholds (0: not watched), as ``"coverage=0.03 < 0.05, ..."``, or None."""
+    thresholds = {"coverage": coverage, "recall": recall, "classes_covered": classes_covered}
     low = [
         f"{name}={result[name]:.4g} < {threshold:g}"
         for name, threshold in thresholds.items()
         if threshold > 0 and name in result and result[name] < threshold
     ]
     return ", ".join(low) or None
-
-
-def real_examples(config: Config, count: int) -> np.ndarray:
-    """``count`` examples [N, ...] of the run's data, from a pipeline of their own.
-
-    The training iterator is never touched, so evaluating does not change what a run
-    trains on (exact resume holds with evaluation on). Read in batches of the run's size,
-    which the data is known to hold; a small set repeats.
-    """
-    batches = -(-count // config.batch_size)
-    dataset = builder.build_dataset(config, batch_size=config.batch_size).take(batches)
-    return np.concatenate(list(dataset.as_numpy_iterator()))[:count]
 
 
 def distinct(examples: np.ndarray) -> np.ndarray:
@@ -172,31 +135,43 @@ def distinct(examples: np.ndarray) -> np.ndarray:
 
 
 class Evaluator:
-    """Measures a generator against the run's data with the metrics that fit it.
+    """Measures a generator against a data set with the metrics that fit it.
 
-    Every call draws the same noise (seeded by the run's seed), so the values of one run
-    at different steps differ only by what G learned. For images the real features are
+    Every call draws the same noise (seeded by ``seed``), so the values of one run at
+    different steps differ only by what G learned. For images the real features are
     computed once, when the evaluator is built.
     """
 
-    def __init__(self, config: Config, *, num_samples: int, seed: int | None = None):
-        """Prepares the evaluation of ``config``'s run on ``num_samples`` examples.
+    def __init__(
+        self,
+        *,
+        dataset: str,
+        noise: NoiseDistribution,
+        num_samples: int,
+        seed: int,
+        extractor: features.Extractor | None = None,
+        real: np.ndarray | None = None,
+    ):
+        """Prepares the evaluation of a run on ``dataset``.
 
-        Raises:
-            ValueError: if the dataset has no metrics (npy_vectors).
-            EvaluationError: if an image run's feature extractor cannot be loaded.
-            data.DataError: if the real images cannot be read.
+        Args:
+            dataset: the run's dataset: a toy set has its protocol, an image set needs
+                ``extractor`` and ``real``.
+            noise: the distribution of z.
+            num_samples: generated samples per evaluation.
+            seed: the seed of the noise drawn at every call.
+            extractor: the feature space of an image run.
+            real: the real images to compare with, [N, H, W, C] in [-1, 1]; repeated
+                images are measured once (see ``distinct``).
         """
-        if not config.eval_metrics:
-            raise ValueError(f"--dataset={config.dataset} has no evaluation metrics")
-        self.config = config
+        self.dataset = dataset
+        self.noise = noise
         self.num_samples = num_samples
-        self.seed = config.seed if seed is None else seed
-        self.extractor_name = None
-        if config.is_image:
-            self._extractor = make_extractor(config)
-            self.extractor_name = self._extractor.description
-            self._real = self._extractor(distinct(real_examples(config, num_samples)))
+        self.seed = seed
+        self._extractor = extractor
+        self.extractor_name = None if extractor is None else extractor.description
+        if extractor is not None:
+            self._real = extractor(distinct(real))
 
     def __call__(self, generator: keras.Model) -> dict:
         """Returns ``{metric: value}`` for ``generator`` (a float per metric).
@@ -206,9 +181,9 @@ class Evaluator:
         ``extractor`` (FID depends on both) and, where the extractor has classes, the
         generated samples' ``fake_class_counts``.
         """
-        samples = generate(generator, self.config, num_samples=self.num_samples, seed=self.seed)
-        if not self.config.is_image:
-            result = toy_metrics(self.config.dataset, samples)
+        samples = generate(generator, self.noise, num_samples=self.num_samples, seed=self.seed)
+        if self._extractor is None:
+            result = toy_metrics(self.dataset, samples)
             return {**result, "num_samples": self.num_samples}
         real_features, real_classes = self._real
         fake_features, fake_classes = self._extractor(samples)

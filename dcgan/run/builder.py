@@ -1,23 +1,25 @@
 """The builder: the one place where a ``Config`` becomes the objects of a run.
 
-Networks, optimizers, the objective, the noise distribution, the trainer and the data
-pipeline are built here and nowhere else. The builder sits above ``dcgan.trainer`` in
-the import graph: the trainer takes finished objects and imports nothing that builds
-them. Training (``dcgan.prepare``) and the entry points that only generate (sample,
-interpolate, export, evaluate) share it, so a generator is always rebuilt and fed
-exactly as it was trained.
+Networks, optimizers, the objective, the noise distribution, the trainer, the data
+pipeline and the evaluator are built here and nowhere else. The builder sits above the
+step in the import graph: the trainer takes finished objects and imports nothing that
+builds them. Training (``dcgan.run.prepare``) and the entry points that only generate
+(sample, interpolate, export, evaluate) share it, so a generator is always rebuilt and
+fed exactly as it was trained.
 """
 
 from __future__ import annotations
 
 import keras
+import numpy as np
 import tensorflow as tf
 
-from dcgan import config as config_lib
 from dcgan import data
 from dcgan.config import Config
+from dcgan.evaluation import evaluator, features
 from dcgan.gan import models, objective
 from dcgan.gan.noise import NoiseDistribution
+from dcgan.step.choices import OPTIMIZERS
 from dcgan.step.trainer import Trainer
 
 # Vector runs have no image grid; their fixed noise batch feeds a histogram instead.
@@ -63,7 +65,7 @@ def build_optimizer(
     elif name == "rmsprop":
         optimizer = keras.optimizers.RMSprop(learning_rate)
     else:
-        raise ValueError(f"optimizer {name!r} is not one of {list(config_lib.OPTIMIZERS)}")
+        raise ValueError(f"optimizer {name!r} is not one of {list(OPTIMIZERS)}")
     if loss_scale:
         return keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer
@@ -251,4 +253,55 @@ def build_dataset(
         vector_dim=config.vector_dim or None,
         cache=config.cache,
         shard=shard,
+    )
+
+
+def real_examples(config: Config, count: int) -> np.ndarray:
+    """``count`` examples [N, ...] of the run's data, from a pipeline of their own.
+
+    The training iterator is never touched, so evaluating does not change what a run
+    trains on (exact resume holds with evaluation on). Read in batches of the run's size,
+    which the data is known to hold; a small set repeats.
+    """
+    batches = -(-count // config.batch_size)
+    dataset = build_dataset(config, batch_size=config.batch_size).take(batches)
+    return np.concatenate(list(dataset.as_numpy_iterator()))[:count]
+
+
+def build_extractor(config: Config) -> features.Extractor:
+    """The feature space of an image run: ``--eval_classifier``, the classifier shipped
+    for its dataset, or InceptionV3.
+
+    Raises:
+        EvaluationError: if the classifier or the Inception weights cannot be loaded.
+    """
+    return features.make_extractor(
+        classifier=config.eval_classifier, layer=config.eval_layer, dataset=config.dataset
+    )
+
+
+def build_evaluator(
+    config: Config, *, num_samples: int, seed: int | None = None
+) -> evaluator.Evaluator:
+    """The evaluator of ``config``'s run on ``num_samples`` examples; ``seed`` (default
+    the run's) draws its noise.
+
+    Raises:
+        ValueError: if the dataset has no metrics (npy_vectors).
+        EvaluationError: if an image run's feature extractor cannot be loaded.
+        DataError: if the real images cannot be read.
+    """
+    if not config.eval_metrics:
+        raise ValueError(f"--dataset={config.dataset} has no evaluation metrics")
+    extractor = real = None
+    if config.is_image:
+        extractor = build_extractor(config)
+        real = real_examples(config, num_samples)
+    return evaluator.Evaluator(
+        dataset=config.dataset,
+        noise=build_noise(config),
+        num_samples=num_samples,
+        seed=config.seed if seed is None else seed,
+        extractor=extractor,
+        real=real,
     )

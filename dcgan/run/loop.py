@@ -22,6 +22,7 @@ import tensorflow as tf
 from dcgan import data
 from dcgan.config import Config
 from dcgan.distribute import devices
+from dcgan.evaluation import choices as eval_choices
 from dcgan.evaluation import evaluator
 from dcgan.run import snapshots, summaries
 from dcgan.run.prepare import PreparedRun, prepare
@@ -283,7 +284,14 @@ def _evaluate(run: PreparedRun, writer, step: int) -> dict | None:
             tf.summary.scalar(f"eval/{name}", value)
     line = " ".join(f"{name}={value:.4g}" for name, value in values.items())
     print(f"eval at step {step}: {line}", flush=True)
-    alarm = evaluator.collapse_alarm(config, result) if step else None  # G is untrained at 0
+    alarm = None
+    if step:  # G is untrained at step 0
+        alarm = evaluator.collapse_alarm(
+            result,
+            coverage=config.alarm_coverage,
+            recall=config.alarm_recall,
+            classes_covered=config.alarm_classes_covered,
+        )
     if alarm:
         message = f"mode collapse? at step {step}: {alarm} (--alarm_* thresholds)"
         print(message, flush=True)
@@ -303,7 +311,7 @@ def _evaluate(run: PreparedRun, writer, step: int) -> dict | None:
         and all(best["metrics"].get(key) == result.get(key) for key in ("extractor", "num_samples"))
     )
     previous = best["value"] if comparable else None
-    if not evaluator.is_better(metric, value, previous):
+    if not eval_choices.is_better(metric, value, previous):
         return best
     path = run.save(step, best=True)
     best = {"metric": metric, "value": value, "step": step, "checkpoint": path, "metrics": result}

@@ -18,7 +18,7 @@ from dcgan import config as config_lib
 from dcgan import data
 from dcgan.config import Config
 from dcgan.distribute import devices
-from dcgan.evaluation import evaluator
+from dcgan.evaluation.evaluator import Evaluator
 from dcgan.io import storage
 from dcgan.run import builder
 from dcgan.run.workdir import CheckpointError, Workdir
@@ -49,7 +49,7 @@ class PreparedRun:
     workdir: Workdir
     manager: tf.train.CheckpointManager
     skipped_images: tf.Variable | None = None
-    evaluator: evaluator.Evaluator | None = None
+    evaluator: Evaluator | None = None
     best_manager: tf.train.CheckpointManager | None = None
     cluster: devices.Cluster | None = None
 
@@ -84,7 +84,7 @@ def prepare(config: Config) -> PreparedRun:
             used, or the global batch cannot be split over the replicas.
         data.DataError: if the data is missing or unreadable.
         CheckpointError: if the latest checkpoint does not match the networks.
-        evaluator.EvaluationError: if --eval_every needs a feature extractor that
+        EvaluationError: if --eval_every needs a feature extractor that
             cannot be loaded.
     """
     if tf.io.gfile.exists(config.workdir) and not tf.io.gfile.isdir(config.workdir):
@@ -123,7 +123,7 @@ def prepare(config: Config) -> PreparedRun:
     manager = workdir.checkpoint_manager(checkpoint, keep=config.keep_checkpoints)
     evaluator = best_manager = None
     if config.eval_every:
-        evaluator = evaluator.Evaluator(config, num_samples=config.eval_samples)
+        evaluator = builder.build_evaluator(config, num_samples=config.eval_samples)
     if config.best_metric:
         workdir.best()  # a damaged record is refused now, not after hours of training
         best_manager = workdir.best_manager(checkpoint)

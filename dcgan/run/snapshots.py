@@ -10,8 +10,8 @@ import numpy as np
 import tensorflow as tf
 
 from dcgan.config import Config
-from dcgan.evaluation import evaluator
 from dcgan.io import images, plots
+from dcgan.run import builder
 from dcgan.run.workdir import Workdir
 from dcgan.step.trainer import Trainer
 
@@ -48,7 +48,7 @@ def vector_plot(trainer: Trainer, config: Config, samples: np.ndarray, *, step: 
     The real batch comes from a separate pipeline with the run's seed, so the plot never
     takes data from the training iterator.
     """
-    real = evaluator.real_examples(config, len(samples))
+    real = builder.real_examples(config, len(samples))
     dim = samples.shape[1]
     lo, hi = plots.padded_range(real, samples)
     axis = np.linspace(lo, hi, 200 if dim == 1 else 100, dtype=np.float32)
