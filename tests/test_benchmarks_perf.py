@@ -10,6 +10,7 @@ import tensorflow as tf
 from runner import run_module
 
 from dcgan.benchmarks import baselines, cases, hardware, perf, timing
+from dcgan.benchmarks import report as perf_report
 
 
 def tiny_model():
@@ -233,9 +234,9 @@ def test_targets_pass_and_miss_on_made_up_figures():
         ring2d=(0.07, None, 1),
         ring2d_loop100=(0.05, None, 1),
     )
-    assert perf.fastest_dcgan64(results) == "dcgan64_bf16"
-    assert perf.fastest_dcgan64(results, float32_only=True) == "dcgan64_simultaneous"
-    rows = perf.evaluate_targets(results)
+    assert perf_report.fastest_dcgan64(results) == "dcgan64_bf16"
+    assert perf_report.fastest_dcgan64(results, float32_only=True) == "dcgan64_simultaneous"
+    rows = perf_report.evaluate_targets(results)
     got = [(r["key"], r["note"].split(" ")[0], round(r["value"], 4), r["status"]) for r in rows]
     assert got == [
         ("vs_keras", "dcgan64", 1.2, "PASS"),
@@ -257,15 +258,15 @@ def test_targets_pass_and_miss_on_made_up_figures():
 
 
 def test_targets_not_measured_are_na_and_all_listed():
-    rows = perf.evaluate_targets({"cases": {"dcgan64": {"skipped": "x"}}})
-    assert {r["key"] for r in rows} == set(perf.TARGETS)
+    rows = perf_report.evaluate_targets({"cases": {"dcgan64": {"skipped": "x"}}})
+    assert {r["key"] for r in rows} == set(perf_report.TARGETS)
     assert {r["status"] for r in rows} == {"n/a"}
 
 
 def test_target_bounds_hold_both_ways():
-    at_most = perf.Target("t", 1.7, at_least=False)
+    at_most = perf_report.Target("t", 1.7, at_least=False)
     assert [at_most.status(v) for v in (1.7, 1.71, None)] == ["PASS", "MISS", "n/a"]
-    at_least = perf.Target("t", 1.5, at_least=True)
+    at_least = perf_report.Target("t", 1.5, at_least=True)
     assert [at_least.status(v) for v in (1.5, 1.49)] == ["PASS", "MISS"]
 
 
@@ -295,12 +296,12 @@ def test_tiny_run_prints_the_table_and_targets_and_writes_the_json(tmp_path):
     assert record["gflop_per_step"] == pytest.approx(QUICKSTART_STEP / 1e9)
     assert 0 < report["first_step"]["seconds"] < 120
     assert report["input"]["images_per_sec"] > 0 and report["matmul"]["float32"]["gflops"] > 0
-    assert {t["key"] for t in report["targets"]} == set(perf.TARGETS)
+    assert {t["key"] for t in report["targets"]} == set(perf_report.TARGETS)
     lines = result.stdout.splitlines()
     assert lines[0].startswith("CPU: ") and "TensorFlow" in lines[1]
     header = next(i for i, line in enumerate(lines) if line.startswith("case "))
     assert lines[header + 1].split()[0] == "quickstart32"
-    for target in perf.TARGETS.values():
+    for target in perf_report.TARGETS.values():
         assert any(target.name in line for line in lines), target.name
     assert any(line.split()[:1] == ["PASS"] and "traces" in line for line in lines)
 

@@ -11,6 +11,7 @@ import tensorflow as tf
 from configs import STEP_METRICS, tiny_vector
 from tensorboard.plugins.hparams import plugin_data_pb2
 
+from dcgan.run import log as run_log
 from dcgan.run import loop, summaries
 from dcgan.run.builder import build_trainer
 
@@ -220,7 +221,7 @@ def test_a_resumed_run_writes_its_flags_at_the_step_it_resumes(tmp_path, read_su
     ],
 )
 def test_format_duration(seconds, text):
-    assert loop._format_duration(seconds) == text
+    assert run_log.format_duration(seconds) == text
 
 
 @pytest.mark.parametrize(
@@ -235,5 +236,5 @@ def test_format_duration(seconds, text):
 )
 def test_log_line_ends_with_the_time_left(step, steps_per_sec, eta):
     metrics = {"d_loss": tf.constant(1.0), "g_loss": tf.constant(2.0)}
-    line = loop._log_line(step, 1000, metrics, steps_per_sec)
+    line = run_log.log_line(step, 1000, metrics, steps_per_sec)
     assert line.endswith(f" steps_per_sec={steps_per_sec:.2f} {eta}")

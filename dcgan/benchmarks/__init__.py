@@ -8,7 +8,6 @@ its figures:
   loop and a plain ``tf.function`` step, WGAN critic and generator updates, the small
   nets, the FLOP rate against the matmul rate, the first step, input throughput, and
   every target with PASS or MISS;
-- :mod:`dcgan.benchmarks.step`: the compiled training step's throughput on fixed scenarios;
 - :mod:`dcgan.benchmarks.data`: the input pipeline's throughput on generated JPEG folders;
 - :mod:`dcgan.benchmarks.soak`: a long toy run watched for memory growth and retracing;
 - :mod:`dcgan.benchmarks.toys`: the toy flagfiles (and their variants with other
@@ -19,6 +18,7 @@ its figures:
   recall, coverage, classes covered) against the real-vs-real floor.
 
 ``perf`` is built from :mod:`~dcgan.benchmarks.cases` (what it times),
+:mod:`~dcgan.benchmarks.report` (its targets and table),
 :mod:`~dcgan.benchmarks.baselines` (the reference steps),
 :mod:`~dcgan.benchmarks.hardware` (FLOP counts, matmul rates, CPU flags) and
 :mod:`~dcgan.benchmarks.timing` (windows, medians, tables).

@@ -1,8 +1,8 @@
 """The cases ``dcgan.benchmarks.perf`` times: a network, a way to step it, its input.
 
-Every case starts from a ``Config`` (one of ``BASES``: step.py's DCGAN-64, or a shipped
-flagfile) with a few fields overridden, and builds its networks through
-``dcgan.builder`` with the Config's seed. ``prepare`` turns a case into one callable
+Every case starts from a ``Config`` (one of ``BASES``: the DCGAN paper's 64 px nets, or a
+shipped flagfile) with a few fields overridden, and builds its networks through
+``dcgan.run.builder`` with the Config's seed. ``prepare`` turns a case into one callable
 that runs a call and waits for its result. A case whose overrides name a ``Config``
 field this checkout does not have yet is listed and skipped (``missing_fields``).
 """
@@ -16,7 +16,7 @@ import os
 import tempfile
 from collections.abc import Callable
 
-from dcgan.benchmarks import baselines, hardware, step
+from dcgan.benchmarks import baselines, hardware
 from dcgan.config import Config
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -57,8 +57,9 @@ class Base:
     """A starting Config and where its batches come from.
 
     Attributes:
-        source: a flagfile in ``experiments/`` (``*.flags``) or a ``step.SCENARIOS`` name.
-        synthetic: feed one random batch of the run's shape (``step.synthetic_images``),
+        source: a flagfile in ``experiments/`` (``*.flags``), or "dcgan64": the DCGAN
+            paper's nets on 64 px RGB images (``DCGAN64``).
+        synthetic: feed one random batch of the run's shape (``synthetic_images``),
             so that the time is the step's alone; otherwise the Config's dataset.
         overrides: fields set on the source's; with synthetic input the dataset only
             picks the DCGAN nets.
@@ -72,9 +73,18 @@ class Base:
         """The base's Config (a flagfile is read on each call)."""
         if self.source.endswith(".flags"):
             return flagfile_config(self.source, **self.overrides)
-        return dataclasses.replace(step.SCENARIOS[self.source].config, **self.overrides)
+        return Config(workdir=_UNUSED_WORKDIR, **{**DCGAN64, **self.overrides})
 
 
+# The DCGAN paper's nets (latent 100, base widths 64) on 64 px RGB, batch 64.
+DCGAN64 = {
+    "dataset": "glyphs",
+    "image_size": 64,
+    "channels": 3,
+    "batch_size": 64,
+    "g_base_width": 64,
+    "d_base_width": 64,
+}
 _GLYPH_NETS = {"dataset": "glyphs"}  # a CelebA flagfile's nets, without its folder
 BASES = {
     "dcgan64": Base("dcgan64", synthetic=True),
@@ -252,8 +262,7 @@ def prepare(case: Case) -> Prepared:
     from dcgan.run import builder
 
     config = case_config(case)
-    scenario = step.Scenario(case.name, config, BASES[case.base].synthetic)
-    iterator = iter(step.scenario_dataset(scenario))
+    iterator = iter(case_dataset(config, synthetic=BASES[case.base].synthetic))
     keras.utils.set_random_seed(config.seed)
     if case.kind == "keras":
         loop = baselines.KerasTrainOnBatch(config)
@@ -281,6 +290,25 @@ def prepare(case: Case) -> Prepared:
         g, d = (hardware.net_flops(net) for net in networks)
         flops = hardware.step_flops(g, d, batch=config.batch_size, passes=passes)
     return Prepared(call, traces, flops)
+
+
+def synthetic_images(config: Config):
+    """One random batch in [-1, 1] of the run's static shape, repeated and prefetched."""
+    # One batch reused costs no input time, and the step's cost ignores pixel values.
+    import tensorflow as tf
+
+    shape = [config.batch_size, config.image_size, config.image_size, config.channels]
+    batch = tf.random.stateless_uniform(shape, seed=[config.seed, 0], minval=-1.0, maxval=1.0)
+    return tf.data.Dataset.from_tensors(batch).repeat().prefetch(tf.data.AUTOTUNE)
+
+
+def case_dataset(config: Config, *, synthetic: bool):
+    """The batches a case trains on: synthetic images, or its Config's dataset."""
+    from dcgan.run import builder
+
+    if synthetic:
+        return synthetic_images(config)
+    return builder.build_dataset(config, batch_size=config.batch_size)
 
 
 def _keras_owned() -> None:

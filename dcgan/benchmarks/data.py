@@ -4,7 +4,7 @@ Generates folders of JPEGs in a temporary directory (64x64 images, and 218x178 i
 CelebA's size, read with its usual recipe: center crop 108, resize to 64), then times
 ``dcgan.data.make_dataset`` batches after a warm-up and reports images per second.
 Training must never wait for data: the goal is at least 3x the images/s the DCGAN-64
-train step consumes (``python -m dcgan.benchmarks.step``).
+train step consumes (``python -m dcgan.benchmarks.perf`` compares the two).
 """
 
 from __future__ import annotations

@@ -6,15 +6,9 @@ All I/O of training happens here, between calls of the compiled ``Trainer.train_
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
-import math
-import os
 import shutil
 import signal
-import sys
 import time
-from collections.abc import Iterator
 
 import numpy as np
 import tensorflow as tf
@@ -25,11 +19,12 @@ from dcgan.distribute import devices
 from dcgan.evaluation import choices as eval_choices
 from dcgan.evaluation import evaluator
 from dcgan.run import snapshots, summaries
+from dcgan.run.log import log_line
 from dcgan.run.prepare import PreparedRun, prepare
+from dcgan.run.profile import Profile
+from dcgan.run.signals import stop_on_signals
 from dcgan.step.trainer import Trainer
 
-# The order of the columns of the stdout log line; other metrics follow.
-_LOG_FIRST = ("d_loss", "g_loss")
 # Named when a run stops on a non-finite update (a NaN loss makes a NaN norm), before
 # the objective's penalties.
 _WATCHED = ("d_loss", "g_loss", "d_grad_norm", "g_grad_norm")
@@ -99,7 +94,7 @@ def _train(run: PreparedRun) -> Trainer:
     early_stop = None
     stopping = False
     since_check = []  # the metrics of each call since the loop last waited for the device
-    with _stop_on_signals() as stop, _Profile(config, run.workdir.path, step) as profile:
+    with stop_on_signals() as stop, Profile(config, run.workdir.path, step) as profile:
         while step < config.train_steps and not stopping and early_stop is None:
             count = _steps_to_next_event(config, step)
             profile.before(step)
@@ -129,7 +124,7 @@ def _train(run: PreparedRun) -> Trainer:
                 now = time.perf_counter()
                 steps_per_sec = (step - last_log_step) / (now - last_log_time)
                 last_log_step, last_log_time = step, now
-                print(_log_line(step, config.train_steps, metrics, steps_per_sec), flush=True)
+                print(log_line(step, config.train_steps, metrics, steps_per_sec), flush=True)
             if step % config.summary_every == 0 or final:
                 with writer.as_default(step=step):
                     for name, value in metrics.items():
@@ -195,57 +190,6 @@ def _first_nonfinite(since_check: list[dict], nonfinite_at_start: int) -> dict:
     halts the step there, so later calls return zeros)."""
     # The caller found the count risen in the last call, so some call has it.
     return next(m for m in since_check if int(m["nonfinite_updates"]) > nonfinite_at_start)
-
-
-class _Profile:
-    """A TensorFlow profiler trace of the steps ``config.profile_steps`` = (START, END):
-    from step START to step END, into the workdir, for TensorBoard's Profile tab."""
-
-    def __init__(self, config: Config, logdir: str, step: int):
-        self._logdir = logdir
-        self._steps = config.profile_steps
-        self._running = False
-        if self._steps and step > self._steps[0]:
-            print(
-                f"--profile_steps={self._steps[0]},{self._steps[1]}: the run starts at step "
-                f"{step}, past {self._steps[0]}; no profile",
-                flush=True,
-            )
-            self._steps = ()
-
-    def before(self, step: int) -> None:
-        """Starts the trace if the next call begins at START."""
-        if self._steps and step == self._steps[0]:
-            tf.profiler.experimental.start(self._logdir)
-            self._running = True
-
-    def after(self, step: int) -> None:
-        """Ends the trace once the device has reached END."""
-        if self._running and step >= self._steps[1]:
-            self.close()
-            print(
-                f"profile of steps {self._steps[0]}-{self._steps[1]}: {self._where()}", flush=True
-            )
-
-    def close(self) -> None:
-        if self._running:
-            self._running = False
-            tf.profiler.experimental.stop()
-
-    def __enter__(self) -> _Profile:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()  # also when the run fails or stops inside the profiled steps
-
-    def _where(self) -> str:
-        where = os.path.join(self._logdir, "plugins", "profile")
-        if importlib.util.find_spec("tensorboard_plugin_profile") is None:
-            return (
-                f"written under {where}; TensorBoard shows it in its Profile tab once "
-                "the plugin is installed: pip install tensorboard-plugin-profile"
-            )
-        return f"written under {where}; see TensorBoard's Profile tab"
 
 
 def _train_steps(run: PreparedRun, count: int) -> dict:
@@ -353,77 +297,3 @@ def _nonfinite_message(run: PreparedRun, step: int, metrics: dict) -> str:
         f"non-finite {what} at step {step}; stopped without saving, so the latest checkpoint "
         f"is {latest}; --on_nonfinite=skip skips such updates instead"
     )
-
-
-class _StopRequest:
-    signal: int | None = None
-
-
-@contextlib.contextmanager
-def _stop_on_signals() -> Iterator[_StopRequest]:
-    """Turns the first SIGINT/SIGTERM into a stop request; a second one aborts at once.
-
-    The handler only records the signal: the loop checks it between steps, so the step
-    in flight finishes and a checkpoint is written.
-    """
-    request = _StopRequest()
-
-    def handle(signum, frame):
-        if request.signal is not None:
-            print(
-                f"second signal ({signal.Signals(signum).name}): aborting without saving",
-                file=sys.stderr,
-                flush=True,
-            )
-            os._exit(128 + signum)
-        request.signal = signum
-        print(f"got {signal.Signals(signum).name}: stopping after this step", flush=True)
-
-    watched = (signal.SIGINT, signal.SIGTERM)
-    previous = {sig: signal.getsignal(sig) for sig in watched}
-    for sig in watched:
-        signal.signal(sig, handle)
-    try:
-        yield request
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def _log_line(step: int, total: int, metrics: dict, steps_per_sec: float) -> str:
-    quiet = {"nonfinite_updates", "skipped_images"}  # shown once they are not zero
-    names = [*_LOG_FIRST, *sorted(set(metrics) - set(_LOG_FIRST) - quiet)]
-    names += [name for name in sorted(quiet) if name in metrics and int(metrics[name])]
-    values = " ".join(f"{name}={_format(metrics[name])}" for name in names)
-    # At the speed of the last interval; NaN or 0 steps/s leave it unknown ("?").
-    if step >= total:
-        eta = _format_duration(0.0)
-    elif steps_per_sec > 0:  # False for NaN too
-        eta = _format_duration((total - step) / steps_per_sec)
-    else:
-        eta = _format_duration(math.inf)
-    return f"step {step}/{total} {values} steps_per_sec={steps_per_sec:.2f} eta={eta}"
-
-
-def _format_duration(seconds: float) -> str:
-    """A duration, compactly: ``12s``, ``4m05s``, ``1h02m`` (seconds dropped past an hour).
-
-    Args:
-        seconds: the duration; rounded to whole seconds first.
-
-    Returns:
-        The text; ``?`` for a NaN, infinite or negative duration.
-    """
-    if not math.isfinite(seconds) or seconds < 0:
-        return "?"
-    hours, rest = divmod(round(seconds), 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    if minutes:
-        return f"{minutes}m{secs:02d}s"
-    return f"{secs}s"
-
-
-def _format(value: tf.Tensor) -> str:
-    return str(int(value)) if value.dtype.is_integer else f"{float(value):.4f}"
