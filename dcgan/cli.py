@@ -118,7 +118,7 @@ def check_output_file(
 
 
 def is_local(path: str) -> bool:
-    """Whether ``path`` is local, not ``scheme://…``: ``dcgan.storage.is_local`` without
+    """Whether ``path`` is local, not ``scheme://…``: ``dcgan.io.storage.is_local`` without
     loading TensorFlow, so that local flag errors stay instant."""
     return "://" not in path
 
@@ -142,7 +142,7 @@ def load_generator(program: str, workdir: str, checkpoint: str | None):
     refused (it would do nothing).
 
     Returns:
-        ``dcgan.pretrained.Pretrained``: the run's config, G and the checkpoint path.
+        ``dcgan.run.pretrained.Pretrained``: the run's config, G and the checkpoint path.
     """
     from dcgan.config import ConfigError
     from dcgan.run import pretrained

@@ -120,7 +120,7 @@ def main(argv: list[str]) -> None:
     print(f"{trained.checkpoint} (step {step}): {line}; wrote {output}", flush=True)
 
 
-# The int64 step variable of dcgan.trainer.Trainer, as tf.train.Checkpoint names it.
+# The int64 step variable of dcgan.step.trainer.Trainer, as tf.train.Checkpoint names it.
 _STEP_KEY = "step/.ATTRIBUTES/VARIABLE_VALUE"
 
 

@@ -30,7 +30,7 @@ flags.DEFINE_enum(
     "method",
     "slerp",
     list(latent.METHODS),
-    "Path between a pair: slerp keeps the noise norm G was trained on (dcgan.latent).",
+    "Path between a pair: slerp keeps the noise norm G was trained on (dcgan.gan.latent).",
 )
 flags.DEFINE_integer("frame_ms", 100, "Milliseconds per GIF frame.", lower_bound=1)
 FLAGS = flags.FLAGS

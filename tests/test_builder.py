@@ -1,4 +1,4 @@
-"""Tests for dcgan.builder's precision: dtype policies of the networks, loss-scale optimizers.
+"""Tests for dcgan.run.builder's precision: dtype policies of the networks, loss-scale optimizers.
 
 The rest of the builder is exercised through the trainer, train and config tests.
 """

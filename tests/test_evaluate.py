@@ -11,7 +11,7 @@ from runner import run_module
 
 from dcgan import data
 from dcgan.config import Config
-from dcgan.evaluation import metrics
+from dcgan.evaluation import toy_metrics
 from dcgan.run import loop, pretrained
 from dcgan.run.builder import build_trainer
 
@@ -55,7 +55,7 @@ def test_ring_metrics_of_the_latest_checkpoint(ring_run):
 
     samples = independent_samples(ring_run, None, 256, 3)
     centers, stddev = data.mixture_centers("ring2d")
-    expected = metrics.mode_statistics(samples, centers, stddev)
+    expected = toy_metrics.mode_statistics(samples, centers, stddev)
     assert record["metrics"] == {
         "modes": expected["modes"],
         "high_quality": pytest.approx(expected["high_quality"]),
@@ -88,7 +88,7 @@ def test_a_run_with_a_weight_average_is_measured_through_it(tmp_path):
         eval_samples=200,
         best_metric="w1",
     )
-    # The loop's own restore path, independent of dcgan.pretrained.
+    # The loop's own restore path, independent of dcgan.run.pretrained.
     trainer = build_trainer(Config.from_json((workdir / "config.json").read_text()))
     tf.train.Checkpoint(**trainer.checkpoint_items()).restore(
         str(workdir / "checkpoints" / "ckpt-4")
@@ -114,7 +114,7 @@ def test_a_run_with_a_weight_average_is_measured_through_it(tmp_path):
     record = json.loads((tmp_path / "raw.json").read_text())
     assert record["ema"] is False
     noise = tf.random.Generator.from_seed(0).normal([200, *trainer.noise.shape])
-    expected = metrics.wasserstein1_to_normal(trainer.generator(noise).numpy())
+    expected = toy_metrics.wasserstein1_to_normal(trainer.generator(noise).numpy())
     assert record["metrics"]["w1"] == pytest.approx(expected)
 
 
@@ -124,8 +124,8 @@ def test_gaussian1d_reports_w1_and_ks(tmp_path):
     assert result.returncode == 0, result.stderr
     record = json.loads((workdir / "eval_ckpt-4.json").read_text())
     samples = independent_samples(workdir, None, 256, 0)  # the run's seed
-    assert record["metrics"]["w1"] == pytest.approx(metrics.wasserstein1_to_normal(samples))
-    assert record["metrics"]["ks"] == pytest.approx(metrics.ks_to_normal(samples))
+    assert record["metrics"]["w1"] == pytest.approx(toy_metrics.wasserstein1_to_normal(samples))
+    assert record["metrics"]["ks"] == pytest.approx(toy_metrics.ks_to_normal(samples))
 
 
 def test_image_run_with_a_classifier_records_the_extractor(tmp_path):

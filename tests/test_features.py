@@ -1,4 +1,4 @@
-"""dcgan.features: the extractors, training a domain classifier, the shipped classifier."""
+"""dcgan.evaluation.features and .classifiers: the extractors, training, the shipped one."""
 
 import os
 

@@ -1,4 +1,4 @@
-"""Tests for dcgan.images: uint8 mapping, grid geometry and PNG files."""
+"""Tests for dcgan.io.images: uint8 mapping, grid geometry and PNG files."""
 
 import os
 

@@ -1,4 +1,4 @@
-"""dcgan.latent: interpolation paths checked against points worked out by hand."""
+"""dcgan.gan.latent: interpolation paths checked against points worked out by hand."""
 
 import numpy as np
 import pytest

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from dcgan import data
-from dcgan.evaluation import metrics
+from dcgan.evaluation import metrics, toy_metrics
 
 
 def normal_cdf(x):
@@ -22,7 +22,9 @@ def test_w1_of_a_point_mass_is_the_closed_form():
     # W1(delta_c, N(0, 1)) = E|Z - c| = c (2 Phi(c) - 1) + 2 phi(c).
     for c in (0.0, 1.3, -2.0):
         expected = c * (2 * normal_cdf(c) - 1) + 2 * normal_pdf(c)
-        assert metrics.wasserstein1_to_normal(np.full(50, c)) == pytest.approx(expected, rel=1e-9)
+        assert toy_metrics.wasserstein1_to_normal(np.full(50, c)) == pytest.approx(
+            expected, rel=1e-9
+        )
 
 
 def test_w1_matches_numeric_integration_of_the_cdf_gap():
@@ -32,20 +34,20 @@ def test_w1_matches_numeric_integration_of_the_cdf_gap():
     empirical = np.searchsorted(np.sort(samples), grid, side="right") / len(samples)
     phi = 0.5 * (1 + np.vectorize(math.erf)(grid / math.sqrt(2)))
     numeric = np.sum(np.abs(empirical - phi)) * (grid[1] - grid[0])
-    assert metrics.wasserstein1_to_normal(samples) == pytest.approx(numeric, abs=2e-5)
+    assert toy_metrics.wasserstein1_to_normal(samples) == pytest.approx(numeric, abs=2e-5)
 
 
 def test_w1_of_normal_samples_and_a_shift():
     z = np.random.default_rng(0).standard_normal(100_000)
-    assert metrics.wasserstein1_to_normal(z) < 0.01  # O(1/sqrt(n)) sampling error
-    assert metrics.wasserstein1_to_normal(z + 0.5) == pytest.approx(0.5, abs=0.01)
+    assert toy_metrics.wasserstein1_to_normal(z) < 0.01  # O(1/sqrt(n)) sampling error
+    assert toy_metrics.wasserstein1_to_normal(z + 0.5) == pytest.approx(0.5, abs=0.01)
 
 
 def test_ks_hand_computed():
-    assert metrics.ks_to_normal([0.0]) == pytest.approx(0.5)
+    assert toy_metrics.ks_to_normal([0.0]) == pytest.approx(0.5)
     # Steps at -1 and 1: the largest gap is 1/2 - Phi(-1) = Phi(1) - 1/2.
-    assert metrics.ks_to_normal([-1.0, 1.0]) == pytest.approx(normal_cdf(1.0) - 0.5)
-    assert metrics.ks_to_normal(np.random.default_rng(1).standard_normal(20_000)) < 0.015
+    assert toy_metrics.ks_to_normal([-1.0, 1.0]) == pytest.approx(normal_cdf(1.0) - 0.5)
+    assert toy_metrics.ks_to_normal(np.random.default_rng(1).standard_normal(20_000)) < 0.015
 
 
 def test_frechet_distance_closed_form_for_diagonal_covariances():
@@ -117,7 +119,7 @@ def test_mode_statistics_hand_counted():
             [0.0, 0.0],  # the ring's center: far from every mode
         ]
     )
-    stats = metrics.mode_statistics(samples, centers, stddev)
+    stats = toy_metrics.mode_statistics(samples, centers, stddev)
     assert stats["modes"] == 2 and stats["num_modes"] == 8
     assert stats["high_quality"] == pytest.approx(4 / 5)
     assert stats["counts"] == [3, 1, 0, 0, 0, 0, 0, 0]
@@ -129,12 +131,12 @@ def test_mode_statistics_of_the_true_mixture_and_of_nothing_good():
     centers, stddev = data.mixture_centers("grid2d")
     rng = np.random.default_rng(6)
     true = centers[rng.integers(0, 25, 25_000)] + stddev * rng.standard_normal((25_000, 2))
-    stats = metrics.mode_statistics(true, centers, stddev)
+    stats = toy_metrics.mode_statistics(true, centers, stddev)
     assert stats["modes"] == 25
     # P(||N(0, I_2)|| <= 3) = 1 - exp(-9/2) = 0.98889.
     assert stats["high_quality"] == pytest.approx(1 - math.exp(-4.5), abs=0.003)
     assert stats["reverse_kl"] < 0.01
-    far = metrics.mode_statistics(np.full((3, 2), 100.0), centers, stddev)
+    far = toy_metrics.mode_statistics(np.full((3, 2), 100.0), centers, stddev)
     assert far["modes"] == 0 and far["high_quality"] == 0 and far["reverse_kl"] == math.inf
 
 
@@ -143,8 +145,8 @@ def test_mode_statistics_of_the_true_mixture_and_of_nothing_good():
     [
         (lambda: metrics.frechet_distance(np.zeros((5, 2)), np.zeros((5, 3))), "feature sizes"),
         (lambda: metrics.frechet_distance(np.zeros(5), np.zeros((5, 1))), "shape (5,)"),
-        (lambda: metrics.mode_statistics(np.zeros((3, 3)), np.zeros((2, 2)), 1.0), "(3, 3)"),
-        (lambda: metrics.wasserstein1_to_normal([]), "empty"),
+        (lambda: toy_metrics.mode_statistics(np.zeros((3, 3)), np.zeros((2, 2)), 1.0), "(3, 3)"),
+        (lambda: toy_metrics.wasserstein1_to_normal([]), "empty"),
     ],
 )
 def test_bad_shapes(call, message):

@@ -1,4 +1,4 @@
-"""Tests for dcgan.models: shapes, architecture, init, validation and mixed precision."""
+"""Tests for dcgan.gan.models: shapes, architecture, init, validation and mixed precision."""
 
 import math
 import re

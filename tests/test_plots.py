@@ -1,4 +1,4 @@
-"""dcgan.plots: what the figures hold, checked on their artists, and what render returns."""
+"""dcgan.io.plots: what the figures hold, checked on their artists, and what render returns."""
 
 import gc
 import weakref

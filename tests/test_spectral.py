@@ -1,4 +1,4 @@
-"""Tests for dcgan.spectral: sigma against NumPy's SVD, purity of call, gradients through
+"""Tests for dcgan.gan.spectral: sigma against NumPy's SVD, purity of call, gradients through
 sigma, zero kernels, mixed precision, and spectrally normalized discriminators."""
 
 import keras

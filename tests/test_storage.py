@@ -1,4 +1,4 @@
-"""Tests for dcgan.storage and the non-local code path, on TensorFlow's in-memory ram://.
+"""Tests for dcgan.io.storage and the non-local code path, on TensorFlow's in-memory ram://.
 
 ram:// lives only inside this process, so everything here runs in-process; each test
 uses its own ram:// folder (the file system outlives a test).

@@ -1,4 +1,4 @@
-"""Tests for dcgan.workdir: config files, checkpoints and their errors, sample grids."""
+"""Tests for dcgan.run.workdir: config files, checkpoints and their errors, sample grids."""
 
 import json
 import os

@@ -5,7 +5,7 @@
 - ``plain_step``: the TensorFlow DCGAN tutorial's ``tf.function`` step: one G forward,
   D on real and on fake, two tapes, two optimizers.
 
-Both take G and D from ``dcgan.builder.build_networks`` and the optimizers from the
+Both take G and D from ``dcgan.run.builder.build_networks`` and the optimizers from the
 Config's ``g_*`` and ``d_*`` fields, so only the way of stepping differs from the
 trainer's. Both use the non-saturating loss (binary cross-entropy on D's logits).
 """

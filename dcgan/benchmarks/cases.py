@@ -256,7 +256,7 @@ def _passes(case: Case, config: Config) -> str | None:
 
 
 def prepare(case: Case) -> Prepared:
-    """Builds ``case``'s networks (seeded as ``dcgan.prepare`` does) and its callable."""
+    """Builds ``case``'s networks (seeded as ``dcgan.run.prepare`` does) and its callable."""
     import keras
 
     from dcgan.run import builder
@@ -321,7 +321,7 @@ def _trainer_call(case: Case, trainer, iterator):
 
     if case.kind in ("train_step", "train_loop"):
         function = trainer.train_step
-        # A tensor, as dcgan.loop passes it: every count runs the same trace.
+        # A tensor, as dcgan.run.loop passes it: every count runs the same trace.
         args = () if case.kind == "train_step" else (tf.constant(case.steps_per_call, tf.int64),)
 
         def call():

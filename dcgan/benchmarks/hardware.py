@@ -59,7 +59,7 @@ def layer_flops(model) -> list[tuple[str, int]]:
 
     Args:
         model: a built functional ``keras.Model`` (each layer called once), such as the
-            networks ``dcgan.builder.build_networks`` returns.
+            networks ``dcgan.run.builder.build_networks`` returns.
     """
     import keras
 

@@ -52,7 +52,7 @@ FIRST_STEP_FLAGS = (
     "--train_steps=1",
     "--log_every=1",
 )
-_FIRST_STEP_MARKER = "step 1/"  # dcgan.loop's log line after the first step
+_FIRST_STEP_MARKER = "step 1/"  # dcgan.run.loop's log line after the first step
 # The CelebA recipe dcgan.benchmarks.data times: 218x178 JPEGs, crop 108, resize 64.
 _CELEBA = "jpeg_218x178_celeba_crop108"
 

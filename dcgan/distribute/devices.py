@@ -5,7 +5,7 @@ machines, the ``TF_CONFIG`` environment variable) into a strategy, refusing what
 work in one line before anything is built. ``Cluster`` says what this process is: how
 many replicas share the global batch, whether it is the chief (the only process that
 writes checkpoints, summaries, images and JSON into the workdir), and how the workers
-agree to stop. The step itself (``dcgan.trainer``) only asks the strategy to run it.
+agree to stop. The step itself (``dcgan.step.trainer``) only asks the strategy to run it.
 """
 
 from __future__ import annotations

@@ -73,8 +73,8 @@ class ReplicaRandom:
     itself would mix the replica id into the key, so one device and R replicas would draw
     different numbers.
 
-    Only ``normal`` and ``uniform`` exist: what the step draws (see ``dcgan.noise``,
-    ``dcgan.losses``, ``dcgan.augment``). The first dimension of ``shape`` is the
+    Only ``normal`` and ``uniform`` exist: what the step draws (see ``dcgan.gan.noise``,
+    ``dcgan.losses``, ``dcgan.gan.augment``). The first dimension of ``shape`` is the
     replica's batch.
     """
 

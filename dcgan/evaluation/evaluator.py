@@ -18,6 +18,7 @@ import tensorflow as tf
 from dcgan.data import toys
 from dcgan.data.choices import VECTOR_DATASETS
 from dcgan.evaluation import features, metrics
+from dcgan.evaluation.toy_metrics import ks_to_normal, mode_statistics, wasserstein1_to_normal
 from dcgan.gan.noise import NoiseDistribution
 
 _CHUNK = 256  # examples per generator call, to bound memory
@@ -44,12 +45,12 @@ def toy_metrics(dataset: str, samples: np.ndarray) -> dict[str, float]:
     """
     if dataset in ("ring2d", "grid2d"):
         centers, stddev = toys.mixture_centers(dataset)
-        stats = metrics.mode_statistics(samples, centers, stddev)
+        stats = mode_statistics(samples, centers, stddev)
         return {key: stats[key] for key in ("modes", "num_modes", "high_quality", "reverse_kl")}
     if dataset == "gaussian1d":
         return {
-            "w1": metrics.wasserstein1_to_normal(samples),
-            "ks": metrics.ks_to_normal(samples),
+            "w1": wasserstein1_to_normal(samples),
+            "ks": ks_to_normal(samples),
         }
     raise ValueError(f"dataset {dataset!r} has no toy metrics; toy sets: {list(VECTOR_DATASETS)}")
 

@@ -8,42 +8,26 @@ Contract shared by every function here:
 - Losses are minimized, keep the input dtype (float16 / bfloat16 work), hold no state,
   write no summaries, and run eagerly or inside ``tf.function``.
 
-Mixed precision: the penalties on D's input gradient (``gradient_penalty``,
-``lipschitz_penalty``, ``r1_penalty``, ``r2_penalty``) take an ``inner_scale``. Through a
-float16 D the inner gradient underflows (float16's smallest subnormal is 6e-8), as the
-outer one does; pass D's loss scale, and the inner target is multiplied by it before
-differentiating, the gradient cast to float32 and divided by it, and the norm taken in
-float32 (tensorflow#48662). The default 1.0 changes no value. The inner target is a
-sum over the batch, so each example's seed is B times what it gets from D's loss (a
-batch mean) at the same scale. A scale too large for it overflows float16 and makes the
-penalty inf or NaN; D's scaled gradients are then non-finite as well, and the
-loss-scale optimizer skips the update and halves the scale, as for any overflow.
-
-``dcgan.objective`` assembles these functions into the objective a run trains with.
+The penalties on D's input gradient and weight clipping (``gradient_penalty``,
+``lipschitz_penalty``, ``r1_penalty``, ``r2_penalty``, ``clip_weights``) live in
+``dcgan.gan.penalties`` and are names of this module too, so ``from dcgan import losses``
+gives every term of a GAN objective. ``dcgan.gan.objective`` assembles these functions
+into the objective a run trains with.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-
 import tensorflow as tf
 
 from dcgan.gan import choices
-
-# Keeps the square root of the gradient norm differentiable when the critic's gradient
-# is exactly zero (d sqrt(s) / ds is infinite at s = 0).
-_GRADIENT_NORM_EPSILON = 1e-12
-
-
-def _per_example(outputs: tf.Tensor, name: str) -> tf.Tensor:
-    """Returns ``outputs`` as shape [B], accepting [B] or [B, 1]."""
-    outputs = tf.convert_to_tensor(outputs)
-    rank = outputs.shape.rank
-    if rank == 1:
-        return outputs
-    if rank == 2 and outputs.shape[-1] == 1:
-        return tf.squeeze(outputs, axis=-1)
-    raise ValueError(f"{name} must have shape [B] or [B, 1], got {outputs.shape}")
+from dcgan.gan.outputs import per_example
+from dcgan.gan.penalties import (  # noqa: F401 - the module's public names
+    clip_weights,
+    gradient_penalty,
+    lipschitz_penalty,
+    r1_penalty,
+    r2_penalty,
+)
 
 
 def minimax_generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
@@ -59,7 +43,7 @@ def minimax_generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
     Returns:
         Per-example loss [B]; log(1 - sigmoid(f)) = -softplus(f), stable for any f.
     """
-    fake_logits = _per_example(fake_logits, "fake_logits")
+    fake_logits = per_example(fake_logits, "fake_logits")
     return -tf.nn.softplus(fake_logits)
 
 
@@ -75,7 +59,7 @@ def non_saturating_generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
     Returns:
         Per-example loss [B]; -log sigmoid(f) = softplus(-f), stable for any f.
     """
-    fake_logits = _per_example(fake_logits, "fake_logits")
+    fake_logits = per_example(fake_logits, "fake_logits")
     return tf.nn.softplus(-fake_logits)
 
 
@@ -104,8 +88,8 @@ def minimax_discriminator_loss(
         ValueError: if ``label_smoothing`` is outside [0, 1).
     """
     choices.LABEL_SMOOTHING.check("label_smoothing", label_smoothing)
-    real_logits = _per_example(real_logits, "real_logits")
-    fake_logits = _per_example(fake_logits, "fake_logits")
+    real_logits = per_example(real_logits, "real_logits")
+    fake_logits = per_example(fake_logits, "fake_logits")
     real_targets = tf.fill(tf.shape(real_logits), tf.cast(1.0 - label_smoothing, real_logits.dtype))
     real_loss = tf.nn.sigmoid_cross_entropy_with_logits(labels=real_targets, logits=real_logits)
     fake_loss = tf.nn.softplus(fake_logits)
@@ -123,7 +107,7 @@ def wasserstein_generator_loss(fake_scores: tf.Tensor) -> tf.Tensor:
     Returns:
         Per-example loss [B].
     """
-    return -_per_example(fake_scores, "fake_scores")
+    return -per_example(fake_scores, "fake_scores")
 
 
 def wasserstein_discriminator_loss(
@@ -143,8 +127,8 @@ def wasserstein_discriminator_loss(
     Returns:
         ``(real_loss, fake_loss)``, each per example [B].
     """
-    real_scores = _per_example(real_scores, "real_scores")
-    fake_scores = _per_example(fake_scores, "fake_scores")
+    real_scores = per_example(real_scores, "real_scores")
+    fake_scores = per_example(fake_scores, "fake_scores")
     return -real_scores, fake_scores
 
 
@@ -182,8 +166,8 @@ def hinge_discriminator_loss(
     Returns:
         ``(real_loss, fake_loss)``, each per example [B].
     """
-    real_scores = _per_example(real_scores, "real_scores")
-    fake_scores = _per_example(fake_scores, "fake_scores")
+    real_scores = per_example(real_scores, "real_scores")
+    fake_scores = per_example(fake_scores, "fake_scores")
     return tf.nn.relu(1.0 - real_scores), tf.nn.relu(1.0 + fake_scores)
 
 
@@ -208,7 +192,7 @@ def least_squares_generator_loss(fake_outputs: tf.Tensor, *, target: float = 1.0
     Returns:
         Per-example loss [B].
     """
-    fake_outputs = _per_example(fake_outputs, "fake_outputs")
+    fake_outputs = per_example(fake_outputs, "fake_outputs")
     return _half_squared_error(fake_outputs, target)
 
 
@@ -244,8 +228,8 @@ def least_squares_discriminator_loss(
     """
     if not choices.targets_differ(real_target, fake_target):
         raise ValueError(f"real_target={real_target} and fake_target={fake_target} must differ")
-    real_outputs = _per_example(real_outputs, "real_outputs")
-    fake_outputs = _per_example(fake_outputs, "fake_outputs")
+    real_outputs = per_example(real_outputs, "real_outputs")
+    fake_outputs = per_example(fake_outputs, "fake_outputs")
     return (
         _half_squared_error(real_outputs, real_target),
         _half_squared_error(fake_outputs, fake_target),
@@ -262,8 +246,8 @@ def _relativistic_average_logits(
     real_logits: tf.Tensor, fake_logits: tf.Tensor
 ) -> tuple[tf.Tensor, tf.Tensor]:
     """Returns (r - mean(f), f - mean(r)), each [B], from logits [B] or [B, 1]."""
-    real_logits = _per_example(real_logits, "real_logits")
-    fake_logits = _per_example(fake_logits, "fake_logits")
+    real_logits = per_example(real_logits, "real_logits")
+    fake_logits = per_example(fake_logits, "fake_logits")
     return real_logits - _batch_mean(fake_logits), fake_logits - _batch_mean(real_logits)
 
 
@@ -322,8 +306,8 @@ def relativistic_average_generator_loss(
             ``tf.debugging.assert_equal``).
     """
     fake_given, real_given = tf.convert_to_tensor(fake_logits), tf.convert_to_tensor(real_logits)
-    fake_logits = _per_example(fake_given, "fake_logits")  # [B]
-    real_logits = _per_example(real_given, "real_logits")  # [B]
+    fake_logits = per_example(fake_given, "fake_logits")  # [B]
+    real_logits = per_example(real_given, "real_logits")  # [B]
     if not fake_logits.shape.is_compatible_with(real_logits.shape):
         raise ValueError(
             f"fake_logits {fake_given.shape} and real_logits {real_given.shape} must have "
@@ -336,230 +320,3 @@ def relativistic_average_generator_loss(
     )
     real_relative, fake_relative = _relativistic_average_logits(real_logits, fake_logits)
     return tf.nn.softplus(-fake_relative) + tf.nn.softplus(real_relative)
-
-
-def _squared_input_gradient_norm(
-    function: Callable[[tf.Tensor], tf.Tensor],
-    inputs: tf.Tensor,
-    name: str,
-    inner_scale: float | tf.Tensor,
-) -> tf.Tensor:
-    """Returns ||grad function(x)||_2^2 at each example x of ``inputs``, float32 [B].
-
-    The gradient of the summed outputs is each example's own gradient as long as
-    ``function`` treats examples independently (no batch statistics); its square is
-    summed over every axis but the batch, in float32. The outputs are multiplied by
-    ``inner_scale`` (in float32, the logits' dtype) before differentiating and the
-    gradient divided by it in float32, so that a float16 backward pass keeps the
-    gradient's small values; both are exact for 1.0.
-    """
-    scale = tf.cast(inner_scale, tf.float32)
-    with tf.GradientTape() as tape:
-        tape.watch(inputs)
-        outputs = _per_example(function(inputs), name)
-        scaled = tf.cast(outputs, tf.float32) * scale  # [B]
-    gradients = tf.cast(tape.gradient(scaled, inputs), tf.float32) / scale  # [B, ...]
-    reduce_axes = list(range(1, gradients.shape.rank))
-    return tf.reduce_sum(tf.square(gradients), axis=reduce_axes)  # [B]
-
-
-def _gradient_regularizer(
-    discriminator: Callable[[tf.Tensor], tf.Tensor],
-    samples: tf.Tensor,
-    name: str,
-    inner_scale: float | tf.Tensor,
-) -> tf.Tensor:
-    """Returns ||grad D(x)||_2^2 at each example x of ``samples``, [B] in their dtype."""
-    samples = tf.convert_to_tensor(samples)
-    squared_norm = _squared_input_gradient_norm(discriminator, samples, name, inner_scale)
-    return tf.cast(squared_norm, samples.dtype)
-
-
-def _interpolate_penalty(
-    critic: Callable[[tf.Tensor], tf.Tensor],
-    real: tf.Tensor,
-    fake: tf.Tensor,
-    *,
-    target: float,
-    rng: tf.random.Generator | None,
-    one_sided: bool,
-    inner_scale: float | tf.Tensor,
-) -> tf.Tensor:
-    """Returns (||grad critic(x_hat)||_2 / target - 1)^2 per example, [B].
-
-    x_hat = real + alpha (fake - real) with one alpha ~ U[0, 1] per example, drawn in
-    float32 from ``rng`` (the global generator if ``None``) and broadcast over all other
-    axes. The norm is taken in float32 with an epsilon inside the square root, so a zero
-    gradient stays finite. ``one_sided`` keeps only norms above the target:
-    max(0, norm / target - 1)^2. The result has the dtype of ``real``.
-    """
-    if target <= 0:
-        raise ValueError(f"target={target} must be > 0")
-    real = tf.convert_to_tensor(real)
-    fake = tf.convert_to_tensor(fake, dtype=real.dtype)
-    batch_size = tf.shape(real)[0]
-    alpha_shape = tf.concat([[batch_size], tf.ones([real.shape.rank - 1], tf.int32)], axis=0)
-    rng = rng if rng is not None else tf.random.get_global_generator()
-    alpha = tf.cast(rng.uniform(alpha_shape, dtype=tf.float32), real.dtype)  # [B, 1, ..., 1]
-    x_hat = real + alpha * (fake - real)
-    squared_norm = _squared_input_gradient_norm(critic, x_hat, "critic(x_hat)", inner_scale)  # [B]
-    norm = tf.sqrt(squared_norm + _GRADIENT_NORM_EPSILON)
-    excess = norm / target - 1.0
-    if one_sided:
-        excess = tf.nn.relu(excess)
-    return tf.cast(tf.square(excess), real.dtype)
-
-
-def gradient_penalty(
-    critic: Callable[[tf.Tensor], tf.Tensor],
-    real: tf.Tensor,
-    fake: tf.Tensor,
-    *,
-    target: float = 1.0,
-    rng: tf.random.Generator | None = None,
-    inner_scale: float | tf.Tensor = 1.0,
-) -> tf.Tensor:
-    """WGAN-GP gradient penalty, (||grad critic(x_hat)||_2 / target - 1)^2 per example.
-
-    Gulrajani et al., "Improved Training of Wasserstein GANs" (2017), algorithm 1:
-    x_hat = real + alpha (fake - real) with one alpha ~ U[0, 1] per example, broadcast
-    over all other axes. Multiply by the penalty weight (lambda = 10 in the paper) and
-    add it to the critic's loss. The norm is taken over every axis but the batch, in
-    float32, with an epsilon inside the square root so that a zero gradient gives a
-    finite value and a finite gradient.
-
-    Args:
-        critic: maps a batch like ``real`` to scores [B] or [B, 1]; pass
-            ``lambda x: model(x, training=True)`` for a Keras critic.
-        real: real samples [B, ...].
-        fake: generated samples, same shape and dtype as ``real``.
-        target: the norm the gradient is pulled to (1 for a 1-Lipschitz critic).
-        rng: source of alpha; a checkpointed ``tf.random.Generator`` makes the penalty
-            reproducible and resumable. ``None`` uses the global generator.
-        inner_scale: a float32 scalar (tensor or number) the inner target is
-            multiplied by before its gradient, which is then divided by it in float32:
-            pass D's loss scale under mixed_float16, where the float16 backward pass
-            would otherwise underflow. 1.0 (the default) changes no value.
-
-    Returns:
-        Per-example penalty [B], in the dtype of ``real``.
-
-    Raises:
-        ValueError: if ``target`` is not positive.
-    """
-    return _interpolate_penalty(
-        critic, real, fake, target=target, rng=rng, one_sided=False, inner_scale=inner_scale
-    )
-
-
-def lipschitz_penalty(
-    critic: Callable[[tf.Tensor], tf.Tensor],
-    real: tf.Tensor,
-    fake: tf.Tensor,
-    *,
-    target: float = 1.0,
-    rng: tf.random.Generator | None = None,
-    inner_scale: float | tf.Tensor = 1.0,
-) -> tf.Tensor:
-    """WGAN-LP penalty, max(0, ||grad critic(x_hat)||_2 / target - 1)^2 per example.
-
-    Petzka, Fischer & Lukovnikov, "On the regularization of Wasserstein GANs" (ICLR
-    2018): the one-sided form of ``gradient_penalty``, on the same random
-    interpolates x_hat = real + alpha (fake - real) (one alpha ~ U[0, 1] per example,
-    drawn exactly as ``gradient_penalty`` draws it). It penalizes only gradient norms
-    above the target, which is all that being Lipschitz asks, and leaves smaller ones
-    free. Multiply by the penalty weight and add it to the critic's loss.
-
-    Args:
-        critic: maps a batch like ``real`` to scores [B] or [B, 1]; pass
-            ``lambda x: model(x, training=True)`` for a Keras critic.
-        real: real samples [B, ...].
-        fake: generated samples, same shape and dtype as ``real``.
-        target: the Lipschitz constant the gradient norm may not exceed.
-        rng: source of alpha, as in ``gradient_penalty``.
-        inner_scale: as in ``gradient_penalty``.
-
-    Returns:
-        Per-example penalty [B], in the dtype of ``real``.
-
-    Raises:
-        ValueError: if ``target`` is not positive.
-    """
-    return _interpolate_penalty(
-        critic, real, fake, target=target, rng=rng, one_sided=True, inner_scale=inner_scale
-    )
-
-
-def r1_penalty(
-    discriminator: Callable[[tf.Tensor], tf.Tensor],
-    real: tf.Tensor,
-    *,
-    inner_scale: float | tf.Tensor = 1.0,
-) -> tf.Tensor:
-    """R1 regularizer, ||grad D(x)||_2^2 at each real example x.
-
-    Mescheder et al., "Which Training Methods for GANs do actually Converge?" (2018),
-    eq. 9: R1 = gamma / 2 * E[||grad D(x)||^2] over real data. It pulls D's gradient on
-    the data to zero, so a D at equilibrium does not push G off a mode, and makes the
-    minimax / non-saturating GAN converge where the plain game circles. Multiply by
-    gamma / 2 and add it to D's loss. No square root is taken: the value and its
-    gradient are finite at a zero gradient.
-
-    Args:
-        discriminator: maps a batch like ``real`` to logits [B] or [B, 1]; pass
-            ``lambda x: model(x, training=True)`` for a Keras discriminator.
-        real: real samples [B, ...].
-        inner_scale: a float32 scalar (tensor or number) the inner target is
-            multiplied by before its gradient, which is then divided by it in float32:
-            pass D's loss scale under mixed_float16, where the float16 backward pass
-            would otherwise underflow. 1.0 (the default) changes no value.
-
-    Returns:
-        Per-example penalty [B], in the dtype of ``real``.
-    """
-    return _gradient_regularizer(discriminator, real, "discriminator(real)", inner_scale)
-
-
-def r2_penalty(
-    discriminator: Callable[[tf.Tensor], tf.Tensor],
-    fake: tf.Tensor,
-    *,
-    inner_scale: float | tf.Tensor = 1.0,
-) -> tf.Tensor:
-    """R2 regularizer, ||grad D(x)||_2^2 at each generated example x.
-
-    Mescheder et al., "Which Training Methods for GANs do actually Converge?" (2018),
-    eq. 10: R2 = gamma / 2 * E[||grad D(x)||^2] over generated data, the twin of
-    ``r1_penalty`` on the fake side. Multiply by gamma / 2 and add it to D's loss
-    (differentiate only with respect to D's variables). No square root is taken: the
-    value and its gradient are finite at a zero gradient.
-
-    Args:
-        discriminator: D as a function of a batch like ``fake``, returning logits [B]
-            or [B, 1] (as for ``r1_penalty``).
-        fake: generated samples [B, ...], the batch D's fake loss sees.
-        inner_scale: as in ``r1_penalty``.
-
-    Returns:
-        The penalty of each generated example, [B], in the dtype of ``fake``.
-    """
-    return _gradient_regularizer(discriminator, fake, "discriminator(fake)", inner_scale)
-
-
-def clip_weights(variables: Sequence[tf.Variable], clip_value: float) -> None:
-    """Clips each variable into [-clip_value, clip_value] in place.
-
-    Arjovsky et al., "Wasserstein GAN" (2017), algorithm 1 (c = 0.01): a crude way to
-    keep the critic Lipschitz. Apply it to the critic's variables after every update.
-
-    Args:
-        variables: the critic's trainable variables.
-        clip_value: c > 0.
-
-    Raises:
-        ValueError: if ``clip_value`` is not positive.
-    """
-    if clip_value <= 0:
-        raise ValueError(f"clip_value={clip_value} must be > 0")
-    for variable in variables:
-        variable.assign(tf.clip_by_value(variable, -clip_value, clip_value))

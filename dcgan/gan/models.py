@@ -16,11 +16,11 @@ float32 and the layers compute in float16 or bfloat16, except the last layer of 
 model (G's tanh or output, D's logits), which runs in float32 so that images, samples and
 logits are float32: the losses and the penalties' gradient norms then start from float32
 values. Batch and layer normalization compute their statistics in float32 (Keras casts
-half-precision inputs up), and ``dcgan.spectral`` computes sigma in float32.
+half-precision inputs up), and ``dcgan.gan.spectral`` computes sigma in float32.
 
 With ``spectral_norm=True`` a discriminator's Conv2D and Dense layers are
-``dcgan.spectral``'s spectrally normalized versions (Miyato et al. 2018); the trainer
-then runs ``dcgan.spectral.power_iterate`` before each D update.
+``dcgan.gan.spectral``'s spectrally normalized versions (Miyato et al. 2018); the trainer
+then runs ``dcgan.gan.spectral.power_iterate`` before each D update.
 """
 
 from __future__ import annotations
@@ -31,61 +31,21 @@ from collections.abc import Sequence
 
 import keras
 
-from dcgan.gan import spectral
+from dcgan.gan import blocks
 from dcgan.gan.choices import (
     ACTIVATIONS,
     IMAGE_SIZES,
     NORMALIZATIONS,
-    PRECISIONS,
     UPSAMPLINGS,
     default_start_size,
 )
 
-_LEAKY_SLOPE = 0.2
-_INIT_STDDEV = 0.02
-_BN_MOMENTUM = 0.9
-
-
-def _check_positive_int(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name}={value!r} is not supported; allowed: an integer >= 1")
-
-
-def _check_choice(name: str, value: object, allowed: Sequence) -> None:
-    # Type check first so that 64.0 or True do not slip through `in` by equality.
-    expected = numbers.Integral if isinstance(allowed[0], int) else str
-    if isinstance(value, bool) or not isinstance(value, expected) or value not in allowed:
-        allowed_text = ", ".join(repr(a) if isinstance(a, str) else str(a) for a in allowed)
-        raise ValueError(f"{name}={value!r} is not supported; allowed: {allowed_text}")
-
-
-def _check_hidden_units(value: object) -> tuple[int, ...]:
-    valid = (
-        isinstance(value, Sequence)
-        and not isinstance(value, (str, bytes))
-        and len(value) > 0
-        and all(
-            not isinstance(u, bool) and isinstance(u, numbers.Integral) and u >= 1 for u in value
-        )
-    )
-    if not valid:
-        raise ValueError(
-            f"hidden_units={value!r} is not supported; "
-            "allowed: a non-empty sequence of integers >= 1"
-        )
-    return tuple(int(u) for u in value)
-
-
-def _check_bool(name: str, value: object) -> None:
-    if not isinstance(value, bool):
-        raise ValueError(f"{name}={value!r} is not supported; allowed: True, False")
-
 
 def _check_dcgan_args(image_size: int, base_width: int, kernel_size: int, norm: str) -> None:
-    _check_choice("image_size", image_size, IMAGE_SIZES)
-    _check_positive_int("base_width", base_width)
-    _check_positive_int("kernel_size", kernel_size)
-    _check_choice("norm", norm, NORMALIZATIONS)
+    blocks.check_choice("image_size", image_size, IMAGE_SIZES)
+    blocks.check_positive_int("base_width", base_width)
+    blocks.check_positive_int("kernel_size", kernel_size)
+    blocks.check_choice("norm", norm, NORMALIZATIONS)
 
 
 def _num_resamplings(image_size: int, start_size: int | None = None) -> int:
@@ -94,51 +54,13 @@ def _num_resamplings(image_size: int, start_size: int | None = None) -> int:
 
 
 def _check_start_size(image_size: int, start_size: int) -> None:
-    _check_positive_int("start_size", start_size)
+    blocks.check_positive_int("start_size", start_size)
     ratio = image_size / start_size
     if ratio < 2 or ratio != 2 ** round(math.log2(ratio)):
         raise ValueError(
             f"start_size={start_size!r} is not supported for image_size={image_size}; "
             "allowed: image_size divided by a power of two >= 2"
         )
-
-
-def _check_dtype_policy(dtype_policy: object) -> None:
-    if dtype_policy is not None:
-        _check_choice("dtype_policy", dtype_policy, PRECISIONS)
-
-
-def _init() -> keras.initializers.Initializer:
-    # A fresh instance per layer: an unseeded Keras 3 initializer instance returns the
-    # same values on every call, so sharing one would give equal-shaped kernels equal values.
-    return keras.initializers.RandomNormal(mean=0.0, stddev=_INIT_STDDEV)
-
-
-def _norm_layer(norm: str, name: str, dtype_policy: str | None) -> keras.layers.Layer | None:
-    if norm == "batch":
-        # Momentum 0.9, not Keras' 0.99: with 0.99 the moving statistics that inference
-        # (sample grids, dcgan.sample) uses lag hundreds of steps behind training.
-        return keras.layers.BatchNormalization(momentum=_BN_MOMENTUM, dtype=dtype_policy, name=name)
-    if norm == "layer":
-        # Per-example statistics over H, W, C: unlike batch norm, this keeps each
-        # example's output independent of the rest of the batch, which the per-example
-        # WGAN-GP gradient penalty assumes. On the generator's reshaped projection this
-        # equals LayerNormalization over the flat Dense output.
-        return keras.layers.LayerNormalization(axis=[1, 2, 3], dtype=dtype_policy, name=name)
-    return None
-
-
-def _discriminator_layers(spectral_norm: bool) -> tuple[type, type]:
-    """D's (Conv2D, Dense) classes: the spectrally normalized ones or Keras' own."""
-    if spectral_norm:
-        return spectral.SpectralConv2D, spectral.SpectralDense
-    return keras.layers.Conv2D, keras.layers.Dense
-
-
-def _activation_layer(activation: str, name: str, dtype_policy: str | None) -> keras.layers.Layer:
-    if activation == "leaky_relu":
-        return keras.layers.LeakyReLU(negative_slope=_LEAKY_SLOPE, dtype=dtype_policy, name=name)
-    return keras.layers.Activation(activation, dtype=dtype_policy, name=name)
 
 
 def dcgan_generator(
@@ -188,11 +110,11 @@ def dcgan_generator(
         ValueError: If any argument is outside its allowed values.
     """
     _check_dcgan_args(image_size, base_width, kernel_size, norm)
-    _check_choice("channels", channels, (1, 3))
-    _check_positive_int("latent_dim", latent_dim)
-    _check_choice("activation", activation, ACTIVATIONS)
-    _check_choice("upsample", upsample, UPSAMPLINGS)
-    _check_dtype_policy(dtype_policy)
+    blocks.check_choice("channels", channels, (1, 3))
+    blocks.check_positive_int("latent_dim", latent_dim)
+    blocks.check_choice("activation", activation, ACTIVATIONS)
+    blocks.check_choice("upsample", upsample, UPSAMPLINGS)
+    blocks.check_dtype_policy(dtype_policy)
     s0 = start_size or default_start_size(image_size)
     _check_start_size(image_size, s0)
     noise_shape = tuple(noise_shape or (latent_dim,))
@@ -213,7 +135,7 @@ def dcgan_generator(
         x = keras.layers.Dense(
             s0 * s0 * width,
             use_bias=use_bias,
-            kernel_initializer=_init(),
+            kernel_initializer=blocks.initializer(),
             dtype=dtype_policy,
             name="project",
         )(z)
@@ -225,22 +147,22 @@ def dcgan_generator(
             kernel_size,
             padding="same",
             use_bias=use_bias,
-            kernel_initializer=_init(),
+            kernel_initializer=blocks.initializer(),
             dtype=dtype_policy,
             name="project",
         )(z)  # [B, s0, s0, ch0]
-    norm_layer = _norm_layer(norm, "project_norm", dtype_policy)
+    norm_layer = blocks.norm_layer(norm, "project_norm", dtype_policy)
     if norm_layer is not None:
         x = norm_layer(x)
-    x = _activation_layer(activation, f"project_{activation}", dtype_policy)(x)
+    x = blocks.activation_layer(activation, f"project_{activation}", dtype_policy)(x)
     for i in range(1, n):
         width //= 2
         x = _upsample_block(x, width, kernel_size, upsample, use_bias, f"up{i}", dtype_policy)
         # [B, s0 * 2**i, s0 * 2**i, width]
-        norm_layer = _norm_layer(norm, f"up{i}_norm", dtype_policy)
+        norm_layer = blocks.norm_layer(norm, f"up{i}_norm", dtype_policy)
         if norm_layer is not None:
             x = norm_layer(x)
-        x = _activation_layer(activation, f"up{i}_{activation}", dtype_policy)(x)
+        x = blocks.activation_layer(activation, f"up{i}_{activation}", dtype_policy)(x)
     x = _upsample_block(x, channels, kernel_size, upsample, True, "to_image", dtype_policy)
     # float32 under any policy: G's images are float32, and tanh saturates in float32.
     image = keras.layers.Activation("tanh", dtype="float32", name="tanh")(x)  # [B, S, S, C]
@@ -266,7 +188,7 @@ def _upsample_block(
             kernel_size,
             padding="same",
             use_bias=use_bias,
-            kernel_initializer=_init(),
+            kernel_initializer=blocks.initializer(),
             dtype=dtype_policy,
             name=name,
         )(x)
@@ -276,7 +198,7 @@ def _upsample_block(
         strides=2,
         padding="same",
         use_bias=use_bias,
-        kernel_initializer=_init(),
+        kernel_initializer=blocks.initializer(),
         dtype=dtype_policy,
         name=name,
     )(x)
@@ -331,10 +253,10 @@ def dcgan_discriminator(
         ValueError: If any argument is outside its allowed values.
     """
     _check_dcgan_args(image_size, base_width, kernel_size, norm)
-    _check_positive_int("channels", channels)
-    _check_choice("activation", activation, ACTIVATIONS)
+    blocks.check_positive_int("channels", channels)
+    blocks.check_choice("activation", activation, ACTIVATIONS)
     n = _num_resamplings(image_size)
-    _check_choice("stride1_block", stride1_block, tuple(range(n + 1)))
+    blocks.check_choice("stride1_block", stride1_block, tuple(range(n + 1)))
     if (
         isinstance(dense_units, bool)
         or not isinstance(dense_units, numbers.Integral)
@@ -343,9 +265,9 @@ def dcgan_discriminator(
         raise ValueError(f"dense_units={dense_units!r} is not supported; allowed: an integer >= 0")
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout={dropout!r} is not supported; allowed: a number in [0, 1)")
-    _check_bool("spectral_norm", spectral_norm)
-    _check_dtype_policy(dtype_policy)
-    conv, dense = _discriminator_layers(spectral_norm)
+    blocks.check_bool("spectral_norm", spectral_norm)
+    blocks.check_dtype_policy(dtype_policy)
+    conv, dense = blocks.discriminator_layers(spectral_norm)
     suffix = "lrelu" if activation == "leaky_relu" else activation
 
     image = keras.Input(shape=(image_size, image_size, channels), name="image")  # [B, S, S, C]
@@ -358,23 +280,27 @@ def dcgan_discriminator(
             strides=1 if i == stride1_block else 2,
             padding="same",
             use_bias=i == 1 or norm != "batch",
-            kernel_initializer=_init(),
+            kernel_initializer=blocks.initializer(),
             dtype=dtype_policy,
             name=f"down{i}",
         )(x)  # [B, S / 2**i, S / 2**i, width] (one halving fewer after a stride-1 block)
-        norm_layer = _norm_layer(norm, f"down{i}_norm", dtype_policy) if i > 1 else None
+        norm_layer = blocks.norm_layer(norm, f"down{i}_norm", dtype_policy) if i > 1 else None
         if norm_layer is not None:
             x = norm_layer(x)
-        x = _activation_layer(activation, f"down{i}_{suffix}", dtype_policy)(x)
+        x = blocks.activation_layer(activation, f"down{i}_{suffix}", dtype_policy)(x)
         if dropout:
             x = keras.layers.Dropout(dropout, dtype=dtype_policy, name=f"down{i}_dropout")(x)
         width *= 2
     x = keras.layers.Flatten(dtype=dtype_policy, name="flatten")(x)  # [B, s0 * s0 * width]
     if dense_units:
-        x = dense(dense_units, kernel_initializer=_init(), dtype=dtype_policy, name="hidden")(x)
-        x = _activation_layer(activation, f"hidden_{suffix}", dtype_policy)(x)
+        x = dense(
+            dense_units, kernel_initializer=blocks.initializer(), dtype=dtype_policy, name="hidden"
+        )(x)
+        x = blocks.activation_layer(activation, f"hidden_{suffix}", dtype_policy)(x)
     # float32 under any policy: the logits feed the losses, and float16 would round them.
-    logits = dense(1, kernel_initializer=_init(), dtype="float32", name="logits")(x)  # [B, 1]
+    logits = dense(1, kernel_initializer=blocks.initializer(), dtype="float32", name="logits")(
+        x
+    )  # [B, 1]
     return keras.Model(image, logits, name="discriminator")
 
 
@@ -403,17 +329,17 @@ def mlp_generator(
     Raises:
         ValueError: If any argument is outside its allowed values.
     """
-    _check_positive_int("latent_dim", latent_dim)
-    _check_positive_int("output_dim", output_dim)
-    units = _check_hidden_units(hidden_units)
-    _check_choice("activation", activation, ACTIVATIONS)
-    _check_dtype_policy(dtype_policy)
+    blocks.check_positive_int("latent_dim", latent_dim)
+    blocks.check_positive_int("output_dim", output_dim)
+    units = blocks.check_hidden_units(hidden_units)
+    blocks.check_choice("activation", activation, ACTIVATIONS)
+    blocks.check_dtype_policy(dtype_policy)
 
     z = keras.Input(shape=(latent_dim,), name="z")  # [B, latent_dim]
     x = z
     for i, width in enumerate(units, start=1):
         x = keras.layers.Dense(width, dtype=dtype_policy, name=f"hidden{i}")(x)
-        x = _activation_layer(activation, f"hidden{i}_{activation}", dtype_policy)(x)
+        x = blocks.activation_layer(activation, f"hidden{i}_{activation}", dtype_policy)(x)
     sample = keras.layers.Dense(output_dim, dtype="float32", name="output")(x)  # [B, D]
     return keras.Model(z, sample, name="generator")
 
@@ -445,18 +371,18 @@ def mlp_discriminator(
     Raises:
         ValueError: If any argument is outside its allowed values.
     """
-    _check_positive_int("input_dim", input_dim)
-    units = _check_hidden_units(hidden_units)
-    _check_choice("activation", activation, ACTIVATIONS)
-    _check_bool("spectral_norm", spectral_norm)
-    _check_dtype_policy(dtype_policy)
-    _, dense = _discriminator_layers(spectral_norm)
+    blocks.check_positive_int("input_dim", input_dim)
+    units = blocks.check_hidden_units(hidden_units)
+    blocks.check_choice("activation", activation, ACTIVATIONS)
+    blocks.check_bool("spectral_norm", spectral_norm)
+    blocks.check_dtype_policy(dtype_policy)
+    _, dense = blocks.discriminator_layers(spectral_norm)
 
     sample = keras.Input(shape=(input_dim,), name="sample")  # [B, D]
     x = sample
     for i, width in enumerate(units, start=1):
         x = dense(width, dtype=dtype_policy, name=f"hidden{i}")(x)
-        x = _activation_layer(activation, f"hidden{i}_{activation}", dtype_policy)(x)
+        x = blocks.activation_layer(activation, f"hidden{i}_{activation}", dtype_policy)(x)
     logits = dense(1, dtype="float32", name="logits")(x)  # [B, 1]
     return keras.Model(sample, logits, name="discriminator")
 

@@ -1,19 +1,14 @@
 """What a run optimizes: D's and G's losses, D's penalties, weight clipping, reading D.
 
 An ``Objective`` is one loss family with its options bound, plus the penalties added to
-D's loss, assembled from the pure tensor functions of ``dcgan.losses``. The trainer asks
-it everything it needs (the losses, which penalties to add with which weights and how
-often, whether to clip D's weights, which metrics of D mean something); nothing else in
-the project branches on a family's name.
+D's loss, assembled from the tensor functions of ``dcgan.gan.losses`` and
+``dcgan.gan.penalties``. The trainer asks it everything it needs; nothing else in the
+project branches on a family's name. Families (``FAMILIES``) and penalties
+(``PENALTIES``) are selected by name with ``build``; each family names the ``Config``
+fields it reads, so ``dcgan.config`` refuses a flag the chosen family would ignore.
 
-Families are the entries of ``FAMILIES`` and penalties the entries of ``PENALTIES``,
-selected by name with ``build``. Each family names the ``Config`` fields it reads, so
-``dcgan.config`` refuses a flag the chosen family would ignore without a table of its
-own. Adding a family is one entry here plus its functions in ``dcgan.losses``.
-
-This module loads no TensorFlow when imported: ``dcgan.config`` reads ``FAMILIES`` to
-check flags, and flag errors must not wait seconds for TensorFlow. ``dcgan.losses`` is
-imported when an objective is built.
+Loads no TensorFlow when imported (``dcgan.config`` reads ``FAMILIES`` to check flags at
+once); the tensor functions are imported when an objective is built.
 """
 
 from __future__ import annotations
@@ -45,7 +40,7 @@ class Penalty:
             maps a batch to D's outputs in training mode, ``rng`` is the run's
             ``tf.random.Generator``, and ``inner_scale`` multiplies D's outputs before
             their input gradient is taken (divided out again in float32): pass D's loss
-            scale under mixed_float16 (see ``dcgan.losses``).
+            scale under mixed_float16 (see ``dcgan.gan.penalties``).
         every: lazy regularization (Karras et al. 2020, "Analyzing and Improving the
             Image Quality of StyleGAN", section 4.3): the term is computed on every
             ``every``-th D update only, with weight ``every * weight``, so that its
@@ -152,7 +147,7 @@ class PenaltyKind:
     summary: str
 
 
-# The generator losses of the dcgan family: ``dcgan.losses.<name>_generator_loss``.
+# The generator losses of the dcgan family: ``dcgan.gan.losses.<name>_generator_loss``.
 GENERATOR_LOSSES = ("non_saturating", "minimax")
 
 
@@ -266,29 +261,29 @@ def _ragan() -> Objective:
 
 
 def _gradient_penalty(critic, real, fake, rng, *, inner_scale=1.0):
-    from dcgan.gan import losses
+    from dcgan.gan import penalties
 
-    return losses.gradient_penalty(critic, real, fake, rng=rng, inner_scale=inner_scale)
+    return penalties.gradient_penalty(critic, real, fake, rng=rng, inner_scale=inner_scale)
 
 
 def _lipschitz_penalty(critic, real, fake, rng, *, inner_scale=1.0):
-    from dcgan.gan import losses
+    from dcgan.gan import penalties
 
-    return losses.lipschitz_penalty(critic, real, fake, rng=rng, inner_scale=inner_scale)
+    return penalties.lipschitz_penalty(critic, real, fake, rng=rng, inner_scale=inner_scale)
 
 
 def _r1(critic, real, fake, rng, *, inner_scale=1.0):
     del fake, rng  # R1 looks at real data only
-    from dcgan.gan import losses
+    from dcgan.gan import penalties
 
-    return losses.r1_penalty(critic, real, inner_scale=inner_scale)
+    return penalties.r1_penalty(critic, real, inner_scale=inner_scale)
 
 
 def _r2(critic, real, fake, rng, *, inner_scale=1.0):
     del real, rng  # R2 looks at generated data only
-    from dcgan.gan import losses
+    from dcgan.gan import penalties
 
-    return losses.r2_penalty(critic, fake, inner_scale=inner_scale)
+    return penalties.r2_penalty(critic, fake, inner_scale=inner_scale)
 
 
 FAMILIES: dict[str, Family] = {
@@ -344,10 +339,8 @@ PENALTY_CHOICES = ("none", *PENALTIES)
 
 
 def check_penalty(loss: str, penalty: str) -> None:
-    """Refuses a penalty that is unknown or that the loss family cannot take.
-
-    ``wgan-gp`` carries its gradient penalty already: another one on top would be a
-    second constraint of the same critic, which no paper trains.
+    """Refuses an unknown penalty, or one on top of ``wgan-gp``'s own gradient penalty (a
+    second constraint of the same critic, which no paper trains).
 
     Raises:
         options.OptionError: naming the penalty and what is allowed.

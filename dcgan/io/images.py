@@ -1,7 +1,7 @@
 """Image grids and image files: NumPy in, PNG and GIF out.
 
 Encoding is NumPy and imageio only; the encoded bytes are written through
-``dcgan.storage``, so a file may go to any path TensorFlow's file system layer reads
+``dcgan.io.storage``, so a file may go to any path TensorFlow's file system layer reads
 (local, ``gs://…``).
 """
 

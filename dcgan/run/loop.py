@@ -1,7 +1,7 @@
 """The eager outer loop of a run: step, log, summarize, sample, evaluate, checkpoint.
 
 All I/O of training happens here, between calls of the compiled ``Trainer.train_step``;
-``dcgan.prepare`` builds and restores what the loop steps.
+``dcgan.run.prepare`` builds and restores what the loop steps.
 """
 
 from __future__ import annotations

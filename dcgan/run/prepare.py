@@ -1,6 +1,6 @@
 """Preparing a training run: check it against its workdir, build it, restore it.
 
-``prepare`` turns a ``Config`` into a ``PreparedRun`` the loop (``dcgan.loop``) only has
+``prepare`` turns a ``Config`` into a ``PreparedRun`` the loop (``dcgan.run.loop``) only has
 to step: the trainer, its data iterator, the checkpoint managers and the evaluator. Every
 check (workdir, saved config, data, checkpoint, evaluator) runs before anything is
 written, so a refused run leaves its workdir as it was.

@@ -1,6 +1,6 @@
 """What the training loop draws from the fixed noise: sample grids, histograms, plots.
 
-Called from the eager loop (``dcgan.loop``) every ``--image_every`` steps; it samples
+Called from the eager loop (``dcgan.run.loop``) every ``--image_every`` steps; it samples
 through ``Trainer.generate``, so a run with a weight average shows the average.
 """
 
@@ -20,7 +20,7 @@ def write(trainer: Trainer, config: Config, workdir: Workdir, writer, step: int)
     """Renders the fixed noise: a PNG grid and image summary, or histograms and a plot.
 
     For 1-D and 2-D vector data the plot (real vs generated with D over them, see
-    ``dcgan.plots``) is written as the image summary ``fixed_noise_plot`` and as the
+    ``dcgan.io.plots``) is written as the image summary ``fixed_noise_plot`` and as the
     sample PNG.
     """
     samples = trainer.generate(trainer.fixed_noise).numpy()

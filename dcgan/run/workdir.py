@@ -10,7 +10,7 @@ Layout of a workdir:
     events.out.*      TensorBoard summaries
 
 The workdir may be on any file system TensorFlow reads (``gs://bucket/run``, say): every
-file is listed, read and written through ``tf.io.gfile`` (``dcgan.storage``).
+file is listed, read and written through ``tf.io.gfile`` (``dcgan.io.storage``).
 """
 
 from __future__ import annotations

@@ -1,0 +1,93 @@
+"""What every network builder shares: argument checks, initializer, norm and activation
+layers, and D's layer classes (spectrally normalized or not).
+
+The builders of ``dcgan.gan.models`` build from these, so a DCGAN net and an MLP check
+their arguments and make their layers alike.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+
+import keras
+
+from dcgan.gan import spectral
+from dcgan.gan.choices import PRECISIONS
+
+_LEAKY_SLOPE = 0.2
+_INIT_STDDEV = 0.02
+_BN_MOMENTUM = 0.9
+
+
+def check_positive_int(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name}={value!r} is not supported; allowed: an integer >= 1")
+
+
+def check_choice(name: str, value: object, allowed: Sequence) -> None:
+    # Type check first so that 64.0 or True do not slip through `in` by equality.
+    expected = numbers.Integral if isinstance(allowed[0], int) else str
+    if isinstance(value, bool) or not isinstance(value, expected) or value not in allowed:
+        allowed_text = ", ".join(repr(a) if isinstance(a, str) else str(a) for a in allowed)
+        raise ValueError(f"{name}={value!r} is not supported; allowed: {allowed_text}")
+
+
+def check_hidden_units(value: object) -> tuple[int, ...]:
+    valid = (
+        isinstance(value, Sequence)
+        and not isinstance(value, (str, bytes))
+        and len(value) > 0
+        and all(
+            not isinstance(u, bool) and isinstance(u, numbers.Integral) and u >= 1 for u in value
+        )
+    )
+    if not valid:
+        raise ValueError(
+            f"hidden_units={value!r} is not supported; "
+            "allowed: a non-empty sequence of integers >= 1"
+        )
+    return tuple(int(u) for u in value)
+
+
+def check_bool(name: str, value: object) -> None:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name}={value!r} is not supported; allowed: True, False")
+
+
+def check_dtype_policy(dtype_policy: object) -> None:
+    if dtype_policy is not None:
+        check_choice("dtype_policy", dtype_policy, PRECISIONS)
+
+
+def initializer() -> keras.initializers.Initializer:
+    # A fresh instance per layer: an unseeded Keras 3 initializer instance returns the
+    # same values on every call, so sharing one would give equal-shaped kernels equal values.
+    return keras.initializers.RandomNormal(mean=0.0, stddev=_INIT_STDDEV)
+
+
+def norm_layer(norm: str, name: str, dtype_policy: str | None) -> keras.layers.Layer | None:
+    if norm == "batch":
+        # Momentum 0.9, not Keras' 0.99: with 0.99 the moving statistics that inference
+        # (sample grids, dcgan.sample) uses lag hundreds of steps behind training.
+        return keras.layers.BatchNormalization(momentum=_BN_MOMENTUM, dtype=dtype_policy, name=name)
+    if norm == "layer":
+        # Per-example statistics over H, W, C: unlike batch norm, this keeps each
+        # example's output independent of the rest of the batch, which the per-example
+        # WGAN-GP gradient penalty assumes. On the generator's reshaped projection this
+        # equals LayerNormalization over the flat Dense output.
+        return keras.layers.LayerNormalization(axis=[1, 2, 3], dtype=dtype_policy, name=name)
+    return None
+
+
+def discriminator_layers(spectral_norm: bool) -> tuple[type, type]:
+    """D's (Conv2D, Dense) classes: the spectrally normalized ones or Keras' own."""
+    if spectral_norm:
+        return spectral.SpectralConv2D, spectral.SpectralDense
+    return keras.layers.Conv2D, keras.layers.Dense
+
+
+def activation_layer(activation: str, name: str, dtype_policy: str | None) -> keras.layers.Layer:
+    if activation == "leaky_relu":
+        return keras.layers.LeakyReLU(negative_slope=_LEAKY_SLOPE, dtype=dtype_policy, name=name)
+    return keras.layers.Activation(activation, dtype=dtype_policy, name=name)
