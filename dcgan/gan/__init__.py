@@ -1,1 +1,9 @@
-"""TODO"""
+"""The GAN's parts: networks, noise, augmentation, losses, penalties and the objective.
+
+- ``models`` (with ``blocks`` and ``spectral``): the DCGAN nets and MLPs, D returning logits;
+- ``noise``: the distribution of z; ``augment``: DiffAugment; ``latent``: paths in z;
+- ``losses``, ``penalties``, ``outputs``: pure tensor functions, per example
+  (``from dcgan import losses`` is ``losses`` here);
+- ``objective``: a loss family with its options and penalties, selected by name;
+- ``choices``: the names and bounds of these options, free of TensorFlow.
+"""

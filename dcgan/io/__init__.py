@@ -1,1 +1,2 @@
-"""TODO"""
+"""Files: any file system TensorFlow reads (``storage``), image grids, PNGs and GIFs
+(``images``), and the matplotlib figures of vector runs (``plots``)."""
