@@ -15,6 +15,7 @@ from absl import app, flags
 from dcgan import cli
 from dcgan.config import ConfigError
 from dcgan.config import flags as config_flags
+from dcgan.run import signals
 
 _PROGRAM = "dcgan.train"
 config_flags.define_flags()
@@ -29,6 +30,16 @@ def main(argv: list[str]) -> None:
         cli.fail(_PROGRAM, e, cli.USAGE_ERROR)
     for warning in config_flags.deprecation_warnings():
         print(f"{_PROGRAM}: warning: {warning}", file=sys.stderr)
+    # From here on a signal stops the run within seconds, in any phase.
+    try:
+        with signals.stop_on_signals() as stop:
+            _train(config, stop)
+    except signals.RunStopped as e:  # a user's stop, not an error: the shell's status for it
+        print(f"{_PROGRAM}: {e}", file=sys.stderr, flush=True)
+        sys.exit(128 + e.signum)
+
+
+def _train(config, stop) -> None:
     # Imported after the flag checks: TensorFlow takes seconds to load.
     cli.quiet_tensorflow()
     from dcgan.data.common import DataError
@@ -38,7 +49,7 @@ def main(argv: list[str]) -> None:
     from dcgan.run.workdir import CheckpointError, WorkdirError
 
     try:
-        loop.train(config)
+        loop.train(config, stop=stop)
     except (ConfigError, DistributeError) as e:
         cli.fail(_PROGRAM, e, cli.USAGE_ERROR)
     except (DataError, CheckpointError, WorkdirError, loop.NonFiniteError, EvaluationError) as e:

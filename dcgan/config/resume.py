@@ -8,6 +8,7 @@ before a field was renamed or replaced. Loads no TensorFlow.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from collections.abc import Callable
 from typing import Any
 
@@ -53,7 +54,12 @@ def saved_values(values: dict[str, Any], known: set[str]) -> dict[str, Any]:
             values.update(translate(values.pop(old)))
     unknown = sorted(set(values) - known)
     if unknown:
-        raise ConfigError(f"unknown config fields {unknown}; known: {sorted(known)}")
+        close = difflib.get_close_matches(unknown[0], known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(
+            f"unknown config fields {unknown}{hint}; allowed: the {len(known)} fields of "
+            "python -m dcgan.train --helpfull"
+        )
     return values
 
 

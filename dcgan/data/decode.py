@@ -10,7 +10,8 @@ with ``on_bad_image="fail"`` raises an error naming the file, which
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 
 import tensorflow as tf
 
@@ -19,6 +20,8 @@ from dcgan.data.common import DataError, to_model_range
 
 # Found in the message of the error a bad file raises with on_bad_image="fail".
 _BAD_IMAGE_MARKER = "dcgan: unreadable image file"
+# Found in the message of the error a source raises when every element in a row is bad.
+_NOTHING_DECODABLE_MARKER = "dcgan: nothing decodable"
 
 
 def check_decode_options(
@@ -92,10 +95,25 @@ def image_decoder(
 
 
 def keep_decoded(
-    dataset: tf.data.Dataset, *, on_bad_image: str, skipped_images: tf.Variable | None
+    dataset: tf.data.Dataset,
+    *,
+    on_bad_image: str,
+    skipped_images: tf.Variable | None,
+    give_up_after: int,
+    tried: str,
 ) -> tf.data.Dataset:
     """The images of a dataset of ``(image, ok, name)``: bad ones counted, then dropped
-    (``"skip"``) or raised as an error naming them (``"fail"``, see ``bad_image_message``)."""
+    (``"skip"``) or raised as an error naming them (``"fail"``, see ``bad_image_message``).
+
+    A source whose elements all fail would otherwise filter forever and never yield a
+    batch: after ``give_up_after`` bad elements in a row the pipeline raises an error that
+    ``bad_image_message`` turns into one line naming ``tried`` (what was read, e.g. "image
+    files under 'faces'").
+    """
+    # How many bad elements in a row: a safety valve, not state a resumed run needs (it
+    # restarts at 0), so it is a variable of the pipeline, not of the checkpoint.
+    streak = tf.Variable(0, dtype=tf.int64, trainable=False, name="bad_image_streak")
+    limit = tf.constant(give_up_after, tf.int64)
 
     def check(image: tf.Tensor, ok: tf.Tensor, name: tf.Tensor):
         # Both modes build the same pipeline (tf.data parallelizes a map only when it
@@ -104,6 +122,10 @@ def keep_decoded(
             tf.debugging.Assert(ok, [_BAD_IMAGE_MARKER, name], summarize=1)
         if skipped_images is not None:
             skipped_images.assign_add(tf.cast(tf.logical_not(ok), tf.int64))
+        bad_in_a_row = streak.assign(tf.where(ok, tf.zeros_like(limit), streak + 1))
+        tf.debugging.Assert(
+            bad_in_a_row < limit, [_NOTHING_DECODABLE_MARKER, tried, bad_in_a_row], summarize=3
+        )
         return image, ok
 
     dataset = (
@@ -112,22 +134,51 @@ def keep_decoded(
         .map(lambda image, ok: image)
     )
     options = tf.data.Options()
-    # The only external state is the skip counter, which the caller checkpoints itself.
+    # The only external state is the skip counter, which the caller checkpoints itself,
+    # and the streak of bad elements.
     options.experimental_external_state_policy = tf.data.experimental.ExternalStatePolicy.IGNORE
     return dataset.with_options(options)
 
 
-def bad_image_message(error: Exception) -> str | None:
-    """The one-line message for the error an unreadable file raised, else None.
+@contextlib.contextmanager
+def as_data_errors() -> Iterator[None]:
+    """Turns the error a bad image (``on_bad_image="fail"``) or a source with nothing
+    decodable raised, where its batch was read, into a one-line ``DataError``.
 
-    With ``on_bad_image="fail"`` the error surfaces where the batch is consumed (the
-    training step), as a ``tf.errors.InvalidArgumentError``.
+    Raises:
+        DataError: with the line of ``bad_image_message``.
+    """
+    try:
+        yield
+    except tf.errors.InvalidArgumentError as e:
+        message = bad_image_message(e)
+        if message is None:
+            raise
+        raise DataError(message) from None
+
+
+def bad_image_message(error: Exception) -> str | None:
+    """The one-line message for the error a bad file or an all-bad source raised, else None.
+
+    The errors surface where the batch is consumed (the training step), as a
+    ``tf.errors.InvalidArgumentError`` holding the values ``keep_decoded`` asserted on.
     """
     text = str(error)
-    if _BAD_IMAGE_MARKER not in text:
-        return None
-    path = text.split(_BAD_IMAGE_MARKER, 1)[1].split("]", 2)[1].strip(" [")
-    return bad_image_text(path)
+    if _BAD_IMAGE_MARKER in text:
+        return bad_image_text(_asserted(text, _BAD_IMAGE_MARKER)[0])
+    if _NOTHING_DECODABLE_MARKER in text:
+        tried, count = _asserted(text, _NOTHING_DECODABLE_MARKER)[:2]
+        return (
+            f"no image could be decoded: the last {count} {tried} all failed; nothing can "
+            "be trained on them (check the files, and that they are images)"
+        )
+    return None
+
+
+def _asserted(text: str, marker: str) -> list[str]:
+    """The values an assertion printed after ``marker``: ``[marker] [a] [b]`` -> a, b."""
+    rest = text.split(marker, 1)[1]
+    return [part.split("]", 1)[0].replace("\\'", "'") for part in rest.split(" [")[1:]]
 
 
 def bad_image_text(path: str) -> str:

@@ -32,6 +32,8 @@ from dcgan.io import storage
 _SHUFFLE_BUFFER = 10_000
 # Files decoded concurrently; enough to keep every core busy on small JPEGs.
 _CYCLE_LENGTH = 16
+# Bad files in a row after which a large folder is taken to hold nothing decodable.
+_MOST_BAD_IN_A_ROW = 1000
 
 
 def list_images(data_dir: str) -> list[str]:
@@ -208,7 +210,17 @@ def folder_images(
             deterministic=True,
         )
     )
-    return keep_decoded(dataset, on_bad_image=on_bad_image, skipped_images=skipped_images)
+    # A whole pass of bad files (or 1,000 in a row of a large folder) means nothing here
+    # decodes: give up instead of filtering forever.
+    give_up_after = min(len(paths), _MOST_BAD_IN_A_ROW)
+    whole = " (a whole pass)" if give_up_after == len(paths) else ""
+    return keep_decoded(
+        dataset,
+        on_bad_image=on_bad_image,
+        skipped_images=skipped_images,
+        give_up_after=give_up_after,
+        tried=f"image files read {where}{whole}",
+    )
 
 
 def decode_files(

@@ -33,6 +33,10 @@ _CYCLE_LENGTH = 16
 # 1000 CelebA JPEGs would be too much), so the shard shuffle does most of the mixing.
 _SHUFFLE_BUFFER = 1000
 _EXAMPLE = "a glob of TFRecord files, e.g. gs://bucket/celeba/train-*.tfrecord"
+# Bad records in a row after which the shards are taken to hold nothing decodable.
+_MOST_BAD_IN_A_ROW = 1000
+# The bytes a record takes in its file besides its data: its length and two checksums.
+_RECORD_FRAMING = 16
 
 
 def list_shards(pattern: str | None) -> dict[str, int]:
@@ -110,9 +114,10 @@ def tfrecord_images(
         raise DataError(f"the TFRecord shards matching {pattern!r}{part} hold no records")
     _check_first_record(filled[0])
 
+    shard_sizes = tf.constant([sizes[path] for path in shards], tf.int64)
     if by_file:
         records = (
-            tf.data.Dataset.from_tensor_slices(shards)
+            tf.data.Dataset.from_tensor_slices((shards, shard_sizes))
             .shuffle(len(shards), seed=seed, reshuffle_each_iteration=True)
             .interleave(
                 _named_records,
@@ -125,7 +130,7 @@ def tfrecord_images(
         # Too few files to give every worker its own: all read every record, in file
         # order, and keep every num_shards-th.
         records = (
-            tf.data.Dataset.from_tensor_slices(shards)
+            tf.data.Dataset.from_tensor_slices((shards, shard_sizes))
             .flat_map(_named_records)
             .shard(num_shards, index)
         )
@@ -145,15 +150,44 @@ def tfrecord_images(
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=True,
     )
-    return keep_decoded(dataset, on_bad_image=on_bad_image, skipped_images=skipped_images)
+    return keep_decoded(
+        dataset,
+        on_bad_image=on_bad_image,
+        skipped_images=skipped_images,
+        give_up_after=_MOST_BAD_IN_A_ROW,
+        tried=f"records read from {pattern!r}",
+    )
 
 
-def _named_records(path: tf.Tensor) -> tf.data.Dataset:
-    """The serialized records of one file, each with its name ``<file>#<index>``."""
+def _named_records(path: tf.Tensor, size: tf.Tensor) -> tf.data.Dataset:
+    """The serialized records of one file, each with its name ``<file>#<index>``.
+
+    A file that ends early (cut short) or holds a corrupt record ends there, with one
+    element more: empty bytes named for what was read, which decode as a bad image, so
+    the damage is counted and reported like one (and ``--on_bad_image=fail`` names it).
+    The records' sizes, framing included, add up to the file's size when it is whole.
+    """
+    records = tf.data.TFRecordDataset(path).ignore_errors()  # an error ends the file
+    end = tf.data.Dataset.from_tensors((tf.constant(b""), tf.constant(True)))
+    marked = records.map(lambda record: (record, tf.constant(False))).concatenate(end)
+
+    def name(state, element):
+        (index, consumed), (record, is_end) = state, element
+        length = tf.cast(tf.strings.length(record), tf.int64) + _RECORD_FRAMING
+        consumed += tf.where(is_end, tf.zeros_like(length), length)
+        cut_short = tf.strings.join(
+            [path, " (cut short or corrupt: records end at byte ",
+             tf.strings.as_string(consumed), " of ", tf.strings.as_string(size), ")"]
+        )  # fmt: skip
+        record_name = tf.strings.join([path, tf.strings.as_string(index)], "#")
+        whole = is_end & tf.equal(consumed, size)
+        return (index + 1, consumed), (record, tf.where(is_end, cut_short, record_name), whole)
+
+    start = (tf.constant(0, tf.int64), tf.constant(0, tf.int64))
     return (
-        tf.data.TFRecordDataset(path)
-        .enumerate()
-        .map(lambda i, record: (record, tf.strings.join([path, tf.strings.as_string(i)], "#")))
+        marked.scan(start, name)
+        .filter(lambda record, record_name, whole: tf.logical_not(whole))
+        .map(lambda record, record_name, whole: (record, record_name))
     )
 
 

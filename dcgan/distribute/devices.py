@@ -74,7 +74,16 @@ def make_strategy(name: str, *, devices: tuple[str, ...] = (), tpu: str = "") ->
         return _cluster(_mirrored_strategy(_check_devices(devices)))
     if name == "multi_worker":
         spec = read_tf_config()
-        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        try:
+            strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        except (tf.errors.OpError, RuntimeError, ValueError) as e:
+            task = spec["task"]
+            address = spec["cluster"][task["type"]][task["index"]]
+            raise DistributeError(
+                f"--strategy=multi_worker cannot start this worker ({task['type']} "
+                f"{task['index']} at {address} in TF_CONFIG): {storage.reason(e, limit=150)}; "
+                "allowed: an address whose port is free on this machine"
+            ) from None
         task_type, task_index = spec["task"]["type"], int(spec["task"]["index"])
         chief = task_type == "chief" or ("chief" not in spec["cluster"] and task_index == 0)
         workers = sum(len(spec["cluster"][kind]) for kind in _TASK_TYPES if kind in spec["cluster"])
@@ -100,10 +109,11 @@ def _mirrored_strategy(devices: list[str]) -> tf.distribute.Strategy:
 
 
 def _check_devices(devices: tuple[str, ...]) -> list[str]:
-    _split_cpu(devices)
+    specs = {device: _device_spec(device, devices) for device in devices}
+    _split_cpu(specs.values())
     known = {d.name.lower().replace("/job:localhost/replica:0/task:0", "") for d in _logical()}
-    for device in devices:
-        canonical = tf.DeviceSpec.from_string(device).to_string().lower()
+    for device, spec in specs.items():
+        canonical = spec.to_string().lower()
         if canonical not in known:
             raise DistributeError(
                 f"--devices={','.join(devices)}: {device} is not a device of this machine; "
@@ -112,15 +122,22 @@ def _check_devices(devices: tuple[str, ...]) -> list[str]:
     return list(devices)
 
 
-def _split_cpu(devices: tuple[str, ...]) -> None:
-    """Splits the CPU into as many logical devices as ``devices`` names (``/cpu:1`` and
+def _device_spec(device: str, devices: tuple[str, ...]) -> tf.DeviceSpec:
+    """``device`` parsed, or a one-line error naming it."""
+    try:
+        return tf.DeviceSpec.from_string(device)
+    except ValueError:
+        raise DistributeError(
+            f"--devices={','.join(devices)}: {device!r} is not a device name; allowed: "
+            "names like /gpu:0 or /cpu:1, comma-separated"
+        ) from None
+
+
+def _split_cpu(specs) -> None:
+    """Splits the CPU into as many logical devices as ``specs`` name (``/cpu:1`` and
     up), so a CPU-only machine can run a mirrored step; only before TF starts its
     devices (else the names are checked against the devices it has)."""
-    indices = [
-        tf.DeviceSpec.from_string(d).device_index or 0
-        for d in devices
-        if tf.DeviceSpec.from_string(d).device_type == "CPU"
-    ]
+    indices = [spec.device_index or 0 for spec in specs if spec.device_type == "CPU"]
     cpu = tf.config.list_physical_devices("CPU")[0]
     if not indices or max(indices) == 0 or tf.config.get_logical_device_configuration(cpu):
         return
@@ -206,10 +223,11 @@ def _tpu_strategy(address: str) -> tf.distribute.Strategy:
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
         return tf.distribute.TPUStrategy(resolver)
-    except (ValueError, RuntimeError, tf.errors.OpError) as e:
+    # A name is looked up on the cloud metadata server: OSError (URLError) off the cloud.
+    except (ValueError, RuntimeError, OSError, tf.errors.OpError) as e:
         raise DistributeError(
-            f"--tpu={address} cannot be used ({storage.reason(e)}); allowed: a TPU name, "
-            "'local', or grpc://host:port of a reachable TPU worker"
+            f"--tpu={address} cannot be used ({storage.reason(e, limit=150)}); allowed: a TPU "
+            "name, 'local', or grpc://host:port of a reachable TPU worker"
         ) from None
 
 

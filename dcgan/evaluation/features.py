@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from dcgan.evaluation.choices import SHIPPED_CLASSIFIER_DATASETS
+from dcgan.io import storage
 
 _CHUNK = 256  # images per extractor call, to bound memory
 INCEPTION_WEIGHTS_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
@@ -115,8 +116,12 @@ def classifier_extractor(path: str, *, layer: str | None = None) -> Extractor:
         )
     try:
         model = keras.models.load_model(path, compile=False)
-    except (ValueError, OSError) as e:
-        raise EvaluationError(f"cannot load a Keras model from {path} ({e})") from None
+    except Exception as e:  # a file of another kind fails anywhere in Keras's reader
+        raise EvaluationError(
+            f"cannot load a Keras model from {path} ({type(e).__name__}: "
+            f"{storage.reason(e, limit=120)}); allowed: a .keras file that "
+            "python -m dcgan.classifier or keras.Model.save wrote"
+        ) from None
     names = [candidate.name for candidate in model.layers]
     if len(names) < 2 and not layer:
         raise EvaluationError(f"{path} has one layer, {names}: it has no penultimate layer")

@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from dcgan import data
 from dcgan.config import Config
+from dcgan.data import decode
 from dcgan.evaluation import evaluator, features
 from dcgan.gan import models, objective
 from dcgan.gan.noise import NoiseDistribution
@@ -262,10 +263,14 @@ def real_examples(config: Config, count: int) -> np.ndarray:
     The training iterator is never touched, so evaluating does not change what a run
     trains on (exact resume holds with evaluation on). Read in batches of the run's size,
     which the data is known to hold; a small set repeats.
+
+    Raises:
+        DataError: if the data is missing, or holds no decodable image.
     """
     batches = -(-count // config.batch_size)
     dataset = build_dataset(config, batch_size=config.batch_size).take(batches)
-    return np.concatenate(list(dataset.as_numpy_iterator()))[:count]
+    with decode.as_data_errors():
+        return np.concatenate(list(dataset.as_numpy_iterator()))[:count]
 
 
 def build_extractor(config: Config) -> features.Extractor:

@@ -6,6 +6,7 @@ All I/O of training happens here, between calls of the compiled ``Trainer.train_
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import signal
 import time
@@ -13,8 +14,8 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from dcgan import data
 from dcgan.config import Config
+from dcgan.data import decode
 from dcgan.distribute import devices
 from dcgan.evaluation import choices as eval_choices
 from dcgan.evaluation import evaluator
@@ -22,7 +23,7 @@ from dcgan.run import snapshots, summaries
 from dcgan.run.log import log_line
 from dcgan.run.prepare import PreparedRun, prepare
 from dcgan.run.profile import Profile
-from dcgan.run.signals import stop_on_signals
+from dcgan.run.signals import StopRequest, stop_on_signals
 from dcgan.step.trainer import Trainer
 
 # Named when a run stops on a non-finite update (a NaN loss makes a NaN norm), before
@@ -34,11 +35,17 @@ class NonFiniteError(RuntimeError):
     """A NaN or infinite loss or gradient stopped the run; nothing bad was saved."""
 
 
-def train(config: Config) -> Trainer:
+def train(config: Config, *, stop: StopRequest | None = None) -> Trainer:
     """Trains until ``config.train_steps`` generator updates, resuming if possible.
 
-    SIGINT or SIGTERM ends the run after the current step, with a checkpoint; a second
-    signal aborts at once without saving.
+    SIGINT or SIGTERM ends the run after the current step, with a checkpoint, or at once
+    while it is starting; a second signal, or a run that does not stop within seconds,
+    aborts without saving (``dcgan.run.signals``).
+
+    Args:
+        config: the run.
+        stop: the stop request of signals the caller already watches
+            (``dcgan.run.signals.stop_on_signals``); None: watched here.
 
     Returns:
         The trainer, at ``config.train_steps`` or at the step a signal stopped it.
@@ -46,16 +53,21 @@ def train(config: Config) -> Trainer:
     Raises:
         NonFiniteError: with ``on_nonfinite=stop``, at the first NaN or infinite update.
         CheckpointError: if a checkpoint cannot be restored or saved.
+        RunStopped: if a signal came while the run was starting.
     """
-    run = prepare(config)
-    try:
-        return _train(run)
-    finally:
-        if not run.cluster.is_chief:  # its files only took part in the saves
-            shutil.rmtree(run.workdir.path, ignore_errors=True)
+    watching = contextlib.nullcontext(stop) if stop else stop_on_signals()
+    with watching as stop:
+        run = prepare(config)
+        stop.phase = "training"
+        stop.latest = lambda: run.manager.latest_checkpoint
+        try:
+            return _train(run, stop)
+        finally:
+            if not run.cluster.is_chief:  # its files only took part in the saves
+                shutil.rmtree(run.workdir.path, ignore_errors=True)
 
 
-def _train(run: PreparedRun) -> Trainer:
+def _train(run: PreparedRun, stop: StopRequest) -> Trainer:
     config, trainer = run.config, run.trainer
     step = int(trainer.step.numpy())
     if step >= config.train_steps:
@@ -83,8 +95,10 @@ def _train(run: PreparedRun) -> Trainer:
     summaries.write_flags(writer, config, step)
     summaries.write_hparams(writer, config)
     if step == 0:
+        stop.phase = "writing samples"
         snapshots.write(run.trainer, run.config, run.workdir, writer, step)
         if config.eval_every:  # where the curves start: the untrained G
+            stop.phase = "evaluating"
             _evaluate(run, writer, step)
 
     nonfinite_at_start = int(trainer.nonfinite_updates.numpy())
@@ -94,10 +108,11 @@ def _train(run: PreparedRun) -> Trainer:
     early_stop = None
     stopping = False
     since_check = []  # the metrics of each call since the loop last waited for the device
-    with stop_on_signals() as stop, Profile(config, run.workdir.path, step) as profile:
+    with Profile(config, run.workdir.path, step) as profile:
         while step < config.train_steps and not stopping and early_stop is None:
             count = _steps_to_next_event(config, step)
             profile.before(step)
+            stop.phase = "in a training step"
             since_check.append(_train_steps(run, count))
             step += count  # the device may still be running these: nothing waits for it
             # Every worker stops at the same step, even if a signal reached only one.
@@ -117,6 +132,7 @@ def _train(run: PreparedRun) -> Trainer:
                 raise NonFiniteError(_nonfinite_message(run, step, bad))
             since_check = []
             if config.eval_every and (step % config.eval_every == 0 or step == config.train_steps):
+                stop.phase = "evaluating"
                 best = _evaluate(run, writer, step)
                 early_stop = _patience_exhausted(config, step, best)
             final = step == config.train_steps or stopping or early_stop
@@ -135,11 +151,14 @@ def _train(run: PreparedRun) -> Trainer:
                         for name, value in trainer.learning_rates(step - 1).items():
                             tf.summary.scalar(summaries.summary_tag(name), value)
             if step % config.image_every == 0 or final:
+                stop.phase = "writing samples"
                 snapshots.write(run.trainer, run.config, run.workdir, writer, step)
             if step % config.checkpoint_every == 0 or final:
+                stop.phase = "saving a checkpoint"
                 run.save(step)
                 saved_step = step
         if saved_step != step:  # a signal came during this step's I/O, after its checks
+            stop.phase = "saving a checkpoint"
             run.save(step)
     writer.flush()
     latest = run.manager.latest_checkpoint
@@ -194,17 +213,12 @@ def _first_nonfinite(since_check: list[dict], nonfinite_at_start: int) -> dict:
 
 def _train_steps(run: PreparedRun, count: int) -> dict:
     """``count`` steps in one call; the data's counters join the metrics; an unreadable
-    file is a DataError."""
-    try:
+    file, or a source with nothing decodable, is a DataError."""
+    with decode.as_data_errors():
         if run.config.steps_per_loop == 1:  # no graph loop to build
             metrics = run.trainer.train_step(run.iterator)
         else:  # a tensor, so that every count runs the same trace
             metrics = run.trainer.train_step(run.iterator, tf.constant(count, tf.int64))
-    except tf.errors.InvalidArgumentError as e:
-        message = data.bad_image_message(e)
-        if message is None:
-            raise
-        raise data.DataError(message) from None
     if run.skipped_images is not None:
         metrics = {**metrics, "skipped_images": run.skipped_images.value()}
     return metrics

@@ -17,6 +17,7 @@ import tensorflow as tf
 from dcgan import config as config_lib
 from dcgan import data
 from dcgan.config import Config
+from dcgan.data import decode
 from dcgan.distribute import devices
 from dcgan.evaluation.evaluator import Evaluator
 from dcgan.io import storage
@@ -109,6 +110,7 @@ def prepare(config: Config) -> PreparedRun:
     trainer = builder.build_trainer(
         config, strategy=cluster.strategy, per_replica_input=cluster.distributes_input
     )
+    _check_decodable(config)
     iterator, data_state, skipped_images = _restore(config, cluster, trainer, shared)
     checkpoint = tf.train.Checkpoint(**trainer.checkpoint_items(), **data_state)
     # A restore brings back the saved learning rates; the flags of this run win.
@@ -154,7 +156,9 @@ def _restore(config: Config, cluster: devices.Cluster, trainer: Trainer, workdir
         The iterator, the data state to checkpoint with the run, and the skipped-images
         counter (folders read by one pipeline; else None).
     """
-    latest = workdir.latest_checkpoint()
+    latest, note = workdir.find_latest_checkpoint()
+    if note:
+        print(note, flush=True)
     saved_data = latest is not None and _holds_data_state(latest)
     skipped_images = None
     if config.dataset in data.ENCODED_DATASETS and not cluster.distributes_input:
@@ -165,10 +169,14 @@ def _restore(config: Config, cluster: devices.Cluster, trainer: Trainer, workdir
         )
         iterator = iter(dataset)
         data_state = _data_state(iterator, skipped_images)
-        workdir.restore(tf.train.Checkpoint(**trainer.checkpoint_items(), **data_state))
+        if latest is not None:
+            checkpoint = tf.train.Checkpoint(**trainer.checkpoint_items(), **data_state)
+            workdir.restore(checkpoint, path=latest)
         return iterator, data_state, skipped_images
     # The networks and the step first; the data's order then follows from the step.
-    workdir.restore(tf.train.Checkpoint(**trainer.checkpoint_items()), partial=saved_data)
+    if latest is not None:
+        checkpoint = tf.train.Checkpoint(**trainer.checkpoint_items())
+        workdir.restore(checkpoint, path=latest, partial=saved_data)
     seed = _data_seed(config.seed, int(trainer.step.numpy()))
     if cluster.distributes_input:
 
@@ -187,6 +195,22 @@ def _restore(config: Config, cluster: devices.Cluster, trainer: Trainer, workdir
     )
     iterator = iter(dataset)
     return iterator, _data_state(iterator, skipped_images), skipped_images
+
+
+def _check_decodable(config: Config) -> None:
+    """Reads one batch of a folder or TFRecord run from a pipeline of its own, so that a
+    source with nothing decodable is refused before anything is written.
+
+    A folder cached in memory or in a file was decoded, and checked, when built.
+
+    Raises:
+        DataError: naming what was read and how many failed.
+    """
+    if config.dataset not in data.ENCODED_DATASETS or config.cache:
+        return
+    batch = builder.build_dataset(config, batch_size=config.batch_size).take(1)
+    with decode.as_data_errors():
+        next(iter(batch))
 
 
 def _data_state(iterator, skipped_images) -> dict:

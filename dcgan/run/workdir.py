@@ -51,14 +51,24 @@ class Workdir:
         """The config a previous run saved here, or None for a new workdir.
 
         Raises:
-            ConfigError: if config.json exists but cannot be parsed.
+            ConfigError: if config.json exists but cannot be read or parsed.
         """
         if not tf.io.gfile.exists(self.config_path):
             return None
+        if tf.io.gfile.isdir(self.config_path):
+            raise ConfigError(
+                f"{self.config_path} is a directory, not the run's config file; allowed: the "
+                "config.json dcgan.train wrote, or a new --workdir"
+            )
         try:
-            return Config.from_json(storage.read_text(self.config_path))
+            text = storage.read_text(self.config_path)
+        except tf.errors.OpError as e:
+            raise ConfigError(f"{self.config_path} cannot be read ({storage.reason(e)})") from None
+        try:
+            return Config.from_json(text)
         except (ValueError, TypeError) as e:
-            raise ConfigError(f"{self.config_path} is not a valid dcgan config: {e}") from None
+            reason = storage.reason(e, limit=200)
+            raise ConfigError(f"{self.config_path} is not a valid dcgan config: {reason}") from None
 
     def check_writable(self) -> None:
         """Refuses a workdir that cannot be created or written, and leaves none behind.
@@ -177,19 +187,53 @@ class Workdir:
         storage.write_text(self.best_path, json.dumps(record, indent=2, sort_keys=True) + "\n")
 
     def latest_checkpoint(self) -> str | None:
-        """Path prefix of the newest checkpoint whose files are there, or None.
+        """Path prefix of the checkpoint a run resumes from: the newest intact one, or None.
 
-        Looks past newer checkpoints whose files were deleted, the way out of a damaged
-        one: ``tf.train.latest_checkpoint`` would find none, and training would start over
-        and overwrite the intact checkpoints, whose names are their steps.
+        See ``find_latest_checkpoint``.
         """
-        state = tf.train.get_checkpoint_state(self.checkpoint_dir)
-        if state is None:
-            return None
-        for path in reversed([*state.all_model_checkpoint_paths, state.model_checkpoint_path]):
-            if path and tf.io.gfile.exists(f"{path}.index"):
-                return path
-        return None
+        return self.find_latest_checkpoint()[0]
+
+    def find_latest_checkpoint(self) -> tuple[str | None, str | None]:
+        """The newest intact checkpoint, and why it is one the index does not list.
+
+        The index (``checkpoints/checkpoint``) lists what a manager saved. A checkpoint
+        written whole when the process ended before listing it, or any checkpoint of a
+        workdir whose index was lost or garbled, is found by listing the files, and read
+        in full before it is trusted (one cut short by the end of its process is passed
+        over). Listed checkpoints whose files were deleted are passed over too, the way out
+        of a damaged one. Otherwise training would start over and overwrite the intact
+        checkpoints, whose names are their steps.
+
+        Returns:
+            ``(path, note)``: the checkpoint's path prefix, or None if there is none; and
+            one line on a checkpoint found by listing, else None.
+        """
+        index = os.path.join(self.checkpoint_dir, "checkpoint")
+        state = tf.train.get_checkpoint_state(self.checkpoint_dir)  # None: missing, garbled
+        listed = [] if state is None else [*state.all_model_checkpoint_paths]
+        listed = [path for path in listed if tf.io.gfile.exists(f"{path}.index")]
+        newest = max(listed, key=_step) if listed else None
+        names = {os.path.basename(path) for path in listed}
+        newer = [
+            prefix
+            for prefix in _checkpoints_in(self.checkpoint_dir)
+            if os.path.basename(prefix) not in names
+            and (newest is None or _step(prefix) > _step(newest))
+        ]
+        for prefix in reversed(newer):  # the newest first
+            if checkpoint_damage(prefix) is None:
+                if state is not None:
+                    why = "its index does not list it (a run ended while saving it)"
+                elif tf.io.gfile.exists(index):
+                    why = f"its index {index} cannot be read"
+                else:
+                    why = f"its index {index} is missing"
+                note = (
+                    f"resuming from {prefix}, the newest intact checkpoint found by listing "
+                    f"the files: {why}"
+                )
+                return prefix, note
+        return newest, None
 
     def restore(
         self,
