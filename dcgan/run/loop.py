@@ -58,6 +58,7 @@ def train(config: Config, *, stop: StopRequest | None = None) -> Trainer:
     watching = contextlib.nullcontext(stop) if stop else stop_on_signals()
     with watching as stop:
         run = prepare(config)
+        stop.take_back()
         stop.phase = "training"
         stop.latest = lambda: run.manager.latest_checkpoint
         try:

@@ -47,10 +47,17 @@ class StopRequest:
         latest: where the last whole checkpoint is, for the watchdog's line.
     """
 
-    def __init__(self):
+    def __init__(self, handler: Callable):
         self.signal: int | None = None
         self.phase = "starting"
         self.latest: Callable[[], str | None] = lambda: None
+        self._handler = handler
+
+    def take_back(self) -> None:
+        """Installs the handlers again: TensorFlow's coordination service (multi-worker)
+        puts a SIGTERM handler of its own in place when its strategy starts."""
+        for sig in WATCHED:
+            signal.signal(sig, self._handler)
 
 
 @contextlib.contextmanager
@@ -59,8 +66,6 @@ def stop_on_signals(stop_seconds: float = STOP_SECONDS) -> Iterator[StopRequest]
 
     Must be entered in the main thread.
     """
-    request = StopRequest()
-
     def handle(signum, frame):
         name = signal.Signals(signum).name
         if request.signal is not None:
@@ -70,6 +75,7 @@ def stop_on_signals(stop_seconds: float = STOP_SECONDS) -> Iterator[StopRequest]
             raise RunStopped(signum)
         print(f"got {name}: stopping after this step", flush=True)
 
+    request = StopRequest(handle)
     previous = {sig: signal.getsignal(sig) for sig in WATCHED}
     read_fd, write_fd = os.pipe()
     os.set_blocking(write_fd, False)  # the C handler must never block on it
