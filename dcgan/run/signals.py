@@ -66,6 +66,7 @@ def stop_on_signals(stop_seconds: float = STOP_SECONDS) -> Iterator[StopRequest]
 
     Must be entered in the main thread.
     """
+
     def handle(signum, frame):
         name = signal.Signals(signum).name
         if request.signal is not None:
