@@ -25,11 +25,14 @@ flags.adopt_module_key_flags(config_flags)  # --help lists them as this program'
 def main(argv: list[str]) -> None:
     cli.check_no_arguments(_PROGRAM, argv)
     try:
-        config = config_flags.config_from_flags()
+        parsed = config_flags.parse(argv=sys.argv)
     except ConfigError as e:
         cli.fail(_PROGRAM, e, cli.USAGE_ERROR)
     for warning in config_flags.deprecation_warnings():
         print(f"{_PROGRAM}: warning: {warning}", file=sys.stderr)
+    if parsed.note():
+        print(f"{_PROGRAM}: {parsed.note()}", file=sys.stderr)
+    config = parsed.config
     # From here on a signal stops the run within seconds, in any phase.
     try:
         with signals.stop_on_signals() as stop:
