@@ -24,6 +24,7 @@ _PROGRAM = "dcgan.evaluate"
 
 flags.DEFINE_string("workdir", None, "Workdir of a dcgan.train run.")
 cli.define_generator_flags()
+flags.adopt_module_key_flags(cli)  # --help lists --checkpoint and --ema as this program's
 flags.DEFINE_integer(
     "num_samples",
     None,

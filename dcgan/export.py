@@ -25,6 +25,7 @@ _PROGRAM = "dcgan.export"
 
 flags.DEFINE_string("workdir", None, "Workdir of a dcgan.train run.")
 cli.define_generator_flags()
+flags.adopt_module_key_flags(cli)  # --help lists --checkpoint and --ema as this program's
 flags.DEFINE_string("output", None, "Directory to write the SavedModel to (must not exist).")
 FLAGS = flags.FLAGS
 

@@ -22,6 +22,7 @@ _PROGRAM = "dcgan.interpolate"
 
 flags.DEFINE_string("workdir", None, "Workdir of a dcgan.train run on images.")
 cli.define_generator_flags()
+flags.adopt_module_key_flags(cli)  # --help lists --checkpoint and --ema as this program's
 flags.DEFINE_string("output", None, "PNG to write; the GIF goes beside it with .gif.")
 flags.DEFINE_integer("rows", 8, "Number of latent pairs, one row each.", lower_bound=1)
 flags.DEFINE_integer("steps", 10, "Images per row, both ends included.", lower_bound=2)

@@ -20,6 +20,7 @@ _OUTPUT_TYPES = (".png", ".npy")
 
 flags.DEFINE_string("workdir", None, "Workdir of a dcgan.train run.")
 cli.define_generator_flags()
+flags.adopt_module_key_flags(cli)  # --help lists --checkpoint and --ema as this program's
 flags.DEFINE_integer("num_samples", 64, "Number of samples.", lower_bound=1)
 flags.DEFINE_string("output", None, "Output file: .png (image grid) or .npy (raw samples).")
 flags.DEFINE_integer("seed", 0, "Seed of the noise.", lower_bound=0)
