@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from configs import tiny_image
+from runner import start_module
 
 from dcgan import data
 from dcgan.run import loop
@@ -31,7 +32,9 @@ def tiny(workdir, **overrides):
     return tiny_image(workdir, **{**values, **overrides})
 
 
-# Run in a child process: op determinism is process-wide and cannot be turned off.
+# Run in one child process: op determinism is process-wide and cannot be turned off.
+# Every case trains straight to step 6, and to 3 then resumed to 6; the child prints
+# {case: "IDENTICAL" or "DIFFERENT k of n"} as JSON.
 EXACT_RESUME = textwrap.dedent("""
     import json, sys, numpy as np
     from dcgan.run import loop
@@ -47,72 +50,78 @@ EXACT_RESUME = textwrap.dedent("""
                 + trainer.discriminator.weights + trainer.g_optimizer.variables
                 + trainer.d_optimizer.variables + [trainer.noise_rng.state]]
 
-    root, options = sys.argv[1], json.loads(sys.argv[2])
-    straight = run(f"{root}/straight", 6, options)
-    run(f"{root}/resumed", 3, options)
-    resumed = run(f"{root}/resumed", 6, options)
-    same = [np.array_equal(a, b) for a, b in zip(straight, resumed, strict=True)]
-    print("IDENTICAL" if all(same) else f"DIFFERENT {same.count(False)} of {len(same)}")
+    root, cases = sys.argv[1], json.loads(sys.argv[2])
+    verdicts = {}
+    for name, options in cases.items():
+        straight = run(f"{root}/{name}/straight", 6, options)
+        run(f"{root}/{name}/resumed", 3, options)
+        resumed = run(f"{root}/{name}/resumed", 6, options)
+        same = [np.array_equal(a, b) for a, b in zip(straight, resumed, strict=True)]
+        differing = same.count(False)
+        verdicts[name] = f"DIFFERENT {differing} of {len(same)}" if differing else "IDENTICAL"
+    print(json.dumps(verdicts))
 """)
+EXACT_RESUME_CASES = {
+    "dcgan": {"loss": "dcgan"},
+    "wgan": {"loss": "wgan"},
+    "wgan-gp": {"loss": "wgan-gp", "d_norm": "layer"},
+    # Every new option, in three runs: D's power-iteration vectors, the augmentation
+    # draws and the lazy penalty's schedule (12 D updates, resumed after 6) must all
+    # come back.
+    "hinge-sn-augment-pack": {
+        "loss": "hinge",
+        "spectral_norm": True,
+        "d_norm": "none",
+        "diff_augment": ["color", "translation", "cutout"],
+        "pack": 2,
+    },
+    "ragan-lazy-r1": {"loss": "ragan", "penalty": "r1", "penalty_every": 3, "d_norm": "none"},
+    "lsgan-lp-pack": {"loss": "lsgan", "penalty": "lp", "d_norm": "layer", "pack": 2},
+}
 
 
-@pytest.mark.parametrize(
-    "options",
-    [
-        {"loss": "dcgan"},
-        {"loss": "wgan"},
-        {"loss": "wgan-gp", "d_norm": "layer"},
-        # Every new option, in three runs: D's power-iteration vectors, the augmentation
-        # draws and the lazy penalty's schedule (12 D updates, resumed after 6) must all
-        # come back.
-        {
-            "loss": "hinge",
-            "spectral_norm": True,
-            "d_norm": "none",
-            "diff_augment": ["color", "translation", "cutout"],
-            "pack": 2,
-        },
-        {"loss": "ragan", "penalty": "r1", "penalty_every": 3, "d_norm": "none"},
-        {"loss": "lsgan", "penalty": "lp", "d_norm": "layer", "pack": 2},
-    ],
-    ids=["dcgan", "wgan", "wgan-gp", "hinge-sn-augment-pack", "ragan-lazy-r1", "lsgan-lp-pack"],
-)
-def test_stop_and_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path, options):
+@pytest.fixture(scope="module")
+def exact_resume_verdicts(tmp_path_factory):
+    """Every case of ``EXACT_RESUME_CASES`` trained in one deterministic child process."""
     result = subprocess.run(
-        [sys.executable, "-c", EXACT_RESUME, str(tmp_path), json.dumps(options)],
+        [
+            sys.executable,
+            "-c",
+            EXACT_RESUME,
+            str(tmp_path_factory.mktemp("exact")),
+            json.dumps(EXACT_RESUME_CASES),
+        ],
         capture_output=True,
         text=True,
         cwd=ROOT,
-        timeout=600,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "IDENTICAL" in result.stdout, result.stdout[-500:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("case", EXACT_RESUME_CASES)
+def test_stop_and_resume_is_bit_identical_to_an_uninterrupted_run(exact_resume_verdicts, case):
+    assert exact_resume_verdicts[case] == "IDENTICAL"
 
 
 def start_training(workdir, *flags):
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-u",
-            "-m",
-            "dcgan.train",
-            f"--workdir={workdir}",
-            "--train_steps=100000",
-            "--log_every=1",
-            "--checkpoint_every=1000",
-            *flags,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
+    """``python -m dcgan.train`` to a step it never reaches; killed after 120 s."""
+    return start_module(
+        "dcgan.train",
+        f"--workdir={workdir}",
+        "--train_steps=100000",
+        "--log_every=1",
+        "--checkpoint_every=1000",
+        *flags,
+        timeout=120,
     )
 
 
 def wait_for_step(process, step):
     """Reads stdout until the log line of ``step``; returns what was read."""
     lines = []
-    deadline = time.monotonic() + 240
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         line = process.stdout.readline()
         if not line:
@@ -137,7 +146,7 @@ def test_a_signal_finishes_the_step_saves_and_exits_0(tmp_path, sig):
     )
     wait_for_step(process, 3)
     process.send_signal(sig)
-    out, err = process.communicate(timeout=240)
+    out, err = process.communicate(timeout=60)
     assert process.returncode == 0, err[-2000:]
     stopped = [line for line in out.splitlines() if line.startswith(f"stopped by {sig.name}")]
     assert len(stopped) == 1, out[-1000:]
@@ -161,7 +170,7 @@ def test_a_second_signal_aborts_without_saving(tmp_path):
     # Two different signals: identical pending signals may be merged into one.
     process.send_signal(signal.SIGTERM)
     process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=240)
+    _, err = process.communicate(timeout=60)
     # Python runs pending handlers in signal-number order, not in the order sent.
     assert process.returncode in (128 + signal.SIGINT, 128 + signal.SIGTERM), err[-2000:]
     assert "second signal (" in err and "): aborting without saving" in err
