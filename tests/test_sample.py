@@ -12,7 +12,7 @@ from dcgan.run import loop, pretrained
 
 
 def sample(*args):
-    return run_module("dcgan.sample", *args)
+    return run_module("dcgan.sample", *args, timeout=60)
 
 
 @pytest.fixture(scope="module")
@@ -22,27 +22,33 @@ def image_run(tmp_path_factory):
     return workdir
 
 
-def test_png_grid_and_npy_samples(image_run, tmp_path):
+@pytest.fixture(scope="module")
+def latest_samples(image_run, tmp_path_factory):
+    """300 samples of the latest checkpoint, written by the command with the default --seed."""
+    output = tmp_path_factory.mktemp("latest") / "s.npy"
+    result = sample(f"--workdir={image_run}", "--num_samples=300", f"--output={output}")
+    assert result.returncode == 0, result.stderr
+    assert "ckpt-4" in result.stdout
+    return np.load(output)
+
+
+def test_png_grid(image_run, tmp_path):
     png = sample(f"--workdir={image_run}", "--num_samples=10", f"--output={tmp_path}/g.png")
     assert png.returncode == 0, png.stderr
     assert "ckpt-4" in png.stdout
     # 10 images of 28 px: 4 columns x 3 rows, 2 px padding around each.
     assert iio.imread(tmp_path / "g.png").shape == (3 * 30 + 2, 4 * 30 + 2)
 
-    npy = sample(f"--workdir={image_run}", "--num_samples=300", f"--output={tmp_path}/s.npy")
-    assert npy.returncode == 0, npy.stderr
-    samples = np.load(tmp_path / "s.npy")
+
+def test_npy_samples(latest_samples):
+    samples = latest_samples
     assert samples.shape == (300, 28, 28, 1) and samples.dtype == np.float32
     assert samples.min() >= -1.0 and samples.max() <= 1.0
     # Chunked generation must not repeat noise: the 256th sample differs from the 0th.
     assert not np.array_equal(samples[0], samples[256])
 
-    again = sample(f"--workdir={image_run}", "--num_samples=300", f"--output={tmp_path}/t.npy")
-    assert again.returncode == 0, again.stderr
-    np.testing.assert_array_equal(np.load(tmp_path / "t.npy"), samples)  # same --seed
 
-
-def test_an_older_checkpoint_can_be_chosen(image_run, tmp_path):
+def test_a_checkpoint_can_be_chosen(image_run, latest_samples, tmp_path):
     paths = {}
     for step in (2, 4):
         output = tmp_path / f"s{step}.npy"
@@ -50,11 +56,14 @@ def test_an_older_checkpoint_can_be_chosen(image_run, tmp_path):
         result = sample(
             f"--workdir={image_run}",
             f"--checkpoint={checkpoint}",
-            "--num_samples=4",
+            "--num_samples=300",
             f"--output={output}",
         )
         assert result.returncode == 0, result.stderr
+        assert f"ckpt-{step}" in result.stdout
         paths[step] = np.load(output)
+    # ckpt-4 is the latest: the same --seed gives the same samples again.
+    np.testing.assert_array_equal(paths[4], latest_samples)
     assert not np.array_equal(paths[2], paths[4])
 
 
