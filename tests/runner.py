@@ -4,7 +4,9 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -43,6 +45,50 @@ def start_module(module, *args, timeout, env=None):
     watchdog.daemon = True
     watchdog.start()
     return process
+
+
+class Background:
+    """A child process started now and read later: it runs while the tests in between do.
+
+    A test process mostly waits on its children, so one started early uses the core the
+    tests leave free. Its output goes to temporary files (a full pipe would stall it).
+    """
+
+    def __init__(self, argv, *, timeout, env=None):
+        self._out, self._err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
+        self.process = subprocess.Popen(
+            argv, stdout=self._out, stderr=self._err, text=True, cwd=ROOT, env=env
+        )
+        self._deadline = time.monotonic() + timeout
+        self._result = None
+
+    def result(self) -> subprocess.CompletedProcess:
+        """Waits for the process; its exit status, stdout and stderr.
+
+        Raises:
+            subprocess.TimeoutExpired: after killing it, at ``timeout`` seconds from its start.
+        """
+        if self._result is None:
+            try:
+                self.process.wait(timeout=max(0.0, self._deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self.kill()
+                raise
+            output = []
+            for file in (self._out, self._err):
+                file.seek(0)
+                output.append(file.read())
+                file.close()
+            self._result = subprocess.CompletedProcess(
+                self.process.args, self.process.returncode, *output
+            )
+        return self._result
+
+    def kill(self) -> None:
+        """Ends the process if it still runs (a module's teardown calls this)."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
 
 
 # TensorFlow's C++ core logs from its own threads ("E0000 00:00:… jpeg_mem.cc:331] …"),

@@ -3,7 +3,6 @@
 import json
 import os
 import signal
-import subprocess
 import sys
 import textwrap
 import time
@@ -12,13 +11,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from configs import tiny_image
-from runner import start_module
+from runner import Background, start_module
 
 from dcgan import data
 from dcgan.run import loop
 from dcgan.run.workdir import CheckpointError
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def tiny(workdir, **overrides):
@@ -32,9 +29,9 @@ def tiny(workdir, **overrides):
     return tiny_image(workdir, **{**values, **overrides})
 
 
-# Run in one child process: op determinism is process-wide and cannot be turned off.
-# Every case trains straight to step 6, and to 3 then resumed to 6; the child prints
-# {case: "IDENTICAL" or "DIFFERENT k of n"} as JSON.
+# Run in child processes: op determinism is process-wide and cannot be turned off. Each
+# case trains straight to step 6, and to 3 then resumed to 6; a child prints
+# {case: "IDENTICAL" or "DIFFERENT k of n"} as JSON for the cases it is given.
 EXACT_RESUME = textwrap.dedent("""
     import json, sys, numpy as np
     from dcgan.run import loop
@@ -80,29 +77,21 @@ EXACT_RESUME_CASES = {
 }
 
 
-@pytest.fixture(scope="module")
-def exact_resume_verdicts(tmp_path_factory):
-    """Every case of ``EXACT_RESUME_CASES`` trained in one deterministic child process."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            EXACT_RESUME,
-            str(tmp_path_factory.mktemp("exact")),
-            json.dumps(EXACT_RESUME_CASES),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-@pytest.mark.parametrize("case", EXACT_RESUME_CASES)
-def test_stop_and_resume_is_bit_identical_to_an_uninterrupted_run(exact_resume_verdicts, case):
-    assert exact_resume_verdicts[case] == "IDENTICAL"
+@pytest.fixture(scope="module", autouse=True)
+def exact_resume_children(tmp_path_factory):
+    """Two deterministic children, half of ``EXACT_RESUME_CASES`` each, started before the
+    first test of this module: they train while the other tests run (their tests come
+    last)."""
+    names = list(EXACT_RESUME_CASES)
+    children = []
+    for half in (names[::2], names[1::2]):
+        cases = {name: EXACT_RESUME_CASES[name] for name in half}
+        root = str(tmp_path_factory.mktemp("exact"))
+        argv = [sys.executable, "-c", EXACT_RESUME, root, json.dumps(cases)]
+        children.append(Background(argv, timeout=240))
+    yield children
+    for child in children:
+        child.kill()
 
 
 def start_training(workdir, *flags):
@@ -229,3 +218,19 @@ def test_a_failed_save_is_an_error_and_earlier_checkpoints_stay(tmp_path, monkey
     checkpoints = tmp_path / "checkpoints"
     assert tf.train.latest_checkpoint(str(checkpoints)).endswith("ckpt-2")
     assert os.path.exists(f"{checkpoints}/ckpt-2.index")
+
+
+@pytest.fixture(scope="module")
+def exact_resume_verdicts(exact_resume_children):
+    """The children's verdicts, {case: "IDENTICAL" or "DIFFERENT k of n"}."""
+    verdicts = {}
+    for child in exact_resume_children:
+        result = child.result()
+        assert result.returncode == 0, result.stderr[-2000:]
+        verdicts.update(json.loads(result.stdout.strip().splitlines()[-1]))
+    return verdicts
+
+
+@pytest.mark.parametrize("case", EXACT_RESUME_CASES)
+def test_stop_and_resume_is_bit_identical_to_an_uninterrupted_run(exact_resume_verdicts, case):
+    assert exact_resume_verdicts[case] == "IDENTICAL"
