@@ -1,5 +1,6 @@
 """``python -m dcgan.train`` as a user runs it: the quickstart flagfile, resume, errors."""
 
+import concurrent.futures
 import dataclasses
 import json
 import os
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from configs import from_flags
-from runner import program_stderr, run_module
+from runner import program_stderr, run_module, run_modules
 
 from dcgan import config as config_lib
 from dcgan.config import fields as config_fields
@@ -21,65 +22,37 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QUICKSTART = os.path.join(ROOT, "experiments", "quickstart.flags")
 
 
-def test_quickstart_trains_3_steps_then_resumes_to_4(tmp_path, read_summaries):
-    """The quickstart flagfile as shipped, but 3 + 1 steps: every assertion holds for any
-    length (the last step of a session is always logged, summarized, drawn, measured
-    and saved), so a short run shows the same."""
-    workdir = str(tmp_path / "quick")
+def quickstart_sessions(root):
+    """The quickstart as a user runs it, 3 + 1 steps: the first session, a copy of its
+    workdir, the session resumed to step 4, then the run again from its saved flags.
+
+    Returns:
+        (first, second, again) results, the workdir and the copy made after the first.
+    """
+    workdir, after_first = root / "quick", root / "after_first"
     # The quickstart measures itself on 5,000 samples; every step is logged here so that
     # the resumed session visibly starts after step 3.
-    few = ["--eval_samples=200", "--log_every=1"]
-    first = run_module(
-        "dcgan.train",
+    flags = [
         f"--flagfile={QUICKSTART}",
         f"--workdir={workdir}",
-        "--train_steps=3",
-        *few,
-        timeout=150,
-    )
-    assert first.returncode == 0, first.stderr
-    assert "step 1/3 d_loss=" in first.stdout and "step 3/3 d_loss=" in first.stdout
-    summaries = read_summaries(workdir)
-    assert {
-        "loss/d_loss_real",
-        "loss/d_loss_fake",
-        "loss/d_loss",
-        "loss/g_loss",
-        "D/d_accuracy",
-        "D/d_output_real",
-        "D/d_output_fake",
-        "D/d_grad_norm",
-        "G/g_grad_norm",
-        "speed/steps_per_sec",
-        "fixed_noise_samples",
-    } <= set(summaries)
-    assert os.path.exists(os.path.join(workdir, "samples", "step_00000003.png"))
-    assert tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints")).endswith("ckpt-3")
+        "--eval_samples=200",
+        "--log_every=1",
+    ]
+    first = run_module("dcgan.train", *flags, "--train_steps=3", timeout=150)
+    if first.returncode != 0:
+        return first, None, None, workdir, after_first
+    shutil.copytree(workdir, after_first)
+    second = run_module("dcgan.train", *flags, "--train_steps=4", timeout=150)
+    again = run_module("dcgan.train", f"--flagfile={workdir / 'flags.txt'}", timeout=120)
+    return first, second, again, workdir, after_first
 
-    second = run_module(
-        "dcgan.train",
-        f"--flagfile={QUICKSTART}",
-        f"--workdir={workdir}",
-        "--train_steps=4",
-        *few,
-        timeout=150,
-    )
-    assert second.returncode == 0, second.stderr
-    assert "resuming from step 3" in second.stdout and "step 4/4" in second.stdout
-    assert "step 1/" not in second.stdout
-    assert tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints")).endswith("ckpt-4")
-    # Offline, in the shipped glyph classifier: from step 0, at the end of each session.
-    evaluated = read_summaries(workdir)
-    for name in ("fid", "kid", "precision", "recall", "coverage", "classes_covered"):
-        assert [step for step, _ in evaluated[f"eval/{name}"]] == [0, 3, 4]
-    assert os.path.exists(os.path.join(workdir, "best", "best.json"))  # --best_metric=fid
 
-    # The saved flags repeat the run: from them alone it is already complete.
-    again = run_module(
-        "dcgan.train", f"--flagfile={os.path.join(workdir, 'flags.txt')}", timeout=120
-    )
-    assert again.returncode == 0, again.stderr
-    assert "nothing to do" in again.stdout
+@pytest.fixture(scope="module", autouse=True)
+def quickstart(tmp_path_factory):
+    """``quickstart_sessions``, started in a thread before the first test of this module:
+    its commands run while the other tests do (the test that reads them comes last)."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        yield pool.submit(quickstart_sessions, tmp_path_factory.mktemp("quickstart"))
 
 
 @pytest.mark.parametrize(
@@ -197,8 +170,11 @@ def test_workdir_that_is_a_file_is_refused(tmp_path):
 
 def test_verbosity_adds_the_traceback(tmp_path):
     (tmp_path / "w").write_text("")
-    quiet = run_module("dcgan.train", f"--workdir={tmp_path}/w")
-    loud = run_module("dcgan.train", f"--workdir={tmp_path}/w", "--verbosity=1")
+    quiet, loud = run_modules(
+        ("dcgan.train", f"--workdir={tmp_path}/w"),
+        ("dcgan.train", f"--workdir={tmp_path}/w", "--verbosity=1"),
+        timeout=60,
+    )
     assert "Traceback" not in quiet.stderr
     assert "Traceback" in loud.stderr and "ConfigError" in loud.stderr
     assert loud.stderr.strip().splitlines()[-1] == quiet.stderr.strip().splitlines()[-1]
@@ -343,3 +319,42 @@ def test_an_old_flag_still_works_with_one_warning_line(tmp_path, old, warning, s
     flags = (workdir / "flags.txt").read_text()
     for key, value in saved_values.items():
         assert f"--{key}={value}\n" in flags
+
+
+def test_quickstart_trains_3_steps_then_resumes_to_4(quickstart, read_summaries):
+    """The quickstart flagfile as shipped, but 3 + 1 steps: every assertion holds for any
+    length (the last step of a session is always logged, summarized, drawn, measured
+    and saved), so a short run shows the same."""
+    first, second, again, workdir, after_first = quickstart.result()
+    assert first.returncode == 0, first.stderr
+    assert "step 1/3 d_loss=" in first.stdout and "step 3/3 d_loss=" in first.stdout
+    summaries = read_summaries(str(after_first))
+    assert {
+        "loss/d_loss_real",
+        "loss/d_loss_fake",
+        "loss/d_loss",
+        "loss/g_loss",
+        "D/d_accuracy",
+        "D/d_output_real",
+        "D/d_output_fake",
+        "D/d_grad_norm",
+        "G/g_grad_norm",
+        "speed/steps_per_sec",
+        "fixed_noise_samples",
+    } <= set(summaries)
+    assert os.path.exists(after_first / "samples" / "step_00000003.png")
+    assert tf.train.latest_checkpoint(str(after_first / "checkpoints")).endswith("ckpt-3")
+
+    assert second.returncode == 0, second.stderr
+    assert "resuming from step 3" in second.stdout and "step 4/4" in second.stdout
+    assert "step 1/" not in second.stdout
+    assert tf.train.latest_checkpoint(str(workdir / "checkpoints")).endswith("ckpt-4")
+    # Offline, in the shipped glyph classifier: from step 0, at the end of each session.
+    evaluated = read_summaries(str(workdir))
+    for name in ("fid", "kid", "precision", "recall", "coverage", "classes_covered"):
+        assert [step for step, _ in evaluated[f"eval/{name}"]] == [0, 3, 4]
+    assert os.path.exists(workdir / "best" / "best.json")  # --best_metric=fid
+
+    # The saved flags repeat the run: from them alone it is already complete.
+    assert again.returncode == 0, again.stderr
+    assert "nothing to do" in again.stdout
