@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from configs import tiny_image, tiny_vector
-from runner import run_module
+from runner import run_module, run_modules
 
 from dcgan import data
 from dcgan.config import Config
@@ -128,8 +128,17 @@ def test_image_run_with_a_classifier_records_the_extractor(tmp_path):
     keras.Model(inputs, keras.layers.Dense(2)(features)).save(tmp_path / "c.keras")
     workdir = tmp_path / "img"
     loop.train(tiny_image(workdir, train_steps=2))
-    result = evaluate(
-        f"--workdir={workdir}", "--num_samples=40", f"--eval_classifier={tmp_path}/c.keras"
+    # Three commands, two at a time. No Inception weights anywhere (KERAS_HOME is empty):
+    # only the second reads a default extractor, the shipped classifier.
+    result, shipped, layer = run_modules(
+        ("dcgan.evaluate", f"--workdir={workdir}", "--num_samples=40")
+        + (f"--eval_classifier={tmp_path}/c.keras",),
+        ("dcgan.evaluate", f"--workdir={workdir}", "--num_samples=40")
+        + (f"--output={tmp_path}/shipped.json",),
+        ("dcgan.evaluate", f"--workdir={workdir}", f"--eval_classifier={tmp_path}/c.keras")
+        + ("--eval_layer=nope",),
+        env={"KERAS_HOME": str(tmp_path / "nokeras")},
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     record = json.loads((workdir / "eval_ckpt-2.json").read_text())
@@ -144,21 +153,12 @@ def test_image_run_with_a_classifier_records_the_extractor(tmp_path):
 
     # Without --eval_classifier a glyph run is measured by the shipped classifier:
     # offline, with no Inception weights anywhere.
-    shipped = evaluate(
-        f"--workdir={workdir}",
-        "--num_samples=40",
-        f"--output={tmp_path}/shipped.json",
-        env={"KERAS_HOME": str(tmp_path / "nokeras")},
-    )
     assert shipped.returncode == 0, shipped.stderr
     record = json.loads((tmp_path / "shipped.json").read_text())
     assert record["extractor"] == "glyphs_classifier.keras layer features"
     assert len(record["fake_class_counts"]) == 62
     # A 2-step G's blobs may land in no class the 40 real glyphs show: 0 is possible.
     assert 0 <= record["metrics"]["classes_covered"] <= 1
-    layer = evaluate(
-        f"--workdir={workdir}", f"--eval_classifier={tmp_path}/c.keras", "--eval_layer=nope"
-    )
     assert layer.returncode == 1
     assert "has no layer 'nope'; its layers:" in layer.stderr
 

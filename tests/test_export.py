@@ -9,7 +9,7 @@ import textwrap
 import numpy as np
 import pytest
 import tensorflow as tf
-from runner import run_module
+from runner import run_module, run_modules
 
 from dcgan.config import Config
 from dcgan.run import loop, pretrained
@@ -73,12 +73,17 @@ def served(tmp_path_factory):
     """Every kind of ``RUNS`` trained 2 steps and exported by the command, then served by
     one process without dcgan: {kind: (its folder, what the consumer printed)}."""
     root = tmp_path_factory.mktemp("export")
+    for kind in sorted(RUNS):
+        loop.train(Config(workdir=str(root / kind / "run"), train_steps=2, **RUNS[kind]))
+    exports = [
+        ("dcgan.export", f"--workdir={root / kind / 'run'}", f"--output={root / kind / 'exported'}")
+        for kind in sorted(RUNS)
+    ]
+    for result in run_modules(*exports, timeout=90):  # two at a time
+        assert result.returncode == 0, result.stderr
     jobs = []
     for kind in sorted(RUNS):
         folder = root / kind
-        loop.train(Config(workdir=str(folder / "run"), train_steps=2, **RUNS[kind]))
-        result = export(f"--workdir={folder / 'run'}", f"--output={folder / 'exported'}")
-        assert result.returncode == 0, result.stderr
         shape = pretrained.load_generator(str(folder / "run")).config.latent_shape
         noise = np.random.default_rng(0).uniform(-1, 1, size=(3, *shape)).astype(np.float32)
         np.save(folder / "noise.npy", noise)

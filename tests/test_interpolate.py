@@ -3,7 +3,7 @@
 import imageio.v3 as iio
 import numpy as np
 import pytest
-from runner import run_module
+from runner import run_module, run_modules
 
 from dcgan.config import Config
 from dcgan.run import loop
@@ -41,24 +41,22 @@ def s1_run(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def grids(s1_run, tmp_path_factory):
-    """Four runs of the command, 3 rows of 5 images each: {name: (result, PNG path)}.
+    """Four runs of the command (two at a time), 3 rows of 5 images each:
+    {name: (result, PNG path)}.
 
     "a" and "b" use the default seed and slerp, "c" seed 1, "linear" --method=linear.
     """
     folder = tmp_path_factory.mktemp("grids")
+    options = {"a": [], "b": [], "c": ["--seed=1"], "linear": ["--method=linear"]}
+    commands = [
+        ("dcgan.interpolate", f"--workdir={s1_run}", f"--output={folder / name}.png")
+        + ("--rows=3", "--steps=5", *args)
+        for name, args in options.items()
+    ]
     found = {}
-    for name, args in (
-        ("a", []),
-        ("b", []),
-        ("c", ["--seed=1"]),
-        ("linear", ["--method=linear"]),
-    ):
-        output = folder / f"{name}.png"
-        result = interpolate(
-            f"--workdir={s1_run}", f"--output={output}", "--rows=3", "--steps=5", *args
-        )
+    for name, result in zip(options, run_modules(*commands, timeout=60), strict=True):
         assert result.returncode == 0, result.stderr
-        found[name] = (result, output)
+        found[name] = (result, folder / f"{name}.png")
     return found
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from configs import tiny_image
-from runner import run_module
+from runner import run_module, run_modules
 
 from dcgan.config import Config
 from dcgan.run import loop, pretrained
@@ -23,21 +23,33 @@ def image_run(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def latest_samples(image_run, tmp_path_factory):
-    """300 samples of the latest checkpoint, written by the command with the default --seed."""
-    output = tmp_path_factory.mktemp("latest") / "s.npy"
-    result = sample(f"--workdir={image_run}", "--num_samples=300", f"--output={output}")
-    assert result.returncode == 0, result.stderr
-    assert "ckpt-4" in result.stdout
-    return np.load(output)
+def latest(image_run, tmp_path_factory):
+    """The command on the latest checkpoint, with the default --seed, run twice at once:
+    a 10-image PNG grid and 300 samples as .npy. Returns (results, their folder)."""
+    folder = tmp_path_factory.mktemp("latest")
+    results = run_modules(
+        ("dcgan.sample", f"--workdir={image_run}", "--num_samples=10", f"--output={folder}/g.png"),
+        ("dcgan.sample", f"--workdir={image_run}", "--num_samples=300", f"--output={folder}/s.npy"),
+        timeout=60,
+    )
+    return results, folder
 
 
-def test_png_grid(image_run, tmp_path):
-    png = sample(f"--workdir={image_run}", "--num_samples=10", f"--output={tmp_path}/g.png")
+@pytest.fixture(scope="module")
+def latest_samples(latest):
+    """The 300 samples of ``latest``."""
+    (_, npy), folder = latest
+    assert npy.returncode == 0, npy.stderr
+    assert "ckpt-4" in npy.stdout
+    return np.load(folder / "s.npy")
+
+
+def test_png_grid(latest):
+    (png, _), folder = latest
     assert png.returncode == 0, png.stderr
     assert "ckpt-4" in png.stdout
     # 10 images of 28 px: 4 columns x 3 rows, 2 px padding around each.
-    assert iio.imread(tmp_path / "g.png").shape == (3 * 30 + 2, 4 * 30 + 2)
+    assert iio.imread(folder / "g.png").shape == (3 * 30 + 2, 4 * 30 + 2)
 
 
 def test_npy_samples(latest_samples):
@@ -49,19 +61,17 @@ def test_npy_samples(latest_samples):
 
 
 def test_a_checkpoint_can_be_chosen(image_run, latest_samples, tmp_path):
+    commands = [
+        ("dcgan.sample", f"--workdir={image_run}")
+        + (f"--checkpoint={image_run}/checkpoints/ckpt-{step}", "--num_samples=300")
+        + (f"--output={tmp_path}/s{step}.npy",)
+        for step in (2, 4)
+    ]
     paths = {}
-    for step in (2, 4):
-        output = tmp_path / f"s{step}.npy"
-        checkpoint = image_run / "checkpoints" / f"ckpt-{step}"
-        result = sample(
-            f"--workdir={image_run}",
-            f"--checkpoint={checkpoint}",
-            "--num_samples=300",
-            f"--output={output}",
-        )
+    for step, result in zip((2, 4), run_modules(*commands, timeout=60), strict=True):
         assert result.returncode == 0, result.stderr
         assert f"ckpt-{step}" in result.stdout
-        paths[step] = np.load(output)
+        paths[step] = np.load(tmp_path / f"s{step}.npy")
     # ckpt-4 is the latest: the same --seed gives the same samples again.
     np.testing.assert_array_equal(paths[4], latest_samples)
     assert not np.array_equal(paths[2], paths[4])
@@ -80,10 +90,13 @@ def test_vector_run_writes_npy_and_refuses_png(tmp_path):
             train_steps=2,
         )
     )
-    result = sample(f"--workdir={workdir}", "--num_samples=50", f"--output={tmp_path}/r.npy")
+    result, refused = run_modules(
+        ("dcgan.sample", f"--workdir={workdir}", "--num_samples=50", f"--output={tmp_path}/r.npy"),
+        ("dcgan.sample", f"--workdir={workdir}", f"--output={tmp_path}/r.png"),
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert np.load(tmp_path / "r.npy").shape == (50, 2)
-    refused = sample(f"--workdir={workdir}", f"--output={tmp_path}/r.png")
     assert refused.returncode == 2
     assert "holds vectors, not images; write .npy" in refused.stderr.strip().splitlines()[-1]
 
