@@ -40,6 +40,38 @@ def run_modules(*commands, timeout, env=None):
         return [future.result() for future in futures]
 
 
+class Commands:
+    """Commands submitted up front and run two at a time in the background, so that a
+    module's commands and its in-process tests share both cores of a 2-core machine.
+
+    ``mkdir(name)`` makes a fresh folder for a command; ``submit(name, function, ...)``
+    runs ``function(...)`` (``run_module``, say) in the pool; a test reads ``result(name)``,
+    waiting for it if needed, and ``folder(name)``. ``close`` waits for what is running
+    and drops what has not started.
+    """
+
+    def __init__(self, tmp_path_factory):
+        self._tmp_path_factory = tmp_path_factory
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=2)
+        self._folders, self._futures = {}, {}
+
+    def mkdir(self, name):
+        self._folders[name] = self._tmp_path_factory.mktemp(name)
+        return self._folders[name]
+
+    def folder(self, name):
+        return self._folders[name]
+
+    def submit(self, name, function, *args, **kwargs):
+        self._futures[name] = self._pool.submit(function, *args, **kwargs)
+
+    def result(self, name):
+        return self._futures[name].result()
+
+    def close(self):
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
 def start_module(module, *args, timeout, env=None):
     """Starts ``python -u -m module *args`` with text pipes for stdout and stderr.
 

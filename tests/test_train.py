@@ -1,6 +1,5 @@
 """``python -m dcgan.train`` as a user runs it: the quickstart flagfile, resume, errors."""
 
-import concurrent.futures
 import dataclasses
 import json
 import os
@@ -12,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from configs import from_flags
-from runner import program_stderr, run_module, run_modules
+from runner import Commands, program_stderr, run_module
 
 from dcgan import config as config_lib
 from dcgan.config import fields as config_fields
@@ -48,11 +47,27 @@ def quickstart_sessions(root):
 
 
 @pytest.fixture(scope="module", autouse=True)
-def quickstart(tmp_path_factory):
-    """``quickstart_sessions``, started in a thread before the first test of this module:
-    its commands run while the other tests do (the test that reads them comes last)."""
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        yield pool.submit(quickstart_sessions, tmp_path_factory.mktemp("quickstart"))
+def commands(tmp_path_factory, two_steps):
+    """The module's commands that load TensorFlow, submitted before its first test and
+    run two at a time in the background (``runner.Commands``) while the flag checks run
+    here; each test below reads its own. The quickstart's sessions come first: they take
+    longest, and their test comes last."""
+    commands = Commands(tmp_path_factory)
+    commands.submit("quickstart", quickstart_sessions, commands.mkdir("quickstart"))
+    start_tfds(commands)
+    start_cannot_evaluate(commands)
+    start_workdir_file(commands)
+    start_verbosity(commands)
+    start_damaged(commands, two_steps)
+    start_missing_folder(commands)
+    start_old_flags(commands)
+    yield commands
+    commands.close()
+
+
+def train(*args, env=None):
+    """``python -m dcgan.train *args`` for a command below that fails (or trains a step)."""
+    return run_module("dcgan.train", *args, env=env, timeout=60)
 
 
 @pytest.mark.parametrize(
@@ -115,43 +130,46 @@ def test_bad_flags_fail_in_one_line_with_status_2(tmp_path, flags, message):
     assert not os.path.exists(tmp_path / "w")
 
 
-def test_an_unprepared_tfds_set_fails_with_status_1_and_writes_nothing(tmp_path):
+def start_tfds(commands):
+    tmp = commands.mkdir("tfds")
+    args = (f"--workdir={tmp}/w", "--dataset=tfds:no_such_set", f"--data_dir={tmp}/tfds")
+    commands.submit("tfds", train, *args)
+
+
+def test_an_unprepared_tfds_set_fails_with_status_1_and_writes_nothing(commands):
     # Whether or not TensorFlow Datasets is installed, the run cannot start: one line.
-    result = run_module(
-        "dcgan.train",
-        f"--workdir={tmp_path}/w",
-        "--dataset=tfds:no_such_set",
-        f"--data_dir={tmp_path}/tfds",
-    )
+    tmp_path, result = commands.folder("tfds"), commands.result("tfds")
     assert result.returncode == 1, result.stderr
     lines = result.stderr.strip().splitlines()
     assert lines[-1].startswith("dcgan.train: error: --dataset=tfds:no_such_set"), lines[-1]
     assert not os.path.exists(tmp_path / "w")
 
 
-@pytest.mark.parametrize(
-    "flags, message",
-    [
-        (
-            ["--eval_classifier={tmp}/missing.keras"],
-            "no classifier at {tmp}/missing.keras: train one with python -m dcgan.classifier",
-        ),
-        (
-            ["--dataset=npy", "--data_file={tmp}/images.npy"],
-            "InceptionV3 weights not found at {tmp}/keras/models/",
-        ),
-    ],
-)
-def test_a_run_that_cannot_be_evaluated_fails_before_training(tmp_path, flags, message):
-    np.save(tmp_path / "images.npy", np.zeros((64, 28, 28, 1), np.uint8))
-    result = run_module(
-        "dcgan.train",
-        f"--workdir={tmp_path}/w",
-        "--image_size=28",
-        "--eval_every=10",
-        *[flag.format(tmp=tmp_path) for flag in flags],
-        env={"KERAS_HOME": str(tmp_path / "keras")},
-    )
+CANNOT_EVALUATE = {
+    "missing-classifier": (
+        ["--eval_classifier={tmp}/missing.keras"],
+        "no classifier at {tmp}/missing.keras: train one with python -m dcgan.classifier",
+    ),
+    "no-inception": (
+        ["--dataset=npy", "--data_file={tmp}/images.npy"],
+        "InceptionV3 weights not found at {tmp}/keras/models/",
+    ),
+}
+
+
+def start_cannot_evaluate(commands):
+    for case, (flags, _) in CANNOT_EVALUATE.items():
+        tmp = commands.mkdir(case)
+        np.save(tmp / "images.npy", np.zeros((64, 28, 28, 1), np.uint8))
+        args = [f"--workdir={tmp}/w", "--image_size=28", "--eval_every=10"]
+        args += [flag.format(tmp=tmp) for flag in flags]
+        commands.submit(case, train, *args, env={"KERAS_HOME": str(tmp / "keras")})
+
+
+@pytest.mark.parametrize("case", CANNOT_EVALUATE)
+def test_a_run_that_cannot_be_evaluated_fails_before_training(commands, case):
+    tmp_path, result = commands.folder(case), commands.result(case)
+    message = CANNOT_EVALUATE[case][1]
     assert result.returncode == 1, result.stderr
     last = program_stderr(result)[-1]
     assert last.startswith("dcgan.train: error: ") and message.format(tmp=tmp_path) in last
@@ -159,22 +177,29 @@ def test_a_run_that_cannot_be_evaluated_fails_before_training(tmp_path, flags, m
     assert not os.path.exists(tmp_path / "w" / "checkpoints")
 
 
-def test_workdir_that_is_a_file_is_refused(tmp_path):
-    (tmp_path / "w").write_text("not a directory")
-    result = run_module("dcgan.train", f"--workdir={tmp_path}/w", "--train_steps=1")
+def start_workdir_file(commands):
+    tmp = commands.mkdir("workdir-file")
+    (tmp / "w").write_text("not a directory")
+    commands.submit("workdir-file", train, f"--workdir={tmp}/w", "--train_steps=1")
+
+
+def test_workdir_that_is_a_file_is_refused(commands):
+    tmp_path, result = commands.folder("workdir-file"), commands.result("workdir-file")
     assert result.returncode == 2
     last = result.stderr.strip().splitlines()[-1]
     assert last == f"dcgan.train: error: --workdir={tmp_path}/w exists and is not a directory"
     assert (tmp_path / "w").read_text() == "not a directory"
 
 
-def test_verbosity_adds_the_traceback(tmp_path):
-    (tmp_path / "w").write_text("")
-    quiet, loud = run_modules(
-        ("dcgan.train", f"--workdir={tmp_path}/w"),
-        ("dcgan.train", f"--workdir={tmp_path}/w", "--verbosity=1"),
-        timeout=60,
-    )
+def start_verbosity(commands):
+    tmp = commands.mkdir("verbosity")
+    (tmp / "w").write_text("")
+    commands.submit("quiet", train, f"--workdir={tmp}/w")
+    commands.submit("loud", train, f"--workdir={tmp}/w", "--verbosity=1")
+
+
+def test_verbosity_adds_the_traceback(commands):
+    quiet, loud = commands.result("quiet"), commands.result("loud")
     assert "Traceback" not in quiet.stderr
     assert "Traceback" in loud.stderr and "ConfigError" in loud.stderr
     assert loud.stderr.strip().splitlines()[-1] == quiet.stderr.strip().splitlines()[-1]
@@ -204,39 +229,55 @@ def snapshot(directory):
     return {path: path.read_bytes() for path in sorted(directory.rglob("*")) if path.is_file()}
 
 
-@pytest.mark.parametrize(
-    "damage, status, message",
-    [
-        # A truncated checkpoint: the run stops before training instead of starting over.
-        (
-            lambda w: (w / "checkpoints" / "ckpt-2.index").write_bytes(b"\0" * 10),
-            1,
-            "ckpt-2 cannot be read",
-        ),
-        (lambda w: (w / "config.json").write_text("{not json"), 2, "is not a valid dcgan config"),
-    ],
-    ids=["truncated-checkpoint", "corrupt-config"],
-)
-def test_damaged_workdir_is_refused_and_left_alone(two_steps, tmp_path, damage, status, message):
-    workdir = tmp_path / "w"
-    shutil.copytree(two_steps, workdir)
-    damage(workdir)
+DAMAGES = {
+    # A truncated checkpoint: the run stops before training instead of starting over.
+    "truncated-checkpoint": (
+        lambda w: (w / "checkpoints" / "ckpt-2.index").write_bytes(b"\0" * 10),
+        1,
+        "ckpt-2 cannot be read",
+    ),
+    "corrupt-config": (
+        lambda w: (w / "config.json").write_text("{not json"),
+        2,
+        "is not a valid dcgan config",
+    ),
+}
+
+
+def start_damaged(commands, two_steps):
+    """A copy of ``two_steps`` damaged each way of ``DAMAGES``, and the resume of each."""
+    for case, (damage, _, _) in DAMAGES.items():
+        workdir = commands.mkdir(case) / "w"
+        shutil.copytree(two_steps, workdir)
+        damage(workdir)
+        commands.submit(case, train_damaged, workdir)
+
+
+def train_damaged(workdir):
+    """Resumes ``workdir`` to step 4; returns the result and snapshots before and after."""
     before = snapshot(workdir)
-    result = run_module("dcgan.train", f"--workdir={workdir}", "--train_steps=4", *TINY)
+    result = train(f"--workdir={workdir}", "--train_steps=4", *TINY)
+    return result, before, snapshot(workdir)
+
+
+@pytest.mark.parametrize("case", DAMAGES)
+def test_damaged_workdir_is_refused_and_left_alone(commands, case):
+    _, status, message = DAMAGES[case]
+    result, before, after = commands.result(case)
     assert result.returncode == status, result.stderr
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("dcgan.train: error: ") and message in last
-    assert snapshot(workdir) == before
+    assert after == before
 
 
-def test_missing_data_folder_fails_with_status_1_and_writes_nothing(tmp_path):
-    result = run_module(
-        "dcgan.train",
-        f"--workdir={tmp_path}/w",
-        "--dataset=folder",
-        f"--data_dir={tmp_path}/no_such_folder",
-        "--train_steps=1",
-    )
+def start_missing_folder(commands):
+    tmp = commands.mkdir("missing-folder")
+    args = ("--dataset=folder", f"--data_dir={tmp}/no_such_folder", "--train_steps=1")
+    commands.submit("missing-folder", train, f"--workdir={tmp}/w", *args)
+
+
+def test_missing_data_folder_fails_with_status_1_and_writes_nothing(commands):
+    tmp_path, result = commands.folder("missing-folder"), commands.result("missing-folder")
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("dcgan.train: error: ") and "no_such_folder" in last
@@ -287,29 +328,26 @@ def test_flags_become_a_config_without_loading_tensorflow():
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize(
-    "old, warning, saved_values",
-    [
-        ("--noise=uniform", "--noise_distribution", {"noise_distribution": "uniform"}),
-        (
-            "--r1_weight=2",
-            "--penalty=r1 --penalty_weight=GAMMA",
-            {"penalty": "r1", "penalty_weight": 2.0},
-        ),
-    ],
-)
-def test_an_old_flag_still_works_with_one_warning_line(tmp_path, old, warning, saved_values):
-    workdir = tmp_path / "w"
-    result = run_module(
-        "dcgan.train",
-        f"--workdir={workdir}",
-        "--dataset=ring2d",
-        "--g_hidden_units=8",
-        "--d_hidden_units=8",
-        "--batch_size=8",
-        "--train_steps=1",
-        old,
-    )
+OLD_FLAGS = {
+    "--noise=uniform": ("--noise_distribution", {"noise_distribution": "uniform"}),
+    "--r1_weight=2": (
+        "--penalty=r1 --penalty_weight=GAMMA",
+        {"penalty": "r1", "penalty_weight": 2.0},
+    ),
+}
+
+
+def start_old_flags(commands):
+    vector = ("--dataset=ring2d", "--g_hidden_units=8", "--d_hidden_units=8", "--batch_size=8")
+    for old in OLD_FLAGS:
+        workdir = commands.mkdir(old) / "w"
+        commands.submit(old, train, f"--workdir={workdir}", *vector, "--train_steps=1", old)
+
+
+@pytest.mark.parametrize("old", OLD_FLAGS)
+def test_an_old_flag_still_works_with_one_warning_line(commands, old):
+    warning, saved_values = OLD_FLAGS[old]
+    workdir, result = commands.folder(old) / "w", commands.result(old)
     assert result.returncode == 0, result.stderr
     name = old[2:].split("=")[0]
     warnings = [line for line in result.stderr.splitlines() if "deprecated" in line]
@@ -321,11 +359,11 @@ def test_an_old_flag_still_works_with_one_warning_line(tmp_path, old, warning, s
         assert f"--{key}={value}\n" in flags
 
 
-def test_quickstart_trains_3_steps_then_resumes_to_4(quickstart, read_summaries):
+def test_quickstart_trains_3_steps_then_resumes_to_4(commands, read_summaries):
     """The quickstart flagfile as shipped, but 3 + 1 steps: every assertion holds for any
     length (the last step of a session is always logged, summarized, drawn, measured
     and saved), so a short run shows the same."""
-    first, second, again, workdir, after_first = quickstart.result()
+    first, second, again, workdir, after_first = commands.result("quickstart")
     assert first.returncode == 0, first.stderr
     assert "step 1/3 d_loss=" in first.stdout and "step 3/3 d_loss=" in first.stdout
     summaries = read_summaries(str(after_first))
