@@ -17,7 +17,7 @@ import pytest
 from configs import from_flags
 from keras.src.backend import config as keras_config
 from PIL import Image
-from runner import program_stderr, run_module
+from runner import Commands, program_stderr, run_module
 
 from dcgan.run import loop
 
@@ -39,7 +39,7 @@ TINY = [
 
 def train(*flags, env=None):
     """``python -m dcgan.train *flags``: for exit statuses and error lines."""
-    return run_module("dcgan.train", *flags, env=env, timeout=120)
+    return run_module("dcgan.train", *flags, env=env, timeout=60)
 
 
 def train_here(capsys, *flags):
@@ -71,6 +71,18 @@ def photo_folder(root, count=10):
     (root / "a" / "truncated.jpg").write_bytes(whole[: len(whole) // 2])
     (root / "a" / "b" / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
     return str(root)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def commands(tmp_path_factory):
+    """The commands that need no run of this process, submitted before the first test and
+    run two at a time in the background (``runner.Commands``); each test reads its own."""
+    commands = Commands(tmp_path_factory)
+    commands.submit("exact-resume", exact_resume, commands.mkdir("exact-resume"))
+    start_wrong_array(commands)
+    start_bad_data_input(commands)
+    yield commands
+    commands.close()
 
 
 def test_folder_run_skips_bad_files_and_reports_them(tmp_path, read_summaries, capsys):
@@ -129,15 +141,20 @@ EXACT_RESUME = textwrap.dedent("""
 """)
 
 
-def test_folder_run_with_bad_files_resumes_bit_identically(tmp_path):
-    data_dir = photo_folder(tmp_path / "photos")
-    result = subprocess.run(
-        [sys.executable, "-c", EXACT_RESUME, str(tmp_path), data_dir],
+def exact_resume(root):
+    """``EXACT_RESUME`` in a child process, on a photo folder made under ``root``."""
+    data_dir = photo_folder(root / "photos")
+    return subprocess.run(
+        [sys.executable, "-c", EXACT_RESUME, str(root), data_dir],
         capture_output=True,
         text=True,
         cwd=ROOT,
-        timeout=180,
+        timeout=120,
     )
+
+
+def test_folder_run_with_bad_files_resumes_bit_identically(commands):
+    result = commands.result("exact-resume")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "IDENTICAL" in result.stdout, result.stdout[-500:]
 
@@ -164,7 +181,7 @@ def test_fashion_mnist_run_from_the_keras_cache(tmp_path, monkeypatch, capsys):
     assert "step 2/2 d_loss=" in out
 
 
-def test_npy_run_and_a_wrong_array(tmp_path, capsys):
+def test_npy_run_and_a_wrong_array(commands, tmp_path, capsys):
     rng = np.random.default_rng(0)
     np.save(tmp_path / "faces.npy", rng.integers(0, 256, (12, 40, 40, 3), np.uint8))
     out = train_here(
@@ -179,36 +196,45 @@ def test_npy_run_and_a_wrong_array(tmp_path, capsys):
     )
     assert "step 2/2 d_loss=" in out
 
-    np.save(tmp_path / "vectors.npy", np.zeros((12, 5), np.float32))
-    bad = train(
-        f"--workdir={tmp_path / 'bad'}",
-        "--dataset=npy",
-        f"--data_file={tmp_path / 'vectors.npy'}",
-        "--train_steps=2",
-        *TINY,
-    )
-    message = one_error_line(bad, 1)
+    message = one_error_line(commands.result("wrong-array"), 1)
     assert "shape (12, 5)" in message and "vectors.npy" in message
-    assert not os.path.exists(tmp_path / "bad")
+    assert not os.path.exists(commands.folder("wrong-array") / "bad")
 
 
-@pytest.mark.parametrize(
-    "flags,status,fragment",
-    [
-        (["--dataset=folder", "--data_dir={tmp}"], 1, "no image files under"),
-        (["--dataset=folder", "--data_dir={tmp}/none"], 1, "does not exist"),
-        (["--dataset=folder", "--data_dir={tmp}", "--crop_size=108"], 2, "--crop=center"),
-        (["--dataset=folder", "--data_dir={tmp}", "--image_size=48"], 2, "--image_size=48"),
-        (["--dataset=npy"], 2, "--dataset=npy needs --data_file"),
-        (["--on_bad_image=fail"], 2, "--on_bad_image has no effect here"),
-    ],
-)
-def test_bad_data_input_is_one_line(tmp_path, flags, status, fragment):
-    (tmp_path / "notes.txt").write_text("no images here")
-    flags = [flag.replace("{tmp}", str(tmp_path)) for flag in flags]
-    result = train(f"--workdir={tmp_path / 'run'}", "--train_steps=1", *flags)
-    assert fragment in one_error_line(result, status)
-    assert not os.path.exists(tmp_path / "run")
+def start_wrong_array(commands):
+    tmp = commands.mkdir("wrong-array")
+    np.save(tmp / "vectors.npy", np.zeros((12, 5), np.float32))
+    args = (f"--workdir={tmp / 'bad'}", "--dataset=npy", f"--data_file={tmp / 'vectors.npy'}")
+    commands.submit("wrong-array", train, *args, "--train_steps=2", *TINY)
+
+
+BAD_DATA_INPUT = {
+    "empty-folder": (["--dataset=folder", "--data_dir={tmp}"], 1, "no image files under"),
+    "missing-folder": (["--dataset=folder", "--data_dir={tmp}/none"], 1, "does not exist"),
+    "crop-size": (["--dataset=folder", "--data_dir={tmp}", "--crop_size=108"], 2, "--crop=center"),
+    "image-size": (
+        ["--dataset=folder", "--data_dir={tmp}", "--image_size=48"],
+        2,
+        "--image_size=48",
+    ),
+    "npy-file": (["--dataset=npy"], 2, "--dataset=npy needs --data_file"),
+    "on-bad-image": (["--on_bad_image=fail"], 2, "--on_bad_image has no effect here"),
+}
+
+
+def start_bad_data_input(commands):
+    for case, (flags, _, _) in BAD_DATA_INPUT.items():
+        tmp = commands.mkdir(case)
+        (tmp / "notes.txt").write_text("no images here")
+        flags = [flag.replace("{tmp}", str(tmp)) for flag in flags]
+        commands.submit(case, train, f"--workdir={tmp / 'run'}", "--train_steps=1", *flags)
+
+
+@pytest.mark.parametrize("case", BAD_DATA_INPUT)
+def test_bad_data_input_is_one_line(commands, case):
+    _, status, fragment = BAD_DATA_INPUT[case]
+    assert fragment in one_error_line(commands.result(case), status)
+    assert not os.path.exists(commands.folder(case) / "run")
 
 
 def test_npy_vectors_run_then_sample_without_the_file(tmp_path, capsys):
