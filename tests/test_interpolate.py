@@ -3,7 +3,7 @@
 import imageio.v3 as iio
 import numpy as np
 import pytest
-from runner import run_module, run_modules
+from runner import Commands, run_module
 
 from dcgan.config import Config
 from dcgan.run import loop
@@ -39,24 +39,39 @@ def s1_run(tmp_path_factory):
     return workdir
 
 
-@pytest.fixture(scope="module")
-def grids(s1_run, tmp_path_factory):
-    """Four runs of the command (two at a time), 3 rows of 5 images each:
-    {name: (result, PNG path)}.
+# Four runs of the command, 3 rows of 5 images each: "a" and "b" with the default seed
+# and slerp, "c" with seed 1, "linear" with --method=linear.
+GRIDS = {"a": [], "b": [], "c": ["--seed=1"], "linear": ["--method=linear"]}
 
-    "a" and "b" use the default seed and slerp, "c" seed 1, "linear" --method=linear.
-    """
-    folder = tmp_path_factory.mktemp("grids")
-    options = {"a": [], "b": [], "c": ["--seed=1"], "linear": ["--method=linear"]}
-    commands = [
-        ("dcgan.interpolate", f"--workdir={s1_run}", f"--output={folder / name}.png")
-        + ("--rows=3", "--steps=5", *args)
-        for name, args in options.items()
-    ]
+
+@pytest.fixture(scope="module", autouse=True)
+def commands(tmp_path_factory, s1_run):
+    """The commands on ``s1_run`` (``GRIDS``, ``ERRORS``), submitted before the first test
+    and run two at a time in the background (``runner.Commands``)."""
+    commands = Commands(tmp_path_factory)
+    folder = commands.mkdir("grids")
+    for name, args in GRIDS.items():
+        output = f"--output={folder / name}.png"
+        commands.submit(
+            name, interpolate, f"--workdir={s1_run}", output, "--rows=3", "--steps=5", *args
+        )
+    for index, (args, _, _) in enumerate(ERRORS):
+        tmp = commands.mkdir(f"error{index}")
+        commands.submit(
+            f"error{index}", interpolate, *[a.format(run=s1_run, tmp=tmp) for a in args]
+        )
+    yield commands
+    commands.close()
+
+
+@pytest.fixture(scope="module")
+def grids(commands):
+    """{name: (result, PNG path)} of the ``GRIDS`` runs."""
     found = {}
-    for name, result in zip(options, run_modules(*commands, timeout=60), strict=True):
+    for name in GRIDS:
+        result = commands.result(name)
         assert result.returncode == 0, result.stderr
-        found[name] = (result, folder / f"{name}.png")
+        found[name] = (result, commands.folder("grids") / f"{name}.png")
     return found
 
 
@@ -90,23 +105,24 @@ def test_linear_paths_differ_from_slerp_inside_but_share_the_ends(grids):
     assert not np.array_equal(slerp, linear)
 
 
-@pytest.mark.parametrize(
-    "args, status, message",
-    [
-        (["--output={tmp}/x.png"], 2, "--workdir is required"),
-        (["--workdir={run}", "--output={tmp}/x.gif"], 2, "allowed: a path ending in .png"),
-        (["--workdir={run}", "--output=/no/such/x.png"], 2, "directory /no/such does not"),
-        (["--workdir={tmp}", "--output={tmp}/x.png"], 2, "holds no dcgan run"),
-        (["--workdir={run}", "--steps=1", "--output={tmp}/x.png"], 2, "--steps"),
-        (
-            ["--workdir={run}", "--checkpoint={run}/checkpoints/ckpt-7", "--output={tmp}/x.png"],
-            1,
-            "no checkpoint at",
-        ),
-    ],
-)
-def test_errors(s1_run, tmp_path, args, status, message):
-    result = interpolate(*[a.format(run=s1_run, tmp=tmp_path) for a in args])
+ERRORS = [
+    (["--output={tmp}/x.png"], 2, "--workdir is required"),
+    (["--workdir={run}", "--output={tmp}/x.gif"], 2, "allowed: a path ending in .png"),
+    (["--workdir={run}", "--output=/no/such/x.png"], 2, "directory /no/such does not"),
+    (["--workdir={tmp}", "--output={tmp}/x.png"], 2, "holds no dcgan run"),
+    (["--workdir={run}", "--steps=1", "--output={tmp}/x.png"], 2, "--steps"),
+    (
+        ["--workdir={run}", "--checkpoint={run}/checkpoints/ckpt-7", "--output={tmp}/x.png"],
+        1,
+        "no checkpoint at",
+    ),
+]
+
+
+@pytest.mark.parametrize("index", range(len(ERRORS)), ids=[message for *_, message in ERRORS])
+def test_errors(commands, index):
+    _, status, message = ERRORS[index]
+    result = commands.result(f"error{index}")
     assert result.returncode == status, result.stderr
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("dcgan.interpolate: error: ") and message in last

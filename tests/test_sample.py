@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from configs import tiny_image
-from runner import run_module, run_modules
+from runner import Commands, run_module, run_modules
 
 from dcgan.config import Config
 from dcgan.run import loop, pretrained
@@ -22,34 +22,43 @@ def image_run(tmp_path_factory):
     return workdir
 
 
-@pytest.fixture(scope="module")
-def latest(image_run, tmp_path_factory):
-    """The command on the latest checkpoint, with the default --seed, run twice at once:
-    a 10-image PNG grid and 300 samples as .npy. Returns (results, their folder)."""
-    folder = tmp_path_factory.mktemp("latest")
-    results = run_modules(
-        ("dcgan.sample", f"--workdir={image_run}", "--num_samples=10", f"--output={folder}/g.png"),
-        ("dcgan.sample", f"--workdir={image_run}", "--num_samples=300", f"--output={folder}/s.npy"),
-        timeout=60,
-    )
-    return results, folder
+@pytest.fixture(scope="module", autouse=True)
+def commands(tmp_path_factory, image_run):
+    """The commands on ``image_run``, submitted before the first test and run two at a
+    time in the background (``runner.Commands``); each test reads its own."""
+    commands = Commands(tmp_path_factory)
+    # The latest checkpoint with the default --seed: a 10-image grid and 300 samples.
+    latest = commands.mkdir("latest")
+    run = f"--workdir={image_run}"
+    commands.submit("png", sample, run, "--num_samples=10", f"--output={latest}/g.png")
+    commands.submit("npy", sample, run, "--num_samples=300", f"--output={latest}/s.npy")
+    chosen = commands.mkdir("chosen")
+    for step in (2, 4):
+        checkpoint = f"--checkpoint={image_run}/checkpoints/ckpt-{step}"
+        output = f"--output={chosen}/s{step}.npy"
+        commands.submit(f"ckpt-{step}", sample, run, checkpoint, "--num_samples=300", output)
+    for index, (args, _, _) in enumerate(ERRORS):
+        tmp = commands.mkdir(f"error{index}")
+        commands.submit(f"error{index}", sample, *[a.format(run=image_run, tmp=tmp) for a in args])
+    yield commands
+    commands.close()
 
 
 @pytest.fixture(scope="module")
-def latest_samples(latest):
-    """The 300 samples of ``latest``."""
-    (_, npy), folder = latest
+def latest_samples(commands):
+    """The 300 samples of the latest checkpoint."""
+    npy = commands.result("npy")
     assert npy.returncode == 0, npy.stderr
     assert "ckpt-4" in npy.stdout
-    return np.load(folder / "s.npy")
+    return np.load(commands.folder("latest") / "s.npy")
 
 
-def test_png_grid(latest):
-    (png, _), folder = latest
+def test_png_grid(commands):
+    png = commands.result("png")
     assert png.returncode == 0, png.stderr
     assert "ckpt-4" in png.stdout
     # 10 images of 28 px: 4 columns x 3 rows, 2 px padding around each.
-    assert iio.imread(folder / "g.png").shape == (3 * 30 + 2, 4 * 30 + 2)
+    assert iio.imread(commands.folder("latest") / "g.png").shape == (3 * 30 + 2, 4 * 30 + 2)
 
 
 def test_npy_samples(latest_samples):
@@ -60,18 +69,13 @@ def test_npy_samples(latest_samples):
     assert not np.array_equal(samples[0], samples[256])
 
 
-def test_a_checkpoint_can_be_chosen(image_run, latest_samples, tmp_path):
-    commands = [
-        ("dcgan.sample", f"--workdir={image_run}")
-        + (f"--checkpoint={image_run}/checkpoints/ckpt-{step}", "--num_samples=300")
-        + (f"--output={tmp_path}/s{step}.npy",)
-        for step in (2, 4)
-    ]
+def test_a_checkpoint_can_be_chosen(commands, latest_samples):
     paths = {}
-    for step, result in zip((2, 4), run_modules(*commands, timeout=60), strict=True):
+    for step in (2, 4):
+        result = commands.result(f"ckpt-{step}")
         assert result.returncode == 0, result.stderr
         assert f"ckpt-{step}" in result.stdout
-        paths[step] = np.load(tmp_path / f"s{step}.npy")
+        paths[step] = np.load(commands.folder("chosen") / f"s{step}.npy")
     # ckpt-4 is the latest: the same --seed gives the same samples again.
     np.testing.assert_array_equal(paths[4], latest_samples)
     assert not np.array_equal(paths[2], paths[4])
@@ -101,28 +105,28 @@ def test_vector_run_writes_npy_and_refuses_png(tmp_path):
     assert "holds vectors, not images; write .npy" in refused.stderr.strip().splitlines()[-1]
 
 
-@pytest.mark.parametrize(
-    "args, status, message",
-    [
-        (["--output=x.png"], 2, "--workdir is required"),
-        (
-            ["--workdir={run}", "--output=x.gif"],
-            2,
-            "--output=x.gif is invalid; allowed: a path ending in .png or .npy",
-        ),
-        (["--workdir={run}", "--output=/no/such/dir/x.png"], 2, "directory /no/such/dir"),
-        (["--workdir={tmp}", "--output={tmp}/x.png"], 2, "holds no dcgan run (no config.json)"),
-        (
-            ["--workdir={run}", "--checkpoint={run}/checkpoints/ckpt-9", "--output={tmp}/x.png"],
-            1,
-            "no checkpoint at",
-        ),
-        (["--workdir={run}", "--num_samples=0", "--output={tmp}/x.png"], 2, "--num_samples"),
-    ],
-)
-def test_errors(image_run, tmp_path, args, status, message):
-    args = [a.format(run=image_run, tmp=tmp_path) for a in args]
-    result = sample(*args)
+ERRORS = [
+    (["--output=x.png"], 2, "--workdir is required"),
+    (
+        ["--workdir={run}", "--output=x.gif"],
+        2,
+        "--output=x.gif is invalid; allowed: a path ending in .png or .npy",
+    ),
+    (["--workdir={run}", "--output=/no/such/dir/x.png"], 2, "directory /no/such/dir"),
+    (["--workdir={tmp}", "--output={tmp}/x.png"], 2, "holds no dcgan run (no config.json)"),
+    (
+        ["--workdir={run}", "--checkpoint={run}/checkpoints/ckpt-9", "--output={tmp}/x.png"],
+        1,
+        "no checkpoint at",
+    ),
+    (["--workdir={run}", "--num_samples=0", "--output={tmp}/x.png"], 2, "--num_samples"),
+]
+
+
+@pytest.mark.parametrize("index", range(len(ERRORS)), ids=[message for *_, message in ERRORS])
+def test_errors(commands, index):
+    _, status, message = ERRORS[index]
+    result = commands.result(f"error{index}")
     assert result.returncode == status, result.stderr
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("dcgan.sample: error: ") and message in last
