@@ -9,7 +9,7 @@ import textwrap
 import numpy as np
 import pytest
 import tensorflow as tf
-from runner import run_module, run_modules
+from runner import Commands, run_module, run_modules
 
 from dcgan.config import Config
 from dcgan.run import loop, pretrained
@@ -128,18 +128,31 @@ def test_saved_model_serves_g_in_a_process_without_dcgan(kind, served):
         assert served.shape == (3, 1)
 
 
-@pytest.mark.parametrize(
-    "args, status, message",
-    [
-        (["--output={tmp}/e"], 2, "--workdir is required"),
-        (["--workdir={tmp}"], 2, "--output is required"),
-        (["--workdir={tmp}", "--output={tmp}"], 2, "exists; give a new directory"),
-        (["--workdir={tmp}", "--output={tmp}/e"], 2, "holds no dcgan run"),
-    ],
-)
-def test_errors(tmp_path, args, status, message):
-    result = export(*[a.format(tmp=tmp_path) for a in args])
+ERRORS = [
+    (["--output={tmp}/e"], 2, "--workdir is required"),
+    (["--workdir={tmp}"], 2, "--output is required"),
+    (["--workdir={tmp}", "--output={tmp}"], 2, "exists; give a new directory"),
+    (["--workdir={tmp}", "--output={tmp}/e"], 2, "holds no dcgan run"),
+]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def commands(tmp_path_factory):
+    """The ``ERRORS`` commands, submitted before the first test and run two at a time in
+    the background (``runner.Commands``) while the exported runs train."""
+    commands = Commands(tmp_path_factory)
+    for index, (args, _, _) in enumerate(ERRORS):
+        tmp = commands.mkdir(f"error{index}")
+        commands.submit(f"error{index}", export, *[a.format(tmp=tmp) for a in args])
+    yield commands
+    commands.close()
+
+
+@pytest.mark.parametrize("index", range(len(ERRORS)), ids=[message for *_, message in ERRORS])
+def test_errors(commands, index):
+    _, status, message = ERRORS[index]
+    result = commands.result(f"error{index}")
     assert result.returncode == status, result.stderr
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("dcgan.export: error: ") and message in last
-    assert not os.path.exists(tmp_path / "e")
+    assert not os.path.exists(commands.folder(f"error{index}") / "e")
