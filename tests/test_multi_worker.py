@@ -7,10 +7,12 @@ import json
 import os
 import signal
 import socket
+import sys
 
 import numpy as np
+import pytest
 from configs import tiny_vector
-from runner import program_stderr, run_module, start_module
+from runner import Background, program_stderr, start_module
 
 from dcgan.evaluation import evaluator
 from dcgan.run import builder, loop, pretrained
@@ -123,15 +125,24 @@ def test_sigterm_to_one_worker_stops_both_at_one_step_and_a_restart_resumes(tmp_
     assert list(scratch.iterdir()) == []
 
 
-def test_malformed_tf_config_exits_with_one_line_and_writes_nothing(tmp_path):
-    result = run_module(
-        "dcgan.train",
-        f"--workdir={tmp_path / 'run'}",
-        *TINY,
-        "--train_steps=2",
-        env={"TF_CONFIG": '{"cluster": {"worker": ["127.0.0.1:1"]}, "task": {"type": "worker"'},
-        timeout=TIMEOUT,
-    )
+@pytest.fixture(scope="module", autouse=True)
+def malformed(tmp_path_factory):
+    """One ``dcgan.train`` under a TF_CONFIG that is not JSON, started in the background
+    before the first test of this module (its test is last): (the command, its folder)."""
+    tmp_path = tmp_path_factory.mktemp("malformed")
+    env = {
+        **os.environ,
+        "TF_CONFIG": '{"cluster": {"worker": ["127.0.0.1:1"]}, "task": {"type": "worker"',
+    }
+    argv = [sys.executable, "-m", "dcgan.train", f"--workdir={tmp_path / 'run'}", *TINY]
+    command = Background([*argv, "--train_steps=2"], timeout=TIMEOUT, env=env)
+    yield command, tmp_path
+    command.kill()
+
+
+def test_malformed_tf_config_exits_with_one_line_and_writes_nothing(malformed):
+    command, tmp_path = malformed
+    result = command.result()
     assert result.returncode == 2
     # TensorFlow's own "WARNING: All log messages before absl::InitializeLog()" aside.
     (line,) = [line for line in program_stderr(result) if not line.startswith("WARNING: All")]
