@@ -285,7 +285,7 @@ def tiny_run(tmp_path_factory):
         "--input_files=64",
         f"--output={output}",
     ]
-    command = Background([sys.executable, "-m", "dcgan.benchmarks.perf", *args], timeout=120)
+    command = Background([sys.executable, "-m", "dcgan.benchmarks.perf", *args], timeout=90)
     yield command, output
     command.kill()
 
@@ -318,7 +318,7 @@ def test_tiny_run_prints_the_table_and_targets_and_writes_the_json(tiny_run):
 
 
 def test_unknown_case_is_a_one_line_usage_error():
-    result = run_module("dcgan.benchmarks.perf", "--cases=quickstart32,no_such_case", timeout=60)
+    result = run_module("dcgan.benchmarks.perf", "--cases=quickstart32,no_such_case", timeout=30)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("dcgan.benchmarks.perf: error: ")

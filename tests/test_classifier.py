@@ -53,11 +53,11 @@ def commands(tmp_path_factory):
         "--held_out=0.25",
         f"--output={tmp / 'c.keras'}",
     ]
-    commands.submit("trained", run_module, "dcgan.classifier", *args, timeout=120)
+    commands.submit("trained", run_module, "dcgan.classifier", *args, timeout=60)
     for index, (args, _, _) in enumerate(BAD_INPUT):
         tmp = commands.mkdir(f"bad{index}")
         args = [a.format(tmp=tmp) for a in args]
-        commands.submit(f"bad{index}", run_module, "dcgan.classifier", *args, timeout=60)
+        commands.submit(f"bad{index}", run_module, "dcgan.classifier", *args, timeout=30)
     yield commands
     commands.close()
 

@@ -46,7 +46,7 @@ def refusal(program, workdir, *args):
         (result, digests of ``workdir`` before, digests after).
     """
     before = digests(workdir)
-    result = run_module(program, *args, timeout=60)
+    result = run_module(program, *args, timeout=30)
     return result, before, digests(workdir)
 
 
@@ -83,7 +83,7 @@ def commands(tmp_path_factory, trained):
 
 
 def train(*args):
-    return run_module("dcgan.train", *args, timeout=60)
+    return run_module("dcgan.train", *args, timeout=30)
 
 
 def start_workdir_refusals(commands):
@@ -139,7 +139,7 @@ def train_on_a_read_only_mount(mount, workdir):
         capture_output=True,
         text=True,
         cwd=ROOT,
-        timeout=60,
+        timeout=30,
     )
 
 
@@ -225,7 +225,7 @@ def start_intact_sample(commands, trained):
     workdir = damaged_copy(trained, tmp, truncate_data)
     intact = workdir / "checkpoints" / "ckpt-2"
     args = (f"--workdir={workdir}", f"--checkpoint={intact}", f"--output={tmp}/s.npy")
-    commands.submit("intact", run_module, "dcgan.sample", *args, timeout=60)
+    commands.submit("intact", run_module, "dcgan.sample", *args, timeout=30)
 
 
 def test_sample_from_the_intact_checkpoint_the_error_offers(commands):

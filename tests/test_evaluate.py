@@ -17,7 +17,7 @@ from dcgan.run.builder import build_trainer
 
 
 def evaluate(*args, env=None):
-    return run_module("dcgan.evaluate", *args, env=env, timeout=60)
+    return run_module("dcgan.evaluate", *args, env=env, timeout=30)
 
 
 def vector_run(workdir, dataset, **overrides):
@@ -122,7 +122,7 @@ def test_a_run_with_a_weight_average_is_measured_through_it(tmp_path):
     default, raw = run_modules(
         ("dcgan.evaluate", f"--workdir={workdir}", "--num_samples=200"),
         ("dcgan.evaluate", f"--workdir={workdir}", "--noema", f"--output={tmp_path}/raw.json"),
-        timeout=60,
+        timeout=30,
     )
     assert default.returncode == 0, default.stderr
     record = json.loads((workdir / "eval_ckpt-4.json").read_text())
@@ -158,7 +158,7 @@ def test_image_run_with_a_classifier_records_the_extractor(tmp_path):
         ("dcgan.evaluate", f"--workdir={workdir}", f"--eval_classifier={tmp_path}/c.keras")
         + ("--eval_layer=nope",),
         env={"KERAS_HOME": str(tmp_path / "nokeras")},
-        timeout=60,
+        timeout=30,
     )
     assert result.returncode == 0, result.stderr
     record = json.loads((workdir / "eval_ckpt-2.json").read_text())

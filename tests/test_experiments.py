@@ -115,7 +115,7 @@ def test_parsed_only_flagfiles_are_valid_runs():
     )
     paths = [os.path.join(ROOT, "experiments", name) for name in sorted(PARSED_ONLY)]
     result = subprocess.run(
-        [sys.executable, "-c", code, *paths], capture_output=True, text=True, cwd=ROOT, timeout=120
+        [sys.executable, "-c", code, *paths], capture_output=True, text=True, cwd=ROOT, timeout=30
     )
     assert result.returncode == 0, result.stderr[-2000:]
     # In sorted order: glyphs500 x 2, grid2d hinge, lsgan, pack2, ring2d hinge, lsgan.
@@ -173,7 +173,7 @@ def test_flagfile_trains_two_steps(flagfile, tmp_path, monkeypatch, capsys):
             f"--workdir={tmp_path / 'run'}",
             "--num_samples=4",
             f"--output={grid}",
-            timeout=120,
+            timeout=60,
         )
         assert sampled.returncode == 0, sampled.stderr[-2000:]
         assert iio.imread(grid).shape == (2 * 130 + 2, 2 * 130 + 2, 3)

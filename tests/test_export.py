@@ -39,7 +39,7 @@ CONSUMER = textwrap.dedent(
 
 
 def export(*args):
-    return run_module("dcgan.export", *args, timeout=90)
+    return run_module("dcgan.export", *args, timeout=30)
 
 
 RUNS = {
@@ -79,7 +79,7 @@ def served(tmp_path_factory):
         ("dcgan.export", f"--workdir={root / kind / 'run'}", f"--output={root / kind / 'exported'}")
         for kind in sorted(RUNS)
     ]
-    for result in run_modules(*exports, timeout=90):  # two at a time
+    for result in run_modules(*exports, timeout=30):  # two at a time
         assert result.returncode == 0, result.stderr
     jobs = []
     for kind in sorted(RUNS):
@@ -95,7 +95,7 @@ def served(tmp_path_factory):
         capture_output=True,
         text=True,
         cwd=root,
-        timeout=90,
+        timeout=30,
     )
     assert consumer.returncode == 0, consumer.stderr[-2000:]
     return {kind: (root / kind, consumer.stdout) for kind in sorted(RUNS)}

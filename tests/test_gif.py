@@ -11,7 +11,7 @@ from dcgan.run import loop
 
 
 def gif(*args):
-    return run_module("dcgan.gif", *args, timeout=60)
+    return run_module("dcgan.gif", *args, timeout=30)
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -10,7 +10,7 @@ from dcgan.run import loop
 
 
 def interpolate(*args):
-    return run_module("dcgan.interpolate", *args, timeout=60)
+    return run_module("dcgan.interpolate", *args, timeout=30)
 
 
 @pytest.fixture(scope="module")

@@ -309,7 +309,7 @@ def exact_resume_child(tmp_path_factory):
     first test of this module: it trains while the other tests run (its test is last)."""
     root = str(tmp_path_factory.mktemp("exact"))
     child = Background(
-        [sys.executable, "-c", EVALUATION_DOES_NOT_CHANGE_TRAINING, root], timeout=120
+        [sys.executable, "-c", EVALUATION_DOES_NOT_CHANGE_TRAINING, root], timeout=60
     )
     yield child
     child.kill()

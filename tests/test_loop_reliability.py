@@ -88,14 +88,14 @@ def exact_resume_children(tmp_path_factory):
         cases = {name: EXACT_RESUME_CASES[name] for name in half}
         root = str(tmp_path_factory.mktemp("exact"))
         argv = [sys.executable, "-c", EXACT_RESUME, root, json.dumps(cases)]
-        children.append(Background(argv, timeout=240))
+        children.append(Background(argv, timeout=150))
     yield children
     for child in children:
         child.kill()
 
 
 def start_training(workdir, *flags):
-    """``python -m dcgan.train`` to a step it never reaches; killed after 120 s."""
+    """``python -m dcgan.train`` to a step it never reaches; killed after 60 s."""
     return start_module(
         "dcgan.train",
         f"--workdir={workdir}",
@@ -103,14 +103,14 @@ def start_training(workdir, *flags):
         "--log_every=1",
         "--checkpoint_every=1000",
         *flags,
-        timeout=120,
+        timeout=60,
     )
 
 
 def wait_for_step(process, step):
     """Reads stdout until the log line of ``step``; returns what was read."""
     lines = []
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         line = process.stdout.readline()
         if not line:
@@ -135,7 +135,7 @@ def test_a_signal_finishes_the_step_saves_and_exits_0(tmp_path, sig):
     )
     wait_for_step(process, 3)
     process.send_signal(sig)
-    out, err = process.communicate(timeout=60)
+    out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err[-2000:]
     stopped = [line for line in out.splitlines() if line.startswith(f"stopped by {sig.name}")]
     assert len(stopped) == 1, out[-1000:]
@@ -159,7 +159,7 @@ def test_a_second_signal_aborts_without_saving(tmp_path):
     # Two different signals: identical pending signals may be merged into one.
     process.send_signal(signal.SIGTERM)
     process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=60)
+    _, err = process.communicate(timeout=30)
     # Python runs pending handlers in signal-number order, not in the order sent.
     assert process.returncode in (128 + signal.SIGINT, 128 + signal.SIGTERM), err[-2000:]
     assert "second signal (" in err and "): aborting without saving" in err

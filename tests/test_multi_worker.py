@@ -17,7 +17,7 @@ from runner import Background, program_stderr, start_module
 from dcgan.evaluation import evaluator
 from dcgan.run import builder, loop, pretrained
 
-TIMEOUT = 90  # seconds for any one worker process
+TIMEOUT = 60  # seconds for any one worker process
 TINY = [
     "--dataset=ring2d",
     "--latent_dim=4",

@@ -12,7 +12,7 @@ from dcgan.run import loop, pretrained
 
 
 def sample(*args):
-    return run_module("dcgan.sample", *args, timeout=60)
+    return run_module("dcgan.sample", *args, timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +97,7 @@ def test_vector_run_writes_npy_and_refuses_png(tmp_path):
     result, refused = run_modules(
         ("dcgan.sample", f"--workdir={workdir}", "--num_samples=50", f"--output={tmp_path}/r.npy"),
         ("dcgan.sample", f"--workdir={workdir}", f"--output={tmp_path}/r.png"),
-        timeout=60,
+        timeout=30,
     )
     assert result.returncode == 0, result.stderr
     assert np.load(tmp_path / "r.npy").shape == (50, 2)

@@ -37,12 +37,12 @@ def quickstart_sessions(root):
         "--eval_samples=200",
         "--log_every=1",
     ]
-    first = run_module("dcgan.train", *flags, "--train_steps=3", timeout=150)
+    first = run_module("dcgan.train", *flags, "--train_steps=3", timeout=60)
     if first.returncode != 0:
         return first, None, None, workdir, after_first
     shutil.copytree(workdir, after_first)
-    second = run_module("dcgan.train", *flags, "--train_steps=4", timeout=150)
-    again = run_module("dcgan.train", f"--flagfile={workdir / 'flags.txt'}", timeout=120)
+    second = run_module("dcgan.train", *flags, "--train_steps=4", timeout=60)
+    again = run_module("dcgan.train", f"--flagfile={workdir / 'flags.txt'}", timeout=30)
     return first, second, again, workdir, after_first
 
 
@@ -67,7 +67,7 @@ def commands(tmp_path_factory, two_steps):
 
 def train(*args, env=None):
     """``python -m dcgan.train *args`` for a command below that fails (or trains a step)."""
-    return run_module("dcgan.train", *args, env=env, timeout=60)
+    return run_module("dcgan.train", *args, env=env, timeout=30)
 
 
 @pytest.mark.parametrize(
@@ -122,7 +122,7 @@ def train(*args, env=None):
 )
 def test_bad_flags_fail_in_one_line_with_status_2(tmp_path, flags, message):
     workdir = [] if not flags else [f"--workdir={tmp_path}/w"]
-    result = run_module("dcgan.train", *workdir, *flags)
+    result = run_module("dcgan.train", *workdir, *flags, timeout=30)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("dcgan.train: error: "), result.stderr
@@ -286,7 +286,7 @@ def test_missing_data_folder_fails_with_status_1_and_writes_nothing(commands):
 
 def python(code):
     return subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=30
     )
 
 

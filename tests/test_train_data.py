@@ -39,7 +39,7 @@ TINY = [
 
 def train(*flags, env=None):
     """``python -m dcgan.train *flags``: for exit statuses and error lines."""
-    return run_module("dcgan.train", *flags, env=env, timeout=60)
+    return run_module("dcgan.train", *flags, env=env, timeout=30)
 
 
 def train_here(capsys, *flags):
@@ -149,7 +149,7 @@ def exact_resume(root):
         capture_output=True,
         text=True,
         cwd=ROOT,
-        timeout=120,
+        timeout=60,
     )
 
 
@@ -261,7 +261,7 @@ def test_npy_vectors_run_then_sample_without_the_file(tmp_path, capsys):
         f"--workdir={workdir}",
         "--num_samples=10",
         f"--output={tmp_path / 'samples.npy'}",
-        timeout=120,
+        timeout=30,
     )
     assert sampled.returncode == 0, sampled.stderr[-2000:]
     assert np.load(tmp_path / "samples.npy").shape == (10, 3)

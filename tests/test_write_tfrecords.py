@@ -13,7 +13,7 @@ from runner import Commands, program_stderr, run_module
 
 
 def write_tfrecords(*args):
-    return run_module("dcgan.write_tfrecords", *args, timeout=60)
+    return run_module("dcgan.write_tfrecords", *args, timeout=30)
 
 
 ERRORS = [
