@@ -2,8 +2,9 @@
 (counted, resumed exactly), a fake Keras cache, .npy files, bad input.
 
 Runs that only have to train are trained in this process from the command's own flags
-(``configs.from_flags``); ``python -m dcgan.train`` runs where its exit status and error
-line are the point.
+(``configs.from_flags``); ``python -m dcgan.train`` runs where its exit status, its error
+line or its environment (KERAS_HOME) is the point, the independent ones submitted at the
+module's start and run two at a time in the background (``runner.Commands``).
 """
 
 import gzip
@@ -15,7 +16,6 @@ import textwrap
 import numpy as np
 import pytest
 from configs import from_flags
-from keras.src.backend import config as keras_config
 from PIL import Image
 from runner import Commands, program_stderr, run_module
 
@@ -79,6 +79,7 @@ def commands(tmp_path_factory):
     run two at a time in the background (``runner.Commands``); each test reads its own."""
     commands = Commands(tmp_path_factory)
     commands.submit("exact-resume", exact_resume, commands.mkdir("exact-resume"))
+    start_fashion_mnist(commands)
     start_wrong_array(commands)
     start_bad_data_input(commands)
     yield commands
@@ -165,20 +166,24 @@ def write_idx(path, array):
         f.write(header + array.tobytes())
 
 
-def test_fashion_mnist_run_from_the_keras_cache(tmp_path, monkeypatch, capsys):
-    # Keras read KERAS_HOME when it was imported: point it at the fake cache instead.
-    monkeypatch.setattr(keras_config, "_KERAS_DIR", str(tmp_path / "keras"))
-    cache = tmp_path / "keras" / "datasets" / "fashion-mnist"
+def start_fashion_mnist(commands):
+    """A run on Fashion-MNIST from a fake Keras cache that KERAS_HOME points to."""
+    tmp = commands.mkdir("fashion-mnist")
+    cache = tmp / "keras" / "datasets" / "fashion-mnist"
     cache.mkdir(parents=True)
     rng = np.random.default_rng(0)
     write_idx(cache / "train-images-idx3-ubyte.gz", rng.integers(0, 256, (20, 28, 28), np.uint8))
     write_idx(cache / "train-labels-idx1-ubyte.gz", np.zeros(20, np.uint8))
     write_idx(cache / "t10k-images-idx3-ubyte.gz", np.zeros((2, 28, 28), np.uint8))
     write_idx(cache / "t10k-labels-idx1-ubyte.gz", np.zeros(2, np.uint8))
-    out = train_here(
-        capsys, f"--workdir={tmp_path / 'run'}", "--dataset=fashion_mnist", "--train_steps=2", *TINY
-    )
-    assert "step 2/2 d_loss=" in out
+    args = (f"--workdir={tmp / 'run'}", "--dataset=fashion_mnist", "--train_steps=2", *TINY)
+    commands.submit("fashion-mnist", train, *args, env={"KERAS_HOME": str(tmp / "keras")})
+
+
+def test_fashion_mnist_run_from_the_keras_cache(commands):
+    result = commands.result("fashion-mnist")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "step 2/2 d_loss=" in result.stdout
 
 
 def test_npy_run_and_a_wrong_array(commands, tmp_path, capsys):
