@@ -1,6 +1,9 @@
 """Shrunk run configurations the tests share: tiny networks that train in moments."""
 
+from absl import flags
+
 from dcgan.config import Config
+from dcgan.config import flags as config_flags
 
 # 28 px glyphs through 4-filter DCGAN networks, 2x2 sample grids.
 TINY_IMAGE = dict(
@@ -37,3 +40,15 @@ def tiny_image(workdir, **overrides) -> Config:
 def tiny_vector(workdir, dataset="ring2d", **overrides) -> Config:
     """A tiny MLP run on a vector ``dataset`` in ``workdir``."""
     return Config(workdir=str(workdir), **{**TINY_VECTOR, "dataset": dataset, **overrides})
+
+
+def from_flags(*args: str) -> Config:
+    """The ``Config`` that ``python -m dcgan.train *args`` would train, parsed here.
+
+    The flags are defined in a fresh ``absl.flags.FlagValues``, so this process's own
+    flags stay untouched; a ``--flagfile`` is read as the command reads it.
+    """
+    values = flags.FlagValues()
+    config_flags.define_flags(values)
+    values(["dcgan.train", *args])
+    return config_flags.config_from_flags(values)

@@ -1,12 +1,13 @@
 """dcgan.benchmarks.curves: the glyph runs' quality by step, against the real-vs-real floor."""
 
 import json
+import sys
 
 import imageio.v3 as iio
 import numpy as np
 import pytest
 from configs import tiny_image
-from runner import program_stderr, run_module
+from runner import Background, program_stderr, run_module
 
 from dcgan.benchmarks import curves
 from dcgan.run import loop
@@ -74,21 +75,31 @@ def test_floor_compares_disjoint_halves_in_the_shipped_feature_space():
     assert 0 < result["fid"] < np.inf and 0 < result["classes_covered"] <= 1
 
 
-def test_a_tiny_flagfile_end_to_end(tmp_path):
+@pytest.fixture(scope="module", autouse=True)
+def tiny_end_to_end(tmp_path_factory):
+    """The benchmark on ``TINY_FLAGS``, started in the background before the first test
+    of this module (it runs while they do): (the command, its folder)."""
+    tmp_path = tmp_path_factory.mktemp("tiny")
     flagfile = tmp_path / "tiny.flags"
     flagfile.write_text(TINY_FLAGS)
-    output, picture = tmp_path / "report.json", tmp_path / "curves.png"
-    result = run_module(
-        "dcgan.benchmarks.curves",
+    args = [
         f"--experiments={flagfile}",
         f"--workdir_root={tmp_path / 'runs'}",
         "--train_steps=2",
         "--eval_every=1",
         "--eval_samples=30",
-        f"--output={output}",
-        f"--plot={picture}",
-        timeout=600,
-    )
+        f"--output={tmp_path / 'report.json'}",
+        f"--plot={tmp_path / 'curves.png'}",
+    ]
+    command = Background([sys.executable, "-m", "dcgan.benchmarks.curves", *args], timeout=60)
+    yield command, tmp_path
+    command.kill()
+
+
+def test_a_tiny_flagfile_end_to_end(tiny_end_to_end):
+    command, tmp_path = tiny_end_to_end
+    result = command.result()
+    output, picture = tmp_path / "report.json", tmp_path / "curves.png"
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(output.read_text())
     evaluations = report["runs"]["tiny"]["evaluations"]
@@ -111,7 +122,7 @@ def test_a_tiny_flagfile_end_to_end(tmp_path):
 def test_bad_input_is_one_line(tmp_path, args, message):
     (tmp_path / "quickstart").mkdir()
     result = run_module(
-        "dcgan.benchmarks.curves", *[a.format(tmp=tmp_path) for a in args], timeout=120
+        "dcgan.benchmarks.curves", *[a.format(tmp=tmp_path) for a in args], timeout=30
     )
     assert result.returncode == 2, result.stderr
     last = program_stderr(result)[-1]

@@ -40,7 +40,7 @@ def test_bench_data_reports_both_folders(tmp_path):
         capture_output=True,
         text=True,
         cwd=ROOT,
-        timeout=600,
+        timeout=90,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(output.read_text())
@@ -57,7 +57,7 @@ def test_bench_data_refuses_too_few_files():
         capture_output=True,
         text=True,
         cwd=ROOT,
-        timeout=300,
+        timeout=90,
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (
@@ -74,7 +74,7 @@ def test_importing_defines_no_flags():
         f"print([name for name in {names!r} if name in flags.FLAGS])"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=90
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "[]"

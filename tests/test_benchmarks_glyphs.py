@@ -43,7 +43,7 @@ def test_shrunk_benchmark_trains_on_the_subset_and_measures(tmp_path):
         f"--workdir_root={tmp_path}/runs",
         f"--output={output}",
     ]
-    result = run_module("dcgan.benchmarks.glyphs", *args)
+    result = run_module("dcgan.benchmarks.glyphs", *args, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(output.read_text())
     assert report["classifier"] == "glyphs_classifier.keras layer features"  # shipped

@@ -2,12 +2,13 @@
 updates, the windows' median, the targets on made-up figures, and one tiny run."""
 
 import json
+import sys
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from runner import run_module
+from runner import Background, run_module
 
 from dcgan.benchmarks import baselines, cases, hardware, perf, timing
 from dcgan.benchmarks import report as perf_report
@@ -270,18 +271,28 @@ def test_target_bounds_hold_both_ways():
     assert [at_least.status(v) for v in (1.5, 1.49)] == ["PASS", "MISS"]
 
 
-def test_tiny_run_prints_the_table_and_targets_and_writes_the_json(tmp_path):
-    output = tmp_path / "bench.json"
-    result = run_module(
-        "dcgan.benchmarks.perf",
+@pytest.fixture(scope="module", autouse=True)
+def tiny_run(tmp_path_factory):
+    """A tiny ``dcgan.benchmarks.perf`` run, started in the background before the first
+    test of this module (it runs while they do; only its figures' form is checked):
+    (the command, its JSON report's path)."""
+    output = tmp_path_factory.mktemp("perf") / "bench.json"
+    args = [
         "--cases=quickstart32,matmul,first_step,input",
         "--windows=2",
         "--window_steps=1",
         "--matmul_size=256",
         "--input_files=64",
         f"--output={output}",
-        timeout=120,
-    )
+    ]
+    command = Background([sys.executable, "-m", "dcgan.benchmarks.perf", *args], timeout=90)
+    yield command, output
+    command.kill()
+
+
+def test_tiny_run_prints_the_table_and_targets_and_writes_the_json(tiny_run):
+    command, output = tiny_run
+    result = command.result()
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(output.read_text())
     assert set(report) == {
@@ -307,7 +318,7 @@ def test_tiny_run_prints_the_table_and_targets_and_writes_the_json(tmp_path):
 
 
 def test_unknown_case_is_a_one_line_usage_error():
-    result = run_module("dcgan.benchmarks.perf", "--cases=quickstart32,no_such_case", timeout=60)
+    result = run_module("dcgan.benchmarks.perf", "--cases=quickstart32,no_such_case", timeout=30)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("dcgan.benchmarks.perf: error: ")

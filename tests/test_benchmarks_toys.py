@@ -55,7 +55,7 @@ def test_shrunk_benchmark_trains_evaluates_and_reports(tmp_path):
         f"--workdir_root={tmp_path}/runs",
         f"--output={output}",
     ]
-    result = run_module("dcgan.benchmarks.toys", *args)
+    result = run_module("dcgan.benchmarks.toys", *args, timeout=120)
     # Two steps meet no target: the benchmark says so with status 1, after its report.
     assert result.returncode == 1, result.stderr
     assert "missed the target: gaussian1d seed 1, ring2d seed 1" in result.stderr
@@ -70,7 +70,7 @@ def test_shrunk_benchmark_trains_evaluates_and_reports(tmp_path):
     assert (tmp_path / "runs" / "ring2d-seed1" / "checkpoints").is_dir()
     assert "| ring2d | 1 | 2 |" in result.stdout
 
-    again = run_module("dcgan.benchmarks.toys", *args)
+    again = run_module("dcgan.benchmarks.toys", *args, timeout=30)
     assert again.returncode == 2
     assert again.stderr.strip().endswith(
         f"{tmp_path}/runs/gaussian1d-seed1 exists: remove it or pick another --workdir_root"

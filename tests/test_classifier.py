@@ -5,7 +5,7 @@ import json
 import keras
 import numpy as np
 import pytest
-from runner import program_stderr, run_module
+from runner import Commands, program_stderr, run_module
 
 
 def write_pngs(root, name, bright_columns, count):
@@ -21,23 +21,50 @@ def write_pngs(root, name, bright_columns, count):
         iio.imwrite(folder / f"{i}.png", image.astype(np.uint8))
 
 
-def test_a_folder_of_classes_trains_a_classifier(tmp_path):
-    root = tmp_path / "set"
+BAD_INPUT = [
+    ([], 2, "--output is required"),
+    (["--output={tmp}/c.h5"], 2, "allowed: a path ending in .keras"),
+    (["--output={tmp}/c.keras", "--held_out=1.5"], 2, "--held_out=1.5 is invalid"),
+    (["--output={tmp}/c.keras", "--dataset=folder"], 2, "--dataset=folder needs --data_dir"),
+    (
+        ["--output={tmp}/c.keras", "--dataset=folder", "--data_dir={tmp}", "--image_size=8"],
+        1,
+        "a classifier needs labeled images: put each class's images in its own subfolder",
+    ),
+    (["--output={tmp}/c.keras", "--dataset=ring2d"], 1, "'ring2d' has no labels"),
+]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def commands(tmp_path_factory):
+    """The training command and each case of ``BAD_INPUT``, submitted before the first
+    test and run two at a time in the background (``runner.Commands``)."""
+    commands = Commands(tmp_path_factory)
+    tmp = commands.mkdir("trained")
     for name, columns in (("left", slice(0, 5)), ("right", slice(5, 10))):
-        write_pngs(root, name, columns, 20)
-    output = tmp_path / "c.keras"
-    result = run_module(
-        "dcgan.classifier",
+        write_pngs(tmp / "set", name, columns, 20)
+    args = [
         "--dataset=folder",
-        f"--data_dir={root}",
+        f"--data_dir={tmp / 'set'}",
         "--image_size=8",
         "--channels=1",
         "--epochs=15",
         "--batch_size=8",
         "--held_out=0.25",
-        f"--output={output}",
-        timeout=300,
-    )
+        f"--output={tmp / 'c.keras'}",
+    ]
+    commands.submit("trained", run_module, "dcgan.classifier", *args, timeout=60)
+    for index, (args, _, _) in enumerate(BAD_INPUT):
+        tmp = commands.mkdir(f"bad{index}")
+        args = [a.format(tmp=tmp) for a in args]
+        commands.submit(f"bad{index}", run_module, "dcgan.classifier", *args, timeout=30)
+    yield commands
+    commands.close()
+
+
+def test_a_folder_of_classes_trains_a_classifier(commands):
+    tmp_path, result = commands.folder("trained"), commands.result("trained")
+    output = tmp_path / "c.keras"
     assert result.returncode == 0, result.stderr
     assert "folder: 40 images 8x8x1, 2 classes" in result.stdout
     record = json.loads((tmp_path / "c.json").read_text())
@@ -50,23 +77,10 @@ def test_a_folder_of_classes_trains_a_classifier(tmp_path):
     assert model.input_shape == (None, 8, 8, 1) and model.output_shape == (None, 2)
 
 
-@pytest.mark.parametrize(
-    "args, status, message",
-    [
-        ([], 2, "--output is required"),
-        (["--output={tmp}/c.h5"], 2, "allowed: a path ending in .keras"),
-        (["--output={tmp}/c.keras", "--held_out=1.5"], 2, "--held_out=1.5 is invalid"),
-        (["--output={tmp}/c.keras", "--dataset=folder"], 2, "--dataset=folder needs --data_dir"),
-        (
-            ["--output={tmp}/c.keras", "--dataset=folder", "--data_dir={tmp}", "--image_size=8"],
-            1,
-            "a classifier needs labeled images: put each class's images in its own subfolder",
-        ),
-        (["--output={tmp}/c.keras", "--dataset=ring2d"], 1, "'ring2d' has no labels"),
-    ],
-)
-def test_bad_input_is_one_line(tmp_path, args, status, message):
-    result = run_module("dcgan.classifier", *[a.format(tmp=tmp_path) for a in args])
+@pytest.mark.parametrize("index", range(len(BAD_INPUT)), ids=[message for *_, message in BAD_INPUT])
+def test_bad_input_is_one_line(commands, index):
+    _, status, message = BAD_INPUT[index]
+    tmp_path, result = commands.folder(f"bad{index}"), commands.result(f"bad{index}")
     assert result.returncode == status, result.stderr
     last = program_stderr(result)[-1]
     assert last.startswith("dcgan.classifier: error: ") and message in last

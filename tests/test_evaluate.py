@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from configs import tiny_image, tiny_vector
-from runner import run_module
+from runner import Commands, run_module, run_modules
 
 from dcgan import data
 from dcgan.config import Config
@@ -17,7 +17,7 @@ from dcgan.run.builder import build_trainer
 
 
 def evaluate(*args, env=None):
-    return run_module("dcgan.evaluate", *args, env=env)
+    return run_module("dcgan.evaluate", *args, env=env, timeout=30)
 
 
 def vector_run(workdir, dataset, **overrides):
@@ -43,8 +43,25 @@ def independent_samples(workdir, checkpoint, num_samples, seed):
     return restored.generator(noise, training=False).numpy()
 
 
-def test_ring_metrics_of_the_latest_checkpoint(ring_run):
-    result = evaluate(f"--workdir={ring_run}", "--num_samples=256", "--seed=3")
+@pytest.fixture(scope="module", autouse=True)
+def commands(tmp_path_factory, ring_run):
+    """The commands on ``ring_run`` and the bad-input ones, submitted before the first
+    test and run two at a time in the background (``runner.Commands``)."""
+    commands = Commands(tmp_path_factory)
+    commands.submit("latest", evaluate, f"--workdir={ring_run}", "--num_samples=256", "--seed=3")
+    best = commands.mkdir("best") / "b.json"
+    commands.submit(
+        "best", evaluate, f"--workdir={ring_run}", "--checkpoint=best", f"--output={best}"
+    )
+    older = f"--checkpoint={ring_run}/checkpoints/ckpt-2"
+    commands.submit("older", evaluate, f"--workdir={ring_run}", older)
+    start_bad_input(commands, ring_run)
+    yield commands
+    commands.close()
+
+
+def test_ring_metrics_of_the_latest_checkpoint(ring_run, commands):
+    result = commands.result("latest")
     assert result.returncode == 0, result.stderr
     output = ring_run / "eval_ckpt-4.json"
     assert f"wrote {output}" in result.stdout
@@ -63,22 +80,23 @@ def test_ring_metrics_of_the_latest_checkpoint(ring_run):
     }
 
 
-def test_best_and_named_checkpoints(ring_run, tmp_path):
-    best = evaluate(f"--workdir={ring_run}", "--checkpoint=best", f"--output={tmp_path}/b.json")
+def test_best_and_named_checkpoints(ring_run, commands):
+    best = commands.result("best")
     assert best.returncode == 0, best.stderr
-    record = json.loads((tmp_path / "b.json").read_text())
+    record = json.loads((commands.folder("best") / "b.json").read_text())
     kept = json.loads((ring_run / "best" / "best.json").read_text())
     assert record["step"] == kept["step"]
     assert record["checkpoint"].endswith(f"best/ckpt-{kept['step']}")
     # The run's own evaluation used the same sample count and seed: the same numbers.
     assert record["metrics"]["modes"] == kept["value"]
 
-    older = evaluate(f"--workdir={ring_run}", f"--checkpoint={ring_run}/checkpoints/ckpt-2")
+    older = commands.result("older")
     assert older.returncode == 0, older.stderr
     assert json.loads((ring_run / "eval_ckpt-2.json").read_text())["step"] == 2
 
 
 def test_a_run_with_a_weight_average_is_measured_through_it(tmp_path):
+    """Also gaussian1d's metrics, W1 and KS, against samples drawn here."""
     workdir = vector_run(
         tmp_path / "ema",
         "gaussian1d",
@@ -101,15 +119,21 @@ def test_a_run_with_a_weight_average_is_measured_through_it(tmp_path):
             np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert not np.allclose(ema.generator.weights[0], plain.generator.weights[0])
 
-    default = evaluate(f"--workdir={workdir}", "--num_samples=200")
+    default, raw = run_modules(
+        ("dcgan.evaluate", f"--workdir={workdir}", "--num_samples=200"),
+        ("dcgan.evaluate", f"--workdir={workdir}", "--noema", f"--output={tmp_path}/raw.json"),
+        timeout=30,
+    )
     assert default.returncode == 0, default.stderr
     record = json.loads((workdir / "eval_ckpt-4.json").read_text())
     assert record["ema"] is True
     # The loop evaluated the same average with the same noise at step 4.
     kept = json.loads((workdir / "best" / "best.json").read_text())
     assert kept["step"] == 4 and record["metrics"]["w1"] == pytest.approx(kept["value"])
+    samples = independent_samples(workdir, None, 200, 0)  # the run's seed, through the average
+    assert record["metrics"]["w1"] == pytest.approx(toy_metrics.wasserstein1_to_normal(samples))
+    assert record["metrics"]["ks"] == pytest.approx(toy_metrics.ks_to_normal(samples))
 
-    raw = evaluate(f"--workdir={workdir}", "--noema", f"--output={tmp_path}/raw.json")
     assert raw.returncode == 0, raw.stderr
     record = json.loads((tmp_path / "raw.json").read_text())
     assert record["ema"] is False
@@ -118,24 +142,23 @@ def test_a_run_with_a_weight_average_is_measured_through_it(tmp_path):
     assert record["metrics"]["w1"] == pytest.approx(expected)
 
 
-def test_gaussian1d_reports_w1_and_ks(tmp_path):
-    workdir = vector_run(tmp_path / "g", "gaussian1d")
-    result = evaluate(f"--workdir={workdir}", "--num_samples=256")
-    assert result.returncode == 0, result.stderr
-    record = json.loads((workdir / "eval_ckpt-4.json").read_text())
-    samples = independent_samples(workdir, None, 256, 0)  # the run's seed
-    assert record["metrics"]["w1"] == pytest.approx(toy_metrics.wasserstein1_to_normal(samples))
-    assert record["metrics"]["ks"] == pytest.approx(toy_metrics.ks_to_normal(samples))
-
-
 def test_image_run_with_a_classifier_records_the_extractor(tmp_path):
     inputs = keras.Input([28, 28, 1])
     features = keras.layers.Dense(4, name="features")(keras.layers.Flatten()(inputs))
     keras.Model(inputs, keras.layers.Dense(2)(features)).save(tmp_path / "c.keras")
     workdir = tmp_path / "img"
     loop.train(tiny_image(workdir, train_steps=2))
-    result = evaluate(
-        f"--workdir={workdir}", "--num_samples=40", f"--eval_classifier={tmp_path}/c.keras"
+    # Three commands, two at a time. No Inception weights anywhere (KERAS_HOME is empty):
+    # only the second reads a default extractor, the shipped classifier.
+    result, shipped, layer = run_modules(
+        ("dcgan.evaluate", f"--workdir={workdir}", "--num_samples=40")
+        + (f"--eval_classifier={tmp_path}/c.keras",),
+        ("dcgan.evaluate", f"--workdir={workdir}", "--num_samples=40")
+        + (f"--output={tmp_path}/shipped.json",),
+        ("dcgan.evaluate", f"--workdir={workdir}", f"--eval_classifier={tmp_path}/c.keras")
+        + ("--eval_layer=nope",),
+        env={"KERAS_HOME": str(tmp_path / "nokeras")},
+        timeout=30,
     )
     assert result.returncode == 0, result.stderr
     record = json.loads((workdir / "eval_ckpt-2.json").read_text())
@@ -150,52 +173,52 @@ def test_image_run_with_a_classifier_records_the_extractor(tmp_path):
 
     # Without --eval_classifier a glyph run is measured by the shipped classifier:
     # offline, with no Inception weights anywhere.
-    shipped = evaluate(
-        f"--workdir={workdir}",
-        "--num_samples=40",
-        f"--output={tmp_path}/shipped.json",
-        env={"KERAS_HOME": str(tmp_path / "nokeras")},
-    )
     assert shipped.returncode == 0, shipped.stderr
     record = json.loads((tmp_path / "shipped.json").read_text())
     assert record["extractor"] == "glyphs_classifier.keras layer features"
     assert len(record["fake_class_counts"]) == 62
     # A 2-step G's blobs may land in no class the 40 real glyphs show: 0 is possible.
     assert 0 <= record["metrics"]["classes_covered"] <= 1
-    layer = evaluate(
-        f"--workdir={workdir}", f"--eval_classifier={tmp_path}/c.keras", "--eval_layer=nope"
-    )
     assert layer.returncode == 1
     assert "has no layer 'nope'; its layers:" in layer.stderr
 
 
+BAD_INPUT = [
+    ([], 2, "--workdir is required"),
+    (["--workdir={ring}", "--output=m.txt"], 2, "--output=m.txt is invalid; allowed: a path"),
+    (["--workdir={ring}", "--eval_classifier=c.keras"], 2, "--eval_classifier has no effect"),
+    (["--workdir={ring}", "--num_samples=1"], 2, "num_samples"),
+    (["--workdir={image}", "--num_samples=5"], 2, "--num_samples=5 is invalid; allowed: an"),
+    (["--workdir={empty}"], 2, "holds no dcgan run (no config.json)"),
+    (["--workdir={vectors}"], 2, "trained on --dataset=npy_vectors, which has no metrics"),
+    (["--workdir={ring}", "--noema"], 2, "--noema has no effect: --workdir="),
+]
+
+
+def start_bad_input(commands, ring_run):
+    """Each case of ``BAD_INPUT`` in a folder of its own, with the runs it names."""
+    for index, (args, _, _) in enumerate(BAD_INPUT):
+        tmp = commands.mkdir(f"bad{index}")
+        vectors = tmp / "vectors"
+        if any("{vectors}" in arg for arg in args):
+            np.save(tmp / "v.npy", np.random.default_rng(0).normal(size=(64, 3)))
+            vector_run(vectors, "npy_vectors", data_file=str(tmp / "v.npy"), train_steps=2)
+        image = tmp / "image"
+        if any("{image}" in arg for arg in args):
+            loop.train(tiny_image(image, train_steps=1))
+        (tmp / "empty").mkdir()
+        filled = [
+            a.format(ring=ring_run, empty=tmp / "empty", vectors=vectors, image=image) for a in args
+        ]
+        commands.submit(f"bad{index}", evaluate, *filled)
+
+
 @pytest.mark.parametrize(
-    "args, status, message",
-    [
-        ([], 2, "--workdir is required"),
-        (["--workdir={ring}", "--output=m.txt"], 2, "--output=m.txt is invalid; allowed: a path"),
-        (["--workdir={ring}", "--eval_classifier=c.keras"], 2, "--eval_classifier has no effect"),
-        (["--workdir={ring}", "--num_samples=1"], 2, "num_samples"),
-        (["--workdir={image}", "--num_samples=5"], 2, "--num_samples=5 is invalid; allowed: an"),
-        (["--workdir={empty}"], 2, "holds no dcgan run (no config.json)"),
-        (["--workdir={vectors}"], 2, "trained on --dataset=npy_vectors, which has no metrics"),
-        (["--workdir={ring}", "--noema"], 2, "--noema has no effect: --workdir="),
-    ],
+    "index", range(len(BAD_INPUT)), ids=[message for _, _, message in BAD_INPUT]
 )
-def test_bad_input_is_one_line(ring_run, tmp_path, args, status, message):
-    vectors = tmp_path / "vectors"
-    if any("{vectors}" in arg for arg in args):
-        np.save(tmp_path / "v.npy", np.random.default_rng(0).normal(size=(64, 3)))
-        vector_run(vectors, "npy_vectors", data_file=str(tmp_path / "v.npy"), train_steps=2)
-    image = tmp_path / "image"
-    if any("{image}" in arg for arg in args):
-        loop.train(tiny_image(image, train_steps=1))
-    (tmp_path / "empty").mkdir()
-    filled = [
-        a.format(ring=ring_run, empty=tmp_path / "empty", vectors=vectors, image=image)
-        for a in args
-    ]
-    result = evaluate(*filled)
+def test_bad_input_is_one_line(commands, index):
+    _, status, message = BAD_INPUT[index]
+    result = commands.result(f"bad{index}")
     assert result.returncode == status, result.stderr
     lines = result.stderr.strip().splitlines()
     assert lines[-1].startswith("dcgan.evaluate: error: ")

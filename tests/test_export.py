@@ -9,28 +9,29 @@ import textwrap
 import numpy as np
 import pytest
 import tensorflow as tf
-from runner import run_module
+from runner import Commands, run_module, run_modules
 
 from dcgan.config import Config
 from dcgan.run import loop, pretrained
 
-# Runs in a fresh interpreter that imports TensorFlow and NumPy only, never dcgan.
+# Runs in a fresh interpreter that imports TensorFlow and NumPy only, never dcgan. Its
+# argument: a JSON list of [export, output key, noise .npy, served .npy, sampled .npy].
 CONSUMER = textwrap.dedent(
     """
+    import json
     import sys
 
     import numpy as np
     import tensorflow as tf
 
-    export, key = sys.argv[1], sys.argv[2]
-    model = tf.saved_model.load(export)
-    noise = np.load(sys.argv[3])
-    served = model.signatures["serving_default"](noise=tf.constant(noise))[key].numpy()
-    sampled = model.signatures["sample"](
-        count=tf.constant(5), seed=tf.constant([3, 4], tf.int64)
-    )[key].numpy()
-    np.save(sys.argv[4], served)
-    np.save(sys.argv[5], sampled)
+    for export, key, noise_file, served_file, sampled_file in json.loads(sys.argv[1]):
+        model = tf.saved_model.load(export)
+        noise = tf.constant(np.load(noise_file))
+        served = model.signatures["serving_default"](noise=noise)[key].numpy()
+        count, seed = tf.constant(5), tf.constant([3, 4], tf.int64)
+        sampled = model.signatures["sample"](count=count, seed=seed)[key].numpy()
+        np.save(served_file, served)
+        np.save(sampled_file, sampled)
     assert not any(name == "dcgan" or name.startswith("dcgan.") for name in sys.modules)
     print("consumer ok")
     """
@@ -38,7 +39,7 @@ CONSUMER = textwrap.dedent(
 
 
 def export(*args):
-    return run_module("dcgan.export", *args)
+    return run_module("dcgan.export", *args, timeout=30)
 
 
 RUNS = {
@@ -67,46 +68,58 @@ RUNS = {
 }
 
 
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """Every kind of ``RUNS`` trained 2 steps and exported by the command, then served by
+    one process without dcgan: {kind: (its folder, what the consumer printed)}."""
+    root = tmp_path_factory.mktemp("export")
+    for kind in sorted(RUNS):
+        loop.train(Config(workdir=str(root / kind / "run"), train_steps=2, **RUNS[kind]))
+    exports = [
+        ("dcgan.export", f"--workdir={root / kind / 'run'}", f"--output={root / kind / 'exported'}")
+        for kind in sorted(RUNS)
+    ]
+    for result in run_modules(*exports, timeout=30):  # two at a time
+        assert result.returncode == 0, result.stderr
+    jobs = []
+    for kind in sorted(RUNS):
+        folder = root / kind
+        shape = pretrained.load_generator(str(folder / "run")).config.latent_shape
+        noise = np.random.default_rng(0).uniform(-1, 1, size=(3, *shape)).astype(np.float32)
+        np.save(folder / "noise.npy", noise)
+        key = "images" if kind == "image" else "samples"
+        names = ("exported", "noise.npy", "served.npy", "sampled.npy")
+        jobs.append([str(folder / names[0]), key, *(str(folder / name) for name in names[1:])])
+    consumer = subprocess.run(
+        [sys.executable, "-c", CONSUMER, json.dumps(jobs)],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=30,
+    )
+    assert consumer.returncode == 0, consumer.stderr[-2000:]
+    return {kind: (root / kind, consumer.stdout) for kind in sorted(RUNS)}
+
+
 @pytest.mark.parametrize("kind", sorted(RUNS))
-def test_saved_model_serves_g_in_a_process_without_dcgan(kind, tmp_path):
-    workdir = tmp_path / "run"
-    loop.train(Config(workdir=str(workdir), train_steps=2, **RUNS[kind]))
-    output = tmp_path / "exported"
-    result = export(f"--workdir={workdir}", f"--output={output}")
-    assert result.returncode == 0, result.stderr
+def test_saved_model_serves_g_in_a_process_without_dcgan(kind, served):
+    folder, consumer_stdout = served[kind]
+    assert "consumer ok" in consumer_stdout
+    output = folder / "exported"
     described = json.loads((output / "dcgan_noise.json").read_text())
     key = "images" if kind == "image" else "samples"
     assert described["output"] == key and described["noise_distribution"] == "uniform"
 
-    run = pretrained.load_generator(str(workdir))
+    run = pretrained.load_generator(str(folder / "run"))
     shape = run.config.latent_shape
-    noise = np.random.default_rng(0).uniform(-1, 1, size=(3, *shape)).astype(np.float32)
-    np.save(tmp_path / "noise.npy", noise)
-    consumer = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            CONSUMER,
-            str(output),
-            key,
-            str(tmp_path / "noise.npy"),
-            str(tmp_path / "served.npy"),
-            str(tmp_path / "sampled.npy"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=300,
-    )
-    assert consumer.returncode == 0, consumer.stderr[-2000:]
-    assert "consumer ok" in consumer.stdout
-
-    served = np.load(tmp_path / "served.npy")
+    noise = np.load(folder / "noise.npy")
+    assert noise.shape == (3, *shape)
+    served = np.load(folder / "served.npy")
     np.testing.assert_allclose(served, run.generator(noise, training=False), atol=1e-5)
     scale = run.config.noise_scale
     drawn = tf.random.stateless_uniform([5, *shape], seed=[3, 4], minval=-scale, maxval=scale)
     np.testing.assert_allclose(
-        np.load(tmp_path / "sampled.npy"), run.generator(drawn, training=False), atol=1e-5
+        np.load(folder / "sampled.npy"), run.generator(drawn, training=False), atol=1e-5
     )
     if kind == "image":
         assert served.shape == (3, 32, 32, 1)
@@ -115,18 +128,31 @@ def test_saved_model_serves_g_in_a_process_without_dcgan(kind, tmp_path):
         assert served.shape == (3, 1)
 
 
-@pytest.mark.parametrize(
-    "args, status, message",
-    [
-        (["--output={tmp}/e"], 2, "--workdir is required"),
-        (["--workdir={tmp}"], 2, "--output is required"),
-        (["--workdir={tmp}", "--output={tmp}"], 2, "exists; give a new directory"),
-        (["--workdir={tmp}", "--output={tmp}/e"], 2, "holds no dcgan run"),
-    ],
-)
-def test_errors(tmp_path, args, status, message):
-    result = export(*[a.format(tmp=tmp_path) for a in args])
+ERRORS = [
+    (["--output={tmp}/e"], 2, "--workdir is required"),
+    (["--workdir={tmp}"], 2, "--output is required"),
+    (["--workdir={tmp}", "--output={tmp}"], 2, "exists; give a new directory"),
+    (["--workdir={tmp}", "--output={tmp}/e"], 2, "holds no dcgan run"),
+]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def commands(tmp_path_factory):
+    """The ``ERRORS`` commands, submitted before the first test and run two at a time in
+    the background (``runner.Commands``) while the exported runs train."""
+    commands = Commands(tmp_path_factory)
+    for index, (args, _, _) in enumerate(ERRORS):
+        tmp = commands.mkdir(f"error{index}")
+        commands.submit(f"error{index}", export, *[a.format(tmp=tmp) for a in args])
+    yield commands
+    commands.close()
+
+
+@pytest.mark.parametrize("index", range(len(ERRORS)), ids=[message for *_, message in ERRORS])
+def test_errors(commands, index):
+    _, status, message = ERRORS[index]
+    result = commands.result(f"error{index}")
     assert result.returncode == status, result.stderr
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("dcgan.export: error: ") and message in last
-    assert not os.path.exists(tmp_path / "e")
+    assert not os.path.exists(commands.folder(f"error{index}") / "e")

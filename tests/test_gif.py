@@ -3,7 +3,7 @@
 import imageio.v3 as iio
 import numpy as np
 import pytest
-from runner import run_module
+from runner import Commands, run_module
 
 from dcgan.config import Config
 from dcgan.io import images
@@ -11,7 +11,20 @@ from dcgan.run import loop
 
 
 def gif(*args):
-    return run_module("dcgan.gif", *args)
+    return run_module("dcgan.gif", *args, timeout=30)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def commands(tmp_path_factory):
+    """The commands that need no run of this process, submitted before the first test and
+    run two at a time in the background (``runner.Commands``) while a run trains here."""
+    commands = Commands(tmp_path_factory)
+    start_hand_written(commands)
+    for index, (args, _, _) in enumerate(ERRORS):
+        tmp = commands.mkdir(f"error{index}")
+        commands.submit(f"error{index}", gif, *[a.format(tmp=tmp) for a in args])
+    yield commands
+    commands.close()
 
 
 def test_grids_of_a_run_in_step_order(tmp_path):
@@ -44,15 +57,20 @@ def test_grids_of_a_run_in_step_order(tmp_path):
         np.testing.assert_array_equal(frame[..., 0], grid)
 
 
-def test_frames_follow_step_numbers_not_names(tmp_path):
+def start_hand_written(commands):
+    tmp_path = commands.mkdir("hand-written")
     samples = tmp_path / "run" / "samples"
     samples.mkdir(parents=True)
     # Written by hand with unpadded names: by name, step_10 would sort before step_9.
     for step, level in ((9, 50), (10, 200), (100, 120)):
         images.write_png(str(samples / f"step_{step}.png"), np.full((4, 4, 1), level, np.uint8))
     (samples / "notes.txt").write_text("not a grid")
-    output = tmp_path / "p.gif"
-    result = gif(f"--workdir={tmp_path / 'run'}", f"--output={output}", "--hold_last=2")
+    output = f"--output={tmp_path / 'p.gif'}"
+    commands.submit("hand-written", gif, f"--workdir={tmp_path / 'run'}", output, "--hold_last=2")
+
+
+def test_frames_follow_step_numbers_not_names(commands):
+    output, result = commands.folder("hand-written") / "p.gif", commands.result("hand-written")
     assert result.returncode == 0, result.stderr
     frames = iio.imread(output)
     # The GIF writer merges the held copies of the last grid into one longer frame.
@@ -61,16 +79,17 @@ def test_frames_follow_step_numbers_not_names(tmp_path):
     assert durations == [200, 200, 600]
 
 
-@pytest.mark.parametrize(
-    "args, status, message",
-    [
-        ([], 2, "--workdir is required"),
-        (["--workdir={tmp}", "--output={tmp}/x.png"], 2, "allowed: a path ending in .gif"),
-        (["--workdir={tmp}"], 1, "no step_<step>.png sample grids in"),
-    ],
-)
-def test_errors(tmp_path, args, status, message):
-    result = gif(*[a.format(tmp=tmp_path) for a in args])
+ERRORS = [
+    ([], 2, "--workdir is required"),
+    (["--workdir={tmp}", "--output={tmp}/x.png"], 2, "allowed: a path ending in .gif"),
+    (["--workdir={tmp}"], 1, "no step_<step>.png sample grids in"),
+]
+
+
+@pytest.mark.parametrize("index", range(len(ERRORS)), ids=[message for *_, message in ERRORS])
+def test_errors(commands, index):
+    _, status, message = ERRORS[index]
+    result = commands.result(f"error{index}")
     assert result.returncode == status, result.stderr
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("dcgan.gif: error: ") and message in last

@@ -3,14 +3,14 @@
 import imageio.v3 as iio
 import numpy as np
 import pytest
-from runner import run_module
+from runner import Commands, run_module
 
 from dcgan.config import Config
 from dcgan.run import loop
 
 
 def interpolate(*args):
-    return run_module("dcgan.interpolate", *args)
+    return run_module("dcgan.interpolate", *args, timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -39,16 +39,50 @@ def s1_run(tmp_path_factory):
     return workdir
 
 
-def test_grid_rows_and_gif_frames(s1_run, tmp_path):
-    output = tmp_path / "interp.png"
-    result = interpolate(f"--workdir={s1_run}", f"--output={output}", "--rows=3", "--steps=5")
-    assert result.returncode == 0, result.stderr
+# Four runs of the command, 3 rows of 5 images each: "a" and "b" with the default seed
+# and slerp, "c" with seed 1, "linear" with --method=linear.
+GRIDS = {"a": [], "b": [], "c": ["--seed=1"], "linear": ["--method=linear"]}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def commands(tmp_path_factory, s1_run):
+    """The commands on ``s1_run`` (``GRIDS``, ``ERRORS``), submitted before the first test
+    and run two at a time in the background (``runner.Commands``)."""
+    commands = Commands(tmp_path_factory)
+    folder = commands.mkdir("grids")
+    for name, args in GRIDS.items():
+        output = f"--output={folder / name}.png"
+        commands.submit(
+            name, interpolate, f"--workdir={s1_run}", output, "--rows=3", "--steps=5", *args
+        )
+    for index, (args, _, _) in enumerate(ERRORS):
+        tmp = commands.mkdir(f"error{index}")
+        commands.submit(
+            f"error{index}", interpolate, *[a.format(run=s1_run, tmp=tmp) for a in args]
+        )
+    yield commands
+    commands.close()
+
+
+@pytest.fixture(scope="module")
+def grids(commands):
+    """{name: (result, PNG path)} of the ``GRIDS`` runs."""
+    found = {}
+    for name in GRIDS:
+        result = commands.result(name)
+        assert result.returncode == 0, result.stderr
+        found[name] = (result, commands.folder("grids") / f"{name}.png")
+    return found
+
+
+def test_grid_rows_and_gif_frames(grids):
+    result, output = grids["a"]
     assert "wrote 3 slerp interpolations of 5 images" in result.stdout
     grid = iio.imread(output)
     assert grid.shape == (3 * 34 + 2, 5 * 34 + 2)  # 3 rows of 5 images of 32 px, 2 px apart
     # Forth (5 positions) and back without repeating the ends: 5 + 3 frames of the
     # 3 pairs, tiled 2 x 2.
-    frames = iio.imread(tmp_path / "interp.gif")
+    frames = iio.imread(output.with_suffix(".gif"))
     assert frames.shape == (8, 2 * 34 + 2, 2 * 34 + 2, 3)
     # Frame 1 shows the second image of every row: row 1's sits in the GIF's top-right
     # cell and in the PNG's second row, second column.
@@ -56,51 +90,39 @@ def test_grid_rows_and_gif_frames(s1_run, tmp_path):
     np.testing.assert_array_equal(frames[7], frames[1])  # on the way back
 
 
-def test_same_seed_same_grid_other_seed_other_grid(s1_run, tmp_path):
-    paths = []
-    for name, seed in (("a", 0), ("b", 0), ("c", 1)):
-        paths.append(tmp_path / f"{name}.png")
-        result = interpolate(
-            f"--workdir={s1_run}", f"--output={paths[-1]}", "--rows=2", f"--seed={seed}"
-        )
-        assert result.returncode == 0, result.stderr
-    a, b, c = (iio.imread(p) for p in paths)
+def test_same_seed_same_grid_other_seed_other_grid(grids):
+    a, b, c = (iio.imread(grids[name][1]) for name in "abc")
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
 
 
-def test_linear_paths_differ_from_slerp_inside_but_share_the_ends(s1_run, tmp_path):
-    grids = {}
-    for method in ("slerp", "linear"):
-        output = tmp_path / f"{method}.png"
-        result = interpolate(
-            f"--workdir={s1_run}", f"--output={output}", "--rows=1", f"--method={method}"
-        )
-        assert result.returncode == 0, result.stderr
-        assert f"wrote 1 {method} interpolations" in result.stdout
-        grids[method] = iio.imread(output)  # 1 row of 10 images of 32 px
-    ends = np.s_[:, list(range(0, 36)) + list(range(9 * 34, 10 * 34 + 2))]
-    np.testing.assert_array_equal(grids["slerp"][ends], grids["linear"][ends])
-    assert not np.array_equal(grids["slerp"], grids["linear"])
+def test_linear_paths_differ_from_slerp_inside_but_share_the_ends(grids):
+    slerp, linear = (iio.imread(grids[name][1]) for name in ("a", "linear"))
+    assert "wrote 3 linear interpolations" in grids["linear"][0].stdout
+    # Each row: 5 images of 32 px; the first and the last column are the pair's ends.
+    ends = np.s_[:, list(range(0, 36)) + list(range(4 * 34, 5 * 34 + 2))]
+    np.testing.assert_array_equal(slerp[ends], linear[ends])
+    assert not np.array_equal(slerp, linear)
 
 
-@pytest.mark.parametrize(
-    "args, status, message",
-    [
-        (["--output={tmp}/x.png"], 2, "--workdir is required"),
-        (["--workdir={run}", "--output={tmp}/x.gif"], 2, "allowed: a path ending in .png"),
-        (["--workdir={run}", "--output=/no/such/x.png"], 2, "directory /no/such does not"),
-        (["--workdir={tmp}", "--output={tmp}/x.png"], 2, "holds no dcgan run"),
-        (["--workdir={run}", "--steps=1", "--output={tmp}/x.png"], 2, "--steps"),
-        (
-            ["--workdir={run}", "--checkpoint={run}/checkpoints/ckpt-7", "--output={tmp}/x.png"],
-            1,
-            "no checkpoint at",
-        ),
-    ],
-)
-def test_errors(s1_run, tmp_path, args, status, message):
-    result = interpolate(*[a.format(run=s1_run, tmp=tmp_path) for a in args])
+ERRORS = [
+    (["--output={tmp}/x.png"], 2, "--workdir is required"),
+    (["--workdir={run}", "--output={tmp}/x.gif"], 2, "allowed: a path ending in .png"),
+    (["--workdir={run}", "--output=/no/such/x.png"], 2, "directory /no/such does not"),
+    (["--workdir={tmp}", "--output={tmp}/x.png"], 2, "holds no dcgan run"),
+    (["--workdir={run}", "--steps=1", "--output={tmp}/x.png"], 2, "--steps"),
+    (
+        ["--workdir={run}", "--checkpoint={run}/checkpoints/ckpt-7", "--output={tmp}/x.png"],
+        1,
+        "no checkpoint at",
+    ),
+]
+
+
+@pytest.mark.parametrize("index", range(len(ERRORS)), ids=[message for *_, message in ERRORS])
+def test_errors(commands, index):
+    _, status, message = ERRORS[index]
+    result = commands.result(f"error{index}")
     assert result.returncode == status, result.stderr
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("dcgan.interpolate: error: ") and message in last

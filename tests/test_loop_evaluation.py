@@ -3,7 +3,6 @@
 import dataclasses
 import json
 import os
-import subprocess
 import sys
 import textwrap
 
@@ -12,14 +11,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from configs import tiny_image, tiny_vector
+from runner import Background
 
 from dcgan.evaluation import choices as eval_choices
 from dcgan.evaluation.features import EvaluationError
 from dcgan.run import builder, loop, pretrained
 from dcgan.run.prepare import prepare
 from dcgan.run.workdir import CheckpointError, Workdir
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def tiny_ring(workdir, **overrides):
@@ -305,13 +303,19 @@ EVALUATION_DOES_NOT_CHANGE_TRAINING = textwrap.dedent("""
 """)
 
 
-def test_evaluating_decaying_and_averaging_keep_resume_bit_exact(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-c", EVALUATION_DOES_NOT_CHANGE_TRAINING, str(tmp_path)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=600,
+@pytest.fixture(scope="module", autouse=True)
+def exact_resume_child(tmp_path_factory):
+    """``EVALUATION_DOES_NOT_CHANGE_TRAINING`` in a child process, started before the
+    first test of this module: it trains while the other tests run (its test is last)."""
+    root = str(tmp_path_factory.mktemp("exact"))
+    child = Background(
+        [sys.executable, "-c", EVALUATION_DOES_NOT_CHANGE_TRAINING, root], timeout=60
     )
+    yield child
+    child.kill()
+
+
+def test_evaluating_decaying_and_averaging_keep_resume_bit_exact(exact_resume_child):
+    result = exact_resume_child.result()
     assert result.returncode == 0, result.stderr[-2000:]
     assert "IDENTICAL" in result.stdout, result.stdout[-500:]

@@ -3,7 +3,6 @@
 import json
 import os
 import signal
-import subprocess
 import sys
 import textwrap
 import time
@@ -12,12 +11,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from configs import tiny_image
+from runner import Background, start_module
 
 from dcgan import data
 from dcgan.run import loop
 from dcgan.run.workdir import CheckpointError
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def tiny(workdir, **overrides):
@@ -31,7 +29,9 @@ def tiny(workdir, **overrides):
     return tiny_image(workdir, **{**values, **overrides})
 
 
-# Run in a child process: op determinism is process-wide and cannot be turned off.
+# Run in child processes: op determinism is process-wide and cannot be turned off. Each
+# case trains straight to step 6, and to 3 then resumed to 6; a child prints
+# {case: "IDENTICAL" or "DIFFERENT k of n"} as JSON for the cases it is given.
 EXACT_RESUME = textwrap.dedent("""
     import json, sys, numpy as np
     from dcgan.run import loop
@@ -47,72 +47,70 @@ EXACT_RESUME = textwrap.dedent("""
                 + trainer.discriminator.weights + trainer.g_optimizer.variables
                 + trainer.d_optimizer.variables + [trainer.noise_rng.state]]
 
-    root, options = sys.argv[1], json.loads(sys.argv[2])
-    straight = run(f"{root}/straight", 6, options)
-    run(f"{root}/resumed", 3, options)
-    resumed = run(f"{root}/resumed", 6, options)
-    same = [np.array_equal(a, b) for a, b in zip(straight, resumed, strict=True)]
-    print("IDENTICAL" if all(same) else f"DIFFERENT {same.count(False)} of {len(same)}")
+    root, cases = sys.argv[1], json.loads(sys.argv[2])
+    verdicts = {}
+    for name, options in cases.items():
+        straight = run(f"{root}/{name}/straight", 6, options)
+        run(f"{root}/{name}/resumed", 3, options)
+        resumed = run(f"{root}/{name}/resumed", 6, options)
+        same = [np.array_equal(a, b) for a, b in zip(straight, resumed, strict=True)]
+        differing = same.count(False)
+        verdicts[name] = f"DIFFERENT {differing} of {len(same)}" if differing else "IDENTICAL"
+    print(json.dumps(verdicts))
 """)
+EXACT_RESUME_CASES = {
+    "dcgan": {"loss": "dcgan"},
+    "wgan": {"loss": "wgan"},
+    "wgan-gp": {"loss": "wgan-gp", "d_norm": "layer"},
+    # Every new option, in three runs: D's power-iteration vectors, the augmentation
+    # draws and the lazy penalty's schedule (12 D updates, resumed after 6) must all
+    # come back.
+    "hinge-sn-augment-pack": {
+        "loss": "hinge",
+        "spectral_norm": True,
+        "d_norm": "none",
+        "diff_augment": ["color", "translation", "cutout"],
+        "pack": 2,
+    },
+    "ragan-lazy-r1": {"loss": "ragan", "penalty": "r1", "penalty_every": 3, "d_norm": "none"},
+    "lsgan-lp-pack": {"loss": "lsgan", "penalty": "lp", "d_norm": "layer", "pack": 2},
+}
 
 
-@pytest.mark.parametrize(
-    "options",
-    [
-        {"loss": "dcgan"},
-        {"loss": "wgan"},
-        {"loss": "wgan-gp", "d_norm": "layer"},
-        # Every new option, in three runs: D's power-iteration vectors, the augmentation
-        # draws and the lazy penalty's schedule (12 D updates, resumed after 6) must all
-        # come back.
-        {
-            "loss": "hinge",
-            "spectral_norm": True,
-            "d_norm": "none",
-            "diff_augment": ["color", "translation", "cutout"],
-            "pack": 2,
-        },
-        {"loss": "ragan", "penalty": "r1", "penalty_every": 3, "d_norm": "none"},
-        {"loss": "lsgan", "penalty": "lp", "d_norm": "layer", "pack": 2},
-    ],
-    ids=["dcgan", "wgan", "wgan-gp", "hinge-sn-augment-pack", "ragan-lazy-r1", "lsgan-lp-pack"],
-)
-def test_stop_and_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path, options):
-    result = subprocess.run(
-        [sys.executable, "-c", EXACT_RESUME, str(tmp_path), json.dumps(options)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "IDENTICAL" in result.stdout, result.stdout[-500:]
+@pytest.fixture(scope="module", autouse=True)
+def exact_resume_children(tmp_path_factory):
+    """Two deterministic children, half of ``EXACT_RESUME_CASES`` each, started before the
+    first test of this module: they train while the other tests run (their tests come
+    last)."""
+    names = list(EXACT_RESUME_CASES)
+    children = []
+    for half in (names[::2], names[1::2]):
+        cases = {name: EXACT_RESUME_CASES[name] for name in half}
+        root = str(tmp_path_factory.mktemp("exact"))
+        argv = [sys.executable, "-c", EXACT_RESUME, root, json.dumps(cases)]
+        children.append(Background(argv, timeout=150))
+    yield children
+    for child in children:
+        child.kill()
 
 
 def start_training(workdir, *flags):
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-u",
-            "-m",
-            "dcgan.train",
-            f"--workdir={workdir}",
-            "--train_steps=100000",
-            "--log_every=1",
-            "--checkpoint_every=1000",
-            *flags,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
+    """``python -m dcgan.train`` to a step it never reaches; killed after 60 s."""
+    return start_module(
+        "dcgan.train",
+        f"--workdir={workdir}",
+        "--train_steps=100000",
+        "--log_every=1",
+        "--checkpoint_every=1000",
+        *flags,
+        timeout=60,
     )
 
 
 def wait_for_step(process, step):
     """Reads stdout until the log line of ``step``; returns what was read."""
     lines = []
-    deadline = time.monotonic() + 240
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         line = process.stdout.readline()
         if not line:
@@ -137,7 +135,7 @@ def test_a_signal_finishes_the_step_saves_and_exits_0(tmp_path, sig):
     )
     wait_for_step(process, 3)
     process.send_signal(sig)
-    out, err = process.communicate(timeout=240)
+    out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err[-2000:]
     stopped = [line for line in out.splitlines() if line.startswith(f"stopped by {sig.name}")]
     assert len(stopped) == 1, out[-1000:]
@@ -161,7 +159,7 @@ def test_a_second_signal_aborts_without_saving(tmp_path):
     # Two different signals: identical pending signals may be merged into one.
     process.send_signal(signal.SIGTERM)
     process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=240)
+    _, err = process.communicate(timeout=30)
     # Python runs pending handlers in signal-number order, not in the order sent.
     assert process.returncode in (128 + signal.SIGINT, 128 + signal.SIGTERM), err[-2000:]
     assert "second signal (" in err and "): aborting without saving" in err
@@ -220,3 +218,19 @@ def test_a_failed_save_is_an_error_and_earlier_checkpoints_stay(tmp_path, monkey
     checkpoints = tmp_path / "checkpoints"
     assert tf.train.latest_checkpoint(str(checkpoints)).endswith("ckpt-2")
     assert os.path.exists(f"{checkpoints}/ckpt-2.index")
+
+
+@pytest.fixture(scope="module")
+def exact_resume_verdicts(exact_resume_children):
+    """The children's verdicts, {case: "IDENTICAL" or "DIFFERENT k of n"}."""
+    verdicts = {}
+    for child in exact_resume_children:
+        result = child.result()
+        assert result.returncode == 0, result.stderr[-2000:]
+        verdicts.update(json.loads(result.stdout.strip().splitlines()[-1]))
+    return verdicts
+
+
+@pytest.mark.parametrize("case", EXACT_RESUME_CASES)
+def test_stop_and_resume_is_bit_identical_to_an_uninterrupted_run(exact_resume_verdicts, case):
+    assert exact_resume_verdicts[case] == "IDENTICAL"

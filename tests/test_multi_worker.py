@@ -1,20 +1,23 @@
 """MultiWorkerMirroredStrategy with two worker processes on 127.0.0.1 (each with a hard
-timeout): both train, only the chief's workdir remains, a one-device ``dcgan.sample``
-reads it, and SIGTERM to one worker stops both at one step, with a checkpoint."""
+timeout): both train, only the chief's workdir remains, a one-device program (the test's
+own, as ``dcgan.sample`` does) reads it, and SIGTERM to one worker stops both at one step,
+with a checkpoint."""
 
 import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 
+import numpy as np
+import pytest
 from configs import tiny_vector
-from runner import ROOT, program_stderr, run_module
+from runner import Background, program_stderr, start_module
 
-from dcgan.run import loop
+from dcgan.evaluation import evaluator
+from dcgan.run import builder, loop, pretrained
 
-TIMEOUT = 180  # seconds for any one worker process
+TIMEOUT = 60  # seconds for any one worker process
 TINY = [
     "--dataset=ring2d",
     "--latent_dim=4",
@@ -37,20 +40,16 @@ def free_ports(count):
 
 
 def start_workers(workdir, scratch, *flags):
-    """Starts two ``dcgan.train`` workers; their temporary folders go under ``scratch``."""
+    """Starts two ``dcgan.train`` workers; their temporary folders go under ``scratch``.
+    Each is killed ``TIMEOUT`` seconds after its start."""
     addresses = [f"127.0.0.1:{port}" for port in free_ports(2)]
     workers = []
     for index in range(2):
         tf_config = {"cluster": {"worker": addresses}, "task": {"type": "worker", "index": index}}
         env = {**os.environ, "TF_CONFIG": json.dumps(tf_config), "TMPDIR": str(scratch)}
         workers.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "dcgan.train", f"--workdir={workdir}", *TINY, *flags],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
+            start_module(
+                "dcgan.train", f"--workdir={workdir}", *TINY, *flags, timeout=TIMEOUT, env=env
             )
         )
     return workers
@@ -80,12 +79,14 @@ def test_two_workers_train_and_only_the_chiefs_workdir_remains(tmp_path):
     assert (workdir / "checkpoints" / "ckpt-4.index").exists()
     assert (workdir / "config.json").exists()
     assert list(scratch.iterdir()) == []  # the other worker's folder is gone
-    # The chief's checkpoint restores in a one-device program.
-    sample = run_module(
-        "dcgan.sample", f"--workdir={workdir}", "--num_samples=10", f"--output={tmp_path}/s.npy"
+    # The chief's checkpoint restores in a one-device program (this one), as dcgan.sample
+    # restores it.
+    restored = pretrained.load_generator(str(workdir))
+    assert restored.checkpoint.endswith("ckpt-4")
+    samples = evaluator.generate(
+        restored.generator, builder.build_noise(restored.config), num_samples=10, seed=0
     )
-    assert sample.returncode == 0, sample.stderr
-    assert (tmp_path / "s.npy").exists()
+    assert samples.shape == (10, 2) and np.isfinite(samples).all()
     # Its checkpoint holds no data position (each worker read its own shard): a
     # one-device run resumes the networks and restarts the data in a seeded order.
     resumed = loop.train(tiny_vector(workdir, train_steps=6, log_every=1))
@@ -124,15 +125,24 @@ def test_sigterm_to_one_worker_stops_both_at_one_step_and_a_restart_resumes(tmp_
     assert list(scratch.iterdir()) == []
 
 
-def test_malformed_tf_config_exits_with_one_line_and_writes_nothing(tmp_path):
-    result = run_module(
-        "dcgan.train",
-        f"--workdir={tmp_path / 'run'}",
-        *TINY,
-        "--train_steps=2",
-        env={"TF_CONFIG": '{"cluster": {"worker": ["127.0.0.1:1"]}, "task": {"type": "worker"'},
-        timeout=TIMEOUT,
-    )
+@pytest.fixture(scope="module", autouse=True)
+def malformed(tmp_path_factory):
+    """One ``dcgan.train`` under a TF_CONFIG that is not JSON, started in the background
+    before the first test of this module (its test is last): (the command, its folder)."""
+    tmp_path = tmp_path_factory.mktemp("malformed")
+    env = {
+        **os.environ,
+        "TF_CONFIG": '{"cluster": {"worker": ["127.0.0.1:1"]}, "task": {"type": "worker"',
+    }
+    argv = [sys.executable, "-m", "dcgan.train", f"--workdir={tmp_path / 'run'}", *TINY]
+    command = Background([*argv, "--train_steps=2"], timeout=TIMEOUT, env=env)
+    yield command, tmp_path
+    command.kill()
+
+
+def test_malformed_tf_config_exits_with_one_line_and_writes_nothing(malformed):
+    command, tmp_path = malformed
+    result = command.result()
     assert result.returncode == 2
     # TensorFlow's own "WARNING: All log messages before absl::InitializeLog()" aside.
     (line,) = [line for line in program_stderr(result) if not line.startswith("WARNING: All")]

@@ -5,14 +5,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from configs import tiny_image
-from runner import run_module
+from runner import Commands, run_module, run_modules
 
 from dcgan.config import Config
 from dcgan.run import loop, pretrained
 
 
 def sample(*args):
-    return run_module("dcgan.sample", *args)
+    return run_module("dcgan.sample", *args, timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -22,39 +22,62 @@ def image_run(tmp_path_factory):
     return workdir
 
 
-def test_png_grid_and_npy_samples(image_run, tmp_path):
-    png = sample(f"--workdir={image_run}", "--num_samples=10", f"--output={tmp_path}/g.png")
+@pytest.fixture(scope="module", autouse=True)
+def commands(tmp_path_factory, image_run):
+    """The commands on ``image_run``, submitted before the first test and run two at a
+    time in the background (``runner.Commands``); each test reads its own."""
+    commands = Commands(tmp_path_factory)
+    # The latest checkpoint with the default --seed: a 10-image grid and 300 samples.
+    latest = commands.mkdir("latest")
+    run = f"--workdir={image_run}"
+    commands.submit("png", sample, run, "--num_samples=10", f"--output={latest}/g.png")
+    commands.submit("npy", sample, run, "--num_samples=300", f"--output={latest}/s.npy")
+    chosen = commands.mkdir("chosen")
+    for step in (2, 4):
+        checkpoint = f"--checkpoint={image_run}/checkpoints/ckpt-{step}"
+        output = f"--output={chosen}/s{step}.npy"
+        commands.submit(f"ckpt-{step}", sample, run, checkpoint, "--num_samples=300", output)
+    for index, (args, _, _) in enumerate(ERRORS):
+        tmp = commands.mkdir(f"error{index}")
+        commands.submit(f"error{index}", sample, *[a.format(run=image_run, tmp=tmp) for a in args])
+    yield commands
+    commands.close()
+
+
+@pytest.fixture(scope="module")
+def latest_samples(commands):
+    """The 300 samples of the latest checkpoint."""
+    npy = commands.result("npy")
+    assert npy.returncode == 0, npy.stderr
+    assert "ckpt-4" in npy.stdout
+    return np.load(commands.folder("latest") / "s.npy")
+
+
+def test_png_grid(commands):
+    png = commands.result("png")
     assert png.returncode == 0, png.stderr
     assert "ckpt-4" in png.stdout
     # 10 images of 28 px: 4 columns x 3 rows, 2 px padding around each.
-    assert iio.imread(tmp_path / "g.png").shape == (3 * 30 + 2, 4 * 30 + 2)
+    assert iio.imread(commands.folder("latest") / "g.png").shape == (3 * 30 + 2, 4 * 30 + 2)
 
-    npy = sample(f"--workdir={image_run}", "--num_samples=300", f"--output={tmp_path}/s.npy")
-    assert npy.returncode == 0, npy.stderr
-    samples = np.load(tmp_path / "s.npy")
+
+def test_npy_samples(latest_samples):
+    samples = latest_samples
     assert samples.shape == (300, 28, 28, 1) and samples.dtype == np.float32
     assert samples.min() >= -1.0 and samples.max() <= 1.0
     # Chunked generation must not repeat noise: the 256th sample differs from the 0th.
     assert not np.array_equal(samples[0], samples[256])
 
-    again = sample(f"--workdir={image_run}", "--num_samples=300", f"--output={tmp_path}/t.npy")
-    assert again.returncode == 0, again.stderr
-    np.testing.assert_array_equal(np.load(tmp_path / "t.npy"), samples)  # same --seed
 
-
-def test_an_older_checkpoint_can_be_chosen(image_run, tmp_path):
+def test_a_checkpoint_can_be_chosen(commands, latest_samples):
     paths = {}
     for step in (2, 4):
-        output = tmp_path / f"s{step}.npy"
-        checkpoint = image_run / "checkpoints" / f"ckpt-{step}"
-        result = sample(
-            f"--workdir={image_run}",
-            f"--checkpoint={checkpoint}",
-            "--num_samples=4",
-            f"--output={output}",
-        )
+        result = commands.result(f"ckpt-{step}")
         assert result.returncode == 0, result.stderr
-        paths[step] = np.load(output)
+        assert f"ckpt-{step}" in result.stdout
+        paths[step] = np.load(commands.folder("chosen") / f"s{step}.npy")
+    # ckpt-4 is the latest: the same --seed gives the same samples again.
+    np.testing.assert_array_equal(paths[4], latest_samples)
     assert not np.array_equal(paths[2], paths[4])
 
 
@@ -71,36 +94,39 @@ def test_vector_run_writes_npy_and_refuses_png(tmp_path):
             train_steps=2,
         )
     )
-    result = sample(f"--workdir={workdir}", "--num_samples=50", f"--output={tmp_path}/r.npy")
+    result, refused = run_modules(
+        ("dcgan.sample", f"--workdir={workdir}", "--num_samples=50", f"--output={tmp_path}/r.npy"),
+        ("dcgan.sample", f"--workdir={workdir}", f"--output={tmp_path}/r.png"),
+        timeout=30,
+    )
     assert result.returncode == 0, result.stderr
     assert np.load(tmp_path / "r.npy").shape == (50, 2)
-    refused = sample(f"--workdir={workdir}", f"--output={tmp_path}/r.png")
     assert refused.returncode == 2
     assert "holds vectors, not images; write .npy" in refused.stderr.strip().splitlines()[-1]
 
 
-@pytest.mark.parametrize(
-    "args, status, message",
-    [
-        (["--output=x.png"], 2, "--workdir is required"),
-        (
-            ["--workdir={run}", "--output=x.gif"],
-            2,
-            "--output=x.gif is invalid; allowed: a path ending in .png or .npy",
-        ),
-        (["--workdir={run}", "--output=/no/such/dir/x.png"], 2, "directory /no/such/dir"),
-        (["--workdir={tmp}", "--output={tmp}/x.png"], 2, "holds no dcgan run (no config.json)"),
-        (
-            ["--workdir={run}", "--checkpoint={run}/checkpoints/ckpt-9", "--output={tmp}/x.png"],
-            1,
-            "no checkpoint at",
-        ),
-        (["--workdir={run}", "--num_samples=0", "--output={tmp}/x.png"], 2, "--num_samples"),
-    ],
-)
-def test_errors(image_run, tmp_path, args, status, message):
-    args = [a.format(run=image_run, tmp=tmp_path) for a in args]
-    result = sample(*args)
+ERRORS = [
+    (["--output=x.png"], 2, "--workdir is required"),
+    (
+        ["--workdir={run}", "--output=x.gif"],
+        2,
+        "--output=x.gif is invalid; allowed: a path ending in .png or .npy",
+    ),
+    (["--workdir={run}", "--output=/no/such/dir/x.png"], 2, "directory /no/such/dir"),
+    (["--workdir={tmp}", "--output={tmp}/x.png"], 2, "holds no dcgan run (no config.json)"),
+    (
+        ["--workdir={run}", "--checkpoint={run}/checkpoints/ckpt-9", "--output={tmp}/x.png"],
+        1,
+        "no checkpoint at",
+    ),
+    (["--workdir={run}", "--num_samples=0", "--output={tmp}/x.png"], 2, "--num_samples"),
+]
+
+
+@pytest.mark.parametrize("index", range(len(ERRORS)), ids=[message for *_, message in ERRORS])
+def test_errors(commands, index):
+    _, status, message = ERRORS[index]
+    result = commands.result(f"error{index}")
     assert result.returncode == status, result.stderr
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("dcgan.sample: error: ") and message in last

@@ -3,63 +3,71 @@
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
-from runner import program_stderr, run_module
+from configs import from_flags
+from runner import Commands, program_stderr, run_module
 
 from dcgan import config as config_lib
 from dcgan.config import fields as config_fields
+from dcgan.run import loop
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QUICKSTART = os.path.join(ROOT, "experiments", "quickstart.flags")
 
 
-def test_quickstart_trains_30_steps_then_resumes_to_40(tmp_path, read_summaries):
-    workdir = str(tmp_path / "quick")
-    few = "--eval_samples=200"  # the quickstart measures itself, on 5,000 samples
-    first = run_module(
-        "dcgan.train", f"--flagfile={QUICKSTART}", f"--workdir={workdir}", "--train_steps=30", few
-    )
-    assert first.returncode == 0, first.stderr
-    assert "step 30/30 d_loss=" in first.stdout
-    summaries = read_summaries(workdir)
-    assert {
-        "loss/d_loss_real",
-        "loss/d_loss_fake",
-        "loss/d_loss",
-        "loss/g_loss",
-        "D/d_accuracy",
-        "D/d_output_real",
-        "D/d_output_fake",
-        "D/d_grad_norm",
-        "G/g_grad_norm",
-        "speed/steps_per_sec",
-        "fixed_noise_samples",
-    } <= set(summaries)
-    assert os.path.exists(os.path.join(workdir, "samples", "step_00000030.png"))
-    assert tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints")).endswith("ckpt-30")
+def quickstart_sessions(root):
+    """The quickstart as a user runs it, 3 + 1 steps: the first session, a copy of its
+    workdir, the session resumed to step 4, then the run again from its saved flags.
 
-    second = run_module(
-        "dcgan.train", f"--flagfile={QUICKSTART}", f"--workdir={workdir}", "--train_steps=40", few
-    )
-    assert second.returncode == 0, second.stderr
-    assert "resuming from step 30" in second.stdout and "step 40/40" in second.stdout
-    assert "step 10/" not in second.stdout
-    assert tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints")).endswith("ckpt-40")
-    # Offline, in the shipped glyph classifier: from step 0, at the end of each session.
-    evaluated = read_summaries(workdir)
-    for name in ("fid", "kid", "precision", "recall", "coverage", "classes_covered"):
-        assert [step for step, _ in evaluated[f"eval/{name}"]] == [0, 30, 40]
-    assert os.path.exists(os.path.join(workdir, "best", "best.json"))  # --best_metric=fid
+    Returns:
+        (first, second, again) results, the workdir and the copy made after the first.
+    """
+    workdir, after_first = root / "quick", root / "after_first"
+    # The quickstart measures itself on 5,000 samples; every step is logged here so that
+    # the resumed session visibly starts after step 3.
+    flags = [
+        f"--flagfile={QUICKSTART}",
+        f"--workdir={workdir}",
+        "--eval_samples=200",
+        "--log_every=1",
+    ]
+    first = run_module("dcgan.train", *flags, "--train_steps=3", timeout=60)
+    if first.returncode != 0:
+        return first, None, None, workdir, after_first
+    shutil.copytree(workdir, after_first)
+    second = run_module("dcgan.train", *flags, "--train_steps=4", timeout=60)
+    again = run_module("dcgan.train", f"--flagfile={workdir / 'flags.txt'}", timeout=30)
+    return first, second, again, workdir, after_first
 
-    # The saved flags repeat the run: from them alone it is already complete.
-    again = run_module("dcgan.train", f"--flagfile={os.path.join(workdir, 'flags.txt')}")
-    assert again.returncode == 0, again.stderr
-    assert "nothing to do" in again.stdout
+
+@pytest.fixture(scope="module", autouse=True)
+def commands(tmp_path_factory, two_steps):
+    """The module's commands that load TensorFlow, submitted before its first test and
+    run two at a time in the background (``runner.Commands``) while the flag checks run
+    here; each test below reads its own. The quickstart's sessions come first: they take
+    longest, and their test comes last."""
+    commands = Commands(tmp_path_factory)
+    commands.submit("quickstart", quickstart_sessions, commands.mkdir("quickstart"))
+    start_tfds(commands)
+    start_cannot_evaluate(commands)
+    start_workdir_file(commands)
+    start_verbosity(commands)
+    start_damaged(commands, two_steps)
+    start_missing_folder(commands)
+    start_old_flags(commands)
+    yield commands
+    commands.close()
+
+
+def train(*args, env=None):
+    """``python -m dcgan.train *args`` for a command below that fails (or trains a step)."""
+    return run_module("dcgan.train", *args, env=env, timeout=30)
 
 
 @pytest.mark.parametrize(
@@ -114,7 +122,7 @@ def test_quickstart_trains_30_steps_then_resumes_to_40(tmp_path, read_summaries)
 )
 def test_bad_flags_fail_in_one_line_with_status_2(tmp_path, flags, message):
     workdir = [] if not flags else [f"--workdir={tmp_path}/w"]
-    result = run_module("dcgan.train", *workdir, *flags)
+    result = run_module("dcgan.train", *workdir, *flags, timeout=30)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("dcgan.train: error: "), result.stderr
@@ -122,43 +130,46 @@ def test_bad_flags_fail_in_one_line_with_status_2(tmp_path, flags, message):
     assert not os.path.exists(tmp_path / "w")
 
 
-def test_an_unprepared_tfds_set_fails_with_status_1_and_writes_nothing(tmp_path):
+def start_tfds(commands):
+    tmp = commands.mkdir("tfds")
+    args = (f"--workdir={tmp}/w", "--dataset=tfds:no_such_set", f"--data_dir={tmp}/tfds")
+    commands.submit("tfds", train, *args)
+
+
+def test_an_unprepared_tfds_set_fails_with_status_1_and_writes_nothing(commands):
     # Whether or not TensorFlow Datasets is installed, the run cannot start: one line.
-    result = run_module(
-        "dcgan.train",
-        f"--workdir={tmp_path}/w",
-        "--dataset=tfds:no_such_set",
-        f"--data_dir={tmp_path}/tfds",
-    )
+    tmp_path, result = commands.folder("tfds"), commands.result("tfds")
     assert result.returncode == 1, result.stderr
     lines = result.stderr.strip().splitlines()
     assert lines[-1].startswith("dcgan.train: error: --dataset=tfds:no_such_set"), lines[-1]
     assert not os.path.exists(tmp_path / "w")
 
 
-@pytest.mark.parametrize(
-    "flags, message",
-    [
-        (
-            ["--eval_classifier={tmp}/missing.keras"],
-            "no classifier at {tmp}/missing.keras: train one with python -m dcgan.classifier",
-        ),
-        (
-            ["--dataset=npy", "--data_file={tmp}/images.npy"],
-            "InceptionV3 weights not found at {tmp}/keras/models/",
-        ),
-    ],
-)
-def test_a_run_that_cannot_be_evaluated_fails_before_training(tmp_path, flags, message):
-    np.save(tmp_path / "images.npy", np.zeros((64, 28, 28, 1), np.uint8))
-    result = run_module(
-        "dcgan.train",
-        f"--workdir={tmp_path}/w",
-        "--image_size=28",
-        "--eval_every=10",
-        *[flag.format(tmp=tmp_path) for flag in flags],
-        env={"KERAS_HOME": str(tmp_path / "keras")},
-    )
+CANNOT_EVALUATE = {
+    "missing-classifier": (
+        ["--eval_classifier={tmp}/missing.keras"],
+        "no classifier at {tmp}/missing.keras: train one with python -m dcgan.classifier",
+    ),
+    "no-inception": (
+        ["--dataset=npy", "--data_file={tmp}/images.npy"],
+        "InceptionV3 weights not found at {tmp}/keras/models/",
+    ),
+}
+
+
+def start_cannot_evaluate(commands):
+    for case, (flags, _) in CANNOT_EVALUATE.items():
+        tmp = commands.mkdir(case)
+        np.save(tmp / "images.npy", np.zeros((64, 28, 28, 1), np.uint8))
+        args = [f"--workdir={tmp}/w", "--image_size=28", "--eval_every=10"]
+        args += [flag.format(tmp=tmp) for flag in flags]
+        commands.submit(case, train, *args, env={"KERAS_HOME": str(tmp / "keras")})
+
+
+@pytest.mark.parametrize("case", CANNOT_EVALUATE)
+def test_a_run_that_cannot_be_evaluated_fails_before_training(commands, case):
+    tmp_path, result = commands.folder(case), commands.result(case)
+    message = CANNOT_EVALUATE[case][1]
     assert result.returncode == 1, result.stderr
     last = program_stderr(result)[-1]
     assert last.startswith("dcgan.train: error: ") and message.format(tmp=tmp_path) in last
@@ -166,19 +177,29 @@ def test_a_run_that_cannot_be_evaluated_fails_before_training(tmp_path, flags, m
     assert not os.path.exists(tmp_path / "w" / "checkpoints")
 
 
-def test_workdir_that_is_a_file_is_refused(tmp_path):
-    (tmp_path / "w").write_text("not a directory")
-    result = run_module("dcgan.train", f"--workdir={tmp_path}/w", "--train_steps=1")
+def start_workdir_file(commands):
+    tmp = commands.mkdir("workdir-file")
+    (tmp / "w").write_text("not a directory")
+    commands.submit("workdir-file", train, f"--workdir={tmp}/w", "--train_steps=1")
+
+
+def test_workdir_that_is_a_file_is_refused(commands):
+    tmp_path, result = commands.folder("workdir-file"), commands.result("workdir-file")
     assert result.returncode == 2
     last = result.stderr.strip().splitlines()[-1]
     assert last == f"dcgan.train: error: --workdir={tmp_path}/w exists and is not a directory"
     assert (tmp_path / "w").read_text() == "not a directory"
 
 
-def test_verbosity_adds_the_traceback(tmp_path):
-    (tmp_path / "w").write_text("")
-    quiet = run_module("dcgan.train", f"--workdir={tmp_path}/w")
-    loud = run_module("dcgan.train", f"--workdir={tmp_path}/w", "--verbosity=1")
+def start_verbosity(commands):
+    tmp = commands.mkdir("verbosity")
+    (tmp / "w").write_text("")
+    commands.submit("quiet", train, f"--workdir={tmp}/w")
+    commands.submit("loud", train, f"--workdir={tmp}/w", "--verbosity=1")
+
+
+def test_verbosity_adds_the_traceback(commands):
+    quiet, loud = commands.result("quiet"), commands.result("loud")
     assert "Traceback" not in quiet.stderr
     assert "Traceback" in loud.stderr and "ConfigError" in loud.stderr
     assert loud.stderr.strip().splitlines()[-1] == quiet.stderr.strip().splitlines()[-1]
@@ -195,44 +216,68 @@ TINY = [
 ]
 
 
+@pytest.fixture(scope="module")
+def two_steps(tmp_path_factory):
+    """The workdir of ``python -m dcgan.train --train_steps=2 *TINY``, trained in this
+    process from the command's flags."""
+    workdir = tmp_path_factory.mktemp("two_steps") / "w"
+    loop.train(from_flags(f"--workdir={workdir}", "--train_steps=2", *TINY))
+    return workdir
+
+
 def snapshot(directory):
     return {path: path.read_bytes() for path in sorted(directory.rglob("*")) if path.is_file()}
 
 
-@pytest.mark.parametrize(
-    "damage, status, message",
-    [
-        # A truncated checkpoint: the run stops before training instead of starting over.
-        (
-            lambda w: (w / "checkpoints" / "ckpt-2.index").write_bytes(b"\0" * 10),
-            1,
-            "ckpt-2 cannot be read",
-        ),
-        (lambda w: (w / "config.json").write_text("{not json"), 2, "is not a valid dcgan config"),
-    ],
-    ids=["truncated-checkpoint", "corrupt-config"],
-)
-def test_damaged_workdir_is_refused_and_left_alone(tmp_path, damage, status, message):
-    workdir = tmp_path / "w"
-    first = run_module("dcgan.train", f"--workdir={workdir}", "--train_steps=2", *TINY)
-    assert first.returncode == 0, first.stderr
-    damage(workdir)
+DAMAGES = {
+    # A truncated checkpoint: the run stops before training instead of starting over.
+    "truncated-checkpoint": (
+        lambda w: (w / "checkpoints" / "ckpt-2.index").write_bytes(b"\0" * 10),
+        1,
+        "ckpt-2 cannot be read",
+    ),
+    "corrupt-config": (
+        lambda w: (w / "config.json").write_text("{not json"),
+        2,
+        "is not a valid dcgan config",
+    ),
+}
+
+
+def start_damaged(commands, two_steps):
+    """A copy of ``two_steps`` damaged each way of ``DAMAGES``, and the resume of each."""
+    for case, (damage, _, _) in DAMAGES.items():
+        workdir = commands.mkdir(case) / "w"
+        shutil.copytree(two_steps, workdir)
+        damage(workdir)
+        commands.submit(case, train_damaged, workdir)
+
+
+def train_damaged(workdir):
+    """Resumes ``workdir`` to step 4; returns the result and snapshots before and after."""
     before = snapshot(workdir)
-    result = run_module("dcgan.train", f"--workdir={workdir}", "--train_steps=4", *TINY)
+    result = train(f"--workdir={workdir}", "--train_steps=4", *TINY)
+    return result, before, snapshot(workdir)
+
+
+@pytest.mark.parametrize("case", DAMAGES)
+def test_damaged_workdir_is_refused_and_left_alone(commands, case):
+    _, status, message = DAMAGES[case]
+    result, before, after = commands.result(case)
     assert result.returncode == status, result.stderr
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("dcgan.train: error: ") and message in last
-    assert snapshot(workdir) == before
+    assert after == before
 
 
-def test_missing_data_folder_fails_with_status_1_and_writes_nothing(tmp_path):
-    result = run_module(
-        "dcgan.train",
-        f"--workdir={tmp_path}/w",
-        "--dataset=folder",
-        f"--data_dir={tmp_path}/no_such_folder",
-        "--train_steps=1",
-    )
+def start_missing_folder(commands):
+    tmp = commands.mkdir("missing-folder")
+    args = ("--dataset=folder", f"--data_dir={tmp}/no_such_folder", "--train_steps=1")
+    commands.submit("missing-folder", train, f"--workdir={tmp}/w", *args)
+
+
+def test_missing_data_folder_fails_with_status_1_and_writes_nothing(commands):
+    tmp_path, result = commands.folder("missing-folder"), commands.result("missing-folder")
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("dcgan.train: error: ") and "no_such_folder" in last
@@ -241,7 +286,7 @@ def test_missing_data_folder_fails_with_status_1_and_writes_nothing(tmp_path):
 
 def python(code):
     return subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=30
     )
 
 
@@ -283,29 +328,26 @@ def test_flags_become_a_config_without_loading_tensorflow():
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize(
-    "old, warning, saved_values",
-    [
-        ("--noise=uniform", "--noise_distribution", {"noise_distribution": "uniform"}),
-        (
-            "--r1_weight=2",
-            "--penalty=r1 --penalty_weight=GAMMA",
-            {"penalty": "r1", "penalty_weight": 2.0},
-        ),
-    ],
-)
-def test_an_old_flag_still_works_with_one_warning_line(tmp_path, old, warning, saved_values):
-    workdir = tmp_path / "w"
-    result = run_module(
-        "dcgan.train",
-        f"--workdir={workdir}",
-        "--dataset=ring2d",
-        "--g_hidden_units=8",
-        "--d_hidden_units=8",
-        "--batch_size=8",
-        "--train_steps=1",
-        old,
-    )
+OLD_FLAGS = {
+    "--noise=uniform": ("--noise_distribution", {"noise_distribution": "uniform"}),
+    "--r1_weight=2": (
+        "--penalty=r1 --penalty_weight=GAMMA",
+        {"penalty": "r1", "penalty_weight": 2.0},
+    ),
+}
+
+
+def start_old_flags(commands):
+    vector = ("--dataset=ring2d", "--g_hidden_units=8", "--d_hidden_units=8", "--batch_size=8")
+    for old in OLD_FLAGS:
+        workdir = commands.mkdir(old) / "w"
+        commands.submit(old, train, f"--workdir={workdir}", *vector, "--train_steps=1", old)
+
+
+@pytest.mark.parametrize("old", OLD_FLAGS)
+def test_an_old_flag_still_works_with_one_warning_line(commands, old):
+    warning, saved_values = OLD_FLAGS[old]
+    workdir, result = commands.folder(old) / "w", commands.result(old)
     assert result.returncode == 0, result.stderr
     name = old[2:].split("=")[0]
     warnings = [line for line in result.stderr.splitlines() if "deprecated" in line]
@@ -315,3 +357,42 @@ def test_an_old_flag_still_works_with_one_warning_line(tmp_path, old, warning, s
     flags = (workdir / "flags.txt").read_text()
     for key, value in saved_values.items():
         assert f"--{key}={value}\n" in flags
+
+
+def test_quickstart_trains_3_steps_then_resumes_to_4(commands, read_summaries):
+    """The quickstart flagfile as shipped, but 3 + 1 steps: every assertion holds for any
+    length (the last step of a session is always logged, summarized, drawn, measured
+    and saved), so a short run shows the same."""
+    first, second, again, workdir, after_first = commands.result("quickstart")
+    assert first.returncode == 0, first.stderr
+    assert "step 1/3 d_loss=" in first.stdout and "step 3/3 d_loss=" in first.stdout
+    summaries = read_summaries(str(after_first))
+    assert {
+        "loss/d_loss_real",
+        "loss/d_loss_fake",
+        "loss/d_loss",
+        "loss/g_loss",
+        "D/d_accuracy",
+        "D/d_output_real",
+        "D/d_output_fake",
+        "D/d_grad_norm",
+        "G/g_grad_norm",
+        "speed/steps_per_sec",
+        "fixed_noise_samples",
+    } <= set(summaries)
+    assert os.path.exists(after_first / "samples" / "step_00000003.png")
+    assert tf.train.latest_checkpoint(str(after_first / "checkpoints")).endswith("ckpt-3")
+
+    assert second.returncode == 0, second.stderr
+    assert "resuming from step 3" in second.stdout and "step 4/4" in second.stdout
+    assert "step 1/" not in second.stdout
+    assert tf.train.latest_checkpoint(str(workdir / "checkpoints")).endswith("ckpt-4")
+    # Offline, in the shipped glyph classifier: from step 0, at the end of each session.
+    evaluated = read_summaries(str(workdir))
+    for name in ("fid", "kid", "precision", "recall", "coverage", "classes_covered"):
+        assert [step for step, _ in evaluated[f"eval/{name}"]] == [0, 3, 4]
+    assert os.path.exists(workdir / "best" / "best.json")  # --best_metric=fid
+
+    # The saved flags repeat the run: from them alone it is already complete.
+    assert again.returncode == 0, again.stderr
+    assert "nothing to do" in again.stdout

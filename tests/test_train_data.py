@@ -1,5 +1,11 @@
-"""End-to-end runs of ``python -m dcgan.train`` on generated data sources: an image folder
-with bad files (counted, resumed exactly), a fake Keras cache, .npy files, bad input."""
+"""Runs of ``dcgan.train`` on generated data sources: an image folder with bad files
+(counted, resumed exactly), a fake Keras cache, .npy files, bad input.
+
+Runs that only have to train are trained in this process from the command's own flags
+(``configs.from_flags``); ``python -m dcgan.train`` runs where its exit status, its error
+line or its environment (KERAS_HOME) is the point, the independent ones submitted at the
+module's start and run two at a time in the background (``runner.Commands``).
+"""
 
 import gzip
 import os
@@ -9,8 +15,11 @@ import textwrap
 
 import numpy as np
 import pytest
+from configs import from_flags
 from PIL import Image
-from runner import program_stderr, run_module
+from runner import Commands, program_stderr, run_module
+
+from dcgan.run import loop
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # A small DCGAN, so each run takes seconds.
@@ -29,7 +38,16 @@ TINY = [
 
 
 def train(*flags, env=None):
-    return run_module("dcgan.train", *flags, env=env)
+    """``python -m dcgan.train *flags``: for exit statuses and error lines."""
+    return run_module("dcgan.train", *flags, env=env, timeout=30)
+
+
+def train_here(capsys, *flags):
+    """Trains what ``python -m dcgan.train *flags`` would, in this process; returns what
+    it printed."""
+    capsys.readouterr()
+    loop.train(from_flags(*flags))
+    return capsys.readouterr().out
 
 
 def one_error_line(result, status):
@@ -55,7 +73,20 @@ def photo_folder(root, count=10):
     return str(root)
 
 
-def test_folder_run_skips_bad_files_and_reports_them(tmp_path, read_summaries):
+@pytest.fixture(scope="module", autouse=True)
+def commands(tmp_path_factory):
+    """The commands that need no run of this process, submitted before the first test and
+    run two at a time in the background (``runner.Commands``); each test reads its own."""
+    commands = Commands(tmp_path_factory)
+    commands.submit("exact-resume", exact_resume, commands.mkdir("exact-resume"))
+    start_fashion_mnist(commands)
+    start_wrong_array(commands)
+    start_bad_data_input(commands)
+    yield commands
+    commands.close()
+
+
+def test_folder_run_skips_bad_files_and_reports_them(tmp_path, read_summaries, capsys):
     data_dir = photo_folder(tmp_path / "photos")
     workdir = str(tmp_path / "run")
     flags = [
@@ -68,14 +99,13 @@ def test_folder_run_skips_bad_files_and_reports_them(tmp_path, read_summaries):
         "--random_flip",
         *TINY,
     ]
-    result = train(*flags, "--train_steps=6")
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "step 6/6 d_loss=" in result.stdout
+    out = train_here(capsys, *flags, "--train_steps=6")
+    assert "step 6/6 d_loss=" in out
     # 6 steps of one batch of 4 go through 2.4 epochs of the 10 good files, so at least
     # 2 whole epochs were decoded, each with 2 bad files; the count never goes down.
     counts = [
         int(line.split("skipped_images=")[1].split()[0])
-        for line in result.stdout.splitlines()
+        for line in out.splitlines()
         if "skipped_images=" in line
     ]
     assert counts and counts[-1] >= 4 and counts == sorted(counts)
@@ -112,15 +142,20 @@ EXACT_RESUME = textwrap.dedent("""
 """)
 
 
-def test_folder_run_with_bad_files_resumes_bit_identically(tmp_path):
-    data_dir = photo_folder(tmp_path / "photos")
-    result = subprocess.run(
-        [sys.executable, "-c", EXACT_RESUME, str(tmp_path), data_dir],
+def exact_resume(root):
+    """``EXACT_RESUME`` in a child process, on a photo folder made under ``root``."""
+    data_dir = photo_folder(root / "photos")
+    return subprocess.run(
+        [sys.executable, "-c", EXACT_RESUME, str(root), data_dir],
         capture_output=True,
         text=True,
         cwd=ROOT,
-        timeout=600,
+        timeout=60,
     )
+
+
+def test_folder_run_with_bad_files_resumes_bit_identically(commands):
+    result = commands.result("exact-resume")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "IDENTICAL" in result.stdout, result.stdout[-500:]
 
@@ -131,29 +166,31 @@ def write_idx(path, array):
         f.write(header + array.tobytes())
 
 
-def test_fashion_mnist_run_from_the_keras_cache(tmp_path):
-    cache = tmp_path / "keras" / "datasets" / "fashion-mnist"
+def start_fashion_mnist(commands):
+    """A run on Fashion-MNIST from a fake Keras cache that KERAS_HOME points to."""
+    tmp = commands.mkdir("fashion-mnist")
+    cache = tmp / "keras" / "datasets" / "fashion-mnist"
     cache.mkdir(parents=True)
     rng = np.random.default_rng(0)
     write_idx(cache / "train-images-idx3-ubyte.gz", rng.integers(0, 256, (20, 28, 28), np.uint8))
     write_idx(cache / "train-labels-idx1-ubyte.gz", np.zeros(20, np.uint8))
     write_idx(cache / "t10k-images-idx3-ubyte.gz", np.zeros((2, 28, 28), np.uint8))
     write_idx(cache / "t10k-labels-idx1-ubyte.gz", np.zeros(2, np.uint8))
-    result = train(
-        f"--workdir={tmp_path / 'run'}",
-        "--dataset=fashion_mnist",
-        "--train_steps=2",
-        *TINY,
-        env={"KERAS_HOME": str(tmp_path / "keras")},
-    )
+    args = (f"--workdir={tmp / 'run'}", "--dataset=fashion_mnist", "--train_steps=2", *TINY)
+    commands.submit("fashion-mnist", train, *args, env={"KERAS_HOME": str(tmp / "keras")})
+
+
+def test_fashion_mnist_run_from_the_keras_cache(commands):
+    result = commands.result("fashion-mnist")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "step 2/2 d_loss=" in result.stdout
 
 
-def test_npy_run_and_a_wrong_array(tmp_path):
+def test_npy_run_and_a_wrong_array(commands, tmp_path, capsys):
     rng = np.random.default_rng(0)
     np.save(tmp_path / "faces.npy", rng.integers(0, 256, (12, 40, 40, 3), np.uint8))
-    good = train(
+    out = train_here(
+        capsys,
         f"--workdir={tmp_path / 'run'}",
         "--dataset=npy",
         f"--data_file={tmp_path / 'faces.npy'}",
@@ -162,45 +199,55 @@ def test_npy_run_and_a_wrong_array(tmp_path):
         "--train_steps=2",
         *TINY,
     )
-    assert good.returncode == 0, good.stderr[-2000:]
+    assert "step 2/2 d_loss=" in out
 
-    np.save(tmp_path / "vectors.npy", np.zeros((12, 5), np.float32))
-    bad = train(
-        f"--workdir={tmp_path / 'bad'}",
-        "--dataset=npy",
-        f"--data_file={tmp_path / 'vectors.npy'}",
-        "--train_steps=2",
-        *TINY,
-    )
-    message = one_error_line(bad, 1)
+    message = one_error_line(commands.result("wrong-array"), 1)
     assert "shape (12, 5)" in message and "vectors.npy" in message
-    assert not os.path.exists(tmp_path / "bad")
+    assert not os.path.exists(commands.folder("wrong-array") / "bad")
 
 
-@pytest.mark.parametrize(
-    "flags,status,fragment",
-    [
-        (["--dataset=folder", "--data_dir={tmp}"], 1, "no image files under"),
-        (["--dataset=folder", "--data_dir={tmp}/none"], 1, "does not exist"),
-        (["--dataset=folder", "--data_dir={tmp}", "--crop_size=108"], 2, "--crop=center"),
-        (["--dataset=folder", "--data_dir={tmp}", "--image_size=48"], 2, "--image_size=48"),
-        (["--dataset=npy"], 2, "--dataset=npy needs --data_file"),
-        (["--on_bad_image=fail"], 2, "--on_bad_image has no effect here"),
-    ],
-)
-def test_bad_data_input_is_one_line(tmp_path, flags, status, fragment):
-    (tmp_path / "notes.txt").write_text("no images here")
-    flags = [flag.replace("{tmp}", str(tmp_path)) for flag in flags]
-    result = train(f"--workdir={tmp_path / 'run'}", "--train_steps=1", *flags)
-    assert fragment in one_error_line(result, status)
-    assert not os.path.exists(tmp_path / "run")
+def start_wrong_array(commands):
+    tmp = commands.mkdir("wrong-array")
+    np.save(tmp / "vectors.npy", np.zeros((12, 5), np.float32))
+    args = (f"--workdir={tmp / 'bad'}", "--dataset=npy", f"--data_file={tmp / 'vectors.npy'}")
+    commands.submit("wrong-array", train, *args, "--train_steps=2", *TINY)
 
 
-def test_npy_vectors_run_then_sample_without_the_file(tmp_path):
+BAD_DATA_INPUT = {
+    "empty-folder": (["--dataset=folder", "--data_dir={tmp}"], 1, "no image files under"),
+    "missing-folder": (["--dataset=folder", "--data_dir={tmp}/none"], 1, "does not exist"),
+    "crop-size": (["--dataset=folder", "--data_dir={tmp}", "--crop_size=108"], 2, "--crop=center"),
+    "image-size": (
+        ["--dataset=folder", "--data_dir={tmp}", "--image_size=48"],
+        2,
+        "--image_size=48",
+    ),
+    "npy-file": (["--dataset=npy"], 2, "--dataset=npy needs --data_file"),
+    "on-bad-image": (["--on_bad_image=fail"], 2, "--on_bad_image has no effect here"),
+}
+
+
+def start_bad_data_input(commands):
+    for case, (flags, _, _) in BAD_DATA_INPUT.items():
+        tmp = commands.mkdir(case)
+        (tmp / "notes.txt").write_text("no images here")
+        flags = [flag.replace("{tmp}", str(tmp)) for flag in flags]
+        commands.submit(case, train, f"--workdir={tmp / 'run'}", "--train_steps=1", *flags)
+
+
+@pytest.mark.parametrize("case", BAD_DATA_INPUT)
+def test_bad_data_input_is_one_line(commands, case):
+    _, status, fragment = BAD_DATA_INPUT[case]
+    assert fragment in one_error_line(commands.result(case), status)
+    assert not os.path.exists(commands.folder(case) / "run")
+
+
+def test_npy_vectors_run_then_sample_without_the_file(tmp_path, capsys):
     rng = np.random.default_rng(0)
     np.save(tmp_path / "points.npy", rng.normal(size=(64, 3)))
     workdir = tmp_path / "run"
-    result = train(
+    out = train_here(
+        capsys,
         f"--workdir={workdir}",
         "--dataset=npy_vectors",
         f"--data_file={tmp_path / 'points.npy'}",
@@ -211,28 +258,21 @@ def test_npy_vectors_run_then_sample_without_the_file(tmp_path):
         "--train_steps=2",
         "--log_every=1",
     )
-    assert result.returncode == 0, result.stderr[-2000:]
+    assert "step 2/2 d_loss=" in out
     assert "--vector_dim=3\n" in (workdir / "flags.txt").read_text()
     os.remove(tmp_path / "points.npy")
-    sampled = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "dcgan.sample",
-            f"--workdir={workdir}",
-            "--num_samples=10",
-            f"--output={tmp_path / 'samples.npy'}",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=600,
+    sampled = run_module(
+        "dcgan.sample",
+        f"--workdir={workdir}",
+        "--num_samples=10",
+        f"--output={tmp_path / 'samples.npy'}",
+        timeout=30,
     )
     assert sampled.returncode == 0, sampled.stderr[-2000:]
     assert np.load(tmp_path / "samples.npy").shape == (10, 3)
 
 
-def test_folder_run_with_a_file_cache_resumes(tmp_path):
+def test_folder_run_with_a_file_cache_resumes(tmp_path, capsys):
     data_dir = photo_folder(tmp_path / "photos")
     cache = tmp_path / "photos.npy"
     flags = [
@@ -242,13 +282,11 @@ def test_folder_run_with_a_file_cache_resumes(tmp_path):
         f"--cache={cache}",
         *TINY,
     ]
-    first = train(*flags, "--train_steps=2")
-    assert first.returncode == 0, first.stderr[-2000:]
+    first = train_here(capsys, *flags, "--train_steps=2")
     # The two bad files were found while the set was decoded, before the first step.
-    assert "skipped_images=2 " in first.stdout.splitlines()[1]
+    assert "skipped_images=2 " in first.splitlines()[1]
     assert np.load(cache).shape == (10, 28, 28, 1)
-    second = train(*flags, "--train_steps=4")
-    assert second.returncode == 0, second.stderr[-2000:]
-    assert "resuming from step 2" in second.stdout and "step 4/4" in second.stdout
-    (last_step,) = [line for line in second.stdout.splitlines() if line.startswith("step 4/4")]
+    second = train_here(capsys, *flags, "--train_steps=4")
+    assert "resuming from step 2" in second and "step 4/4" in second
+    (last_step,) = [line for line in second.splitlines() if line.startswith("step 4/4")]
     assert "skipped_images=2 " in last_step

@@ -1,23 +1,50 @@
-"""``python -m dcgan.write_tfrecords``: an image folder as TFRecord shards, or one-line errors."""
+"""``python -m dcgan.write_tfrecords``: an image folder as TFRecord shards, or one-line errors.
+
+The commands are submitted when the module starts and run two at a time in the
+background (``runner.Commands``); each test reads its own.
+"""
 
 import os
 
 import pytest
 import tensorflow as tf
 from PIL import Image
-from runner import program_stderr, run_module
+from runner import Commands, program_stderr, run_module
 
 
 def write_tfrecords(*args):
-    return run_module("dcgan.write_tfrecords", *args)
+    return run_module("dcgan.write_tfrecords", *args, timeout=30)
 
 
-def test_writes_the_shards_and_says_what(tmp_path):
+ERRORS = [
+    (["--data_dir={tmp}/none", "--output={tmp}/t"], 1, "data_dir '{tmp}/none' does not exist"),
+    (["--data_dir={tmp}", "--output={tmp}/t", "--num_shards=0"], 2, "num_shards"),
+    (["--data_dir={tmp}", "--output={tmp}/none/t"], 1, "cannot write the TFRecord shards"),
+    (["--data_dir={tmp}"], 2, "--output is required: the shards' path prefix"),
+]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def commands(tmp_path_factory):
+    """A folder of 3 images written as 2 shards, and each case of ``ERRORS``."""
+    commands = Commands(tmp_path_factory)
+    tmp = commands.mkdir("shards")
     for level in (10, 20, 30):
-        Image.new("L", (4, 4), level).save(tmp_path / f"{level}.png")
-    os.makedirs(tmp_path / "out")
+        Image.new("L", (4, 4), level).save(tmp / f"{level}.png")
+    os.makedirs(tmp / "out")
+    args = (f"--data_dir={tmp}", f"--output={tmp / 'out' / 'train'}", "--num_shards=2")
+    commands.submit("shards", write_tfrecords, *args)
+    for index, (args, _, _) in enumerate(ERRORS):
+        tmp = commands.mkdir(f"error{index}")
+        Image.new("L", (4, 4), 1).save(tmp / "a.png")
+        commands.submit(f"error{index}", write_tfrecords, *[a.format(tmp=tmp) for a in args])
+    yield commands
+    commands.close()
+
+
+def test_writes_the_shards_and_says_what(commands):
+    tmp_path, result = commands.folder("shards"), commands.result("shards")
     prefix = tmp_path / "out" / "train"
-    result = write_tfrecords(f"--data_dir={tmp_path}", f"--output={prefix}", "--num_shards=2")
     assert result.returncode == 0, result.stderr
     names = [f"{prefix}-0000{k}-of-00002.tfrecord" for k in range(2)]
     assert result.stdout.splitlines() == [
@@ -31,18 +58,10 @@ def test_writes_the_shards_and_says_what(tmp_path):
     assert encoded == (tmp_path / "10.png").read_bytes()  # the file's bytes, not re-encoded
 
 
-@pytest.mark.parametrize(
-    "args, status, message",
-    [
-        (["--data_dir={tmp}/none", "--output={tmp}/t"], 1, "data_dir '{tmp}/none' does not exist"),
-        (["--data_dir={tmp}", "--output={tmp}/t", "--num_shards=0"], 2, "num_shards"),
-        (["--data_dir={tmp}", "--output={tmp}/none/t"], 1, "cannot write the TFRecord shards"),
-        (["--data_dir={tmp}"], 2, "--output is required: the shards' path prefix"),
-    ],
-)
-def test_errors(tmp_path, args, status, message):
-    Image.new("L", (4, 4), 1).save(tmp_path / "a.png")
-    result = write_tfrecords(*[a.format(tmp=tmp_path) for a in args])
+@pytest.mark.parametrize("index", range(len(ERRORS)), ids=[message for *_, message in ERRORS])
+def test_errors(commands, index):
+    _, status, message = ERRORS[index]
+    tmp_path, result = commands.folder(f"error{index}"), commands.result(f"error{index}")
     assert result.returncode == status
     (last,) = program_stderr(result)[-1:]
     assert last.startswith("dcgan.write_tfrecords: error: ")
