@@ -213,3 +213,18 @@ def _unchecked(values: dict[str, typing.Any]) -> Config:
     for name, value in values.items():
         object.__setattr__(config, name, value)
     return config
+
+
+def deprecation_warnings(flag_values: flags.FlagValues = flags.FLAGS) -> list[str]:
+    """One line for each deprecated flag given, naming what replaces it."""
+    lines = [
+        f"--{old} is deprecated; use --{new}"
+        for old, new in RENAMED_FIELDS.items()
+        if flag_values[old].present
+    ]
+    lines += [
+        f"--{old} is deprecated; use {replacement}"
+        for old, (_, replacement) in REPLACED_FIELDS.items()
+        if flag_values[old].present
+    ]
+    return lines
