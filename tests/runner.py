@@ -1,6 +1,7 @@
 """Runs a dcgan entry point as a user would: ``python -m MODULE ARGS`` from the repo root."""
 
 import concurrent.futures
+import json
 import os
 import re
 import subprocess
@@ -45,15 +46,17 @@ class Commands:
     module's commands and its in-process tests share both cores of a 2-core machine.
 
     ``mkdir(name)`` makes a fresh folder for a command; ``submit(name, function, ...)``
-    runs ``function(...)`` (``run_module``, say) in the pool; a test reads ``result(name)``,
-    waiting for it if needed, and ``folder(name)``. ``close`` waits for what is running
-    and drops what has not started.
+    runs ``function(...)`` (``run_module``, say) in the pool; ``command(name, module,
+    ...)`` queues a command line to share one child process with the others of its
+    module (``run_batch``), and ``start`` submits those batches. A test reads
+    ``result(name)``, waiting for it if needed, and ``folder(name)``. ``close`` waits for
+    what is running and drops what has not started.
     """
 
     def __init__(self, tmp_path_factory):
         self._tmp_path_factory = tmp_path_factory
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=2)
-        self._folders, self._futures = {}, {}
+        self._folders, self._futures, self._queued = {}, {}, {}
 
     def mkdir(self, name):
         self._folders[name] = self._tmp_path_factory.mktemp(name)
@@ -65,11 +68,75 @@ class Commands:
     def submit(self, name, function, *args, **kwargs):
         self._futures[name] = self._pool.submit(function, *args, **kwargs)
 
+    def command(self, name, module, *args, env=None, timeout=30):
+        """Queues ``python -m module *args`` to run, with the other command lines queued
+        for ``module`` and ``env``, in one child process (``run_batch``); ``start``
+        submits the queued batches."""
+        batch = self._queued.setdefault((module, tuple(sorted((env or {}).items()))), [])
+        batch.append((name, args, timeout))
+
+    def start(self):
+        """Submits every queued batch to the pool."""
+        for (module, env), batch in self._queued.items():
+            timeout = sum(t for _, _, t in batch)
+            argvs = [args for _, args, _ in batch]
+            future = self._pool.submit(run_batch, module, argvs, env=dict(env), timeout=timeout)
+            for index, (name, _, _) in enumerate(batch):
+                self._futures[name] = _Item(future, index)
+        self._queued = {}
+
     def result(self, name):
+        self.start()
         return self._futures[name].result()
 
     def close(self):
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Item:
+    """The result of one command line of a batch."""
+
+    def __init__(self, future, index):
+        self._future, self._index = future, index
+
+    def result(self):
+        return self._future.result()[self._index]
+
+
+def run_batch(module, argvs, *, env=None, timeout):
+    """Runs each command line of ``argvs`` as ``python -m module *argv`` would, one after
+    another in one child process (``tests/batch_child.py``); returns a
+    ``subprocess.CompletedProcess`` for each, in order.
+
+    Loading TensorFlow costs a process about 6 s of CPU on a 2-core machine, more than
+    most commands under test then do; a batch pays it once. What must be a process of
+    its own (a signal, a worker, a crash) uses ``run_module`` or ``start_module``.
+
+    Raises:
+        subprocess.TimeoutExpired: after killing it, if the batch runs ``timeout`` seconds.
+        RuntimeError: if the child itself fails, quoting its stderr.
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        results_path = os.path.join(folder, "results.json")
+        child = subprocess.run(
+            [sys.executable, os.path.join(ROOT, "tests", "batch_child.py"), module, results_path],
+            input=json.dumps([list(argv) for argv in argvs]),
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=timeout,
+            env=None if not env else {**os.environ, **env},
+        )
+        if child.returncode != 0 or not os.path.exists(results_path):
+            raise RuntimeError(f"the batch of {module} failed: {child.stderr[-3000:]}")
+        with open(results_path) as f:
+            results = json.load(f)
+    return [
+        subprocess.CompletedProcess(
+            [sys.executable, "-m", module, *argv], r["returncode"], r["stdout"], r["stderr"]
+        )
+        for argv, r in zip(argvs, results, strict=True)
+    ]
 
 
 def start_module(module, *args, timeout, env=None):
