@@ -5,7 +5,7 @@ import json
 import keras
 import numpy as np
 import pytest
-from runner import Commands, program_stderr, run_module
+from runner import Commands, program_stderr
 
 
 def write_pngs(root, name, bright_columns, count):
@@ -37,8 +37,8 @@ BAD_INPUT = [
 
 @pytest.fixture(scope="module", autouse=True)
 def commands(tmp_path_factory):
-    """The training command and each case of ``BAD_INPUT``, submitted before the first
-    test and run two at a time in the background (``runner.Commands``)."""
+    """The training command and each case of ``BAD_INPUT``, in one process
+    (``runner.run_batch``) started before the first test."""
     commands = Commands(tmp_path_factory)
     tmp = commands.mkdir("trained")
     for name, columns in (("left", slice(0, 5)), ("right", slice(5, 10))):
@@ -53,11 +53,12 @@ def commands(tmp_path_factory):
         "--held_out=0.25",
         f"--output={tmp / 'c.keras'}",
     ]
-    commands.submit("trained", run_module, "dcgan.classifier", *args, timeout=60)
+    commands.command("trained", "dcgan.classifier", *args, timeout=60)
     for index, (args, _, _) in enumerate(BAD_INPUT):
         tmp = commands.mkdir(f"bad{index}")
         args = [a.format(tmp=tmp) for a in args]
-        commands.submit(f"bad{index}", run_module, "dcgan.classifier", *args, timeout=30)
+        commands.command(f"bad{index}", "dcgan.classifier", *args)
+    commands.start()
     yield commands
     commands.close()
 

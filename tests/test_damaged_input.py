@@ -1,7 +1,8 @@
 """Entry points given a workdir they cannot use: one error line, status 1, nothing changed.
 
-Every command here loads TensorFlow: they are submitted when the module starts and run
-two at a time in the background (``runner.Commands``); each test reads its own.
+Every command here loads TensorFlow: they run in a process per entry point
+(``runner.run_batch``) started when the module starts, the read-only mounts in a process
+each; each test reads its own.
 """
 
 import hashlib
@@ -13,7 +14,7 @@ import sys
 import numpy as np
 import pytest
 from configs import from_flags, tiny_image
-from runner import ROOT, Commands, run_module
+from runner import ROOT, Commands
 
 from dcgan.run import loop
 
@@ -39,23 +40,22 @@ def digests(directory):
     }
 
 
-def refusal(program, workdir, *args):
-    """Runs ``program``, which should refuse and leave ``workdir`` as it was.
+BEFORE = {}  # {command name: (its workdir, digests of the workdir before the command)}
 
-    Returns:
-        (result, digests of ``workdir`` before, digests after).
-    """
-    before = digests(workdir)
-    result = run_module(program, *args, timeout=30)
-    return result, before, digests(workdir)
+
+def refusal(commands, name, program, workdir, *args):
+    """Queues ``program *args``, which should refuse and leave ``workdir`` as it was."""
+    BEFORE[name] = (workdir, digests(workdir))
+    commands.command(name, program, *args)
 
 
 def refused(commands, name, program):
     """The one error line of command ``name``, which must have refused with status 1 and
     left its workdir as it was."""
-    result, before, after = commands.result(name)
+    result = commands.result(name)
+    workdir, before = BEFORE[name]
     assert result.returncode == 1, result.stderr
-    assert after == before
+    assert digests(workdir) == before
     return error_line(result, program)
 
 
@@ -78,20 +78,17 @@ def commands(tmp_path_factory, trained):
     start_damaged_samples(commands, trained)
     start_intact_sample(commands, trained)
     start_damaged_train(commands, trained)
+    commands.start()
     yield commands
     commands.close()
 
 
-def train(*args):
-    return run_module("dcgan.train", *args, timeout=30)
-
-
 def start_workdir_refusals(commands):
     if os.path.isdir("/proc/self"):
-        commands.submit("proc", train, "--workdir=/proc/x", "--train_steps=1")
+        commands.command("proc", "dcgan.train", "--workdir=/proc/x", "--train_steps=1")
     tmp = commands.mkdir("under-a-file")
     (tmp / "file").write_text("kept")
-    commands.submit("under-a-file", train, f"--workdir={tmp}/file/w", "--train_steps=1")
+    commands.command("under-a-file", "dcgan.train", f"--workdir={tmp}/file/w", "--train_steps=1")
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs a /proc file system")
@@ -204,7 +201,7 @@ def start_damaged_samples(commands, trained):
         tmp = commands.mkdir(case)
         workdir = damaged_copy(trained, tmp, damage)
         args = (f"--workdir={workdir}", f"--output={tmp}/s.npy")
-        commands.submit(case, refusal, "dcgan.sample", workdir, *args)
+        refusal(commands, case, "dcgan.sample", workdir, *args)
 
 
 @pytest.mark.parametrize("case", DAMAGES)
@@ -225,7 +222,7 @@ def start_intact_sample(commands, trained):
     workdir = damaged_copy(trained, tmp, truncate_data)
     intact = workdir / "checkpoints" / "ckpt-2"
     args = (f"--workdir={workdir}", f"--checkpoint={intact}", f"--output={tmp}/s.npy")
-    commands.submit("intact", run_module, "dcgan.sample", *args, timeout=30)
+    commands.command("intact", "dcgan.sample", *args)
 
 
 def test_sample_from_the_intact_checkpoint_the_error_offers(commands):
@@ -242,7 +239,7 @@ def resume_flags(workdir):
 
 def start_damaged_train(commands, trained):
     workdir = damaged_copy(trained, commands.mkdir("train"), truncate_data)
-    commands.submit("train", refusal, "dcgan.train", workdir, *resume_flags(workdir))
+    refusal(commands, "train", "dcgan.train", workdir, *resume_flags(workdir))
 
 
 def test_train_refuses_a_damaged_checkpoint_then_resumes_once_it_is_moved_aside(commands, capsys):
@@ -254,7 +251,7 @@ def test_train_refuses_a_damaged_checkpoint_then_resumes_once_it_is_moved_aside(
         f"(Read less bytes than requested); intact checkpoints in {checkpoints}: ckpt-2; to "
         f"resume from ckpt-2, move aside or delete {checkpoints}/ckpt-4.*"
     )
-    _, before, _ = commands.result("train")
+    _, before = BEFORE["train"]
 
     # What the message says to do: training then goes on from ckpt-2, which stays intact.
     aside = tmp_path / "aside"

@@ -7,17 +7,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from configs import tiny_image, tiny_vector
-from runner import Commands, run_module, run_modules
+from runner import Commands, run_batch
 
 from dcgan import data
 from dcgan.config import Config
 from dcgan.evaluation import toy_metrics
 from dcgan.run import loop, pretrained
 from dcgan.run.builder import build_trainer
-
-
-def evaluate(*args, env=None):
-    return run_module("dcgan.evaluate", *args, env=env, timeout=30)
 
 
 def vector_run(workdir, dataset, **overrides):
@@ -45,17 +41,20 @@ def independent_samples(workdir, checkpoint, num_samples, seed):
 
 @pytest.fixture(scope="module", autouse=True)
 def commands(tmp_path_factory, ring_run):
-    """The commands on ``ring_run`` and the bad-input ones, submitted before the first
-    test and run two at a time in the background (``runner.Commands``)."""
+    """The commands on ``ring_run`` and the bad-input ones, run in one process
+    (``runner.run_batch``) started before the first test."""
     commands = Commands(tmp_path_factory)
-    commands.submit("latest", evaluate, f"--workdir={ring_run}", "--num_samples=256", "--seed=3")
+    commands.command(
+        "latest", "dcgan.evaluate", f"--workdir={ring_run}", "--num_samples=256", "--seed=3"
+    )
     best = commands.mkdir("best") / "b.json"
-    commands.submit(
-        "best", evaluate, f"--workdir={ring_run}", "--checkpoint=best", f"--output={best}"
+    commands.command(
+        "best", "dcgan.evaluate", f"--workdir={ring_run}", "--checkpoint=best", f"--output={best}"
     )
     older = f"--checkpoint={ring_run}/checkpoints/ckpt-2"
-    commands.submit("older", evaluate, f"--workdir={ring_run}", older)
+    commands.command("older", "dcgan.evaluate", f"--workdir={ring_run}", older)
     start_bad_input(commands, ring_run)
+    commands.start()
     yield commands
     commands.close()
 
@@ -119,10 +118,13 @@ def test_a_run_with_a_weight_average_is_measured_through_it(tmp_path):
             np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert not np.allclose(ema.generator.weights[0], plain.generator.weights[0])
 
-    default, raw = run_modules(
-        ("dcgan.evaluate", f"--workdir={workdir}", "--num_samples=200"),
-        ("dcgan.evaluate", f"--workdir={workdir}", "--noema", f"--output={tmp_path}/raw.json"),
-        timeout=30,
+    default, raw = run_batch(
+        "dcgan.evaluate",
+        [
+            (f"--workdir={workdir}", "--num_samples=200"),
+            (f"--workdir={workdir}", "--noema", f"--output={tmp_path}/raw.json"),
+        ],
+        timeout=60,
     )
     assert default.returncode == 0, default.stderr
     record = json.loads((workdir / "eval_ckpt-4.json").read_text())
@@ -148,17 +150,17 @@ def test_image_run_with_a_classifier_records_the_extractor(tmp_path):
     keras.Model(inputs, keras.layers.Dense(2)(features)).save(tmp_path / "c.keras")
     workdir = tmp_path / "img"
     loop.train(tiny_image(workdir, train_steps=2))
-    # Three commands, two at a time. No Inception weights anywhere (KERAS_HOME is empty):
+    # Three commands in one process. No Inception weights anywhere (KERAS_HOME is empty):
     # only the second reads a default extractor, the shipped classifier.
-    result, shipped, layer = run_modules(
-        ("dcgan.evaluate", f"--workdir={workdir}", "--num_samples=40")
-        + (f"--eval_classifier={tmp_path}/c.keras",),
-        ("dcgan.evaluate", f"--workdir={workdir}", "--num_samples=40")
-        + (f"--output={tmp_path}/shipped.json",),
-        ("dcgan.evaluate", f"--workdir={workdir}", f"--eval_classifier={tmp_path}/c.keras")
-        + ("--eval_layer=nope",),
+    result, shipped, layer = run_batch(
+        "dcgan.evaluate",
+        [
+            (f"--workdir={workdir}", "--num_samples=40", f"--eval_classifier={tmp_path}/c.keras"),
+            (f"--workdir={workdir}", "--num_samples=40", f"--output={tmp_path}/shipped.json"),
+            (f"--workdir={workdir}", f"--eval_classifier={tmp_path}/c.keras", "--eval_layer=nope"),
+        ],
         env={"KERAS_HOME": str(tmp_path / "nokeras")},
-        timeout=30,
+        timeout=90,
     )
     assert result.returncode == 0, result.stderr
     record = json.loads((workdir / "eval_ckpt-2.json").read_text())
@@ -210,7 +212,7 @@ def start_bad_input(commands, ring_run):
         filled = [
             a.format(ring=ring_run, empty=tmp / "empty", vectors=vectors, image=image) for a in args
         ]
-        commands.submit(f"bad{index}", evaluate, *filled)
+        commands.command(f"bad{index}", "dcgan.evaluate", *filled)
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import textwrap
 import numpy as np
 import pytest
 import tensorflow as tf
-from runner import Commands, run_module, run_modules
+from runner import Commands, run_batch
 
 from dcgan.config import Config
 from dcgan.run import loop, pretrained
@@ -36,10 +36,6 @@ CONSUMER = textwrap.dedent(
     print("consumer ok")
     """
 )
-
-
-def export(*args):
-    return run_module("dcgan.export", *args, timeout=30)
 
 
 RUNS = {
@@ -76,10 +72,10 @@ def served(tmp_path_factory):
     for kind in sorted(RUNS):
         loop.train(Config(workdir=str(root / kind / "run"), train_steps=2, **RUNS[kind]))
     exports = [
-        ("dcgan.export", f"--workdir={root / kind / 'run'}", f"--output={root / kind / 'exported'}")
+        (f"--workdir={root / kind / 'run'}", f"--output={root / kind / 'exported'}")
         for kind in sorted(RUNS)
     ]
-    for result in run_modules(*exports, timeout=30):  # two at a time
+    for result in run_batch("dcgan.export", exports, timeout=60):
         assert result.returncode == 0, result.stderr
     jobs = []
     for kind in sorted(RUNS):
@@ -138,12 +134,13 @@ ERRORS = [
 
 @pytest.fixture(scope="module", autouse=True)
 def commands(tmp_path_factory):
-    """The ``ERRORS`` commands, submitted before the first test and run two at a time in
-    the background (``runner.Commands``) while the exported runs train."""
+    """The ``ERRORS`` commands, in one process (``runner.run_batch``) started before the
+    first test, while the exported runs train."""
     commands = Commands(tmp_path_factory)
     for index, (args, _, _) in enumerate(ERRORS):
         tmp = commands.mkdir(f"error{index}")
-        commands.submit(f"error{index}", export, *[a.format(tmp=tmp) for a in args])
+        commands.command(f"error{index}", "dcgan.export", *[a.format(tmp=tmp) for a in args])
+    commands.start()
     yield commands
     commands.close()
 

@@ -16,13 +16,14 @@ def gif(*args):
 
 @pytest.fixture(scope="module", autouse=True)
 def commands(tmp_path_factory):
-    """The commands that need no run of this process, submitted before the first test and
-    run two at a time in the background (``runner.Commands``) while a run trains here."""
+    """The commands that need no run of this process, in one process
+    (``runner.run_batch``) started before the first test, while a run trains here."""
     commands = Commands(tmp_path_factory)
     start_hand_written(commands)
     for index, (args, _, _) in enumerate(ERRORS):
         tmp = commands.mkdir(f"error{index}")
-        commands.submit(f"error{index}", gif, *[a.format(tmp=tmp) for a in args])
+        commands.command(f"error{index}", "dcgan.gif", *[a.format(tmp=tmp) for a in args])
+    commands.start()
     yield commands
     commands.close()
 
@@ -66,7 +67,9 @@ def start_hand_written(commands):
         images.write_png(str(samples / f"step_{step}.png"), np.full((4, 4, 1), level, np.uint8))
     (samples / "notes.txt").write_text("not a grid")
     output = f"--output={tmp_path / 'p.gif'}"
-    commands.submit("hand-written", gif, f"--workdir={tmp_path / 'run'}", output, "--hold_last=2")
+    commands.command(
+        "hand-written", "dcgan.gif", f"--workdir={tmp_path / 'run'}", output, "--hold_last=2"
+    )
 
 
 def test_frames_follow_step_numbers_not_names(commands):

@@ -3,14 +3,10 @@
 import imageio.v3 as iio
 import numpy as np
 import pytest
-from runner import Commands, run_module
+from runner import Commands
 
 from dcgan.config import Config
 from dcgan.run import loop
-
-
-def interpolate(*args):
-    return run_module("dcgan.interpolate", *args, timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -46,20 +42,21 @@ GRIDS = {"a": [], "b": [], "c": ["--seed=1"], "linear": ["--method=linear"]}
 
 @pytest.fixture(scope="module", autouse=True)
 def commands(tmp_path_factory, s1_run):
-    """The commands on ``s1_run`` (``GRIDS``, ``ERRORS``), submitted before the first test
-    and run two at a time in the background (``runner.Commands``)."""
+    """The commands on ``s1_run`` (``GRIDS``, ``ERRORS``), in one process
+    (``runner.run_batch``) started before the first test."""
     commands = Commands(tmp_path_factory)
     folder = commands.mkdir("grids")
     for name, args in GRIDS.items():
         output = f"--output={folder / name}.png"
-        commands.submit(
-            name, interpolate, f"--workdir={s1_run}", output, "--rows=3", "--steps=5", *args
+        commands.command(
+            name, "dcgan.interpolate", f"--workdir={s1_run}", output, "--rows=3", "--steps=5", *args
         )
     for index, (args, _, _) in enumerate(ERRORS):
         tmp = commands.mkdir(f"error{index}")
-        commands.submit(
-            f"error{index}", interpolate, *[a.format(run=s1_run, tmp=tmp) for a in args]
+        commands.command(
+            f"error{index}", "dcgan.interpolate", *[a.format(run=s1_run, tmp=tmp) for a in args]
         )
+    commands.start()
     yield commands
     commands.close()
 

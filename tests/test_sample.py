@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from configs import tiny_image
-from runner import Commands, run_module, run_modules
+from runner import Commands, run_batch, run_module
 
 from dcgan.config import Config
 from dcgan.run import loop, pretrained
@@ -24,22 +24,27 @@ def image_run(tmp_path_factory):
 
 @pytest.fixture(scope="module", autouse=True)
 def commands(tmp_path_factory, image_run):
-    """The commands on ``image_run``, submitted before the first test and run two at a
-    time in the background (``runner.Commands``); each test reads its own."""
+    """The commands on ``image_run``, one process for all (``runner.run_batch``) started
+    before the first test; each test reads its own."""
     commands = Commands(tmp_path_factory)
     # The latest checkpoint with the default --seed: a 10-image grid and 300 samples.
     latest = commands.mkdir("latest")
     run = f"--workdir={image_run}"
-    commands.submit("png", sample, run, "--num_samples=10", f"--output={latest}/g.png")
-    commands.submit("npy", sample, run, "--num_samples=300", f"--output={latest}/s.npy")
+    commands.command("png", "dcgan.sample", run, "--num_samples=10", f"--output={latest}/g.png")
+    commands.command("npy", "dcgan.sample", run, "--num_samples=300", f"--output={latest}/s.npy")
     chosen = commands.mkdir("chosen")
     for step in (2, 4):
         checkpoint = f"--checkpoint={image_run}/checkpoints/ckpt-{step}"
         output = f"--output={chosen}/s{step}.npy"
-        commands.submit(f"ckpt-{step}", sample, run, checkpoint, "--num_samples=300", output)
+        commands.command(
+            f"ckpt-{step}", "dcgan.sample", run, checkpoint, "--num_samples=300", output
+        )
     for index, (args, _, _) in enumerate(ERRORS):
         tmp = commands.mkdir(f"error{index}")
-        commands.submit(f"error{index}", sample, *[a.format(run=image_run, tmp=tmp) for a in args])
+        commands.command(
+            f"error{index}", "dcgan.sample", *[a.format(run=image_run, tmp=tmp) for a in args]
+        )
+    commands.start()
     yield commands
     commands.close()
 
@@ -94,10 +99,13 @@ def test_vector_run_writes_npy_and_refuses_png(tmp_path):
             train_steps=2,
         )
     )
-    result, refused = run_modules(
-        ("dcgan.sample", f"--workdir={workdir}", "--num_samples=50", f"--output={tmp_path}/r.npy"),
-        ("dcgan.sample", f"--workdir={workdir}", f"--output={tmp_path}/r.png"),
-        timeout=30,
+    result, refused = run_batch(
+        "dcgan.sample",
+        [
+            (f"--workdir={workdir}", "--num_samples=50", f"--output={tmp_path}/r.npy"),
+            (f"--workdir={workdir}", f"--output={tmp_path}/r.png"),
+        ],
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert np.load(tmp_path / "r.npy").shape == (50, 2)

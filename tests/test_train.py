@@ -48,10 +48,11 @@ def quickstart_sessions(root):
 
 @pytest.fixture(scope="module", autouse=True)
 def commands(tmp_path_factory, two_steps):
-    """The module's commands that load TensorFlow, submitted before its first test and
-    run two at a time in the background (``runner.Commands``) while the flag checks run
-    here; each test below reads its own. The quickstart's sessions come first: they take
-    longest, and their test comes last."""
+    """The module's commands that load TensorFlow, started before its first test while
+    the flag checks run here; each test below reads its own. The quickstart's sessions
+    run as a user runs them, a process each, and come first: they take longest, and their
+    test comes last. The other commands run in one process (``runner.run_batch``); the
+    missing data folder gets a process of its own, for a real exit status 1."""
     commands = Commands(tmp_path_factory)
     commands.submit("quickstart", quickstart_sessions, commands.mkdir("quickstart"))
     start_tfds(commands)
@@ -61,6 +62,7 @@ def commands(tmp_path_factory, two_steps):
     start_damaged(commands, two_steps)
     start_missing_folder(commands)
     start_old_flags(commands)
+    commands.start()
     yield commands
     commands.close()
 
@@ -133,7 +135,7 @@ def test_bad_flags_fail_in_one_line_with_status_2(tmp_path, flags, message):
 def start_tfds(commands):
     tmp = commands.mkdir("tfds")
     args = (f"--workdir={tmp}/w", "--dataset=tfds:no_such_set", f"--data_dir={tmp}/tfds")
-    commands.submit("tfds", train, *args)
+    commands.command("tfds", "dcgan.train", *args)
 
 
 def test_an_unprepared_tfds_set_fails_with_status_1_and_writes_nothing(commands):
@@ -152,18 +154,22 @@ CANNOT_EVALUATE = {
     ),
     "no-inception": (
         ["--dataset=npy", "--data_file={tmp}/images.npy"],
-        "InceptionV3 weights not found at {tmp}/keras/models/",
+        "InceptionV3 weights not found at {keras}/models/",
     ),
 }
 
 
+NO_KERAS_HOME = {}  # KERAS_HOME of the commands that must find no Inception weights
+
+
 def start_cannot_evaluate(commands):
+    NO_KERAS_HOME["KERAS_HOME"] = str(commands.mkdir("keras"))
     for case, (flags, _) in CANNOT_EVALUATE.items():
         tmp = commands.mkdir(case)
         np.save(tmp / "images.npy", np.zeros((64, 28, 28, 1), np.uint8))
         args = [f"--workdir={tmp}/w", "--image_size=28", "--eval_every=10"]
         args += [flag.format(tmp=tmp) for flag in flags]
-        commands.submit(case, train, *args, env={"KERAS_HOME": str(tmp / "keras")})
+        commands.command(case, "dcgan.train", *args, env=NO_KERAS_HOME)
 
 
 @pytest.mark.parametrize("case", CANNOT_EVALUATE)
@@ -172,7 +178,9 @@ def test_a_run_that_cannot_be_evaluated_fails_before_training(commands, case):
     message = CANNOT_EVALUATE[case][1]
     assert result.returncode == 1, result.stderr
     last = program_stderr(result)[-1]
-    assert last.startswith("dcgan.train: error: ") and message.format(tmp=tmp_path) in last
+    keras_home = NO_KERAS_HOME["KERAS_HOME"]
+    assert last.startswith("dcgan.train: error: ")
+    assert message.format(tmp=tmp_path, keras=keras_home) in last
     assert "dcgan.classifier" in last  # what to do about it
     assert not os.path.exists(tmp_path / "w" / "checkpoints")
 
@@ -180,7 +188,7 @@ def test_a_run_that_cannot_be_evaluated_fails_before_training(commands, case):
 def start_workdir_file(commands):
     tmp = commands.mkdir("workdir-file")
     (tmp / "w").write_text("not a directory")
-    commands.submit("workdir-file", train, f"--workdir={tmp}/w", "--train_steps=1")
+    commands.command("workdir-file", "dcgan.train", f"--workdir={tmp}/w", "--train_steps=1")
 
 
 def test_workdir_that_is_a_file_is_refused(commands):
@@ -194,8 +202,8 @@ def test_workdir_that_is_a_file_is_refused(commands):
 def start_verbosity(commands):
     tmp = commands.mkdir("verbosity")
     (tmp / "w").write_text("")
-    commands.submit("quiet", train, f"--workdir={tmp}/w")
-    commands.submit("loud", train, f"--workdir={tmp}/w", "--verbosity=1")
+    commands.command("quiet", "dcgan.train", f"--workdir={tmp}/w")
+    commands.command("loud", "dcgan.train", f"--workdir={tmp}/w", "--verbosity=1")
 
 
 def test_verbosity_adds_the_traceback(commands):
@@ -250,24 +258,21 @@ def start_damaged(commands, two_steps):
         workdir = commands.mkdir(case) / "w"
         shutil.copytree(two_steps, workdir)
         damage(workdir)
-        commands.submit(case, train_damaged, workdir)
+        DAMAGED_BEFORE[case] = snapshot(workdir)
+        commands.command(case, "dcgan.train", f"--workdir={workdir}", "--train_steps=4", *TINY)
 
 
-def train_damaged(workdir):
-    """Resumes ``workdir`` to step 4; returns the result and snapshots before and after."""
-    before = snapshot(workdir)
-    result = train(f"--workdir={workdir}", "--train_steps=4", *TINY)
-    return result, before, snapshot(workdir)
+DAMAGED_BEFORE = {}  # {case: the damaged workdir's files before the command}
 
 
 @pytest.mark.parametrize("case", DAMAGES)
 def test_damaged_workdir_is_refused_and_left_alone(commands, case):
     _, status, message = DAMAGES[case]
-    result, before, after = commands.result(case)
+    result = commands.result(case)
     assert result.returncode == status, result.stderr
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("dcgan.train: error: ") and message in last
-    assert after == before
+    assert snapshot(commands.folder(case) / "w") == DAMAGED_BEFORE[case]
 
 
 def start_missing_folder(commands):
@@ -341,7 +346,9 @@ def start_old_flags(commands):
     vector = ("--dataset=ring2d", "--g_hidden_units=8", "--d_hidden_units=8", "--batch_size=8")
     for old in OLD_FLAGS:
         workdir = commands.mkdir(old) / "w"
-        commands.submit(old, train, f"--workdir={workdir}", *vector, "--train_steps=1", old)
+        commands.command(
+            old, "dcgan.train", f"--workdir={workdir}", *vector, "--train_steps=1", old
+        )
 
 
 @pytest.mark.parametrize("old", OLD_FLAGS)

@@ -75,13 +75,15 @@ def photo_folder(root, count=10):
 
 @pytest.fixture(scope="module", autouse=True)
 def commands(tmp_path_factory):
-    """The commands that need no run of this process, submitted before the first test and
-    run two at a time in the background (``runner.Commands``); each test reads its own."""
+    """The commands that need no run of this process, started before the first test, two
+    at a time in the background (``runner.Commands``); the failing ones in one process
+    (``runner.run_batch``). Each test reads its own."""
     commands = Commands(tmp_path_factory)
     commands.submit("exact-resume", exact_resume, commands.mkdir("exact-resume"))
     start_fashion_mnist(commands)
     start_wrong_array(commands)
     start_bad_data_input(commands)
+    commands.start()
     yield commands
     commands.close()
 
@@ -210,7 +212,7 @@ def start_wrong_array(commands):
     tmp = commands.mkdir("wrong-array")
     np.save(tmp / "vectors.npy", np.zeros((12, 5), np.float32))
     args = (f"--workdir={tmp / 'bad'}", "--dataset=npy", f"--data_file={tmp / 'vectors.npy'}")
-    commands.submit("wrong-array", train, *args, "--train_steps=2", *TINY)
+    commands.command("wrong-array", "dcgan.train", *args, "--train_steps=2", *TINY)
 
 
 BAD_DATA_INPUT = {
@@ -232,7 +234,7 @@ def start_bad_data_input(commands):
         tmp = commands.mkdir(case)
         (tmp / "notes.txt").write_text("no images here")
         flags = [flag.replace("{tmp}", str(tmp)) for flag in flags]
-        commands.submit(case, train, f"--workdir={tmp / 'run'}", "--train_steps=1", *flags)
+        commands.command(case, "dcgan.train", f"--workdir={tmp / 'run'}", "--train_steps=1", *flags)
 
 
 @pytest.mark.parametrize("case", BAD_DATA_INPUT)

@@ -1,7 +1,7 @@
 """``python -m dcgan.write_tfrecords``: an image folder as TFRecord shards, or one-line errors.
 
-The commands are submitted when the module starts and run two at a time in the
-background (``runner.Commands``); each test reads its own.
+The commands run in one process (``runner.run_batch``) started when the module starts;
+each test reads its own.
 """
 
 import os
@@ -9,12 +9,7 @@ import os
 import pytest
 import tensorflow as tf
 from PIL import Image
-from runner import Commands, program_stderr, run_module
-
-
-def write_tfrecords(*args):
-    return run_module("dcgan.write_tfrecords", *args, timeout=30)
-
+from runner import Commands, program_stderr
 
 ERRORS = [
     (["--data_dir={tmp}/none", "--output={tmp}/t"], 1, "data_dir '{tmp}/none' does not exist"),
@@ -33,11 +28,14 @@ def commands(tmp_path_factory):
         Image.new("L", (4, 4), level).save(tmp / f"{level}.png")
     os.makedirs(tmp / "out")
     args = (f"--data_dir={tmp}", f"--output={tmp / 'out' / 'train'}", "--num_shards=2")
-    commands.submit("shards", write_tfrecords, *args)
+    commands.command("shards", "dcgan.write_tfrecords", *args)
     for index, (args, _, _) in enumerate(ERRORS):
         tmp = commands.mkdir(f"error{index}")
         Image.new("L", (4, 4), 1).save(tmp / "a.png")
-        commands.submit(f"error{index}", write_tfrecords, *[a.format(tmp=tmp) for a in args])
+        commands.command(
+            f"error{index}", "dcgan.write_tfrecords", *[a.format(tmp=tmp) for a in args]
+        )
+    commands.start()
     yield commands
     commands.close()
 
