@@ -149,7 +149,8 @@ def test_image_run_with_a_classifier_records_the_extractor(tmp_path):
     features = keras.layers.Dense(4, name="features")(keras.layers.Flatten()(inputs))
     keras.Model(inputs, keras.layers.Dense(2)(features)).save(tmp_path / "c.keras")
     workdir = tmp_path / "img"
-    loop.train(tiny_image(workdir, train_steps=2))
+    # The run evaluates itself at step 2 as the second command below does.
+    loop.train(tiny_image(workdir, train_steps=2, eval_every=2, eval_samples=40))
     # Three commands in one process. No Inception weights anywhere (KERAS_HOME is empty):
     # only the second reads a default extractor, the shipped classifier.
     result, shipped, layer = run_batch(
@@ -179,6 +180,14 @@ def test_image_run_with_a_classifier_records_the_extractor(tmp_path):
     record = json.loads((tmp_path / "shipped.json").read_text())
     assert record["extractor"] == "glyphs_classifier.keras layer features"
     assert len(record["fake_class_counts"]) == 62
+    # The run's own evaluation of that checkpoint gave the same numbers.
+    with open(workdir / "metrics.jsonl") as f:
+        [own] = [r for r in map(json.loads, f) if r["kind"] == "eval" and r["step"] == 2]
+    for name, value in record["metrics"].items():
+        if np.isfinite(value):
+            assert own[name] == pytest.approx(value, rel=1e-9, abs=1e-12), name
+        else:  # metrics.jsonl writes an infinity as null
+            assert own[name] is None, name
     # A 2-step G's blobs may land in no class the 40 real glyphs show: 0 is possible.
     assert 0 <= record["metrics"]["classes_covered"] <= 1
     assert layer.returncode == 1

@@ -153,6 +153,19 @@ def test_a_collapsed_generator_sounds_the_alarm_on_the_shipped_classifier():
     assert "classes_covered=0.01" in alarm and "< 0.9" in alarm and "recall=" in alarm
 
 
+def test_the_real_sample_depends_on_the_runs_seed_alone(tmp_path):
+    """Whatever global seed a process set, it draws the same real examples (the run's
+    evaluations and a later dcgan.evaluate agree); another run seed draws others."""
+    config = Config(workdir=str(tmp_path), dataset="glyphs", image_size=28, batch_size=8)
+    tf.random.set_seed(1)
+    first = builder.real_examples(config, 16)
+    tf.random.set_seed(2)
+    tf.random.uniform([3])  # an op that moves the global seed's counter
+    np.testing.assert_array_equal(builder.real_examples(config, 16), first)
+    other = Config(workdir=str(tmp_path), dataset="glyphs", image_size=28, batch_size=8, seed=1)
+    assert not np.array_equal(builder.real_examples(other, 16), first)
+
+
 def test_a_set_smaller_than_the_sample_count_is_measured_once_per_image(tmp_path):
     rng = np.random.default_rng(7)
     images = rng.integers(0, 256, (12, 28, 28, 1), dtype=np.uint8)

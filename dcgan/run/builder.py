@@ -264,9 +264,16 @@ def real_examples(config: Config, count: int) -> np.ndarray:
     trains on (exact resume holds with evaluation on). Read in batches of the run's size,
     which the data is known to hold; a small set repeats.
 
+    The draw depends on the run's seed alone: tf.data mixes a shuffle's seed with the
+    global one, which each process that evaluates a run may have set otherwise (the run
+    sets it to ``config.seed`` before building its networks; ``dcgan.evaluate`` never
+    did). So the global seed is set to the run's here, and the run's own evaluations and
+    ``dcgan.evaluate`` measure against the same examples.
+
     Raises:
         DataError: if the data is missing, or holds no decodable image.
     """
+    tf.random.set_seed(config.seed)
     batches = -(-count // config.batch_size)
     dataset = build_dataset(config, batch_size=config.batch_size).take(batches)
     with decode.as_data_errors():
