@@ -19,7 +19,8 @@ tf.config.set_logical_device_configuration(
 def _read_summaries(directory):
     """Returns {tag: [(step, value), ...]} from every event file in ``directory``.
 
-    A value is a float for a numeric scalar, a str for a text summary, else None.
+    A value is a float for a numeric scalar, a str for a text summary, bytes for other
+    strings (a serialized Custom Scalars layout), else None.
     """
     found = collections.defaultdict(list)
     for path in sorted(glob.glob(os.path.join(directory, "events.out.tfevents.*"))):
@@ -33,8 +34,9 @@ def _value(value):
     tensor = tf.make_ndarray(value.tensor) if value.HasField("tensor") else None
     if tensor is None or tensor.ndim != 0:
         return None
-    if tensor.dtype == object:  # strings: a text summary
-        return tensor.item().decode()
+    if tensor.dtype == object:  # strings: a text summary, or a layout's bytes
+        data = tensor.item()
+        return data.decode() if value.metadata.plugin_data.plugin_name == "text" else data
     return float(tensor)
 
 

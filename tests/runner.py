@@ -13,6 +13,20 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+# The elapsed time before each line a run prints (``dcgan.run.history``).
+_ELAPSED = re.compile(r"^\[\d+:\d\d:\d\d\] ")
+
+
+def log_line(line):
+    """A line a run printed, without the elapsed time before it."""
+    return _ELAPSED.sub("", line)
+
+
+def log_lines(out):
+    """The lines a run printed, without the elapsed time before each."""
+    return [log_line(line) for line in out.splitlines()]
+
+
 def run_module(module, *args, env=None, timeout=600):
     """Runs ``python -m module *args``; ``env`` adds to (not replaces) the environment.
 

@@ -23,7 +23,7 @@ import pytest
 import tensorflow as tf
 from configs import tiny_image
 from PIL import Image
-from runner import ROOT, program_stderr, run_module
+from runner import ROOT, log_line, program_stderr, run_module
 
 from dcgan.config import Config, ConfigError
 from dcgan.data import tfrecord
@@ -316,7 +316,7 @@ class Child:
 
     def _read(self):
         for line in self.process.stdout:
-            self.lines.append(line)
+            self.lines.append(log_line(line))
 
     def names(self):
         try:

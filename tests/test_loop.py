@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from configs import STEP_METRICS, tiny_image
+from runner import log_lines
 
 from dcgan.config import Config, ConfigError
 from dcgan.io import plots
@@ -50,7 +51,7 @@ def test_run_writes_everything_then_resumes(tmp_path, read_summaries, capsys):
     loop.train(tiny_image_config(workdir))
     out = capsys.readouterr().out
     assert "starting at step 0" in out
-    assert out.splitlines()[-1] == "traces: train_step=1 generate=1"
+    assert log_lines(out)[-1] == "traces: train_step=1 generate=1"
     assert "step 3/6 d_loss=" in out and "step 6/6 d_loss=" in out and "steps_per_sec=" in out
 
     summaries = read_summaries(str(workdir))

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from configs import tiny_image, tiny_vector
-from runner import Background
+from runner import Background, log_lines
 
 from dcgan.evaluation import choices as eval_choices
 from dcgan.evaluation.features import EvaluationError
@@ -110,10 +110,11 @@ def test_patience_stops_the_run_and_a_rerun_has_nothing_to_do(tmp_path, monkeypa
     assert (record["step"], record["value"]) == (2, 0.7)
 
     loop.train(config)
-    assert capsys.readouterr().out == (
+    assert log_lines(capsys.readouterr().out) == [
+        f"preparing the run in {workdir}",
         f"workdir {workdir} stopped early at step 4: high_quality has not improved on 0.7 "
-        "(step 2) in 2 evaluations (--patience); nothing to do\n"
-    )
+        "(step 2) in 2 evaluations (--patience); nothing to do",
+    ]
 
     # More patience continues the run; the next evaluation (0.9) is a new best.
     monkeypatch.setattr(builder, "build_evaluator", Scripted([0.9, 0.8, 0.8, 0.8]))
@@ -235,7 +236,7 @@ def test_glyph_runs_are_measured_by_the_shipped_classifier_with_no_download(
         assert [step for step, _ in summaries[f"eval/{name}"]] == [0, 1, 2], name
     out = capsys.readouterr().out
     assert "eval at step 0: fid=" in out and " classes_covered=" in out
-    alarms = [line for line in out.splitlines() if line.startswith("mode collapse?")]
+    alarms = [line for line in log_lines(out) if line.startswith("mode collapse?")]
     assert [line.split(":")[0] for line in alarms] == [
         "mode collapse? at step 1",
         "mode collapse? at step 2",

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from configs import tiny_image
-from runner import Background, start_module
+from runner import Background, log_line, log_lines, start_module
 
 from dcgan import data
 from dcgan.run import loop
@@ -116,7 +116,7 @@ def wait_for_step(process, step):
         if not line:
             break
         lines.append(line)
-        if line.startswith(f"step {step}/"):
+        if log_line(line).startswith(f"step {step}/"):
             return lines
     process.kill()
     raise AssertionError(f"no step {step} line; got {lines[-5:]}")
@@ -137,12 +137,12 @@ def test_a_signal_finishes_the_step_saves_and_exits_0(tmp_path, sig):
     process.send_signal(sig)
     out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err[-2000:]
-    stopped = [line for line in out.splitlines() if line.startswith(f"stopped by {sig.name}")]
+    stopped = [line for line in log_lines(out) if line.startswith(f"stopped by {sig.name}")]
     assert len(stopped) == 1, out[-1000:]
     step = int(stopped[0].split(" at step ")[1].split(";")[0])
     assert step >= 3
     latest = tf.train.latest_checkpoint(str(workdir / "checkpoints"))
-    assert latest.endswith(f"ckpt-{step}") and stopped[0].endswith(latest)
+    assert latest.endswith(f"ckpt-{step}") and f"; checkpoint {latest}; took " in stopped[0]
 
 
 def test_a_second_signal_aborts_without_saving(tmp_path):

@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 from configs import tiny_vector
-from runner import Background, program_stderr, start_module
+from runner import Background, log_line, log_lines, program_stderr, start_module
 
 from dcgan.evaluation import evaluator
 from dcgan.run import builder, loop, pretrained
@@ -101,7 +101,7 @@ def test_sigterm_to_one_worker_stops_both_at_one_step_and_a_restart_resumes(tmp_
     try:
         # Wait until the other worker is training, then signal it alone.
         for line in workers[1].stdout:
-            if line.startswith("step "):
+            if log_line(line).startswith("step "):
                 break
         workers[1].send_signal(signal.SIGTERM)
     except BaseException:
@@ -112,7 +112,7 @@ def test_sigterm_to_one_worker_stops_both_at_one_step_and_a_restart_resumes(tmp_
     steps = []
     for returncode, out, err in outputs:
         assert returncode == 0, err[-2000:]
-        stopped = [line for line in out.splitlines() if line.startswith("stopped by")]
+        stopped = [line for line in log_lines(out) if line.startswith("stopped by")]
         assert len(stopped) == 1, out[-2000:]
         steps.append(int(stopped[0].split(" at step ")[1].split(";")[0]))
     assert steps[0] == steps[1]  # one agreed step, saved by the chief

@@ -1,6 +1,8 @@
-"""What TensorBoard shows of a run: grouped scalar tags, the flags as text and HParams,
-and the time left on the log line."""
+"""What TensorBoard shows of a run: grouped scalar tags, the flags as text and HParams
+(named after the workdir, leading with what changes what is learned), the Custom
+Scalars layout, and the time left on the log line."""
 
+import dataclasses
 import glob
 import math
 import os
@@ -9,8 +11,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from configs import STEP_METRICS, tiny_vector
+from tensorboard.plugins.custom_scalar import layout_pb2
 from tensorboard.plugins.hparams import plugin_data_pb2
 
+from dcgan.config import Config
 from dcgan.run import log as run_log
 from dcgan.run import loop, summaries
 from dcgan.run.builder import build_trainer
@@ -122,16 +126,29 @@ def test_hparams_metrics_follow_evaluation_and_best_metric(tmp_path):
     assert tags(eval_every=10, best_metric="modes") == [*evaluated, "best/modes"]
 
 
-def hparams_plugin_data(workdir):
-    """Every ``HParamsPluginData`` in ``workdir``'s event files, in order."""
-    found = []
+def plugin_values(workdir, plugin):
+    """Every summary value of ``plugin`` in ``workdir``'s event files, in order."""
     for path in sorted(glob.glob(os.path.join(workdir, "events.out.tfevents.*"))):
         for event in tf.compat.v1.train.summary_iterator(path):
             for value in event.summary.value:
-                if value.metadata.plugin_data.plugin_name == "hparams":
-                    content = value.metadata.plugin_data.content
-                    found.append(plugin_data_pb2.HParamsPluginData.FromString(content))
-    return found
+                if value.metadata.plugin_data.plugin_name == plugin:
+                    yield value
+
+
+def hparams_plugin_data(workdir):
+    """Every ``HParamsPluginData`` in ``workdir``'s event files, in order."""
+    return [
+        plugin_data_pb2.HParamsPluginData.FromString(value.metadata.plugin_data.content)
+        for value in plugin_values(workdir, "hparams")
+    ]
+
+
+def custom_scalars_layouts(workdir):
+    """Every Custom Scalars layout in ``workdir``'s event files, in order."""
+    return [
+        layout_pb2.Layout.FromString(tf.make_ndarray(value.tensor).item())
+        for value in plugin_values(workdir, "custom_scalars")
+    ]
 
 
 def test_a_run_writes_grouped_tags_its_flags_and_hparams(tmp_path, read_summaries):
@@ -170,13 +187,21 @@ def test_a_run_writes_grouped_tags_its_flags_and_hparams(tmp_path, read_summarie
 
     data = hparams_plugin_data(workdir)
     [start] = [d.session_start_info for d in data if d.HasField("session_start_info")]
+    assert start.group_name == os.path.abspath(workdir)  # not a hash
     assert start.hparams["loss"].string_value == "wgan-gp"
     assert start.hparams["train_steps"].number_value == 4
     assert start.hparams["g_hidden_units"].string_value == "16"
     assert "image_size" not in start.hparams  # no effect on a vector run
     [experiment] = [d.experiment for d in data if d.HasField("experiment")]
-    declared = {info.name for info in experiment.hparam_infos}
-    assert {"loss", "train_steps", "image_size"} <= declared  # every field, for all runs
+    declared = [info.name for info in experiment.hparam_infos]
+    assert {"loss", "train_steps", "image_size"} <= set(declared)  # every field, for all runs
+    assert declared[:4] == ["loss", "g_lr", "d_lr", "batch_size"]
+    assert declared[-10:-6] == [
+        "alarm_coverage",
+        "alarm_recall",
+        "alarm_classes_covered",
+        "allow_flag_changes",
+    ]
     metrics = {info.name.tag for info in experiment.metric_infos}
     assert metrics == {
         "loss/d_loss",
@@ -186,6 +211,30 @@ def test_a_run_writes_grouped_tags_its_flags_and_hparams(tmp_path, read_summarie
         "eval/reverse_kl",
         "best/reverse_kl",
     }
+
+    [layout] = custom_scalars_layouts(workdir)
+    assert [c.title for c in layout.category] == ["losses", "evaluation", "D and G"]
+    losses, evaluation = layout.category[0].chart, layout.category[1].chart
+    assert list(losses[0].multiline.tag) == ["^loss/d_loss$", "^loss/g_loss$"]
+    assert "^loss/gradient_penalty$" in losses[2].multiline.tag
+    charts = {chart.title: list(chart.multiline.tag) for chart in evaluation}
+    assert charts == {
+        "modes": ["^eval/modes$"],
+        "high_quality": ["^eval/high_quality$"],
+        "reverse_kl": ["^eval/reverse_kl$", "^best/reverse_kl$"],
+    }
+    assert not layout.category[0].closed and layout.category[2].closed
+
+
+def test_hparams_columns_name_every_field_once():
+    order = summaries.hparams_order()
+    assert sorted(order) == sorted(f.name for f in dataclasses.fields(Config))
+    assert order[: len(summaries.LEADING_HPARAMS)] == list(summaries.LEADING_HPARAMS)
+
+
+def test_a_run_without_evaluation_has_no_evaluation_charts(tmp_path):
+    layout = summaries.scalars_layout(tiny_vector(tmp_path))
+    assert [c.title for c in layout.category] == ["losses", "D and G"]
 
 
 def test_a_resumed_run_writes_its_flags_at_the_step_it_resumes(tmp_path, read_summaries):

@@ -138,8 +138,11 @@ def measure_first_step(*, timeout_s: float) -> dict[str, object]:
             killer = threading.Timer(timeout_s, child.kill)
             killer.start()
             seconds = None
+            # Here, not at the top: it loads TensorFlow, which a bad flag must not wait for.
+            from dcgan.run.history import strip_elapsed
+
             for line in child.stdout:  # read to the end: the child must not block on it
-                if seconds is None and line.startswith(_FIRST_STEP_MARKER):
+                if seconds is None and strip_elapsed(line).startswith(_FIRST_STEP_MARKER):
                     seconds = time.perf_counter() - start
             child.wait()
             timed_out = not killer.is_alive()  # it fired: the child was killed

@@ -67,8 +67,13 @@ def soak(*, steps: int, interval_s: float = 1.0) -> dict[str, object]:
         *_RUN_FLAGS,
     ]
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    # Here, not at the top: it loads TensorFlow, which a bad flag must not wait for.
+    from dcgan.run.history import strip_elapsed
+
     lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(child.stdout), daemon=True)
+    reader = threading.Thread(
+        target=lambda: lines.extend(strip_elapsed(line) for line in child.stdout), daemon=True
+    )
     reader.start()
     samples = []  # (seconds, step, rss MiB, event bytes)
     start = time.monotonic()

@@ -4,7 +4,7 @@
   evaluator);
 - ``prepare``: checks a run against its workdir, builds it and restores it;
 - ``loop``: the eager loop (step, log, summaries, samples, evaluations, checkpoints),
-  with ``log``, ``profile`` and ``signals``;
+  with ``log``, ``history`` (``log.txt``, ``metrics.jsonl``), ``profile`` and ``signals``;
 - ``workdir``: the run's files and checkpoints; ``snapshots``: sample grids and plots;
   ``summaries``: TensorBoard's layout; ``pretrained``: a trained G for the commands
   that only generate.

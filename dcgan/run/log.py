@@ -1,8 +1,8 @@
-"""The stdout line the loop prints every ``--log_every`` steps.
+"""The lines the loop prints: what a run trains, and its progress every ``--log_every``.
 
 ``step 40/3000 d_loss=… g_loss=… … steps_per_sec=12.31 eta=4m05s``: the losses first,
 the other metrics in name order, the counters of bad updates and skipped images only
-once they are not zero.
+once they are not zero. ``dcgan.run.history`` prints them after the elapsed time.
 """
 
 from __future__ import annotations
@@ -13,6 +13,47 @@ import tensorflow as tf
 
 # The order of the columns of the stdout log line; other metrics follow.
 _LOG_FIRST = ("d_loss", "g_loss")
+
+
+def describe(config, trainer, cluster) -> str:
+    """The first line of a session: the data, the networks, the objective, the devices and
+    the precision.
+
+    Args:
+        config: the run (``dcgan.config.Config``).
+        trainer: its built trainer (``dcgan.step.trainer.Trainer``).
+        cluster: its devices (``dcgan.distribute.devices.Cluster``).
+
+    Returns:
+        e.g. ``glyphs 28x28x1, batch 64 | DCGAN nets: G 1,024,321 and D 102,977
+        parameters | loss dcgan, lr G 0.0002 D 0.0002 | default strategy, 1 replica on
+        CPU:0 | float32``.
+    """
+    shape = trainer.generator.output_shape[1:]
+    data = "x".join(map(str, shape)) if config.is_image else f"{shape[-1]}-d vectors"
+    nets = "DCGAN nets" if config.is_image else "MLPs"
+    g_params = trainer.generator.count_params()
+    d_params = trainer.discriminator.count_params()
+    replicas = f"{cluster.num_replicas} replica{'s' if cluster.num_replicas > 1 else ''}"
+    workers = f" on {cluster.num_workers} workers" if cluster.num_workers > 1 else ""
+    where = f" on {','.join(_device_names(cluster.strategy))}"
+    return (
+        f"{config.dataset} {data}, batch {config.batch_size} | {nets}: G {g_params:,} and "
+        f"D {d_params:,} parameters | loss {config.loss}, lr G {config.g_lr:g} D "
+        f"{config.d_lr:g} | {config.strategy} strategy, {replicas}{workers}{where} | "
+        f"{config.precision}"
+    )
+
+
+def _device_names(strategy: tf.distribute.Strategy) -> list[str]:
+    """Short names (``GPU:0``) of the devices a strategy computes on."""
+    try:
+        devices = strategy.extended.worker_devices
+    except RuntimeError:  # the default strategy: TensorFlow's first device
+        devices = [
+            (tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices())[0].name
+        ]
+    return [device.rpartition("device:")[2] for device in devices]
 
 
 def log_line(step: int, total: int, metrics: dict, steps_per_sec: float) -> str:

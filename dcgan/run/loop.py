@@ -10,6 +10,7 @@ import contextlib
 import shutil
 import signal
 import time
+from collections.abc import Iterator
 
 import numpy as np
 import tensorflow as tf
@@ -20,7 +21,8 @@ from dcgan.distribute import devices
 from dcgan.evaluation import choices as eval_choices
 from dcgan.evaluation import evaluator
 from dcgan.run import snapshots, summaries
-from dcgan.run.log import log_line
+from dcgan.run.history import LOG_NAME, METRICS_NAME, History
+from dcgan.run.log import describe, format_duration, log_line
 from dcgan.run.prepare import PreparedRun, prepare
 from dcgan.run.profile import Profile
 from dcgan.run.signals import StopRequest, stop_on_signals
@@ -57,53 +59,83 @@ def train(config: Config, *, stop: StopRequest | None = None) -> Trainer:
     """
     watching = contextlib.nullcontext(stop) if stop else stop_on_signals()
     with watching as stop:
-        run = prepare(config)
+        history = History()
+        history.say(f"preparing the run in {config.workdir}")
+        run = prepare(config, say=history.say)
         stop.take_back()
         stop.phase = "training"
         stop.latest = lambda: run.manager.latest_checkpoint
         try:
-            return _train(run, stop)
+            return _train(run, stop, history)
         finally:
             if not run.cluster.is_chief:  # its files only took part in the saves
                 shutil.rmtree(run.workdir.path, ignore_errors=True)
 
 
-def _train(run: PreparedRun, stop: StopRequest) -> Trainer:
+class _Stopwatch:
+    """The seconds spent in ``timing`` blocks."""
+
+    def __init__(self):
+        self.total = 0.0
+
+    @contextlib.contextmanager
+    def timing(self) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.total += time.perf_counter() - start
+
+
+def _train(run: PreparedRun, stop: StopRequest, history: History) -> Trainer:
     config, trainer = run.config, run.trainer
     step = int(trainer.step.numpy())
     if step >= config.train_steps:
-        print(
+        history.say(
             f"workdir {config.workdir} is at step {step} >= --train_steps={config.train_steps}:"
-            " nothing to do",
-            flush=True,
+            " nothing to do"
         )
         return trainer
     exhausted = _patience_exhausted(config, step, run.workdir.best() if config.patience else None)
     if exhausted:
-        print(
-            f"workdir {config.workdir} stopped early at step {step}: {exhausted}; nothing to do",
-            flush=True,
+        history.say(
+            f"workdir {config.workdir} stopped early at step {step}: {exhausted}; nothing to do"
         )
         return trainer
-    print(
+    history.open(run.workdir.path, step)
+    history.say(describe(config, trainer, run.cluster))
+    history.say(
         f"{'resuming from' if step else 'starting at'} step {step}; "
-        f"training to step {config.train_steps} in {config.workdir}",
-        flush=True,
+        f"training to step {config.train_steps} in {config.workdir}"
     )
+    try:
+        return _loop(run, stop, history, step)
+    finally:
+        history.flush()
+
+
+def _loop(run: PreparedRun, stop: StopRequest, history: History, step: int) -> Trainer:
+    config, trainer = run.config, run.trainer
     writer = run.workdir.summary_writer()
     # Only the chief's writer stays: another worker's workdir is a temporary directory,
     # removed when the run ends.
     summaries.write_flags(writer, config, step)
     summaries.write_hparams(writer, config)
+    summaries.write_layout(writer, config)
+    # Time the loop spends on anything but training (evaluations, samples, summaries,
+    # checkpoints), so that steps/s and the ETA measure training alone.
+    busy, evaluating = _Stopwatch(), _Stopwatch()
     if step == 0:
-        stop.phase = "writing samples"
-        snapshots.write(run.trainer, run.config, run.workdir, writer, step)
-        if config.eval_every:  # where the curves start: the untrained G
-            stop.phase = "evaluating"
-            _evaluate(run, writer, step)
+        with busy.timing():
+            stop.phase = "writing samples"
+            snapshots.write(run.trainer, run.config, run.workdir, writer, step)
+            if config.eval_every:  # where the curves start: the untrained G
+                stop.phase = "evaluating"
+                with evaluating.timing():
+                    _evaluate(run, writer, step, history)
 
     nonfinite_at_start = int(trainer.nonfinite_updates.numpy())
-    last_log_step, last_log_time = step, time.perf_counter()
+    last_log = (step, time.perf_counter(), busy.total)  # step, time, busy seconds at the log
     steps_per_sec = float("nan")
     saved_step = step
     early_stop = None
@@ -134,46 +166,71 @@ def _train(run: PreparedRun, stop: StopRequest) -> Trainer:
             since_check = []
             if config.eval_every and (step % config.eval_every == 0 or step == config.train_steps):
                 stop.phase = "evaluating"
-                best = _evaluate(run, writer, step)
+                with busy.timing(), evaluating.timing():
+                    best = _evaluate(run, writer, step, history)
                 early_stop = _patience_exhausted(config, step, best)
             final = step == config.train_steps or stopping or early_stop
             if step % config.log_every == 0 or final:
                 now = time.perf_counter()
-                steps_per_sec = (step - last_log_step) / (now - last_log_time)
-                last_log_step, last_log_time = step, now
-                print(log_line(step, config.train_steps, metrics, steps_per_sec), flush=True)
+                training = now - last_log[1] - (busy.total - last_log[2])
+                steps_per_sec = (step - last_log[0]) / training if training > 0 else float("nan")
+                last_log = (step, now, busy.total)
+                history.say(log_line(step, config.train_steps, metrics, steps_per_sec))
             if step % config.summary_every == 0 or final:
-                with writer.as_default(step=step):
-                    for name, value in metrics.items():
-                        tf.summary.scalar(summaries.summary_tag(name), value)
-                    if np.isfinite(steps_per_sec):
-                        tf.summary.scalar(summaries.summary_tag("steps_per_sec"), steps_per_sec)
-                    if config.lr_decay_steps:  # the rates the step just taken used
-                        for name, value in trainer.learning_rates(step - 1).items():
-                            tf.summary.scalar(summaries.summary_tag(name), value)
+                with busy.timing():
+                    _summarize(run, writer, history, step, metrics, steps_per_sec)
             if step % config.image_every == 0 or final:
                 stop.phase = "writing samples"
-                snapshots.write(run.trainer, run.config, run.workdir, writer, step)
+                with busy.timing():
+                    snapshots.write(run.trainer, run.config, run.workdir, writer, step)
             if step % config.checkpoint_every == 0 or final:
                 stop.phase = "saving a checkpoint"
-                run.save(step)
+                with busy.timing():
+                    run.save(step)
+                    history.flush()
                 saved_step = step
         if saved_step != step:  # a signal came during this step's I/O, after its checks
             stop.phase = "saving a checkpoint"
             run.save(step)
     writer.flush()
     latest = run.manager.latest_checkpoint
+    took = f"took {format_duration(history.elapsed())}"
+    if config.eval_every:
+        took += f" ({format_duration(evaluating.total)} of it evaluating)"
     if stopping:
         by = signal.Signals(stop.signal).name if stop.signal else "another worker's signal"
-        print(f"stopped by {by} at step {step}; checkpoint {latest}")
+        history.say(f"stopped by {by} at step {step}; checkpoint {latest}; {took}")
     elif early_stop:
-        print(f"stopped early at step {step}: {early_stop}; checkpoint {latest}")
+        history.say(f"stopped early at step {step}: {early_stop}; checkpoint {latest}; {took}")
     else:
-        print(f"done at step {step}; checkpoint {latest}")
+        history.say(f"done at step {step}; checkpoint {latest}; {took}")
+    best = run.workdir.best() if config.best_metric else None
+    if best is not None:
+        where = best["checkpoint"]
+        history.say(f"best {best['metric']}={best['value']:.4g} at step {best['step']}: {where}")
+    history.say(
+        f"outputs in {config.workdir}: samples/, {LOG_NAME}, {METRICS_NAME}, checkpoints/; "
+        f"tensorboard --logdir={config.workdir}"
+    )
     # More than one trace per function means the step was rebuilt mid-run: slow and a bug.
     traces = trainer.tracing_counts()
-    print("traces: " + " ".join(f"{name}={count}" for name, count in traces.items()), flush=True)
+    history.say("traces: " + " ".join(f"{name}={count}" for name, count in traces.items()))
     return trainer
+
+
+def _summarize(
+    run: PreparedRun, writer, history: History, step: int, metrics: dict, steps_per_sec: float
+) -> None:
+    """Writes a summary step's scalars to TensorBoard and ``metrics.jsonl``."""
+    values = dict(metrics)
+    if np.isfinite(steps_per_sec):
+        values["steps_per_sec"] = steps_per_sec
+    if run.config.lr_decay_steps:  # the rates the step just taken used
+        values.update(run.trainer.learning_rates(step - 1))
+    with writer.as_default(step=step):
+        for name, value in values.items():
+            tf.summary.scalar(summaries.summary_tag(name), value)
+    history.record("train", step, values)
 
 
 def _event_periods(config: Config) -> list[int]:
@@ -225,14 +282,17 @@ def _train_steps(run: PreparedRun, count: int) -> dict:
     return metrics
 
 
-def _evaluate(run: PreparedRun, writer, step: int) -> dict | None:
+def _evaluate(run: PreparedRun, writer, step: int, history: History) -> dict | None:
     """Measures G, writes the metrics, and keeps the checkpoint if it is the best.
 
     Returns:
         The best-checkpoint record after this evaluation (None without --best_metric).
     """
     config = run.config
+    history.say(f"evaluating at step {step}...")
+    start = time.perf_counter()
     result = run.evaluator(run.trainer.sampling_generator)
+    took = time.perf_counter() - start
     values = {
         name: value
         for name, value in result.items()
@@ -241,8 +301,10 @@ def _evaluate(run: PreparedRun, writer, step: int) -> dict | None:
     with writer.as_default(step=step):
         for name, value in values.items():
             tf.summary.scalar(f"eval/{name}", value)
+    history.record("eval", step, values)
     line = " ".join(f"{name}={value:.4g}" for name, value in values.items())
-    print(f"eval at step {step}: {line}", flush=True)
+    took_text = f"{took:.1f}s" if took < 60 else format_duration(took)
+    history.say(f"eval at step {step}: {line} (took {took_text})")
     alarm = None
     if step:  # G is untrained at step 0
         alarm = evaluator.collapse_alarm(
@@ -253,7 +315,7 @@ def _evaluate(run: PreparedRun, writer, step: int) -> dict | None:
         )
     if alarm:
         message = f"mode collapse? at step {step}: {alarm} (--alarm_* thresholds)"
-        print(message, flush=True)
+        history.say(message)
         with writer.as_default(step=step):
             tf.summary.text("eval/alarm", message)
     if not config.best_metric or not step:  # the untrained G is no checkpoint to keep
@@ -277,7 +339,7 @@ def _evaluate(run: PreparedRun, writer, step: int) -> dict | None:
     run.workdir.save_best(best)
     with writer.as_default(step=step):  # the HParams tab shows its last value: the best
         tf.summary.scalar(f"best/{metric}", value)
-    print(f"best {metric}={value:.4g} so far: saved {path}", flush=True)
+    history.say(f"best {metric}={value:.4g} so far: saved {path}")
     return best
 
 

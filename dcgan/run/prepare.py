@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
+from collections.abc import Callable
 
 import keras
 import tensorflow as tf
@@ -75,8 +76,12 @@ class PreparedRun:
             ) from None
 
 
-def prepare(config: Config) -> PreparedRun:
+def prepare(config: Config, *, say: Callable[[str], None] = print) -> PreparedRun:
     """Validates the run against its workdir and data, builds it, and restores it.
+
+    Args:
+        config: the run.
+        say: prints a line for the user (the checkpoint a lost index was replaced by).
 
     Raises:
         ConfigError: if the workdir holds a run that these flags may not continue.
@@ -111,7 +116,7 @@ def prepare(config: Config) -> PreparedRun:
         config, strategy=cluster.strategy, per_replica_input=cluster.distributes_input
     )
     _check_decodable(config)
-    iterator, data_state, skipped_images = _restore(config, cluster, trainer, shared)
+    iterator, data_state, skipped_images = _restore(config, cluster, trainer, shared, say)
     checkpoint = tf.train.Checkpoint(**trainer.checkpoint_items(), **data_state)
     # A restore brings back the saved learning rates; the flags of this run win.
     trainer.set_learning_rates(**trainer.learning_rates(trainer.step))
@@ -143,7 +148,13 @@ def prepare(config: Config) -> PreparedRun:
     )
 
 
-def _restore(config: Config, cluster: devices.Cluster, trainer: Trainer, workdir: Workdir):
+def _restore(
+    config: Config,
+    cluster: devices.Cluster,
+    trainer: Trainer,
+    workdir: Workdir,
+    say: Callable[[str], None],
+):
     """Builds the data pipeline and restores the latest checkpoint of ``workdir``, if any.
 
     One pipeline feeding global batches is checkpointed with the run, so a resumed run
@@ -158,7 +169,7 @@ def _restore(config: Config, cluster: devices.Cluster, trainer: Trainer, workdir
     """
     latest, note = workdir.find_latest_checkpoint()
     if note:
-        print(note, flush=True)
+        say(note)
     saved_data = latest is not None and _holds_data_state(latest)
     skipped_images = None
     if config.dataset in data.ENCODED_DATASETS and not cluster.distributes_input:

@@ -7,7 +7,9 @@ of one flat list. ``summary_tag`` is the one place that decides the group.
 
 At the start of a run the loop also writes the run's flags, as a Markdown table
 (``write_flags``, the Text tab) and as HParams (``write_hparams``, the HParams tab,
-where runs compare side by side with their final metrics).
+where runs compare side by side with their final metrics), and the Custom Scalars tab's
+layout (``write_layout``), which opens on the losses and the evaluations where the
+Scalars tab lists its sections alphabetically.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ from __future__ import annotations
 import dataclasses
 
 import tensorflow as tf
+from tensorboard.plugins.custom_scalar import layout_pb2
+from tensorboard.plugins.custom_scalar import summary as custom_scalar
 from tensorboard.plugins.hparams import api as hp
 
 from dcgan.config import Config, format_value
 from dcgan.gan import objective
+from dcgan.io import storage
 
 # The text summary of the run's flags.
 FLAGS_TAG = "config/flags"
@@ -168,6 +173,54 @@ def hparams_metrics(config: Config) -> list[hp.Metric]:
     return metrics
 
 
+# The HParams tab's first columns: what changes what is learned. Then every other field
+# in field order, and last the ones that only say how a run is kept or watched.
+LEADING_HPARAMS = (
+    "loss",
+    "g_lr",
+    "d_lr",
+    "batch_size",
+    "dataset",
+    "image_size",
+    "latent_dim",
+    "g_base_width",
+    "d_base_width",
+    "n_critic",
+    "penalty",
+    "penalty_weight",
+    "spectral_norm",
+    "g_ema_decay",
+    "diff_augment",
+    "train_steps",
+    "seed",
+)
+TRAILING_HPARAMS = (
+    "alarm_coverage",
+    "alarm_recall",
+    "alarm_classes_covered",
+    "allow_flag_changes",
+    "log_every",
+    "summary_every",
+    "image_every",
+    "checkpoint_every",
+    "keep_checkpoints",
+    "workdir",
+)
+
+
+def hparams_order() -> list[str]:
+    """Every ``Config`` field, in the order of the HParams tab's columns."""
+    names = [f.name for f in dataclasses.fields(Config)]
+    middle = [n for n in names if n not in LEADING_HPARAMS and n not in TRAILING_HPARAMS]
+    return [*LEADING_HPARAMS, *middle, *TRAILING_HPARAMS]
+
+
+def session_name(config: Config) -> str:
+    """The run's name in the HParams tab: its workdir, absolute (every session of a run
+    shares it, so they show as one)."""
+    return storage.absolute(storage.expand(config.workdir))
+
+
 def write_hparams(writer: tf.summary.SummaryWriter, config: Config) -> None:
     """Writes the HParams experiment (every field, the metrics) and this run's values.
 
@@ -175,7 +228,8 @@ def write_hparams(writer: tf.summary.SummaryWriter, config: Config) -> None:
     experiment's columns from one run of the logdir (the first it finds), and all runs
     share the fields. The metrics declared are this run's (``hparams_metrics``).
 
-    The plugin writes both at step 0. A resumed run writes them again: TensorBoard keeps
+    The columns come in ``hparams_order``; the session is named ``session_name``. The
+    plugin writes both at step 0. A resumed run writes them again: TensorBoard keeps
     the latest record of a tag at a step it has seen, so the HParams tab shows the flags
     of the run's latest session, and the metrics' last values cover all sessions.
 
@@ -185,8 +239,64 @@ def write_hparams(writer: tf.summary.SummaryWriter, config: Config) -> None:
     """
     fields = {f.name: f for f in dataclasses.fields(Config)}
     declared = [
-        hp.HParam(name, description=field.metadata["help"]) for name, field in fields.items()
+        hp.HParam(name, description=fields[name].metadata["help"]) for name in hparams_order()
     ]
     with writer.as_default():
         hp.hparams_config(hparams=declared, metrics=hparams_metrics(config))
-        hp.hparams(hparams(config))
+        hp.hparams(hparams(config), trial_id=session_name(config))
+
+
+def scalars_layout(config: Config) -> layout_pb2.Layout:
+    """The Custom Scalars tab of a run: its losses, its evaluations, then D, G and speed.
+
+    Args:
+        config: the run; with evaluation, each metric it measures gets a chart (their
+            scales differ too much to share one), with the best value beside it.
+
+    Returns:
+        The layout; a chart's tags are regular expressions matched in full.
+    """
+
+    def chart(title: str, *tags: str) -> layout_pb2.Chart:
+        patterns = [f"^{tag}$" for tag in tags]
+        return layout_pb2.Chart(
+            title=title, multiline=layout_pb2.MultilineChartContent(tag=patterns)
+        )
+
+    penalties = [summary_tag(kind.metric) for kind in objective.PENALTIES.values()]
+    categories = [
+        layout_pb2.Category(
+            title="losses",
+            chart=[
+                chart("D and G", summary_tag("d_loss"), summary_tag("g_loss")),
+                chart("D on real and fake", summary_tag("d_loss_real"), summary_tag("d_loss_fake")),
+                chart("penalties", *penalties),
+            ],
+        )
+    ]
+    if config.eval_every:
+        charts = []
+        for name in config.eval_metrics:
+            tags = [f"eval/{name}"] + ([f"best/{name}"] if name == config.best_metric else [])
+            charts.append(chart(name, *tags))
+        categories.append(layout_pb2.Category(title="evaluation", chart=charts))
+    categories.append(
+        layout_pb2.Category(
+            title="D and G",
+            chart=[
+                chart("D's outputs", summary_tag("d_output_real"), summary_tag("d_output_fake")),
+                chart("D's accuracy", summary_tag("d_accuracy")),
+                chart("gradient norms", summary_tag("d_grad_norm"), summary_tag("g_grad_norm")),
+                chart("steps per second", summary_tag("steps_per_sec")),
+            ],
+            closed=True,
+        )
+    )
+    return layout_pb2.Layout(category=categories)
+
+
+def write_layout(writer: tf.summary.SummaryWriter, config: Config) -> None:
+    """Writes ``scalars_layout`` for the Custom Scalars tab (at step 0: one per run)."""
+    with writer.as_default():
+        summary = custom_scalar.pb(scalars_layout(config))
+        tf.summary.experimental.write_raw_pb(summary.SerializeToString(), step=0)

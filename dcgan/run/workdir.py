@@ -7,6 +7,8 @@ Layout of a workdir:
     best/             ``ckpt-<step>``: the checkpoint with the best ``--best_metric``,
                       and ``best.json``: its metric, value, step and evaluation
     samples/          ``step_<step>.png``: the fixed-noise grid
+    log.txt           the lines the loop printed (``dcgan.run.history``)
+    metrics.jsonl     every summary step's scalars and every evaluation, a JSON line each
     events.out.*      TensorBoard summaries
 
 The workdir may be on any file system TensorFlow reads (``gs://bucket/run``, say): every
