@@ -86,12 +86,23 @@ def kernel_distance(
     for _ in range(num_subsets):
         x = a[rng.choice(a.shape[0], size, replace=False)]
         y = b[rng.choice(b.shape[0], size, replace=False)]
-        k_xx = (x @ x.T / dim + 1) ** 3
-        k_yy = (y @ y.T / dim + 1) ** 3
-        k_xy = (x @ y.T / dim + 1) ** 3
+        k_xx, k_yy, k_xy = (
+            _cubic_kernel(x, x, dim),
+            _cubic_kernel(y, y, dim),
+            _cubic_kernel(x, y, dim),
+        )
         within = (k_xx.sum() - np.trace(k_xx) + k_yy.sum() - np.trace(k_yy)) / (size * (size - 1))
         estimates.append(within - 2 * k_xy.mean())
     return float(np.mean(estimates)), float(np.std(estimates))
+
+
+def _cubic_kernel(x: np.ndarray, y: np.ndarray, dim: int) -> np.ndarray:
+    """(x.y / D + 1)^3 for every pair of rows, [N, M]."""
+    k = x @ y.T
+    k /= dim
+    k += 1
+    # Two products, not ``** 3``: NumPy's general power is a third of KID's time.
+    return k * k * k
 
 
 # Rows of the first set per block of pairwise distances: a [DISTANCE_CHUNK_ROWS, M] float64
