@@ -121,6 +121,34 @@ def test_collapse_alarm_names_each_metric_below_its_threshold(values, thresholds
     assert evaluator.collapse_alarm(values, **alarm_thresholds(config)) == expected
 
 
+@pytest.mark.parametrize(
+    "values, earlier, expected",
+    [
+        # Rising from 0, early in training: below the thresholds, and no collapse.
+        ({"recall": 0.03, "coverage": 0.04}, [{"recall": 0.0, "coverage": 0.0}], None),
+        # Below half of what the run had: collapse.
+        (
+            {"recall": 0.02, "coverage": 0.3},
+            [{"recall": 0.51, "coverage": 0.4}, {"recall": 0.3, "coverage": 0.2}],
+            "recall=0.02 < 0.05 (best 0.51)",
+        ),
+        # Below the threshold but not below half the best (0.03): not yet.
+        ({"recall": 0.04}, [{"recall": 0.06}], None),
+        # An earlier evaluation whose value was not finite (null) is no best.
+        (
+            {"coverage": 0.01},
+            [{"coverage": None}, {"coverage": 0.3}],
+            "coverage=0.01 < 0.05 (best 0.3)",
+        ),
+    ],
+)
+def test_collapse_alarm_fires_on_a_loss_of_diversity_not_on_early_training(
+    values, earlier, expected
+):
+    config = Config(workdir="unused", eval_every=10)
+    assert evaluator.collapse_alarm(values, **alarm_thresholds(config), earlier=earlier) == expected
+
+
 def alarm_thresholds(config):
     return dict(
         coverage=config.alarm_coverage,

@@ -90,6 +90,45 @@ class Scripted:
         return measure
 
 
+class ScriptedImages:
+    """A build_evaluator stand-in for an image run: each call reports the next
+    ``(recall, coverage, classes_covered)``."""
+
+    def __init__(self, values):
+        self.values = list(values)
+
+    def __call__(self, config, *, num_samples, seed=None):
+        def measure(generator):
+            recall, coverage, classes = self.values.pop(0)
+            return {
+                "fid": 100.0,
+                "recall": recall,
+                "coverage": coverage,
+                "classes_covered": classes,
+            }
+
+        return measure
+
+
+def test_the_collapse_alarm_sounds_on_lost_diversity_not_on_early_training(
+    tmp_path, monkeypatch, capsys, read_summaries
+):
+    workdir = tmp_path / "run"
+    # Steps 1 and 2 are below every threshold (0.05, 0.05, 0.9) while rising from step 0:
+    # a G still learning. Step 4 has lost the recall of step 3.
+    values = [(0, 0, 0.02), (0.01, 0.01, 0.3), (0.03, 0.04, 0.5), (0.6, 0.5, 1.0), (0.02, 0.3, 1.0)]
+    monkeypatch.setattr(builder, "build_evaluator", ScriptedImages(values))
+    every = dict(eval_every=1, eval_samples=40, checkpoint_every=1, log_every=100)
+    loop.train(tiny_image(workdir, train_steps=3, **every))
+    # A resumed session judges against the evaluations of the earlier one.
+    loop.train(tiny_image(workdir, train_steps=4, **every))
+    alarms = [line for line in log_lines(capsys.readouterr().out) if "mode collapse?" in line]
+    assert alarms == [
+        "mode collapse? at step 4: recall=0.02 < 0.05 (best 0.6) (--alarm_* thresholds)"
+    ]
+    assert [step for step, _ in read_summaries(str(workdir))["eval/alarm"]] == [4]
+
+
 def test_patience_stops_the_run_and_a_rerun_has_nothing_to_do(tmp_path, monkeypatch, capsys):
     workdir = tmp_path / "run"
     # Step 0 is measured but never the best (1.0). Best at step 2; steps 3 and 4 do not
@@ -218,17 +257,9 @@ def test_glyph_runs_are_measured_by_the_shipped_classifier_with_no_download(
 ):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty"))  # no Inception weights
     workdir = tmp_path / "run"
-    # 28 px glyphs: the extractor resizes them to the classifier's 32 px. Every
-    # threshold at 1: an untrained G is below each, so the alarm sounds (not at step 0).
+    # 28 px glyphs: the extractor resizes them to the classifier's 32 px.
     config = tiny_image(
-        workdir,
-        train_steps=2,
-        eval_every=1,
-        eval_samples=40,
-        best_metric="classes_covered",
-        alarm_coverage=1.0,
-        alarm_recall=1.0,
-        alarm_classes_covered=1.0,
+        workdir, train_steps=2, eval_every=1, eval_samples=40, best_metric="classes_covered"
     )
     loop.train(config)
     summaries = read_summaries(str(workdir))
@@ -236,14 +267,6 @@ def test_glyph_runs_are_measured_by_the_shipped_classifier_with_no_download(
         assert [step for step, _ in summaries[f"eval/{name}"]] == [0, 1, 2], name
     out = capsys.readouterr().out
     assert "eval at step 0: fid=" in out and " classes_covered=" in out
-    alarms = [line for line in log_lines(out) if line.startswith("mode collapse?")]
-    assert [line.split(":")[0] for line in alarms] == [
-        "mode collapse? at step 1",
-        "mode collapse? at step 2",
-    ]
-    assert "coverage=" in alarms[0] and "(--alarm_* thresholds)" in alarms[0]
-    texts = summaries["eval/alarm"]
-    assert [step for step, _ in texts] == [1, 2]
     record = json.loads((workdir / "best" / "best.json").read_text())
     assert record["metrics"]["extractor"] == "glyphs_classifier.keras layer features"
     assert record["step"] in (1, 2)

@@ -133,25 +133,27 @@ class EvaluationFields:
     eval_layer: str = field(
         "", "Layer of --eval_classifier; '': its penultimate.", spec=TEXT, when=IMAGE_EVAL, role=RUN
     )
-    # The mode-collapse alarm: an evaluation with one of these below its threshold
-    # prints a line and writes TensorBoard text.
+    # The mode-collapse alarm: an evaluation with one of these below its threshold and
+    # below half the best of the run's earlier evaluations prints a line and writes
+    # TensorBoard text (dcgan.evaluation.evaluator.collapse_alarm).
     alarm_coverage: float = field(
         0.05,
-        "Mode-collapse alarm below this coverage; 0: off.",
+        "Mode-collapse alarm below this coverage and half the run's best; 0: off.",
         spec=ALARM,
         when=IMAGE_EVAL,
         role=RUN,
     )
     alarm_recall: float = field(
         0.05,
-        "Mode-collapse alarm below this recall; 0: off.",
+        "Mode-collapse alarm below this recall and half the run's best; 0: off.",
         spec=ALARM,
         when=IMAGE_EVAL,
         role=RUN,
     )
     alarm_classes_covered: float = field(
         0.9,
-        "Mode-collapse alarm below this fraction of the classifier's classes covered; 0: off.",
+        "Mode-collapse alarm below this share of the classifier's classes covered (and half "
+        "the run's best); 0: off.",
         spec=ALARM,
         when=IMAGE_EVAL,
         role=RUN,

@@ -11,6 +11,8 @@ is built from its config by ``dcgan.run.builder.build_evaluator``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -110,17 +112,45 @@ def feature_metrics(
     return result
 
 
+# A watched metric that falls below this share of the best an earlier evaluation of the
+# run reached has lost what the run had: collapse, not a G still learning.
+FALLEN = 0.5
+
+
 def collapse_alarm(
-    result: dict, *, coverage: float, recall: float, classes_covered: float
+    result: dict,
+    *,
+    coverage: float,
+    recall: float,
+    classes_covered: float,
+    earlier: Sequence[dict] = (),
 ) -> str | None:
-    """What an evaluation's ``result`` says of mode collapse: the metrics below their
-    thresholds (0: not watched), as ``"coverage=0.03 < 0.05, ..."``, or None."""
+    """What an evaluation's ``result`` says of mode collapse, or None.
+
+    A metric is named when it is below its threshold (0: not watched) and, given the
+    run's ``earlier`` evaluations, below ``FALLEN`` times the best of them. Early in
+    training these metrics rise from 0 and are low for a while, which is no collapse:
+    collapse is the loss of diversity a run had. Without earlier evaluations (a single
+    checkpoint, an old run) the thresholds alone decide.
+
+    Args:
+        result: the evaluation's metrics.
+        coverage, recall, classes_covered: the thresholds.
+        earlier: the run's earlier evaluations' metrics, in any order.
+
+    Returns:
+        e.g. ``"recall=0.02 < 0.05 (best 0.51), coverage=0.03 < 0.05 (best 0.4)"``.
+    """
     thresholds = {"coverage": coverage, "recall": recall, "classes_covered": classes_covered}
-    low = [
-        f"{name}={result[name]:.4g} < {threshold:g}"
-        for name, threshold in thresholds.items()
-        if threshold > 0 and name in result and result[name] < threshold
-    ]
+    low = []
+    for name, threshold in thresholds.items():
+        if threshold <= 0 or name not in result or not result[name] < threshold:
+            continue
+        best = max((e[name] for e in earlier if e.get(name) is not None), default=None)
+        if best is None:
+            low.append(f"{name}={result[name]:.4g} < {threshold:g}")
+        elif result[name] < FALLEN * best:
+            low.append(f"{name}={result[name]:.4g} < {threshold:g} (best {best:.4g})")
     return ", ".join(low) or None
 
 

@@ -123,6 +123,11 @@ class History:
                 record[name] = number if math.isfinite(number) else None
         self._files[METRICS_NAME].write(json.dumps(record))
 
+    def evaluations(self) -> list[dict]:
+        """The run's evaluations recorded so far, this session's and earlier ones'."""
+        records = [json.loads(line) for line in self._files[METRICS_NAME].lines()]
+        return [record for record in records if record.get("kind") == "eval"]
+
     def flush(self) -> None:
         """Writes what a file system that cannot append holds in memory."""
         for file in self._files.values():
@@ -152,6 +157,15 @@ class _File:
         else:
             self._lines = [line for line in self._lines if wanted(line)]
             self.flush()
+
+    def lines(self) -> list[str]:
+        """The file's lines, whole records only."""
+        if not self._local:
+            return list(self._lines)
+        if not os.path.exists(self.path):
+            return []
+        with open(self.path) as f:
+            return [line for line in f.read().splitlines() if _step_of(line) != math.inf]
 
     def write(self, line: str) -> None:
         if self._local:

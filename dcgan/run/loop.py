@@ -301,6 +301,7 @@ def _evaluate(run: PreparedRun, writer, step: int, history: History) -> dict | N
     with writer.as_default(step=step):
         for name, value in values.items():
             tf.summary.scalar(f"eval/{name}", value)
+    earlier = history.evaluations()  # this run's, for the alarm: what has it lost?
     history.record("eval", step, values)
     line = " ".join(f"{name}={value:.4g}" for name, value in values.items())
     took_text = f"{took:.1f}s" if took < 60 else format_duration(took)
@@ -312,6 +313,7 @@ def _evaluate(run: PreparedRun, writer, step: int, history: History) -> dict | N
             coverage=config.alarm_coverage,
             recall=config.alarm_recall,
             classes_covered=config.alarm_classes_covered,
+            earlier=earlier,
         )
     if alarm:
         message = f"mode collapse? at step {step}: {alarm} (--alarm_* thresholds)"
