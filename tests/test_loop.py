@@ -9,6 +9,7 @@ import tensorflow as tf
 from configs import STEP_METRICS, tiny_image
 from runner import log_lines
 
+from dcgan import data
 from dcgan.config import Config, ConfigError
 from dcgan.io import plots
 from dcgan.run import loop, snapshots
@@ -59,10 +60,20 @@ def test_run_writes_everything_then_resumes(tmp_path, read_summaries, capsys):
     assert [step for step, _ in summaries["loss/d_loss"]] == [3, 6]
     assert [step for step, _ in summaries["fixed_noise_samples"]] == [0, 3, 6]
     assert sorted(os.listdir(workdir / "samples")) == [
+        "real.png",
         "step_00000000.png",
         "step_00000003.png",
         "step_00000006.png",
     ]
+    # Real images once, beside the fixed-noise grids: as many, in a grid of the same size.
+    assert [step for step, _ in summaries["real_samples"]] == [0]
+    real = iio.imread(workdir / "samples" / "real.png")
+    assert real.shape == iio.imread(workdir / "samples" / "step_00000000.png").shape
+    glyphs = {tile.tobytes() for tile in data.render_glyphs(image_size=28)}
+    tiles = [
+        real[2 + 30 * r : 30 * r + 30, 2 + 30 * c : 30 * c + 30] for r in (0, 1) for c in (0, 1)
+    ]
+    assert all(tile.reshape(28, 28, 1).tobytes() in glyphs for tile in tiles)
     assert tf.train.latest_checkpoint(str(workdir / "checkpoints")).endswith("ckpt-6")
     assert Config.from_json((workdir / "config.json").read_text()).train_steps == 6
     assert "--train_steps=6\n" in (workdir / "flags.txt").read_text()
@@ -78,6 +89,7 @@ def test_run_writes_everything_then_resumes(tmp_path, read_summaries, capsys):
         fixed_noise(str(workdir / "checkpoints" / "ckpt-9")),
     )
     assert "step_00000000.png" in os.listdir(workdir / "samples")  # not rewritten at 6
+    assert [step for step, _ in read_summaries(str(workdir))["real_samples"]] == [0]
     assert "--train_steps=9\n" in (workdir / "flags.txt").read_text()
 
 
@@ -131,6 +143,29 @@ def test_gaussian1d_plot_draws_d_of_x(tmp_path, monkeypatch):
     assert "step 7" in figure.axes[0].get_title()
     (curve,) = [line for line in figure.axes[1].get_lines() if line.get_label() == "D(x)"]
     np.testing.assert_allclose(curve.get_ydata(), 0.5)
+
+
+@pytest.mark.parametrize(
+    "loss, label", [("dcgan", "D(x)"), ("wgan-gp", "D(x): critic score, min-max scaled")]
+)
+def test_a_ring_plot_says_when_d_is_a_rescaled_critic_score(tmp_path, monkeypatch, loss, label):
+    config = Config(
+        workdir=str(tmp_path),
+        dataset="ring2d",
+        loss=loss,
+        latent_dim=4,
+        g_hidden_units=(8,),
+        d_hidden_units=(8,),
+        batch_size=16,
+    )
+    trainer = build_trainer(config)
+    figures = []
+    render = plots.render
+    monkeypatch.setattr(plots, "render", lambda figure: figures.append(figure) or render(figure))
+    snapshots.vector_plot(trainer, config, trainer.generate(trainer.fixed_noise).numpy(), step=3)
+    (figure,) = figures
+    (image,) = figure.axes[0].get_images()
+    assert image.colorbar.ax.get_ylabel() == label
 
 
 def test_learning_rate_changes_on_resume_only_when_allowed(tmp_path):

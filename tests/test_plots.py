@@ -120,6 +120,16 @@ def test_scatter_points_are_the_given_points():
     np.testing.assert_allclose(points["generated"], [[0.75, -0.75], [-0.5, 0.5], [0.25, 0.25]])
 
 
+def test_scatter_draws_the_real_points_over_see_through_generated_ones():
+    figure = scatter(d_label="critic score")
+    layers = {c.get_label(): c for c in figure.axes[0].collections}
+    assert layers["real"].get_zorder() > layers["generated"].get_zorder()
+    assert layers["generated"].get_alpha() == 0.5 and layers["real"].get_alpha() is None
+    (image,) = figure.axes[0].get_images()
+    assert image.colorbar.ax.get_ylabel() == "critic score"
+    assert histogram(d_label="critic score").axes[1].get_ylabel() == "critic score"
+
+
 def test_scatter_image_is_d_grid_with_row_zero_at_the_top():
     figure = scatter()
     plots.render(figure)  # the transforms below need the final layout
@@ -160,7 +170,9 @@ def test_render_is_an_rgb_image_of_the_figure_size_with_both_colours():
     assert near(image, 0.5 * 255 + 0.5 * REAL_RGB) and near(image, 0.5 * 255 + 0.5 * FAKE_RGB)
     image = plots.render(scatter(dpi=40))
     assert image.shape == (208, 256, 3)  # the default 6.4 x 5.2 in
-    assert near(image, REAL_RGB, tolerance=8) and near(image, FAKE_RGB, tolerance=8)
+    # A see-through generated point over a white cell (D = 0, at (0.75, -0.75)).
+    see_through = 0.5 * 255 + 0.5 * FAKE_RGB
+    assert near(image, REAL_RGB, tolerance=8) and near(image, see_through, tolerance=8)
 
 
 def test_the_figures_render_at_their_default_sizes():
@@ -175,7 +187,8 @@ def test_the_figures_render_at_their_default_sizes():
         )
     )
     assert image.shape == (416, 512, 3) and image.dtype == np.uint8
-    assert near(image, REAL_RGB, tolerance=8) and near(image, FAKE_RGB, tolerance=8)
+    see_through = 0.5 * 255 + 0.5 * FAKE_RGB  # over D = 0: white
+    assert near(image, REAL_RGB, tolerance=8) and near(image, see_through, tolerance=8)
 
 
 def test_rendering_touches_no_global_state_and_keeps_no_figure():

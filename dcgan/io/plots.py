@@ -34,6 +34,8 @@ CURVE_COLOR = "black"
 LEVEL_COLOR = "gray"
 #: Opacity of a histogram; where real and fake overlap both stay visible.
 BAR_ALPHA = 0.5
+#: Opacity of the generated points: the real ones under a converged G still show.
+FAKE_POINT_ALPHA = 0.5
 #: The 2-D landscape: white where D says "fake" (0) to mid-gray where it says "real"
 #: (1). It stops at mid-gray so the blue and orange points stay visible on it.
 LANDSCAPE_CMAP = LinearSegmentedColormap.from_list("d_of_x", ["#ffffff", "#8c8c8c"])
@@ -52,6 +54,7 @@ def histogram_figure(
     value_range: tuple[float, float],
     step: int,
     label: str | None = None,
+    d_label: str = "D(x)",
     bins: int = 50,
     figsize: tuple[float, float] = HISTOGRAM_FIGSIZE,
     dpi: float = DPI,
@@ -73,6 +76,7 @@ def histogram_figure(
         value_range: ``(lo, hi)`` with ``lo < hi``, the x axis.
         step: the training step, shown in the title.
         label: optional text put before the step in the title.
+        d_label: the right-hand axis's label (a critic's scores are rescaled).
         bins: number of histogram bins.
         figsize: ``(width, height)`` in inches.
         dpi: pixels per inch when rendered.
@@ -116,7 +120,7 @@ def histogram_figure(
     # A little headroom: a critic's normalized scores reach 0 and 1 exactly, and a
     # curve on the frame would hide behind it.
     d_axes.set_ylim(-0.03, 1.03)
-    d_axes.set_ylabel("D(x)")
+    d_axes.set_ylabel(d_label)
     handles.append(curve)
 
     axes.set_title(_title(step, label))
@@ -133,15 +137,17 @@ def scatter_figure(
     extent: tuple[float, float],
     step: int,
     label: str | None = None,
+    d_label: str = "D(x)",
     figsize: tuple[float, float] = SCATTER_FIGSIZE,
     dpi: float = DPI,
 ) -> Figure:
     """Real and generated points over D's landscape, with D's 0.5 level line.
 
     The landscape is ``d_grid`` as an image from white (D = 0) to gray (D = 1), each
-    value a cell centred on its grid point, with a colorbar "D(x)"; the level D = 0.5 is
-    a black contour line. Real points are drawn first, generated points over them. Both
-    axes span ``extent`` with equal aspect.
+    value a cell centred on its grid point, with a colorbar labelled ``d_label``; the
+    level D = 0.5 is a black contour line. Generated points are drawn half transparent
+    and real points over them, so that a generator covering the data hides none of it.
+    Both axes span ``extent`` with equal aspect.
 
     Args:
         real: ``[N, 2]`` real points.
@@ -152,6 +158,8 @@ def scatter_figure(
         extent: ``(lo, hi)`` with ``lo < hi``, the range of both axes.
         step: the training step, shown in the title.
         label: optional text put before the step in the title.
+        d_label: the colorbar's label: what the values are (a critic's scores are
+            rescaled, not probabilities).
         figsize: ``(width, height)`` in inches.
         dpi: pixels per inch when rendered.
 
@@ -187,14 +195,23 @@ def scatter_figure(
         extent=(lo - half, hi + half, lo - half, hi + half),
         interpolation="nearest",
     )
-    figure.colorbar(image, ax=axes, label="D(x)")
+    figure.colorbar(image, ax=axes, label=d_label)
     grid = np.linspace(lo, hi, size)
     # contour wants y increasing with the row index; d_grid's row 0 is the top (y = hi).
     axes.contour(grid, grid, d_grid[::-1], levels=[0.5], colors=CURVE_COLOR, linewidths=1.2)
     handles = [
-        axes.scatter(real[:, 0], real[:, 1], s=6, color=REAL_COLOR, linewidths=0, label="real"),
         axes.scatter(
-            fake[:, 0], fake[:, 1], s=6, color=FAKE_COLOR, linewidths=0, label="generated"
+            real[:, 0], real[:, 1], s=6, color=REAL_COLOR, linewidths=0, label="real", zorder=3
+        ),
+        axes.scatter(
+            fake[:, 0],
+            fake[:, 1],
+            s=6,
+            color=FAKE_COLOR,
+            alpha=FAKE_POINT_ALPHA,
+            linewidths=0,
+            label="generated",
+            zorder=2,
         ),
         # A ContourSet has no legend entry of its own; a line drawn alike stands for it.
         Line2D([], [], color=CURVE_COLOR, linewidth=1.2, label="D(x) = 0.5"),

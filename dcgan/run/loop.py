@@ -129,6 +129,7 @@ def _loop(run: PreparedRun, stop: StopRequest, history: History, step: int) -> T
         with busy.timing():
             stop.phase = "writing samples"
             snapshots.write(run.trainer, run.config, run.workdir, writer, step)
+            snapshots.write_real(config, run.workdir, writer, trainer.fixed_noise.shape[0])
             if config.eval_every:  # where the curves start: the untrained G
                 stop.phase = "evaluating"
                 with evaluating.timing():

@@ -6,6 +6,8 @@ through ``Trainer.generate``, so a run with a weight average shows the average.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import tensorflow as tf
 
@@ -38,6 +40,28 @@ def write(trainer: Trainer, config: Config, workdir: Workdir, writer, step: int)
                 tf.summary.image("fixed_noise_plot", plot[tf.newaxis])
 
 
+REAL_GRID_NAME = "real.png"
+
+
+def write_real(config: Config, workdir: Workdir, writer, num_examples: int) -> str | None:
+    """Writes a grid of ``num_examples`` real images once, at the start of an image run:
+    ``samples/real.png`` and the image summary ``real_samples`` at step 0, to set beside
+    the fixed-noise grids. Vector runs draw the real data in every plot already.
+
+    Returns:
+        The PNG's path, or None for a vector run.
+    """
+    if not config.is_image:
+        return None
+    grid = images.make_grid(builder.real_examples(config, num_examples))
+    tf.io.gfile.makedirs(workdir.samples_dir)
+    path = os.path.join(workdir.samples_dir, REAL_GRID_NAME)
+    images.write_png(path, grid)
+    with writer.as_default(step=0):
+        tf.summary.image("real_samples", grid[tf.newaxis])
+    return path
+
+
 def vector_plot(trainer: Trainer, config: Config, samples: np.ndarray, *, step: int) -> np.ndarray:
     """Draws generated ``samples`` [N, D] against real data, with D's output over them.
 
@@ -61,10 +85,12 @@ def vector_plot(trainer: Trainer, config: Config, samples: np.ndarray, *, step: 
     packs = np.tile(points, (1, trainer.pack))  # [N, pack * D]
     outputs = trainer.discriminator(packs, training=False).numpy().ravel()
     d_values = trainer.objective.d_of_x(outputs)
+    # A critic's scores have no scale: d_of_x maps the plotted ones onto [0, 1].
+    d_label = "D(x): critic score, min-max scaled" if trainer.objective.critic else "D(x)"
     if dim == 1:
         return plots.render(
             plots.histogram_figure(
-                real, samples, d_values=d_values, value_range=(lo, hi), step=step
+                real, samples, d_values=d_values, value_range=(lo, hi), step=step, d_label=d_label
             )
         )
     return plots.render(
@@ -74,5 +100,6 @@ def vector_plot(trainer: Trainer, config: Config, samples: np.ndarray, *, step: 
             d_grid=d_values.reshape(len(axis), len(axis)),
             extent=(lo, hi),
             step=step,
+            d_label=d_label,
         )
     )

@@ -6,7 +6,7 @@ Layout of a workdir:
     checkpoints/      ``ckpt-<step>`` files of a ``tf.train.CheckpointManager``
     best/             ``ckpt-<step>``: the checkpoint with the best ``--best_metric``,
                       and ``best.json``: its metric, value, step and evaluation
-    samples/          ``step_<step>.png``: the fixed-noise grid
+    samples/          ``step_<step>.png``: the fixed-noise grid; ``real.png``: real images
     log.txt           the lines the loop printed (``dcgan.run.history``)
     metrics.jsonl     every summary step's scalars and every evaluation, a JSON line each
     events.out.*      TensorBoard summaries
