@@ -7,6 +7,11 @@ import os
 import pytest
 import tensorflow as tf
 
+# Nothing the tests run fetches from the network (InceptionV3's weights): CI has none,
+# and a test must not depend on it. The fetching code is tested with a stand-in fetch.
+# Set before any command starts, so that every child process inherits it.
+os.environ["DCGAN_OFFLINE"] = "1"
+
 # Two logical CPU devices for the whole session, so tf.distribute tests run a mirrored
 # strategy in-process; it must be set before TensorFlow initializes its devices. Ops
 # without a strategy still run on the first one, as on any machine.

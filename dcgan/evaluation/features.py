@@ -4,14 +4,17 @@ A **domain classifier** (``dcgan.evaluation.classifiers`` trains one) is a small
 trained on a labeled set of the domain a GAN learns. Its penultimate layer is a feature
 space that needs no download, and its last layer's logits give the class of a generated
 sample, so a run can count the classes it covers. One for the built-in glyphs ships with
-the package (``SHIPPED_CLASSIFIERS``). The standard InceptionV3 pool features are read
-from weights on local disk: nothing is downloaded at run time.
+the package (``SHIPPED_CLASSIFIERS``). The standard InceptionV3 pool features need
+Keras's InceptionV3 weights: read from the Keras cache, and fetched into it, as Keras
+does, where they are missing (unless ``$DCGAN_OFFLINE`` is set); a machine without
+network gets one line that says where to put the file.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import socket
 from collections.abc import Callable
 
 import keras
@@ -23,6 +26,18 @@ from dcgan.io import storage
 
 _CHUNK = 256  # images per extractor call, to bound memory
 INCEPTION_WEIGHTS_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
+# Where keras.applications.InceptionV3 fetches the file, and its MD5, which
+# keras.utils.get_file checks.
+INCEPTION_WEIGHTS_URL = (
+    f"https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
+    f"{INCEPTION_WEIGHTS_FILE}"
+)
+INCEPTION_WEIGHTS_MD5 = "bcbd6486424b2319ff4ef7d526e38f63"
+# Set (to anything but ""), nothing is fetched: the user's word that there is no network.
+OFFLINE_ENV = "DCGAN_OFFLINE"
+# Seconds a fetch waits on a silent connection, so that a firewalled machine fails
+# rather than hangs.
+FETCH_TIMEOUT = 60
 # dcgan/assets, beside the subpackages: declared as package data in setup.cfg.
 _ASSETS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "assets")
 #: Classifiers that ship with the package, by dataset: the default feature space of an
@@ -62,28 +77,29 @@ class Extractor:
         return np.concatenate(features), (np.concatenate(classes) if classes else None)
 
 
-def inception_extractor(weights_path: str | None = None) -> Extractor:
+def inception_extractor(
+    weights_path: str | None = None, *, fetch: Callable[..., str] | None = None
+) -> Extractor:
     """InceptionV3's 2048-d average-pool features at 299 px: the standard FID features.
 
     Args:
         weights_path: the no-top weights file; default the Keras cache,
-            ``~/.keras/models/`` + ``INCEPTION_WEIGHTS_FILE`` (``$KERAS_HOME`` moves it).
+            ``~/.keras/models/`` + ``INCEPTION_WEIGHTS_FILE`` (``$KERAS_HOME`` moves it),
+            fetched there if it is missing.
+        fetch: what fetches the default file, called as ``keras.utils.get_file`` (the
+            default) is; returns the file's path.
 
     Returns:
         The extractor; it has no classes (the weights have no top).
 
     Raises:
-        EvaluationError: if the weights file is missing or does not fit the network.
+        EvaluationError: if the weights file is missing and cannot be fetched, or does
+            not fit the network.
     """
     if weights_path is None:
-        home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
-        weights_path = os.path.join(home, "models", INCEPTION_WEIGHTS_FILE)
-    if not os.path.isfile(weights_path):
-        raise EvaluationError(
-            f"InceptionV3 weights not found at {weights_path}: nothing is downloaded at run "
-            f"time, so put {INCEPTION_WEIGHTS_FILE} there, or pass --eval_classifier=PATH "
-            "(train one with python -m dcgan.classifier)"
-        )
+        weights_path = _cached_inception_weights(fetch or keras.utils.get_file)
+    elif not os.path.isfile(weights_path):
+        raise EvaluationError(f"InceptionV3 weights not found at {weights_path}")
     network = keras.applications.InceptionV3(include_top=False, weights=None, pooling="avg")
     try:
         network.load_weights(weights_path)
@@ -96,6 +112,42 @@ def inception_extractor(weights_path: str | None = None) -> Extractor:
         return network(batch, training=False).numpy(), None
 
     return Extractor(extract, f"InceptionV3 pool3 (2048-d) from {weights_path}")
+
+
+def _cached_inception_weights(fetch: Callable[..., str]) -> str:
+    """The path of the InceptionV3 weights in the Keras cache, fetched if missing."""
+    home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
+    path = os.path.join(home, "models", INCEPTION_WEIGHTS_FILE)
+    if os.path.isfile(path):
+        return path
+    allowed = (
+        "allowed: that file there (README, Evaluation), or --eval_classifier=PATH "
+        "(python -m dcgan.classifier trains one)"
+    )
+    if os.environ.get(OFFLINE_ENV):
+        raise EvaluationError(
+            f"InceptionV3 weights not found at {path}, and ${OFFLINE_ENV} forbids fetching "
+            f"them; {allowed}"
+        )
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(FETCH_TIMEOUT)
+    try:
+        return fetch(
+            INCEPTION_WEIGHTS_FILE,
+            INCEPTION_WEIGHTS_URL,
+            cache_subdir="models",
+            file_hash=INCEPTION_WEIGHTS_MD5,
+        )
+    except Exception as e:  # noqa: BLE001 - no network, a proxy, a bad hash: one line
+        # Keras says "URL fetch failure on <url>: <errno> -- <reason>": the cause is last.
+        reason = storage.reason(e, limit=1000).rpartition(" -- ")[2]
+        reason = reason if len(reason) <= 60 else reason[:57] + "..."
+        raise EvaluationError(
+            f"InceptionV3 weights not found at {path}, and fetching them failed ({reason}); "
+            f"{allowed}"
+        ) from None
+    finally:
+        socket.setdefaulttimeout(previous)
 
 
 def classifier_extractor(path: str, *, layer: str | None = None) -> Extractor:
