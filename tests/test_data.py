@@ -342,3 +342,20 @@ def test_toy_parts_are_the_one_worker_batches_dealt_round_robin():
 def test_invalid_shard(shard):
     with pytest.raises(DataError, match=r"shard .* is invalid; allowed: \(num_shards, index\)"):
         make_dataset("ring2d", batch_size=4, seed=0, shard=shard)
+
+
+def test_source_size_says_what_a_source_holds(tmp_path):
+    assert data.source_size("glyphs") == "11,904 images"
+    assert len(data.render_glyphs(image_size=28)) == 11_904
+    assert data.source_size("ring2d") == "sampled per batch"
+    (tmp_path / "images" / "sub").mkdir(parents=True)
+    for name in ("a.png", "sub/b.jpg", "sub/c.JPEG", "notes.txt", ".hidden.png"):
+        (tmp_path / "images" / name).write_bytes(b"")
+    assert data.source_size("folder", data_dir=str(tmp_path / "images")) == "3 image files"
+    for name in ("t-00000-of-00002.tfrecord", "t-00001-of-00002.tfrecord", "other.txt"):
+        (tmp_path / name).write_bytes(b"")
+    pattern = str(tmp_path / "t-*.tfrecord")
+    assert data.source_size("tfrecord", data_pattern=pattern) == "2 shards"
+    np.save(tmp_path / "v.npy", np.zeros((1234, 3), np.float32))
+    assert data.source_size("npy_vectors", data_file=str(tmp_path / "v.npy")) == "1,234 examples"
+    assert data.source_size("mnist") is None  # counting would mean loading it

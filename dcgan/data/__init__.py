@@ -34,6 +34,7 @@ from dcgan.data.choices import (  # noqa: F401 - the package's names
 # Attribute -> the module that defines it, imported when the attribute is first read.
 _LAZY = {
     "make_dataset": "pipeline",
+    "source_size": "pipeline",
     "DataError": "common",
     "bad_image_message": "decode",
     "npy_vector_dim": "arrays",

@@ -21,7 +21,11 @@ _GLYPH_SCALE = (0.6, 1.0)
 _GLYPH_GAIN = (1.5, 3.0)
 
 
-def render_glyphs(*, image_size: int, seed: int = 0, num_images: int = 11_904) -> np.ndarray:
+# The size of the built-in set: 192 renderings of each of the 62 characters.
+NUM_GLYPHS = 11_904
+
+
+def render_glyphs(*, image_size: int, seed: int = 0, num_images: int = NUM_GLYPHS) -> np.ndarray:
     """Renders augmented letters and digits, white on black, with Pillow's bundled font.
 
     Image ``i`` shows character ``GLYPH_CHARACTERS[i % 62]`` at a random scale (capital

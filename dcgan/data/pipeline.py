@@ -216,3 +216,30 @@ def _flip_dataset(dataset: tf.data.Dataset, seed: int, shard: tuple[int, int]) -
     return tf.data.Dataset.zip(dataset, counter).map(
         flip, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
     )
+
+
+def source_size(
+    name: str,
+    *,
+    data_dir: str | None = None,
+    data_file: str | None = None,
+    data_pattern: str | None = None,
+) -> str | None:
+    """What a source holds, in words, for the first line of a run: ``11,904 images``,
+    ``3 shards``; None where counting would mean reading the set (Keras sets, TFDS).
+
+    Raises:
+        DataError: if the source is missing or unreadable.
+    """
+    if name in VECTOR_DATASETS:
+        return "sampled per batch"
+    if name == "glyphs":
+        return f"{glyphs.NUM_GLYPHS:,} images"
+    if name == "folder":
+        return f"{len(folder.list_images(data_dir)):,} image files"
+    if name == "tfrecord":
+        shards = len(tf.io.gfile.glob(data_pattern))
+        return f"{shards:,} shard{'s' if shards != 1 else ''}"
+    if name in ("npy", "npy_vectors"):
+        return f"{arrays.npy_shape(data_file)[0][0]:,} examples"
+    return None

@@ -11,6 +11,8 @@ import math
 
 import tensorflow as tf
 
+from dcgan import data
+
 # The order of the columns of the stdout log line; other metrics follow.
 _LOG_FIRST = ("d_loss", "g_loss")
 
@@ -25,12 +27,20 @@ def describe(config, trainer, cluster) -> str:
         cluster: its devices (``dcgan.distribute.devices.Cluster``).
 
     Returns:
-        e.g. ``glyphs 28x28x1, batch 64 | DCGAN nets: G 1,024,321 and D 102,977
+        e.g. ``glyphs 28x28x1 (11,904 images), batch 64 | DCGAN nets: G 1,024,321 and D 102,977
         parameters | loss dcgan, lr G 0.0002 D 0.0002 | default strategy, 1 replica on
         CPU:0 | float32``.
     """
     shape = trainer.generator.output_shape[1:]
-    data = "x".join(map(str, shape)) if config.is_image else f"{shape[-1]}-d vectors"
+    source = "x".join(map(str, shape)) if config.is_image else f"{shape[-1]}-d vectors"
+    size = data.source_size(
+        config.dataset,
+        data_dir=config.data_dir or None,
+        data_file=config.data_file or None,
+        data_pattern=config.data_pattern or None,
+    )
+    if size:
+        source += f" ({size})"
     nets = "DCGAN nets" if config.is_image else "MLPs"
     g_params = trainer.generator.count_params()
     d_params = trainer.discriminator.count_params()
@@ -38,7 +48,7 @@ def describe(config, trainer, cluster) -> str:
     workers = f" on {cluster.num_workers} workers" if cluster.num_workers > 1 else ""
     where = f" on {','.join(_device_names(cluster.strategy))}"
     return (
-        f"{config.dataset} {data}, batch {config.batch_size} | {nets}: G {g_params:,} and "
+        f"{config.dataset} {source}, batch {config.batch_size} | {nets}: G {g_params:,} and "
         f"D {d_params:,} parameters | loss {config.loss}, lr G {config.g_lr:g} D "
         f"{config.d_lr:g} | {config.strategy} strategy, {replicas}{workers}{where} | "
         f"{config.precision}"
