@@ -2,9 +2,10 @@ r"""The progress of a run as one animated GIF: S5's way of watching its GAN trai
 
     python -m dcgan.gif --workdir=W [--output=W/progress.gif]
 
-Assembles the fixed-noise grids W/samples/step_<step>.png in step order. The noise is
-the same in every grid, so each cell of the animation follows one latent vector
-through training (for vector runs, the frames are the real-vs-generated plots).
+Assembles the fixed-noise grids W/samples/step_<step>.png in step order, each under a
+caption with its step. The noise is the same in every grid, so each cell of the
+animation follows one latent vector through training (for vector runs, the frames are
+the real-vs-generated plots).
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ flags.DEFINE_integer("hold_last", 5, "Extra frames that show the last grid.", lo
 FLAGS = flags.FLAGS
 
 
-def sample_paths(samples_dir: str) -> list[str]:
-    """The step_<step>.png files of ``samples_dir``, in step order (not name order)."""
+def sample_paths(samples_dir: str) -> list[tuple[int, str]]:
+    """The step_<step>.png files of ``samples_dir`` with their steps, in step order (not
+    name order)."""
     import tensorflow as tf  # its file system layer lists gs://… as well
 
     steps = [
@@ -35,7 +37,7 @@ def sample_paths(samples_dir: str) -> list[str]:
         for name in tf.io.gfile.listdir(samples_dir)
         if (m := _SAMPLE.fullmatch(name))
     ]
-    return [os.path.join(samples_dir, name) for _, name in sorted(steps)]
+    return [(step, os.path.join(samples_dir, name)) for step, name in sorted(steps)]
 
 
 def main(argv: list[str]) -> None:
@@ -53,7 +55,10 @@ def main(argv: list[str]) -> None:
     paths = sample_paths(samples_dir) if tf.io.gfile.isdir(samples_dir) else []
     if not paths:
         cli.fail(_PROGRAM, f"no step_<step>.png sample grids in {samples_dir}", cli.INPUT_ERROR)
-    frames = [iio.imread(storage.read_bytes(path)) for path in paths]
+    # A frame says when it was drawn: a GIF keeps no file names.
+    frames = [
+        images.caption(iio.imread(storage.read_bytes(path)), f"step {step}") for step, path in paths
+    ]
     try:
         images.write_gif(output, frames + frames[-1:] * FLAGS.hold_last, duration_ms=FLAGS.frame_ms)
     except ValueError as e:

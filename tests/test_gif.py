@@ -52,10 +52,15 @@ def test_grids_of_a_run_in_step_order(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "wrote 3 grids" in result.stdout
     frames = iio.imread(workdir / "progress.gif")
-    assert frames.shape == (3, 3 * 30 + 2, 3 * 30 + 2, 3)
+    # Each grid under a 12 px caption strip (a tenth of 92 px, at least 12).
+    assert frames.shape == (3, 12 + 3 * 30 + 2, 3 * 30 + 2, 3)
     for frame, step in zip(frames, (0, 2, 4), strict=True):
         grid = iio.imread(workdir / "samples" / f"step_{step:08d}.png")
-        np.testing.assert_array_equal(frame[..., 0], grid)
+        np.testing.assert_array_equal(frame[12:, :, 0], grid)
+        np.testing.assert_array_equal(
+            frame[:12, :, 0], images.caption(grid, f"step {step}")[:12, :, 0]
+        )
+    assert not np.array_equal(frames[0, :12], frames[1, :12])  # "step 0" vs "step 2"
 
 
 def start_hand_written(commands):
@@ -77,7 +82,7 @@ def test_frames_follow_step_numbers_not_names(commands):
     assert result.returncode == 0, result.stderr
     frames = iio.imread(output)
     # The GIF writer merges the held copies of the last grid into one longer frame.
-    np.testing.assert_array_equal(frames[:, 0, 0, 0], [50, 200, 120])
+    np.testing.assert_array_equal(frames[:, -1, -1, 0], [50, 200, 120])
     durations = [iio.immeta(output, index=i)["duration"] for i in range(3)]
     assert durations == [200, 200, 600]
 

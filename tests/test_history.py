@@ -146,8 +146,8 @@ def test_the_first_lines_say_what_runs(evaluated_run):
     assert lines[0] == f"preparing the run in {workdir}"
     # By hand: G 4*16+16 + 16*2+2 = 114, D 2*16+16 + 16*1+1 = 65.
     assert lines[1] == (
-        "ring2d 2-d vectors (sampled per batch), batch 32 | MLPs: G 114 and D 65 parameters | loss dcgan, "
-        "lr G 0.0002 D 0.0002 | default strategy, 1 replica on CPU:0 | float32"
+        "ring2d 2-d vectors (sampled per batch), batch 32 | MLPs: G 114 and D 65 parameters | "
+        "loss dcgan, lr G 0.0002 D 0.0002 | default strategy, 1 replica on CPU:0 | float32"
     )
     assert lines[2] == f"starting at step 0; training to step 6 in {workdir}"
 

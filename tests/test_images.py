@@ -229,3 +229,19 @@ def test_write_gif_refuses_no_frames_or_mixed_shapes(tmp_path, frames):
     with pytest.raises(ValueError, match="one or more frames of one shape"):
         images.write_gif(str(tmp_path / "x.gif"), frames)
     assert not os.listdir(tmp_path)
+
+
+def test_a_caption_is_a_strip_of_white_text_above_the_unchanged_image():
+    image = np.random.default_rng(0).integers(0, 256, (40, 150, 3), dtype=np.uint8)
+    captioned = images.caption(image, "step 400")
+    # A tenth of the width: 15 px.
+    assert captioned.shape == (55, 150, 3) and captioned.dtype == np.uint8
+    np.testing.assert_array_equal(captioned[15:], image)
+    strip = captioned[:15]
+    assert (strip == strip[..., :1]).all()  # gray: the same in every channel
+    assert strip.max() == 255 and np.mean(strip == 0) > 0.5  # white text on black
+    assert not np.array_equal(strip, images.caption(image, "step 800")[:15])
+    gray = images.caption(image[..., 0], "step 400")  # [H, W] in, [strip + H, W, 1] out
+    assert gray.shape == (55, 150, 1)
+    np.testing.assert_array_equal(gray[..., 0], captioned[..., 0])
+    assert images.caption(np.zeros((4, 4, 1), np.uint8), "step 9").shape == (16, 4, 1)

@@ -66,6 +66,33 @@ def write_png(path: str, image: np.ndarray) -> None:
     storage.write_bytes(path, iio.imwrite("<bytes>", image, extension=".png"))
 
 
+def caption(image: np.ndarray, text: str) -> np.ndarray:
+    """``image`` under a black strip that holds ``text`` in white.
+
+    The strip is a tenth of the image's width tall, at least 12 px, so the text reads on
+    a small grid and keeps its proportion on a large one; text wider than the image is
+    cut at its right edge.
+
+    Args:
+        image: uint8 ``[H, W]`` or ``[H, W, C]``.
+        text: one line.
+
+    Returns:
+        uint8 ``[strip + H, W, C]``, ``image`` unchanged below the strip.
+    """
+    from PIL import Image, ImageDraw, ImageFont  # only the commands that caption need it
+
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = image[..., None]
+    height = max(12, image.shape[1] // 10)
+    strip = Image.new("L", (image.shape[1], height), 0)
+    font = ImageFont.load_default(size=max(8, int(height * 0.8)))
+    ImageDraw.Draw(strip).text((2, height // 2), text, fill=255, font=font, anchor="lm")
+    band = np.repeat(np.asarray(strip)[..., None], image.shape[2], axis=2)
+    return np.concatenate([band, image.astype(np.uint8)], axis=0)
+
+
 def write_gif(path: str, frames, *, duration_ms: int = 200) -> None:
     """Writes uint8 frames, each [H, W, C] (C = 1 or 3), as an endlessly looping GIF.
 
