@@ -12,9 +12,10 @@ import types
 import numpy as np
 import pytest
 import tensorflow as tf
-from configs import tiny_image
+from configs import from_flags, tiny_image
 
 from dcgan import data
+from dcgan.config import ConfigError
 from dcgan.run import loop
 
 
@@ -99,13 +100,41 @@ def test_missing_set_and_missing_package_are_one_line(monkeypatch):
     assert "\n" not in message
     assert message.startswith(
         "--dataset=tfds:celeb_a: the training split could not be loaded from /nowhere "
-        "(Dataset celeb_a: could not find data in /nowhere.); nothing is downloaded"
+        "(Dataset celeb_a: could not find data in /nowhere.); --tfds_download lets TFDS "
+        "download and prepare it here, or prepare it where there is network"
     )
     assert "`tfds build celeb_a`" in message
 
     monkeypatch.setitem(sys.modules, "tensorflow_datasets", None)  # import fails
     with pytest.raises(data.DataError, match="needs TensorFlow Datasets: pip install"):
         data.make_dataset("tfds:celeb_a", batch_size=4, seed=0)
+
+
+def test_tfds_download_lets_tfds_prepare_the_set(monkeypatch, tmp_path):
+    calls = []
+    monkeypatch.setitem(
+        sys.modules, "tensorflow_datasets", fake_tfds(random_images(4, 3, None), calls=calls)
+    )
+    config = tiny_image(
+        tmp_path / "run",
+        dataset="tfds:tiny",
+        data_dir="/tfds",
+        tfds_download=True,
+        channels=3,
+        batch_size=4,
+        train_steps=1,
+    )
+    loop.train(config)
+    assert calls and all(call["download"] for call in calls)
+    # Where the download fails (no network), the line says what was tried.
+    with pytest.raises(data.DataError) as excinfo:
+        data.make_dataset("tfds:celeb_a", batch_size=4, seed=0, tfds_download=True)
+    assert "; the download or preparation failed; with no network here, prepare it" in str(
+        excinfo.value
+    )
+    # It only applies to TFDS sets.
+    with pytest.raises(ConfigError, match="--tfds_download has no effect here: it needs "):
+        from_flags(f"--workdir={tmp_path / 'x'}", "--tfds_download")
 
 
 def test_a_set_without_images_is_refused(monkeypatch):

@@ -64,6 +64,7 @@ DATA_DIR = Applies(
     lambda c: c.dataset == "folder" or c.is_tfds, f"--dataset=folder or {TFDS_PREFIX}NAME"
 )
 FOLDER = Applies(lambda c: c.dataset == "folder", "--dataset=folder")
+TFDS = Applies(lambda c: c.is_tfds, f"--dataset={TFDS_PREFIX}NAME")
 TFRECORD = Applies(lambda c: c.dataset == "tfrecord", "--dataset=tfrecord")
 # Sources of encoded image files, decoded (and cropped, and skipped when bad) alike.
 ENCODED = Applies(lambda c: c.dataset in ("folder", "tfrecord"), "--dataset=folder or tfrecord")

@@ -26,6 +26,7 @@ from dcgan.config.fields import (
     RUN,
     STATE,
     TEXT,
+    TFDS,
     TFRECORD,
     VECTOR,
     field,
@@ -50,6 +51,13 @@ class DataFields:
         "Image folder for --dataset=folder; TFDS data directory for tfds:NAME (default TFDS's).",
         spec=TEXT,
         when=DATA_DIR,
+    )
+    tfds_download: bool = field(
+        False,
+        "tfds:NAME: let TFDS download and prepare a set that is not in --data_dir yet "
+        "(needs network and disk); off, a missing set is refused in one line.",
+        spec=BOOLEAN,
+        when=TFDS,
     )
     image_size: int = field(
         32,

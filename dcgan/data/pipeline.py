@@ -43,6 +43,7 @@ def make_dataset(
     vector_dim: int | None = None,
     cache: str = "",
     shard: tuple[int, int] = (1, 0),
+    tfds_download: bool = False,
 ) -> tf.data.Dataset:
     """Builds an infinite, deterministic dataset of float32 batches.
 
@@ -75,6 +76,8 @@ def make_dataset(
         shard: ``(num_shards, index)``: the part of the data this worker of
             ``num_shards`` reads; the parts are disjoint and together the whole set.
             ``(1, 0)``, the default, is the whole set.
+        tfds_download: For ``tfds:NAME``: let TFDS download and prepare a set that is
+            not in ``data_dir`` yet.
 
     Returns:
         A repeated, prefetched ``tf.data.Dataset`` of ``[batch_size, image_size,
@@ -121,7 +124,13 @@ def make_dataset(
         dataset = tfrecord.tfrecord_images(data_pattern, **decoding)
     elif is_tfds(name):
         dataset = tfds.tfds_images(
-            name, data_dir=data_dir, seed=seed, resize_method=resize_method, shard=shard, **shape
+            name,
+            data_dir=data_dir,
+            seed=seed,
+            resize_method=resize_method,
+            shard=shard,
+            download=tfds_download,
+            **shape,
         )
     else:
         images = _image_array(name, image_size=image_size, data_file=data_file)

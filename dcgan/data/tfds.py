@@ -25,6 +25,7 @@ def tfds_images(
     channels: int,
     resize_method: str = "bilinear",
     shard: tuple[int, int] = (1, 0),
+    download: bool = False,
 ) -> tf.data.Dataset:
     """An infinite dataset of single images ``[image_size, image_size, channels]``.
 
@@ -37,6 +38,8 @@ def tfds_images(
         resize_method: A ``tf.image.resize`` method, antialiased when downscaling.
         shard: ``(n, i)``: worker i of n reads the i-th of n even, disjoint parts of the
             split (``tfds.even_splits``).
+        download: let TFDS download and prepare the set in ``data_dir`` if it is not
+            there (``--tfds_download``); else a set that is not prepared is refused.
 
     Returns:
         float32 images in [-1, 1], in a deterministic order for a given seed.
@@ -60,15 +63,19 @@ def tfds_images(
     split = tfds.even_splits("train", n=num_shards)[index] if num_shards > 1 else "train"
     try:
         dataset = tfds.load(
-            dataset_name, split=split, data_dir=data_dir, download=False, shuffle_files=False
+            dataset_name, split=split, data_dir=data_dir, download=download, shuffle_files=False
         )
     except Exception as e:  # noqa: BLE001 -- TFDS raises many types; each becomes one line
         where = data_dir or "TFDS's data directory ($TFDS_DATA_DIR or ~/tensorflow_datasets)"
         text = " ".join(str(e).split())[:300]
+        if download:
+            how = "the download or preparation failed; with no network here, prepare it"
+        else:
+            how = "--tfds_download lets TFDS download and prepare it here, or prepare it"
         raise DataError(
             f"--dataset={name}: the training split could not be loaded from {where} ({text}); "
-            f"nothing is downloaded at run time: prepare it where there is network "
-            f"(`tfds build {dataset_name}`) and copy the data directory here"
+            f"{how} where there is network (`tfds build {dataset_name}`) and copy the data "
+            "directory here"
         ) from None
     spec = dataset.element_spec
     if not isinstance(spec, dict) or "image" not in spec:

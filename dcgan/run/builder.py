@@ -254,6 +254,7 @@ def build_dataset(
         vector_dim=config.vector_dim or None,
         cache=config.cache,
         shard=shard,
+        tfds_download=config.tfds_download,
     )
 
 
