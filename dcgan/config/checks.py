@@ -165,7 +165,8 @@ def _check_objective(config: Any) -> None:
             "diverge): set --clip_value > 0, a --penalty, or --spectral_norm"
         )
     penalty = "--loss=wgan-gp" if config.loss == "wgan-gp" else f"--penalty={config.penalty}"
-    if penalty != "--penalty=none" and config.is_image and config.d_norm == "batch":
+    batch_norm_d = config.is_image and config.architecture == "dcgan" and config.d_norm == "batch"
+    if penalty != "--penalty=none" and batch_norm_d:
         # The penalties are per example; batch norm makes each of D's outputs depend on
         # the whole batch, so the per-example input gradient is not what they penalize.
         raise ConfigError(

@@ -64,6 +64,17 @@ DATA_DIR = Applies(
     lambda c: c.dataset == "folder" or c.is_tfds, f"--dataset=folder or {TFDS_PREFIX}NAME"
 )
 FOLDER = Applies(lambda c: c.dataset == "folder", "--dataset=folder")
+# The options of the DCGAN conv nets that SNGAN's ResNets fix (3x3 kernels, ReLU, nearest
+# upsampling, no normalization in D) or do not have.
+DCGAN_NETS = Applies(
+    lambda c: c.is_image and c.architecture == "dcgan",
+    f"{IMAGE.needs} and --architecture=dcgan",
+)
+# Activations: every net but the ResNets, which use ReLU.
+ACTIVATIONS = Applies(
+    lambda c: not c.is_image or c.architecture == "dcgan",
+    "--architecture=dcgan or a vector dataset (the ResNets use ReLU)",
+)
 TFDS = Applies(lambda c: c.is_tfds, f"--dataset={TFDS_PREFIX}NAME")
 TFRECORD = Applies(lambda c: c.dataset == "tfrecord", "--dataset=tfrecord")
 # Sources of encoded image files, decoded (and cropped, and skipped when bad) alike.

@@ -11,10 +11,12 @@ import dataclasses
 
 from dcgan import options
 from dcgan.config.fields import (
+    ACTIVATIONS,
     BOOLEAN,
     CENTER_CROP,
     COUNT,
     DATA_DIR,
+    DCGAN_NETS,
     ENCODED,
     FOLDER,
     IMAGE,
@@ -123,12 +125,29 @@ class NetworkFields:
 
     latent_dim: int = field(100, "Size of the noise vector z.", spec=POSITIVE, role=STATE)
     g_base_width: int = field(
-        64, "Filters of G's last block.", spec=POSITIVE, when=IMAGE, role=STATE
+        64,
+        "Filters of G's last block (resnet: 4x in every block).",
+        spec=POSITIVE,
+        when=IMAGE,
+        role=STATE,
     )
     d_base_width: int = field(
-        64, "Filters of D's first block.", spec=POSITIVE, when=IMAGE, role=STATE
+        64,
+        "Filters of D's first block (resnet: 2x in every block).",
+        spec=POSITIVE,
+        when=IMAGE,
+        role=STATE,
     )
-    kernel_size: int = field(4, "Convolution kernel size.", spec=POSITIVE, when=IMAGE, role=STATE)
+    architecture: str = field(
+        "dcgan",
+        "Image nets: dcgan (Radford et al. 2015) or resnet (SNGAN's, Miyato et al. 2018).",
+        spec=options.Choice(gan.ARCHITECTURES),
+        when=IMAGE,
+        role=STATE,
+    )
+    kernel_size: int = field(
+        4, "Convolution kernel size.", spec=POSITIVE, when=DCGAN_NETS, role=STATE
+    )
     g_norm: str = field(
         "batch",
         "Normalization in G.",
@@ -140,7 +159,7 @@ class NetworkFields:
         "batch",
         "Normalization in D (not batch for wgan-gp).",
         spec=options.Choice(gan.NORMALIZATIONS),
-        when=IMAGE,
+        when=DCGAN_NETS,
         role=STATE,
     )
     g_hidden_units: tuple[int, ...] = field(
@@ -157,35 +176,37 @@ class NetworkFields:
         "relu",
         "G's hidden activation (leaky_relu: slope 0.2).",
         spec=options.Choice(gan.ACTIVATIONS),
+        when=ACTIVATIONS,
         role=STATE,
     )
     d_activation: str = field(
         "leaky_relu",
         "D's hidden activation (leaky_relu: slope 0.2).",
         spec=options.Choice(gan.ACTIVATIONS),
+        when=ACTIVATIONS,
         role=STATE,
     )
     g_upsample: str = field(
         "transpose",
         "How G doubles its size: stride-2 transposed conv, or nearest upsample + conv.",
         spec=options.Choice(gan.UPSAMPLINGS),
-        when=IMAGE,
+        when=DCGAN_NETS,
         role=STATE,
     )
     g_start_size: int = field(
         0, "G's first spatial size; 0: 7 for 28 px, else 4.", spec=COUNT, when=IMAGE, role=STATE
     )
     d_stride1_block: int = field(
-        0, "D block (1-based) with stride 1; 0: none.", spec=COUNT, when=IMAGE, role=STATE
+        0, "D block (1-based) with stride 1; 0: none.", spec=COUNT, when=DCGAN_NETS, role=STATE
     )
     d_dense_units: int = field(
-        0, "Hidden Dense layer before D's logit; 0: none.", spec=COUNT, when=IMAGE, role=STATE
+        0, "Hidden Dense layer before D's logit; 0: none.", spec=COUNT, when=DCGAN_NETS, role=STATE
     )
     d_dropout: float = field(
         0.0,
         "Dropout rate after each D block.",
         spec=options.Number(0, 1, open_high=True),
-        when=IMAGE,
+        when=DCGAN_NETS,
         role=STATE,
     )
 
@@ -209,6 +230,6 @@ class NoiseFields:
         (),
         "Shape of z for image G, e.g. 4,4,4 (product latent_dim); empty: a flat vector.",
         spec=options.Integers(1, allow_empty=True),
-        when=IMAGE,
+        when=DCGAN_NETS,
         role=STATE,
     )

@@ -12,6 +12,9 @@ from dcgan import options
 
 # The image sides the DCGAN networks are built for.
 IMAGE_SIZES = (28, 32, 64, 128)
+# The image networks: Radford et al.'s conv nets (dcgan.gan.models) or SNGAN's residual
+# nets (dcgan.gan.resnet).
+ARCHITECTURES = ("dcgan", "resnet")
 NORMALIZATIONS = ("batch", "layer", "none")
 # Hidden-layer activations accepted by every net; "leaky_relu" uses slope 0.2.
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "selu", "tanh")

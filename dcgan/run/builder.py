@@ -18,7 +18,7 @@ from dcgan import data
 from dcgan.config import Config
 from dcgan.data import decode
 from dcgan.evaluation import evaluator, features
-from dcgan.gan import models, objective
+from dcgan.gan import models, objective, resnet
 from dcgan.gan.noise import NoiseDistribution
 from dcgan.step.choices import OPTIMIZERS
 from dcgan.step.trainer import Trainer
@@ -97,7 +97,24 @@ def build_networks(config: Config) -> tuple[keras.Model, keras.Model]:
     Every layer gets the dtype policy ``config.precision`` (float32 variables; images,
     samples and logits float32 under any policy).
     """
-    if config.is_image:
+    if config.is_image and config.architecture == "resnet":
+        generator = resnet.resnet_generator(
+            image_size=config.image_size,
+            channels=config.channels,
+            latent_dim=config.latent_dim,
+            base_width=config.g_base_width,
+            norm=config.g_norm,
+            start_size=config.g_start,
+            dtype_policy=config.precision,
+        )
+        discriminator = resnet.resnet_discriminator(
+            image_size=config.image_size,
+            channels=config.channels * config.pack,
+            base_width=config.d_base_width,
+            spectral_norm=config.spectral_norm,
+            dtype_policy=config.precision,
+        )
+    elif config.is_image:
         generator = models.dcgan_generator(
             image_size=config.image_size,
             channels=config.channels,

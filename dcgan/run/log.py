@@ -41,7 +41,11 @@ def describe(config, trainer, cluster) -> str:
     )
     if size:
         source += f" ({size})"
-    nets = "DCGAN nets" if config.is_image else "MLPs"
+    nets = (
+        {"dcgan": "DCGAN nets", "resnet": "ResNets"}[config.architecture]
+        if config.is_image
+        else "MLPs"
+    )
     g_params = trainer.generator.count_params()
     d_params = trainer.discriminator.count_params()
     replicas = f"{cluster.num_replicas} replica{'s' if cluster.num_replicas > 1 else ''}"
