@@ -123,3 +123,35 @@ def test_a_resnet_run_trains_in_one_trace_and_resumes_bit_exactly(tmp_path):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     for a, b in zip(whole.discriminator.weights, resumed.discriminator.weights, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_a_mirrored_resnet_run_equals_the_one_device_run(tmp_path):
+    """Batch norm in G with synchronized statistics and spectral norm in D: two replicas
+    of half the batch train the nets one device trains."""
+    options = dict(
+        architecture="resnet",
+        image_size=32,
+        loss="hinge",
+        spectral_norm=True,
+        train_steps=2,
+        checkpoint_every=2,
+        image_every=100,
+    )
+    single = loop.train(tiny_image(tmp_path / "one", **options))
+    mirror = loop.train(
+        tiny_image(
+            tmp_path / "two",
+            strategy="mirrored",
+            devices=("/cpu:0", "/cpu:1"),
+            sync_batch_norm=True,
+            **options,
+        )
+    )
+    assert mirror.tracing_counts()["train_step"] == 1
+    pairs = zip(
+        single.generator.weights + single.discriminator.weights,
+        mirror.generator.weights + mirror.discriminator.weights,
+        strict=True,
+    )
+    for a, b in pairs:
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-3, atol=1e-4, err_msg=a.path)
