@@ -83,14 +83,14 @@ def test_mirrored_run_equals_the_one_device_run(options):
 def test_mirrored_image_run_with_sync_batch_norm_equals_the_one_device_run():
     """Batch norm in G and D: with synchronized statistics the replicas normalize over the
     global batch, as one device does; the moving statistics stay equal too."""
-    from dcgan.gan import models
+    from dcgan.gan import blocks
 
     options = dict(image=True, n_critic=2)
     single = make_trainer(**options)
     strategy = mirrored()
     mirror = trainer_under(strategy, **options)
     for model in (mirror.generator, mirror.discriminator):
-        models.synchronize_batch_norm(model)
+        blocks.synchronize_batch_norm(model)
     one, two = iter(batches(image=True)), iter(batches(image=True))
     for _ in range(2):
         expected, got = single.train_step(one), mirror.train_step(two)

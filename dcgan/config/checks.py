@@ -16,6 +16,7 @@ from typing import Any
 from dcgan import options
 from dcgan.config.fields import LEARNING, ConfigError, no_effect_message
 from dcgan.evaluation import choices as evaluation
+from dcgan.gan import choices as gan
 from dcgan.gan import objective
 from dcgan.step import choices as step
 
@@ -89,6 +90,15 @@ def _check_architecture(config: Any) -> None:
         raise options.invalid(
             "d_stride1_block", config.d_stride1_block, f"0 (none) to {d_blocks} for {size} px"
         )
+    if config.attention_size:
+        stride1 = config.d_stride1_block if config.architecture == "dcgan" else 0
+        sizes = gan.attention_sizes(config.architecture, size, config.g_start, stride1)
+        if config.attention_size not in sizes:
+            raise options.invalid(
+                "attention_size",
+                config.attention_size,
+                f"0 (none) or a side both nets reach at {size} px: {list(sizes)}",
+            )
     shape = config.noise_shape
     if shape and not config.is_image:
         raise options.invalid("noise_shape", shape, "empty for a vector dataset (its G is an MLP)")

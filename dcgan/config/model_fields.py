@@ -145,6 +145,13 @@ class NetworkFields:
         when=IMAGE,
         role=STATE,
     )
+    attention_size: int = field(
+        0,
+        "Side of the feature maps where G and D attend to themselves (SAGAN); 0: none.",
+        spec=COUNT,
+        when=IMAGE,
+        role=STATE,
+    )
     kernel_size: int = field(
         4, "Convolution kernel size.", spec=POSITIVE, when=DCGAN_NETS, role=STATE
     )

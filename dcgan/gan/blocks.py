@@ -1,8 +1,8 @@
 """What every network builder shares: argument checks, initializer, norm and activation
-layers, and D's layer classes (spectrally normalized or not).
+layers, D's layer classes (spectrally normalized or not), batch-norm synchronization.
 
-The builders of ``dcgan.gan.models`` build from these, so a DCGAN net and an MLP check
-their arguments and make their layers alike.
+The builders of ``dcgan.gan.models`` and ``dcgan.gan.resnet`` build from these, so every
+net checks its arguments and makes its layers alike.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import keras
 
 from dcgan.gan import spectral
-from dcgan.gan.choices import PRECISIONS
+from dcgan.gan.choices import IMAGE_SIZES, NORMALIZATIONS, PRECISIONS
 
 _LEAKY_SLOPE = 0.2
 _INIT_STDDEV = 0.02
@@ -31,6 +31,14 @@ def check_choice(name: str, value: object, allowed: Sequence) -> None:
     if isinstance(value, bool) or not isinstance(value, expected) or value not in allowed:
         allowed_text = ", ".join(repr(a) if isinstance(a, str) else str(a) for a in allowed)
         raise ValueError(f"{name}={value!r} is not supported; allowed: {allowed_text}")
+
+
+def check_conv_args(image_size: int, base_width: int, kernel_size: int, norm: str) -> None:
+    """The arguments both DCGAN conv nets take."""
+    check_choice("image_size", image_size, IMAGE_SIZES)
+    check_positive_int("base_width", base_width)
+    check_positive_int("kernel_size", kernel_size)
+    check_choice("norm", norm, NORMALIZATIONS)
 
 
 def check_hidden_units(value: object) -> tuple[int, ...]:
@@ -91,3 +99,12 @@ def activation_layer(activation: str, name: str, dtype_policy: str | None) -> ke
     if activation == "leaky_relu":
         return keras.layers.LeakyReLU(negative_slope=_LEAKY_SLOPE, dtype=dtype_policy, name=name)
     return keras.layers.Activation(activation, dtype=dtype_policy, name=name)
+
+
+def synchronize_batch_norm(model: keras.Model) -> None:
+    """Makes every batch-norm layer of ``model`` take its batch statistics over all
+    replicas (``BatchNormalization(synchronized=True)``): the statistics, and so the
+    step, are those of the global batch. One all-reduce per layer and call."""
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.synchronized = True  # read at call time

@@ -36,6 +36,29 @@ PENALTY_WEIGHT = options.Number(0, open_low=True)
 PENALTY_EVERY = options.Integer(1)
 
 
+def attention_sizes(
+    architecture: str, image_size: int, start_size: int, d_stride1_block: int = 0
+) -> tuple[int, ...]:
+    """The map sides where G and D can both attend (``--attention_size``): G's hidden
+    maps after each doubling (its first map and the image excluded), that are also the
+    output of one of D's blocks."""
+    g_sizes, size = set(), start_size * 2
+    while size < image_size:
+        g_sizes.add(size)
+        size *= 2
+    d_sizes, size = set(), image_size
+    if architecture == "resnet":  # halvings down to 8 (7 for 28 px)
+        while size > (7 if image_size == 28 else 8):
+            size //= 2
+            d_sizes.add(size)
+    else:  # one block per halving down to 4 (7 for 28 px); a stride-1 block keeps it
+        blocks = (image_size // (7 if image_size == 28 else 4)).bit_length() - 1
+        for index in range(1, blocks + 1):
+            size = size if index == d_stride1_block else size // 2
+            d_sizes.add(size)
+    return tuple(sorted(g_sizes & d_sizes))
+
+
 def default_start_size(image_size: int) -> int:
     """The generator's first spatial size: 7 for 28 px (7 * 2**2), else 4."""
     return 7 if image_size == 28 else 4

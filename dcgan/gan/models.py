@@ -31,21 +31,12 @@ from collections.abc import Sequence
 
 import keras
 
-from dcgan.gan import blocks
+from dcgan.gan import attention, blocks
 from dcgan.gan.choices import (
     ACTIVATIONS,
-    IMAGE_SIZES,
-    NORMALIZATIONS,
     UPSAMPLINGS,
     default_start_size,
 )
-
-
-def _check_dcgan_args(image_size: int, base_width: int, kernel_size: int, norm: str) -> None:
-    blocks.check_choice("image_size", image_size, IMAGE_SIZES)
-    blocks.check_positive_int("base_width", base_width)
-    blocks.check_positive_int("kernel_size", kernel_size)
-    blocks.check_choice("norm", norm, NORMALIZATIONS)
 
 
 def _num_resamplings(image_size: int, start_size: int | None = None) -> int:
@@ -75,6 +66,7 @@ def dcgan_generator(
     upsample: str = "transpose",
     start_size: int | None = None,
     noise_shape: Sequence[int] | None = None,
+    attention_size: int = 0,
     dtype_policy: str | None = None,
 ) -> keras.Model:
     """Builds the DCGAN generator: latent noise -> image in [-1, 1].
@@ -99,6 +91,8 @@ def dcgan_generator(
             ``default_start_size(image_size)``.
         noise_shape: Shape of one noise example: ``(latent_dim,)`` (the default) or
             ``(s0, s0, c)`` with ``s0 * s0 * c == latent_dim``.
+        attention_size: SAGAN's self-attention after the block that outputs this side
+            (``dcgan.gan.attention``); 0: none.
         dtype_policy: Keras dtype policy of every layer, one of ``PRECISIONS``; None:
             Keras' global policy. The last layer runs in float32 under any policy.
 
@@ -109,7 +103,7 @@ def dcgan_generator(
     Raises:
         ValueError: If any argument is outside its allowed values.
     """
-    _check_dcgan_args(image_size, base_width, kernel_size, norm)
+    blocks.check_conv_args(image_size, base_width, kernel_size, norm)
     blocks.check_choice("channels", channels, (1, 3))
     blocks.check_positive_int("latent_dim", latent_dim)
     blocks.check_choice("activation", activation, ACTIVATIONS)
@@ -163,6 +157,8 @@ def dcgan_generator(
         if norm_layer is not None:
             x = norm_layer(x)
         x = blocks.activation_layer(activation, f"up{i}_{activation}", dtype_policy)(x)
+        if x.shape[1] == attention_size:
+            x = attention.self_attention(x, name="attention", dtype_policy=dtype_policy)
     x = _upsample_block(x, channels, kernel_size, upsample, True, "to_image", dtype_policy)
     # float32 under any policy: G's images are float32, and tanh saturates in float32.
     image = keras.layers.Activation("tanh", dtype="float32", name="tanh")(x)  # [B, S, S, C]
@@ -216,6 +212,7 @@ def dcgan_discriminator(
     dense_units: int = 0,
     dropout: float = 0.0,
     spectral_norm: bool = False,
+    attention_size: int = 0,
     dtype_policy: str | None = None,
 ) -> keras.Model:
     """Builds the DCGAN discriminator (or WGAN critic): image -> one logit.
@@ -242,6 +239,8 @@ def dcgan_discriminator(
         spectral_norm: Whether every Conv2D and Dense layer, the logit's included, is
             ``spectral.SpectralConv2D`` / ``spectral.SpectralDense`` (same names, plus a
             non-trainable ``u`` variable each). False builds exactly the plain net.
+        attention_size: SAGAN's self-attention after the first block that outputs this
+            side; 0: none.
         dtype_policy: Keras dtype policy of every layer, one of ``PRECISIONS``; None:
             Keras' global policy. The last layer runs in float32 under any policy.
 
@@ -252,7 +251,7 @@ def dcgan_discriminator(
     Raises:
         ValueError: If any argument is outside its allowed values.
     """
-    _check_dcgan_args(image_size, base_width, kernel_size, norm)
+    blocks.check_conv_args(image_size, base_width, kernel_size, norm)
     blocks.check_positive_int("channels", channels)
     blocks.check_choice("activation", activation, ACTIVATIONS)
     n = _num_resamplings(image_size)
@@ -273,6 +272,7 @@ def dcgan_discriminator(
     image = keras.Input(shape=(image_size, image_size, channels), name="image")  # [B, S, S, C]
     x = image
     width = base_width
+    attended = False
     for i in range(1, n + 1):
         x = conv(
             width,
@@ -290,6 +290,11 @@ def dcgan_discriminator(
         x = blocks.activation_layer(activation, f"down{i}_{suffix}", dtype_policy)(x)
         if dropout:
             x = keras.layers.Dropout(dropout, dtype=dtype_policy, name=f"down{i}_dropout")(x)
+        if x.shape[1] == attention_size and not attended:  # a stride-1 block repeats a size
+            x = attention.self_attention(
+                x, name="attention", spectral_norm=spectral_norm, dtype_policy=dtype_policy
+            )
+            attended = True
         width *= 2
     x = keras.layers.Flatten(dtype=dtype_policy, name="flatten")(x)  # [B, s0 * s0 * width]
     if dense_units:
@@ -385,12 +390,3 @@ def mlp_discriminator(
         x = blocks.activation_layer(activation, f"hidden{i}_{activation}", dtype_policy)(x)
     logits = dense(1, dtype="float32", name="logits")(x)  # [B, 1]
     return keras.Model(sample, logits, name="discriminator")
-
-
-def synchronize_batch_norm(model: keras.Model) -> None:
-    """Makes every batch-norm layer of ``model`` take its batch statistics over all
-    replicas (``BatchNormalization(synchronized=True)``): the statistics, and so the
-    step, are those of the global batch. One all-reduce per layer and call."""
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.synchronized = True  # read at call time

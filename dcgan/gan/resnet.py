@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import keras
 
-from dcgan.gan import blocks
+from dcgan.gan import attention, blocks
 from dcgan.gan.choices import IMAGE_SIZES, NORMALIZATIONS, default_start_size
 
 # Residual blocks of G and D have this many times the base width of the flags.
@@ -61,6 +61,7 @@ def resnet_generator(
     base_width: int = 64,
     norm: str = "batch",
     start_size: int | None = None,
+    attention_size: int = 0,
     dtype_policy: str | None = None,
 ) -> keras.Model:
     """Builds SNGAN's ResNet generator: z -> image in [-1, 1].
@@ -73,6 +74,8 @@ def resnet_generator(
         norm: Normalization before each activation of G; one of ``NORMALIZATIONS``.
         start_size: Side of the first map, ``image_size / 2**k``; None: 7 for 28 px,
             else 4.
+        attention_size: SAGAN's self-attention after the up block that outputs this
+            side (``dcgan.gan.attention``); 0: none.
         dtype_policy: Keras dtype policy of every layer; the tanh runs in float32.
 
     Returns:
@@ -122,6 +125,8 @@ def resnet_generator(
         s = keras.layers.UpSampling2D(2, name=f"{name}_shortcut_upsample", **policy)(x)
         s = conv(width, 1, f"{name}_shortcut")(s)
         x = keras.layers.Add(name=f"{name}_add", **policy)([h, s])
+        if x.shape[1] == attention_size:
+            x = attention.self_attention(x, name="attention", dtype_policy=dtype_policy)
     x = normalize_and_activate(x, "out")
     x = conv(channels, 3, "to_image")(x)
     image = keras.layers.Activation("tanh", dtype="float32", name="tanh")(x)
@@ -134,6 +139,7 @@ def resnet_discriminator(
     channels: int,
     base_width: int = 64,
     spectral_norm: bool = False,
+    attention_size: int = 0,
     dtype_policy: str | None = None,
 ) -> keras.Model:
     """Builds SNGAN's ResNet discriminator (or critic): image -> one logit.
@@ -143,6 +149,8 @@ def resnet_discriminator(
         channels: Input channels: 1, 3, or m times that for m packed images (PacGAN).
         base_width: The blocks are ``D_WIDTH_FACTOR * base_width`` wide.
         spectral_norm: Whether every Conv2D and Dense layer is spectrally normalized.
+        attention_size: SAGAN's self-attention after the block that outputs this side;
+            0: none.
         dtype_policy: Keras dtype policy of every layer; the logit runs in float32.
 
     Returns:
@@ -180,6 +188,15 @@ def resnet_discriminator(
     s = conv(1, "block1_shortcut")(pool("block1_shortcut_pool")(image))
     x = keras.layers.Add(name="block1_add", **policy)([h, s])
     size, index = image_size // 2, 1
+
+    def attend(x, size):
+        if size != attention_size:
+            return x
+        return attention.self_attention(
+            x, name="attention", spectral_norm=spectral_norm, dtype_policy=dtype_policy
+        )
+
+    x = attend(x, size)
     while size > d_final_size(image_size):
         index += 1
         name = f"block{index}"
@@ -189,6 +206,7 @@ def resnet_discriminator(
         s = pool(f"{name}_shortcut_pool")(conv(1, f"{name}_shortcut")(x))
         x = keras.layers.Add(name=f"{name}_add", **policy)([h, s])
         size //= 2
+        x = attend(x, size)
     for _ in range(2):  # two blocks at the final size, identity shortcuts
         index += 1
         name = f"block{index}"

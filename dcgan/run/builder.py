@@ -18,7 +18,7 @@ from dcgan import data
 from dcgan.config import Config
 from dcgan.data import decode
 from dcgan.evaluation import evaluator, features
-from dcgan.gan import models, objective, resnet
+from dcgan.gan import blocks, models, objective, resnet
 from dcgan.gan.noise import NoiseDistribution
 from dcgan.step.choices import OPTIMIZERS
 from dcgan.step.trainer import Trainer
@@ -105,6 +105,7 @@ def build_networks(config: Config) -> tuple[keras.Model, keras.Model]:
             base_width=config.g_base_width,
             norm=config.g_norm,
             start_size=config.g_start,
+            attention_size=config.attention_size,
             dtype_policy=config.precision,
         )
         discriminator = resnet.resnet_discriminator(
@@ -112,6 +113,7 @@ def build_networks(config: Config) -> tuple[keras.Model, keras.Model]:
             channels=config.channels * config.pack,
             base_width=config.d_base_width,
             spectral_norm=config.spectral_norm,
+            attention_size=config.attention_size,
             dtype_policy=config.precision,
         )
     elif config.is_image:
@@ -126,6 +128,7 @@ def build_networks(config: Config) -> tuple[keras.Model, keras.Model]:
             upsample=config.g_upsample,
             start_size=config.g_start,
             noise_shape=config.latent_shape,
+            attention_size=config.attention_size,
             dtype_policy=config.precision,
         )
         discriminator = models.dcgan_discriminator(
@@ -139,6 +142,7 @@ def build_networks(config: Config) -> tuple[keras.Model, keras.Model]:
             dense_units=config.d_dense_units,
             dropout=config.d_dropout,
             spectral_norm=config.spectral_norm,
+            attention_size=config.attention_size,
             dtype_policy=config.precision,
         )
     else:
@@ -211,7 +215,7 @@ def build_trainer(
         generator, discriminator = build_networks(config)
         if config.sync_batch_norm:
             for model in (generator, discriminator):
-                models.synchronize_batch_norm(model)
+                blocks.synchronize_batch_norm(model)
         return Trainer(
             generator=generator,
             discriminator=discriminator,
