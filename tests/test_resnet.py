@@ -155,3 +155,29 @@ def test_a_mirrored_resnet_run_equals_the_one_device_run(tmp_path):
     )
     for a, b in pairs:
         np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-3, atol=1e-4, err_msg=a.path)
+
+
+@pytest.mark.parametrize("architecture", ["dcgan", "resnet"])
+def test_orthogonal_init_gives_every_kernel_orthonormal_rows_or_columns(architecture):
+    config = tiny_image(
+        "unused",
+        architecture=architecture,
+        image_size=32,
+        weight_init="orthogonal",
+        attention_size=16,
+        d_norm="none" if architecture == "dcgan" else "batch",
+    )
+    kernels = [
+        layer.kernel.numpy()
+        for net in build_networks(config)
+        for layer in net.layers
+        if getattr(layer, "kernel", None) is not None
+    ]
+    assert len(kernels) > 10  # the attention's projections among them
+    for kernel in kernels:
+        matrix = kernel.reshape(-1, kernel.shape[-1])
+        gram = matrix.T @ matrix if matrix.shape[0] >= matrix.shape[1] else matrix @ matrix.T
+        np.testing.assert_allclose(gram, np.eye(len(gram)), atol=1e-4)
+    # The default: DCGAN's N(0, 0.02).
+    default = build_networks(tiny_image("unused", image_size=32))[0]
+    assert abs(float(np.std(default.get_layer("up1").kernel.numpy())) - 0.02) < 0.002

@@ -85,7 +85,7 @@ def _check_architecture(config: Any) -> None:
             "g_start_size", config.g_start_size, f"0 (auto) or one of {starts} for {size} px"
         )
     # D halves the size down to 4 (7 for 28 px): one block per halving.
-    d_blocks = (size // (7 if size == 28 else 4)).bit_length() - 1
+    d_blocks = gan.num_resamplings(size)
     if config.d_stride1_block > d_blocks:
         raise options.invalid(
             "d_stride1_block", config.d_stride1_block, f"0 (none) to {d_blocks} for {size} px"

@@ -152,6 +152,13 @@ class NetworkFields:
         when=IMAGE,
         role=STATE,
     )
+    weight_init: str = field(
+        "default",
+        "Kernels of the image nets: default (dcgan N(0, 0.02), resnet Glorot) or orthogonal.",
+        spec=options.Choice(gan.WEIGHT_INITS),
+        when=IMAGE,
+        role=STATE,
+    )
     kernel_size: int = field(
         4, "Convolution kernel size.", spec=POSITIVE, when=DCGAN_NETS, role=STATE
     )

@@ -30,13 +30,21 @@ class Scale(keras.layers.Layer):
         return inputs * keras.ops.cast(self.gamma, inputs.dtype)
 
 
-def self_attention(x, *, name: str, spectral_norm: bool = False, dtype_policy: str | None = None):
+def self_attention(
+    x,
+    *,
+    name: str,
+    spectral_norm: bool = False,
+    weight_init: str = "default",
+    dtype_policy: str | None = None,
+):
     """Appends SAGAN's self-attention block to the functional graph at ``x``.
 
     Args:
         x: a ``[B, H, W, C]`` Keras tensor.
         name: the prefix of the block's layer names.
         spectral_norm: spectrally normalized query, key and value convolutions.
+        weight_init: "default" (Glorot uniform) or "orthogonal" kernels.
         dtype_policy: Keras dtype policy of every layer.
 
     Returns:
@@ -52,7 +60,7 @@ def self_attention(x, *, name: str, spectral_norm: bool = False, dtype_policy: s
         y = conv_class(
             filters,
             1,
-            kernel_initializer=keras.initializers.GlorotUniform(),
+            kernel_initializer=blocks.initializer(weight_init, glorot=True),
             name=f"{name}_{role}",
             **policy,
         )(x)

@@ -7,6 +7,7 @@ net checks its arguments and makes its layers alike.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Sequence
 
@@ -41,6 +42,17 @@ def check_conv_args(image_size: int, base_width: int, kernel_size: int, norm: st
     check_choice("norm", norm, NORMALIZATIONS)
 
 
+def check_start_size(image_size: int, start_size: int) -> None:
+    """G's first side: the image side divided by a power of two >= 2."""
+    check_positive_int("start_size", start_size)
+    ratio = image_size / start_size
+    if ratio < 2 or ratio != 2 ** round(math.log2(ratio)):
+        raise ValueError(
+            f"start_size={start_size!r} is not supported for image_size={image_size}; "
+            "allowed: image_size divided by a power of two >= 2"
+        )
+
+
 def check_hidden_units(value: object) -> tuple[int, ...]:
     valid = (
         isinstance(value, Sequence)
@@ -68,9 +80,18 @@ def check_dtype_policy(dtype_policy: object) -> None:
         check_choice("dtype_policy", dtype_policy, PRECISIONS)
 
 
-def initializer() -> keras.initializers.Initializer:
+def initializer(
+    weight_init: str = "default", *, glorot: bool = False
+) -> keras.initializers.Initializer:
+    """A kernel initializer: orthogonal for ``weight_init="orthogonal"`` (BigGAN), else
+    the net's published one, N(0, 0.02) (DCGAN) or Glorot uniform (``glorot``: the
+    ResNets, SAGAN's attention)."""
     # A fresh instance per layer: an unseeded Keras 3 initializer instance returns the
     # same values on every call, so sharing one would give equal-shaped kernels equal values.
+    if weight_init == "orthogonal":
+        return keras.initializers.Orthogonal()
+    if glorot:
+        return keras.initializers.GlorotUniform()
     return keras.initializers.RandomNormal(mean=0.0, stddev=_INIT_STDDEV)
 
 

@@ -8,6 +8,8 @@ each list and each bound is written once. Loads no TensorFlow.
 
 from __future__ import annotations
 
+import math
+
 from dcgan import options
 
 # The image sides the DCGAN networks are built for.
@@ -15,6 +17,9 @@ IMAGE_SIZES = (28, 32, 64, 128)
 # The image networks: Radford et al.'s conv nets (dcgan.gan.models) or SNGAN's residual
 # nets (dcgan.gan.resnet).
 ARCHITECTURES = ("dcgan", "resnet")
+# Kernel initialization of the image nets: each net's published one (DCGAN N(0, 0.02),
+# the ResNets' Glorot uniform) or orthogonal (BigGAN, Brock et al. 2019).
+WEIGHT_INITS = ("default", "orthogonal")
 NORMALIZATIONS = ("batch", "layer", "none")
 # Hidden-layer activations accepted by every net; "leaky_relu" uses slope 0.2.
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "selu", "tanh")
@@ -52,11 +57,17 @@ def attention_sizes(
             size //= 2
             d_sizes.add(size)
     else:  # one block per halving down to 4 (7 for 28 px); a stride-1 block keeps it
-        blocks = (image_size // (7 if image_size == 28 else 4)).bit_length() - 1
-        for index in range(1, blocks + 1):
+        for index in range(1, num_resamplings(image_size) + 1):
             size = size if index == d_stride1_block else size // 2
             d_sizes.add(size)
     return tuple(sorted(g_sizes & d_sizes))
+
+
+def num_resamplings(image_size: int, start_size: int | None = None) -> int:
+    """The doublings of a DCGAN G from ``start_size`` (default ``default_start_size``) to
+    ``image_size``: also the halvings, one per block, of a DCGAN D down to it."""
+    start_size = start_size or default_start_size(image_size)
+    return round(math.log2(image_size / start_size))
 
 
 def default_start_size(image_size: int) -> int:

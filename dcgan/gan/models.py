@@ -32,26 +32,7 @@ from collections.abc import Sequence
 import keras
 
 from dcgan.gan import attention, blocks
-from dcgan.gan.choices import (
-    ACTIVATIONS,
-    UPSAMPLINGS,
-    default_start_size,
-)
-
-
-def _num_resamplings(image_size: int, start_size: int | None = None) -> int:
-    start_size = start_size or default_start_size(image_size)
-    return round(math.log2(image_size / start_size))
-
-
-def _check_start_size(image_size: int, start_size: int) -> None:
-    blocks.check_positive_int("start_size", start_size)
-    ratio = image_size / start_size
-    if ratio < 2 or ratio != 2 ** round(math.log2(ratio)):
-        raise ValueError(
-            f"start_size={start_size!r} is not supported for image_size={image_size}; "
-            "allowed: image_size divided by a power of two >= 2"
-        )
+from dcgan.gan.choices import ACTIVATIONS, UPSAMPLINGS, default_start_size, num_resamplings
 
 
 def dcgan_generator(
@@ -67,6 +48,7 @@ def dcgan_generator(
     start_size: int | None = None,
     noise_shape: Sequence[int] | None = None,
     attention_size: int = 0,
+    weight_init: str = "default",
     dtype_policy: str | None = None,
 ) -> keras.Model:
     """Builds the DCGAN generator: latent noise -> image in [-1, 1].
@@ -93,6 +75,7 @@ def dcgan_generator(
             ``(s0, s0, c)`` with ``s0 * s0 * c == latent_dim``.
         attention_size: SAGAN's self-attention after the block that outputs this side
             (``dcgan.gan.attention``); 0: none.
+        weight_init: "default" (N(0, 0.02)) or "orthogonal" kernels.
         dtype_policy: Keras dtype policy of every layer, one of ``PRECISIONS``; None:
             Keras' global policy. The last layer runs in float32 under any policy.
 
@@ -110,7 +93,7 @@ def dcgan_generator(
     blocks.check_choice("upsample", upsample, UPSAMPLINGS)
     blocks.check_dtype_policy(dtype_policy)
     s0 = start_size or default_start_size(image_size)
-    _check_start_size(image_size, s0)
+    blocks.check_start_size(image_size, s0)
     noise_shape = tuple(noise_shape or (latent_dim,))
     if noise_shape != (latent_dim,) and (
         len(noise_shape) != 3 or noise_shape[:2] != (s0, s0) or math.prod(noise_shape) != latent_dim
@@ -119,7 +102,7 @@ def dcgan_generator(
             f"noise_shape={noise_shape!r} is not supported; allowed: ({latent_dim},) or "
             f"({s0}, {s0}, c) with {s0}*{s0}*c == latent_dim={latent_dim}"
         )
-    n = _num_resamplings(image_size, s0)
+    n = num_resamplings(image_size, s0)
     width = base_width * 2 ** (n - 1)
     # A bias before batch norm is cancelled by its mean subtraction; keep it otherwise.
     use_bias = norm != "batch"
@@ -129,7 +112,7 @@ def dcgan_generator(
         x = keras.layers.Dense(
             s0 * s0 * width,
             use_bias=use_bias,
-            kernel_initializer=blocks.initializer(),
+            kernel_initializer=blocks.initializer(weight_init),
             dtype=dtype_policy,
             name="project",
         )(z)
@@ -141,7 +124,7 @@ def dcgan_generator(
             kernel_size,
             padding="same",
             use_bias=use_bias,
-            kernel_initializer=blocks.initializer(),
+            kernel_initializer=blocks.initializer(weight_init),
             dtype=dtype_policy,
             name="project",
         )(z)  # [B, s0, s0, ch0]
@@ -151,15 +134,21 @@ def dcgan_generator(
     x = blocks.activation_layer(activation, f"project_{activation}", dtype_policy)(x)
     for i in range(1, n):
         width //= 2
-        x = _upsample_block(x, width, kernel_size, upsample, use_bias, f"up{i}", dtype_policy)
+        x = _upsample_block(
+            x, width, kernel_size, upsample, use_bias, f"up{i}", dtype_policy, weight_init
+        )
         # [B, s0 * 2**i, s0 * 2**i, width]
         norm_layer = blocks.norm_layer(norm, f"up{i}_norm", dtype_policy)
         if norm_layer is not None:
             x = norm_layer(x)
         x = blocks.activation_layer(activation, f"up{i}_{activation}", dtype_policy)(x)
         if x.shape[1] == attention_size:
-            x = attention.self_attention(x, name="attention", dtype_policy=dtype_policy)
-    x = _upsample_block(x, channels, kernel_size, upsample, True, "to_image", dtype_policy)
+            x = attention.self_attention(
+                x, name="attention", weight_init=weight_init, dtype_policy=dtype_policy
+            )
+    x = _upsample_block(
+        x, channels, kernel_size, upsample, True, "to_image", dtype_policy, weight_init
+    )
     # float32 under any policy: G's images are float32, and tanh saturates in float32.
     image = keras.layers.Activation("tanh", dtype="float32", name="tanh")(x)  # [B, S, S, C]
     return keras.Model(z, image, name="generator")
@@ -173,6 +162,7 @@ def _upsample_block(
     use_bias: bool,
     name: str,
     dtype_policy: str | None,
+    weight_init: str,
 ):
     """Doubles the spatial size of ``x`` [B, H, W, _] -> [B, 2H, 2W, filters]."""
     if upsample == "nearest":
@@ -184,7 +174,7 @@ def _upsample_block(
             kernel_size,
             padding="same",
             use_bias=use_bias,
-            kernel_initializer=blocks.initializer(),
+            kernel_initializer=blocks.initializer(weight_init),
             dtype=dtype_policy,
             name=name,
         )(x)
@@ -194,7 +184,7 @@ def _upsample_block(
         strides=2,
         padding="same",
         use_bias=use_bias,
-        kernel_initializer=blocks.initializer(),
+        kernel_initializer=blocks.initializer(weight_init),
         dtype=dtype_policy,
         name=name,
     )(x)
@@ -213,6 +203,7 @@ def dcgan_discriminator(
     dropout: float = 0.0,
     spectral_norm: bool = False,
     attention_size: int = 0,
+    weight_init: str = "default",
     dtype_policy: str | None = None,
 ) -> keras.Model:
     """Builds the DCGAN discriminator (or WGAN critic): image -> one logit.
@@ -241,6 +232,7 @@ def dcgan_discriminator(
             non-trainable ``u`` variable each). False builds exactly the plain net.
         attention_size: SAGAN's self-attention after the first block that outputs this
             side; 0: none.
+        weight_init: "default" (N(0, 0.02)) or "orthogonal" kernels.
         dtype_policy: Keras dtype policy of every layer, one of ``PRECISIONS``; None:
             Keras' global policy. The last layer runs in float32 under any policy.
 
@@ -254,7 +246,7 @@ def dcgan_discriminator(
     blocks.check_conv_args(image_size, base_width, kernel_size, norm)
     blocks.check_positive_int("channels", channels)
     blocks.check_choice("activation", activation, ACTIVATIONS)
-    n = _num_resamplings(image_size)
+    n = num_resamplings(image_size)
     blocks.check_choice("stride1_block", stride1_block, tuple(range(n + 1)))
     if (
         isinstance(dense_units, bool)
@@ -280,7 +272,7 @@ def dcgan_discriminator(
             strides=1 if i == stride1_block else 2,
             padding="same",
             use_bias=i == 1 or norm != "batch",
-            kernel_initializer=blocks.initializer(),
+            kernel_initializer=blocks.initializer(weight_init),
             dtype=dtype_policy,
             name=f"down{i}",
         )(x)  # [B, S / 2**i, S / 2**i, width] (one halving fewer after a stride-1 block)
@@ -292,20 +284,27 @@ def dcgan_discriminator(
             x = keras.layers.Dropout(dropout, dtype=dtype_policy, name=f"down{i}_dropout")(x)
         if x.shape[1] == attention_size and not attended:  # a stride-1 block repeats a size
             x = attention.self_attention(
-                x, name="attention", spectral_norm=spectral_norm, dtype_policy=dtype_policy
+                x,
+                name="attention",
+                spectral_norm=spectral_norm,
+                weight_init=weight_init,
+                dtype_policy=dtype_policy,
             )
             attended = True
         width *= 2
     x = keras.layers.Flatten(dtype=dtype_policy, name="flatten")(x)  # [B, s0 * s0 * width]
     if dense_units:
         x = dense(
-            dense_units, kernel_initializer=blocks.initializer(), dtype=dtype_policy, name="hidden"
+            dense_units,
+            kernel_initializer=blocks.initializer(weight_init),
+            dtype=dtype_policy,
+            name="hidden",
         )(x)
         x = blocks.activation_layer(activation, f"hidden_{suffix}", dtype_policy)(x)
     # float32 under any policy: the logits feed the losses, and float16 would round them.
-    logits = dense(1, kernel_initializer=blocks.initializer(), dtype="float32", name="logits")(
-        x
-    )  # [B, 1]
+    logits = dense(
+        1, kernel_initializer=blocks.initializer(weight_init), dtype="float32", name="logits"
+    )(x)  # [B, 1]
     return keras.Model(image, logits, name="discriminator")
 
 

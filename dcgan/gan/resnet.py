@@ -19,8 +19,9 @@ For 32 px this is SNGAN's CIFAR-10 pair: G's three up blocks from 4 x 4, D's opt
 block, one down block and two plain blocks, all at one width. The widths come from the
 existing flags: G's blocks are ``4 * g_base_width`` wide (256 at the default 64, as
 published), D's ``2 * d_base_width`` (128). Convolutions start from Glorot-uniform
-weights, as in the authors' code; G normalizes with ``norm`` (batch by default), D not at
-all (spectral normalization, ``spectral_norm=True``, is its stabilizer).
+weights, as in the authors' code (orthogonal ones with ``weight_init``, as in BigGAN);
+G normalizes with ``norm`` (batch by default), D not at all (spectral normalization,
+``spectral_norm=True``, is its stabilizer).
 
 As in ``dcgan.gan.models``, every model is a flat functional ``keras.Model`` (its layers
 are what batch-norm synchronization and power iteration look for), every layer gets
@@ -37,11 +38,6 @@ from dcgan.gan.choices import IMAGE_SIZES, NORMALIZATIONS, default_start_size
 # Residual blocks of G and D have this many times the base width of the flags.
 G_WIDTH_FACTOR = 4
 D_WIDTH_FACTOR = 2
-
-
-def _glorot() -> keras.initializers.Initializer:
-    # A fresh instance per layer (see blocks.initializer).
-    return keras.initializers.GlorotUniform()
 
 
 def _check_size(image_size: int) -> None:
@@ -62,6 +58,7 @@ def resnet_generator(
     norm: str = "batch",
     start_size: int | None = None,
     attention_size: int = 0,
+    weight_init: str = "default",
     dtype_policy: str | None = None,
 ) -> keras.Model:
     """Builds SNGAN's ResNet generator: z -> image in [-1, 1].
@@ -76,6 +73,7 @@ def resnet_generator(
             else 4.
         attention_size: SAGAN's self-attention after the up block that outputs this
             side (``dcgan.gan.attention``); 0: none.
+        weight_init: "default" (Glorot uniform) or "orthogonal" kernels.
         dtype_policy: Keras dtype policy of every layer; the tanh runs in float32.
 
     Returns:
@@ -92,11 +90,7 @@ def resnet_generator(
     blocks.check_choice("norm", norm, NORMALIZATIONS)
     blocks.check_dtype_policy(dtype_policy)
     start = start_size or default_start_size(image_size)
-    if image_size % start or (image_size // start) & (image_size // start - 1):
-        raise ValueError(
-            f"start_size={start!r} is not supported for {image_size} px; allowed: "
-            f"{image_size} divided by a power of 2"
-        )
+    blocks.check_start_size(image_size, start)
     width = G_WIDTH_FACTOR * base_width
     policy = dict(dtype=dtype_policy)
 
@@ -107,12 +101,20 @@ def resnet_generator(
 
     def conv(filters, size, name):
         return keras.layers.Conv2D(
-            filters, size, padding="same", kernel_initializer=_glorot(), name=name, **policy
+            filters,
+            size,
+            padding="same",
+            kernel_initializer=blocks.initializer(weight_init, glorot=True),
+            name=name,
+            **policy,
         )
 
     z = keras.Input(shape=(latent_dim,), name="z")
     x = keras.layers.Dense(
-        start * start * width, kernel_initializer=_glorot(), name="project", **policy
+        start * start * width,
+        kernel_initializer=blocks.initializer(weight_init, glorot=True),
+        name="project",
+        **policy,
     )(z)
     x = keras.layers.Reshape((start, start, width), name="reshape", **policy)(x)
     for i in range(1, (image_size // start).bit_length()):
@@ -126,7 +128,9 @@ def resnet_generator(
         s = conv(width, 1, f"{name}_shortcut")(s)
         x = keras.layers.Add(name=f"{name}_add", **policy)([h, s])
         if x.shape[1] == attention_size:
-            x = attention.self_attention(x, name="attention", dtype_policy=dtype_policy)
+            x = attention.self_attention(
+                x, name="attention", weight_init=weight_init, dtype_policy=dtype_policy
+            )
     x = normalize_and_activate(x, "out")
     x = conv(channels, 3, "to_image")(x)
     image = keras.layers.Activation("tanh", dtype="float32", name="tanh")(x)
@@ -140,6 +144,7 @@ def resnet_discriminator(
     base_width: int = 64,
     spectral_norm: bool = False,
     attention_size: int = 0,
+    weight_init: str = "default",
     dtype_policy: str | None = None,
 ) -> keras.Model:
     """Builds SNGAN's ResNet discriminator (or critic): image -> one logit.
@@ -151,6 +156,7 @@ def resnet_discriminator(
         spectral_norm: Whether every Conv2D and Dense layer is spectrally normalized.
         attention_size: SAGAN's self-attention after the block that outputs this side;
             0: none.
+        weight_init: "default" (Glorot uniform) or "orthogonal" kernels.
         dtype_policy: Keras dtype policy of every layer; the logit runs in float32.
 
     Returns:
@@ -171,7 +177,12 @@ def resnet_discriminator(
 
     def conv(size, name):
         return conv_class(
-            width, size, padding="same", kernel_initializer=_glorot(), name=name, **policy
+            width,
+            size,
+            padding="same",
+            kernel_initializer=blocks.initializer(weight_init, glorot=True),
+            name=name,
+            **policy,
         )
 
     def relu(name):
@@ -193,7 +204,11 @@ def resnet_discriminator(
         if size != attention_size:
             return x
         return attention.self_attention(
-            x, name="attention", spectral_norm=spectral_norm, dtype_policy=dtype_policy
+            x,
+            name="attention",
+            spectral_norm=spectral_norm,
+            weight_init=weight_init,
+            dtype_policy=dtype_policy,
         )
 
     x = attend(x, size)
@@ -217,5 +232,10 @@ def resnet_discriminator(
     # The sum over positions (SNGAN's global sum pooling): the mean times their count.
     x = keras.layers.GlobalAveragePooling2D(name="mean", **policy)(x)
     x = keras.layers.Rescaling(float(size * size), name="sum", **policy)(x)
-    logits = dense_class(1, kernel_initializer=_glorot(), dtype="float32", name="logits")(x)
+    logits = dense_class(
+        1,
+        kernel_initializer=blocks.initializer(weight_init, glorot=True),
+        dtype="float32",
+        name="logits",
+    )(x)
     return keras.Model(image, logits, name="discriminator")

@@ -106,6 +106,7 @@ def build_networks(config: Config) -> tuple[keras.Model, keras.Model]:
             norm=config.g_norm,
             start_size=config.g_start,
             attention_size=config.attention_size,
+            weight_init=config.weight_init,
             dtype_policy=config.precision,
         )
         discriminator = resnet.resnet_discriminator(
@@ -114,6 +115,7 @@ def build_networks(config: Config) -> tuple[keras.Model, keras.Model]:
             base_width=config.d_base_width,
             spectral_norm=config.spectral_norm,
             attention_size=config.attention_size,
+            weight_init=config.weight_init,
             dtype_policy=config.precision,
         )
     elif config.is_image:
@@ -129,6 +131,7 @@ def build_networks(config: Config) -> tuple[keras.Model, keras.Model]:
             start_size=config.g_start,
             noise_shape=config.latent_shape,
             attention_size=config.attention_size,
+            weight_init=config.weight_init,
             dtype_policy=config.precision,
         )
         discriminator = models.dcgan_discriminator(
@@ -143,6 +146,7 @@ def build_networks(config: Config) -> tuple[keras.Model, keras.Model]:
             dropout=config.d_dropout,
             spectral_norm=config.spectral_norm,
             attention_size=config.attention_size,
+            weight_init=config.weight_init,
             dtype_policy=config.precision,
         )
     else:
