@@ -106,19 +106,19 @@ def test_a_resnet_run_trains_in_one_trace_and_resumes_bit_exactly(tmp_path):
         return tiny_image(
             workdir,
             architecture="resnet",
-            image_size=32,
             loss="hinge",
             spectral_norm=True,
             g_ema_decay=0.9,
             train_steps=steps,
             checkpoint_every=2,
             image_every=100,
+            log_every=100,
         )
 
-    whole = loop.train(config(tmp_path / "whole", 4))
+    whole = loop.train(config(tmp_path / "whole", 3))
     assert whole.tracing_counts() == {"train_step": 1, "generate": 1}
     loop.train(config(tmp_path / "split", 2))
-    resumed = loop.train(config(tmp_path / "split", 4))
+    resumed = loop.train(config(tmp_path / "split", 3))
     for a, b in zip(whole.generator.weights, resumed.generator.weights, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     for a, b in zip(whole.discriminator.weights, resumed.discriminator.weights, strict=True):
@@ -130,12 +130,12 @@ def test_a_mirrored_resnet_run_equals_the_one_device_run(tmp_path):
     of half the batch train the nets one device trains."""
     options = dict(
         architecture="resnet",
-        image_size=32,
         loss="hinge",
         spectral_norm=True,
         train_steps=2,
         checkpoint_every=2,
         image_every=100,
+        log_every=100,
     )
     single = loop.train(tiny_image(tmp_path / "one", **options))
     mirror = loop.train(
