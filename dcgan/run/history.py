@@ -73,6 +73,7 @@ class History:
         self._start = clock()
         self._pending: list[str] = []  # log lines said before open
         self._files: dict[str, _File] = {}
+        self._evaluations: list[dict] = []  # the run's eval records, read once at open
 
     def elapsed(self) -> float:
         """Seconds since the session started."""
@@ -95,7 +96,9 @@ class History:
             step: the step the session starts at; records past it are dropped.
         """
         metrics = _File(os.path.join(directory, METRICS_NAME))
-        metrics.keep(lambda line: _step_of(line) <= step)
+        kept = metrics.keep(lambda line: _step_of(line) <= step)
+        records = (json.loads(line) for line in kept)
+        self._evaluations = [record for record in records if record.get("kind") == "eval"]
         self._files = {LOG_NAME: _File(os.path.join(directory, LOG_NAME)), METRICS_NAME: metrics}
         for line in self._pending:
             self._files[LOG_NAME].write(line)
@@ -122,11 +125,12 @@ class History:
                 number = float(value)
                 record[name] = number if math.isfinite(number) else None
         self._files[METRICS_NAME].write(json.dumps(record))
+        if kind == "eval":
+            self._evaluations.append(record)
 
     def evaluations(self) -> list[dict]:
         """The run's evaluations recorded so far, this session's and earlier ones'."""
-        records = [json.loads(line) for line in self._files[METRICS_NAME].lines()]
-        return [record for record in records if record.get("kind") == "eval"]
+        return list(self._evaluations)
 
     def flush(self) -> None:
         """Writes what a file system that cannot append holds in memory."""
@@ -144,28 +148,24 @@ class _File:
         if not self._local and tf.io.gfile.exists(path):
             self._lines = storage.read_text(path).splitlines()
 
-    def keep(self, wanted: Callable[[str], bool]) -> None:
-        """Drops the lines that are not ``wanted``; the file is rewritten if any went."""
-        if self._local:
-            if not os.path.exists(self.path):
-                return
-            with open(self.path) as f:
-                lines = f.read().splitlines()
-            kept = [line for line in lines if wanted(line)]
-            if len(kept) != len(lines):
-                storage.write_text(self.path, "".join(f"{line}\n" for line in kept))
-        else:
+    def keep(self, wanted: Callable[[str], bool]) -> list[str]:
+        """Drops the lines that are not ``wanted``; the file is rewritten if any went.
+
+        Returns:
+            The lines kept.
+        """
+        if not self._local:
             self._lines = [line for line in self._lines if wanted(line)]
             self.flush()
-
-    def lines(self) -> list[str]:
-        """The file's lines, whole records only."""
-        if not self._local:
             return list(self._lines)
         if not os.path.exists(self.path):
             return []
         with open(self.path) as f:
-            return [line for line in f.read().splitlines() if _step_of(line) != math.inf]
+            lines = f.read().splitlines()
+        kept = [line for line in lines if wanted(line)]
+        if len(kept) != len(lines):
+            storage.write_text(self.path, "".join(f"{line}\n" for line in kept))
+        return kept
 
     def write(self, line: str) -> None:
         if self._local:
