@@ -36,8 +36,9 @@ flags.DEFINE_string("output", None, "JSON file to write; default W/eval_<checkpo
 flags.DEFINE_string(
     "eval_classifier",
     None,
-    "Image runs: a saved Keras classifier (python -m dcgan.classifier); default the run's, "
-    "else the one shipped for its dataset, else InceptionV3.",
+    "Image runs: a saved Keras classifier (python -m dcgan.classifier), inception or "
+    "ttur_inception (the FID papers report); default the run's, else the one shipped for "
+    "its dataset, else inception.",
 )
 flags.DEFINE_string("eval_layer", None, "Layer of --eval_classifier; default its penultimate.")
 FLAGS = flags.FLAGS

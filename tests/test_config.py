@@ -237,8 +237,8 @@ INVALID = [
         "--best_metric=w1 is invalid; allowed: '' (none) or one of fid, kid",
     ),
     (
-        {"eval_every": 10, "eval_layer": "pool"},
-        "--eval_layer=pool needs --eval_classifier",
+        {"eval_every": 10, "eval_classifier": "ttur_inception", "eval_layer": "pool"},
+        "--eval_layer=pool needs --eval_classifier=PATH, the Keras model whose layer",
     ),
     (
         {"dataset": "folder", "data_dir": "x", "eval_every": 9, "best_metric": "class_kl"},
@@ -930,6 +930,9 @@ def test_eval_metrics_per_dataset():
     assert make(dataset="folder", data_dir="x", eval_classifier="c.keras").eval_metrics == (
         images + classes
     )
+    # Either InceptionV3 has no classes, even on glyphs.
+    for network in ("inception", "ttur_inception"):
+        assert make(eval_classifier=network).eval_metrics == images
     assert make(dataset="ring2d").eval_metrics == ("modes", "high_quality", "reverse_kl")
     assert make(dataset="grid2d").eval_metrics == ("modes", "high_quality", "reverse_kl")
     assert make(dataset="gaussian1d").eval_metrics == ("w1", "ks")

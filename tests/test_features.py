@@ -1,7 +1,6 @@
 """dcgan.evaluation.features and .classifiers: the extractors, training, the shipped one."""
 
 import os
-import socket
 
 import keras
 import numpy as np
@@ -11,7 +10,6 @@ import tensorflow as tf
 from dcgan import data
 from dcgan.data import labeled
 from dcgan.evaluation import classifiers, features
-from dcgan.gan import models
 
 
 def tiny_classifier(path, *, input_shape=(8, 8, 1)):
@@ -65,86 +63,6 @@ def test_classifier_extractor_errors_are_one_line(tmp_path):
     keras.Model(inputs, keras.layers.Conv2D(2, 3)(inputs)).save(tmp_path / "conv.keras")
     with pytest.raises(features.EvaluationError, match="is not a classifier"):
         features.classifier_extractor(str(tmp_path / "conv.keras"))
-
-
-def test_inception_weights_missing_offline_is_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    monkeypatch.setenv("DCGAN_OFFLINE", "1")
-    expected = f"{tmp_path}/models/{features.INCEPTION_WEIGHTS_FILE}"
-    with pytest.raises(features.EvaluationError, match="DCGAN_OFFLINE forbids") as raised:
-        features.inception_extractor(fetch=pytest.fail)  # never called
-    assert expected in str(raised.value) and "dcgan.classifier" in str(raised.value)
-    # The default of an image set without a shipped classifier is InceptionV3.
-    with pytest.raises(features.EvaluationError, match="InceptionV3 weights not found"):
-        features.make_extractor(classifier="", layer="", dataset="folder")
-
-
-def test_missing_inception_weights_are_fetched_into_the_keras_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    monkeypatch.delenv("DCGAN_OFFLINE")
-    calls = []
-
-    def fetch(fname, origin, *, cache_subdir, file_hash):
-        # As keras.utils.get_file would: the file lands in $KERAS_HOME/<cache_subdir>.
-        calls.append((fname, origin, cache_subdir, file_hash))
-        path = str(tmp_path / cache_subdir / "fetched.weights.h5")
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        keras.applications.InceptionV3(include_top=False, weights=None).save_weights(path)
-        return path
-
-    extractor = features.inception_extractor(fetch=fetch)
-    assert calls == [
-        (
-            "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
-            "https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
-            "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
-            "models",
-            "bcbd6486424b2319ff4ef7d526e38f63",
-        )
-    ]
-    assert extractor.description.endswith("fetched.weights.h5")
-    assert socket.getdefaulttimeout() is None  # the fetch's timeout is put back
-
-
-def test_a_failed_fetch_is_one_short_line(tmp_path, monkeypatch):
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    monkeypatch.delenv("DCGAN_OFFLINE")
-
-    def fetch(*args, **kwargs):
-        assert socket.getdefaulttimeout() == features.FETCH_TIMEOUT  # no endless hang
-        raise Exception(  # what keras.utils.get_file raises for a URLError
-            "URL fetch failure on https://storage.googleapis.com/…: None -- [Errno -2] Name or "
-            "service not known"
-        )
-
-    with pytest.raises(features.EvaluationError) as raised:
-        features.inception_extractor(fetch=fetch)
-    message = str(raised.value)
-    assert message.startswith(f"InceptionV3 weights not found at {tmp_path}/models/")
-    assert ", and fetching them failed ([Errno -2] Name or service not known); " in message
-    assert "allowed: that file there (README, Evaluation), or --eval_classifier=PATH" in message
-    # About 300 characters with a Keras home of 20 (/home/alice/.keras).
-    assert "\n" not in message and len(message) - len(str(tmp_path)) <= 290
-
-
-def test_inception_loads_local_weights_and_refuses_foreign_ones(tmp_path):
-    # Real loading code on weights made here: an untrained InceptionV3's own weights.
-    path = str(tmp_path / "inception.weights.h5")
-    source = keras.applications.InceptionV3(include_top=False, weights=None, pooling="avg")
-    source.save_weights(path)
-    extractor = features.inception_extractor(path)
-    images = np.random.default_rng(3).uniform(-1, 1, (2, 299, 299, 3)).astype(np.float32)
-    # Same features as the network the weights came from: they were really loaded.
-    got, classes = extractor(images)
-    np.testing.assert_allclose(got, source(images, training=False), atol=1e-5)
-    assert classes is None and extractor.num_classes == 0
-    gray = np.random.default_rng(4).uniform(-1, 1, (2, 32, 32, 1)).astype(np.float32)
-    assert extractor(gray)[0].shape == (2, 2048)
-    assert extractor.description.startswith("InceptionV3 pool3 (2048-d)")
-    other = str(tmp_path / "other.weights.h5")
-    models.mlp_generator(latent_dim=2, output_dim=2, hidden_units=(4,)).save_weights(other)
-    with pytest.raises(features.EvaluationError, match="does not hold InceptionV3 weights"):
-        features.inception_extractor(other)
 
 
 def test_split_is_seeded_disjoint_and_complete():

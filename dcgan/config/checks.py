@@ -136,10 +136,10 @@ def _check_evaluation(config: Any) -> None:
         )
     if metric and metric not in available:
         raise options.invalid("best_metric", metric, f"'' (none) or one of {', '.join(available)}")
-    if config.eval_layer and not config.eval_classifier:
+    if config.eval_layer and not config.has_classifier:
         raise ConfigError(
-            f"--eval_layer={config.eval_layer} needs --eval_classifier, the Keras model whose "
-            "layer it names (InceptionV3 always uses its pool features)"
+            f"--eval_layer={config.eval_layer} needs --eval_classifier=PATH, the Keras model "
+            "whose layer it names (an InceptionV3 always uses its pool features)"
         )
 
 

@@ -56,10 +56,11 @@ class Config(
     @property
     def has_classifier(self) -> bool:
         """Whether an image run is measured by a domain classifier, which has classes:
-        ``--eval_classifier``, or the one shipped for its dataset."""
-        return (
-            bool(self.eval_classifier) or self.dataset in eval_choices.SHIPPED_CLASSIFIER_DATASETS
-        )
+        ``--eval_classifier`` (unless it names an InceptionV3), or the one shipped for its
+        dataset."""
+        if self.eval_classifier:
+            return self.eval_classifier not in eval_choices.INCEPTION_NETWORKS
+        return self.dataset in eval_choices.SHIPPED_CLASSIFIER_DATASETS
 
     @property
     def is_image(self) -> bool:

@@ -124,8 +124,9 @@ class EvaluationFields:
     eval_classifier: str = field(
         "",
         "Saved Keras classifier (python -m dcgan.classifier) whose activations and classes "
-        "evaluation uses; '': the one shipped for the dataset (glyphs), else InceptionV3 "
-        "(Keras cache).",
+        "evaluation uses, or an InceptionV3: inception (Keras's weights) or ttur_inception "
+        "(the FID reference graph papers report); '': the classifier shipped for the dataset "
+        "(glyphs), else inception.",
         spec=TEXT,
         when=IMAGE_EVAL,
         role=RUN,

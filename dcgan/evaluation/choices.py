@@ -28,6 +28,10 @@ HIGHER_IS_BETTER = (
 # Datasets whose image runs are measured by a domain classifier that ships with the
 # package, ``dcgan/assets/<dataset>_classifier.keras``.
 SHIPPED_CLASSIFIER_DATASETS = ("glyphs",)
+# The InceptionV3 feature networks --eval_classifier may name instead of a classifier's
+# path (dcgan.evaluation.inception): Keras's weights (the default of an image set with no
+# shipped classifier), and the FID reference implementation's graph that papers report.
+INCEPTION_NETWORKS = ("inception", "ttur_inception")
 # Density and coverage need each real image's 5 nearest other real images.
 IMAGE_SAMPLES = options.Integer(6)
 IMAGE_SAMPLES_ALLOWED = (
