@@ -121,7 +121,7 @@ def _loop(run: PreparedRun, stop: StopRequest, history: History, step: int) -> T
     # removed when the run ends.
     summaries.write_flags(writer, config, step)
     summaries.write_hparams(writer, config)
-    summaries.write_layout(writer, config)
+    summaries.write_layout(writer, config, [*trainer.metric_names, "steps_per_sec"])
     # Time the loop spends on anything but training (evaluations, samples, summaries,
     # checkpoints), so that steps/s and the ETA measure training alone.
     busy, evaluating = _Stopwatch(), _Stopwatch()

@@ -15,16 +15,20 @@ Scalars tab lists its sections alphabetically.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import tensorflow as tf
 from tensorboard.plugins.custom_scalar import layout_pb2
 from tensorboard.plugins.custom_scalar import summary as custom_scalar
 from tensorboard.plugins.hparams import api as hp
+from tensorboard.plugins.hparams import plugin_data_pb2
 
 from dcgan.config import Config, format_value
 from dcgan.gan import objective
 from dcgan.io import storage
 
+# The groups of the evaluation's tags, which the loop writes beside the step's metrics.
+_EVAL_GROUPS = ("eval/", "best/")
 # The text summary of the run's flags.
 FLAGS_TAG = "config/flags"
 # The group of a metric no table below names and whose prefix says no network.
@@ -134,11 +138,16 @@ def hparams(config: Config) -> dict[str, bool | int | float | str]:
         config: the run.
 
     Returns:
-        Every applicable field by name, its value as ``hparam_value``. A field with no
+        Every applicable field but ``NOT_HPARAMS`` by name, its value as
+        ``hparam_value``. A field with no
         effect in this run is left out, so its cell stays empty rather than show a
         default the run ignored.
     """
-    return {name: hparam_value(getattr(config, name)) for name in config.applicable_fields()}
+    return {
+        name: hparam_value(getattr(config, name))
+        for name in config.applicable_fields()
+        if name not in NOT_HPARAMS
+    }
 
 
 def hparams_metrics(config: Config) -> list[hp.Metric]:
@@ -173,13 +182,15 @@ def hparams_metrics(config: Config) -> list[hp.Metric]:
     return metrics
 
 
-# The HParams tab's first columns: what changes what is learned. Then every other field
-# in field order, and last the ones that only say how a run is kept or watched.
+# The HParams tab's columns: what changes what is learned first, then every other field
+# in field order. The fields that only say how a run is kept or watched (NOT_HPARAMS)
+# are not hyperparameters and are left out; flags.txt and the Text tab have them.
 LEADING_HPARAMS = (
     "loss",
     "g_lr",
     "d_lr",
     "batch_size",
+    "architecture",
     "dataset",
     "image_size",
     "latent_dim",
@@ -194,7 +205,7 @@ LEADING_HPARAMS = (
     "train_steps",
     "seed",
 )
-TRAILING_HPARAMS = (
+NOT_HPARAMS = (
     "alarm_coverage",
     "alarm_recall",
     "alarm_classes_covered",
@@ -206,13 +217,18 @@ TRAILING_HPARAMS = (
     "keep_checkpoints",
     "workdir",
 )
+# TensorBoard 2.21 ignores the declared order: it sorts the columns by whether a value
+# differs between sessions, then by name, and shows the first five. Declaring these
+# five as differing is the one way the format offers to open the tab on them.
+SHOWN_HPARAMS = ("architecture", "batch_size", "d_lr", "g_lr", "loss")
 
 
 def hparams_order() -> list[str]:
-    """Every ``Config`` field, in the order of the HParams tab's columns."""
+    """The HParams tab's columns: ``LEADING_HPARAMS``, then the other fields in field
+    order but ``NOT_HPARAMS``."""
     names = [f.name for f in dataclasses.fields(Config)]
-    middle = [n for n in names if n not in LEADING_HPARAMS and n not in TRAILING_HPARAMS]
-    return [*LEADING_HPARAMS, *middle, *TRAILING_HPARAMS]
+    rest = [n for n in names if n not in LEADING_HPARAMS and n not in NOT_HPARAMS]
+    return [*LEADING_HPARAMS, *rest]
 
 
 def session_name(config: Config) -> str:
@@ -222,13 +238,14 @@ def session_name(config: Config) -> str:
 
 
 def write_hparams(writer: tf.summary.SummaryWriter, config: Config) -> None:
-    """Writes the HParams experiment (every field, the metrics) and this run's values.
+    """Writes the HParams experiment (the fields, the metrics) and this run's values.
 
-    Every ``Config`` field is declared, applicable here or not: TensorBoard takes the
+    Every field of ``hparams_order`` is declared, applicable here or not: TensorBoard takes the
     experiment's columns from one run of the logdir (the first it finds), and all runs
     share the fields. The metrics declared are this run's (``hparams_metrics``).
 
-    The columns come in ``hparams_order``; the session is named ``session_name``. The
+    The columns come in ``hparams_order``, ``SHOWN_HPARAMS`` first (see there); the
+    session is named ``session_name``. The
     plugin writes both at step 0. A resumed run writes them again: TensorBoard keeps
     the latest record of a tag at a step it has seen, so the HParams tab shows the flags
     of the run's latest session, and the metrics' last values cover all sessions.
@@ -241,36 +258,48 @@ def write_hparams(writer: tf.summary.SummaryWriter, config: Config) -> None:
     declared = [
         hp.HParam(name, description=fields[name].metadata["help"]) for name in hparams_order()
     ]
+    experiment = hp.hparams_config_pb(hparams=declared, metrics=hparams_metrics(config))
+    [value] = experiment.value
+    data = plugin_data_pb2.HParamsPluginData.FromString(value.metadata.plugin_data.content)
+    for info in data.experiment.hparam_infos:
+        info.differs = info.name in SHOWN_HPARAMS
+    value.metadata.plugin_data.content = data.SerializeToString()
     with writer.as_default():
-        hp.hparams_config(hparams=declared, metrics=hparams_metrics(config))
+        with tf.summary.experimental.summary_scope("hparams_config"):
+            tf.summary.experimental.write_raw_pb(experiment.SerializeToString(), step=0)
         hp.hparams(hparams(config), trial_id=session_name(config))
 
 
-def scalars_layout(config: Config) -> layout_pb2.Layout:
+def scalars_layout(config: Config, metrics: Sequence[str]) -> layout_pb2.Layout:
     """The Custom Scalars tab of a run: its losses, its evaluations, then D, G and speed.
 
     Args:
         config: the run; with evaluation, each metric it measures gets a chart (their
             scales differ too much to share one), with the best value beside it.
+        metrics: the names of the metrics the run writes at its summaries (the step's and
+            ``steps_per_sec``): a chart shows those of its tags that the run has, and a
+            chart with none is left out rather than drawn empty.
 
     Returns:
         The layout; a chart's tags are regular expressions matched in full.
     """
+    written = {summary_tag(name) for name in metrics}
 
-    def chart(title: str, *tags: str) -> layout_pb2.Chart:
-        patterns = [f"^{tag}$" for tag in tags]
-        return layout_pb2.Chart(
-            title=title, multiline=layout_pb2.MultilineChartContent(tag=patterns)
-        )
+    def chart(title: str, *tags: str) -> list[layout_pb2.Chart]:
+        patterns = [f"^{tag}$" for tag in tags if tag in written or tag.startswith(_EVAL_GROUPS)]
+        content = layout_pb2.MultilineChartContent(tag=patterns)
+        return [layout_pb2.Chart(title=title, multiline=content)] if patterns else []
 
     penalties = [summary_tag(kind.metric) for kind in objective.PENALTIES.values()]
     categories = [
         layout_pb2.Category(
             title="losses",
             chart=[
-                chart("D and G", summary_tag("d_loss"), summary_tag("g_loss")),
-                chart("D on real and fake", summary_tag("d_loss_real"), summary_tag("d_loss_fake")),
-                chart("penalties", *penalties),
+                *chart("D and G", summary_tag("d_loss"), summary_tag("g_loss")),
+                *chart(
+                    "D on real and fake", summary_tag("d_loss_real"), summary_tag("d_loss_fake")
+                ),
+                *chart("penalties", *penalties),
             ],
         )
     ]
@@ -278,16 +307,16 @@ def scalars_layout(config: Config) -> layout_pb2.Layout:
         charts = []
         for name in config.eval_metrics:
             tags = [f"eval/{name}"] + ([f"best/{name}"] if name == config.best_metric else [])
-            charts.append(chart(name, *tags))
+            charts += chart(name, *tags)
         categories.append(layout_pb2.Category(title="evaluation", chart=charts))
     categories.append(
         layout_pb2.Category(
             title="D and G",
             chart=[
-                chart("D's outputs", summary_tag("d_output_real"), summary_tag("d_output_fake")),
-                chart("D's accuracy", summary_tag("d_accuracy")),
-                chart("gradient norms", summary_tag("d_grad_norm"), summary_tag("g_grad_norm")),
-                chart("steps per second", summary_tag("steps_per_sec")),
+                *chart("D's outputs", summary_tag("d_output_real"), summary_tag("d_output_fake")),
+                *chart("D's accuracy", summary_tag("d_accuracy")),
+                *chart("gradient norms", summary_tag("d_grad_norm"), summary_tag("g_grad_norm")),
+                *chart("steps per second", summary_tag("steps_per_sec")),
             ],
             closed=True,
         )
@@ -295,8 +324,8 @@ def scalars_layout(config: Config) -> layout_pb2.Layout:
     return layout_pb2.Layout(category=categories)
 
 
-def write_layout(writer: tf.summary.SummaryWriter, config: Config) -> None:
+def write_layout(writer: tf.summary.SummaryWriter, config: Config, metrics: Sequence[str]) -> None:
     """Writes ``scalars_layout`` for the Custom Scalars tab (at step 0: one per run)."""
     with writer.as_default():
-        summary = custom_scalar.pb(scalars_layout(config))
+        summary = custom_scalar.pb(scalars_layout(config, metrics))
         tf.summary.experimental.write_raw_pb(summary.SerializeToString(), step=0)

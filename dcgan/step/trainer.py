@@ -139,7 +139,8 @@ class Trainer(TrainState):
                 self, self.gradients, strategy=self.strategy, skip_nonfinite=skip_nonfinite
             )
         # Everything ``_one_step`` returns, in its order.
-        self._metric_names = [*self.updates.metric_names, "nonfinite_updates"]
+        # The metrics a step returns: what the log and the scalar summaries show.
+        self.metric_names = [*self.updates.metric_names, "nonfinite_updates"]
         # Every branch and loop of the step is explicit (tf.cond, tf.while_loop) or static
         # Python: no AutoGraph conversion to pay for when it is traced.
         self.train_step = tf.function(self._train_steps, autograph=False)
@@ -216,7 +217,7 @@ class Trainer(TrainState):
         return metrics
 
     def _halted_metrics(self) -> dict[str, tf.Tensor]:
-        metrics = {name: tf.zeros([]) for name in self._metric_names}
+        metrics = {name: tf.zeros([]) for name in self.metric_names}
         metrics["nonfinite_updates"] = self.nonfinite_updates.value()
         return metrics
 
