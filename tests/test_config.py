@@ -560,6 +560,7 @@ DCGAN_GLYPHS_FIELDS = (
     "label_smoothing",
     "penalty",
     "spectral_norm",
+    "g_spectral_norm",
     "pack",
     "diff_augment",
     "n_critic",
@@ -610,6 +611,7 @@ WGAN_GP_RING2D_FIELDS = (
     "penalty",
     "penalty_every",
     "spectral_norm",
+    "g_spectral_norm",
     "pack",
     "n_critic",
     "train_order",
@@ -819,6 +821,7 @@ STATE_CHANGES = [
     ("vector_dim", {"dataset": "npy_vectors", "data_file": "v.npy", "vector_dim": 3}, 4, "3"),
     ("g_ema_decay", VECTOR_BASE, 0.999, "0.0"),
     ("spectral_norm", VECTOR_BASE, True, "False"),
+    ("g_spectral_norm", VECTOR_BASE, True, "False"),
     ("pack", VECTOR_BASE, 2, "1"),
     ("precision", IMAGE_BASE, "mixed_float16", "float32"),
 ]

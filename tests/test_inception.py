@@ -14,7 +14,7 @@ import pytest
 import tensorflow as tf
 
 from dcgan.evaluation import features, inception
-from dcgan.gan import models
+from dcgan.gan import mlp
 
 
 def test_inception_weights_missing_offline_is_a_clear_error(tmp_path, monkeypatch):
@@ -92,7 +92,7 @@ def test_inception_loads_local_weights_and_refuses_foreign_ones(tmp_path):
     assert extractor(gray)[0].shape == (2, 2048)
     assert extractor.description.startswith("InceptionV3 pool3 (2048-d)")
     other = str(tmp_path / "other.weights.h5")
-    models.mlp_generator(latent_dim=2, output_dim=2, hidden_units=(4,)).save_weights(other)
+    mlp.mlp_generator(latent_dim=2, output_dim=2, hidden_units=(4,)).save_weights(other)
     with pytest.raises(features.EvaluationError, match="does not hold InceptionV3 weights"):
         inception.keras_extractor(other)
 

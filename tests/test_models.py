@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from dcgan.gan import choices as gan_choices
-from dcgan.gan import models
+from dcgan.gan import mlp, models
 
 SIZES_AND_CHANNELS = [(s, c) for s in (28, 32, 64, 128) for c in (1, 3)]
 
@@ -223,9 +223,9 @@ def test_batch_norm_respects_training_flag_and_trains_under_tape():
 
 
 def test_mlp_shapes_and_parameter_counts():
-    disc = models.mlp_discriminator(input_dim=1)
+    disc = mlp.mlp_discriminator(input_dim=1)
     assert disc.count_params() == (1 * 200 + 200) + (200 * 50 + 50) + (50 + 1)
-    gen = models.mlp_generator(latent_dim=2, output_dim=3)
+    gen = mlp.mlp_generator(latent_dim=2, output_dim=3)
     assert gen.count_params() == (2 * 200 + 200) + (200 * 100 + 100) + (100 * 50 + 50) + (
         50 * 3 + 3
     )
@@ -237,8 +237,8 @@ def test_mlp_shapes_and_parameter_counts():
 
 
 def test_mlp_outputs_are_linear():
-    gen = models.mlp_generator(latent_dim=2, output_dim=3, hidden_units=(4,))
-    disc = models.mlp_discriminator(input_dim=3, hidden_units=(4,))
+    gen = mlp.mlp_generator(latent_dim=2, output_dim=3, hidden_units=(4,))
+    disc = mlp.mlp_discriminator(input_dim=3, hidden_units=(4,))
     for model, bias in ((gen, [5.0, -5.0, 3.0]), (disc, [-7.0])):
         last = model.layers[-1]
         assert isinstance(last, keras.layers.Dense)
@@ -253,7 +253,7 @@ def test_mlp_outputs_are_linear():
 
 @pytest.mark.parametrize("activation", gan_choices.ACTIVATIONS)
 def test_mlp_activations(activation):
-    disc = models.mlp_discriminator(input_dim=2, hidden_units=(3, 3), activation=activation)
+    disc = mlp.mlp_discriminator(input_dim=2, hidden_units=(3, 3), activation=activation)
     acts = disc.layers[2:-1:2]
     assert len(acts) == 2
     if activation == "leaky_relu":
@@ -282,23 +282,23 @@ _BAD_ARGS = [
     (models.dcgan_discriminator, {**_IMG, "base_width": 2.5}, "base_width=2.5"),
     (models.dcgan_discriminator, {**_IMG, "kernel_size": 0}, "kernel_size=0"),
     (models.dcgan_discriminator, {**_IMG, "norm": "Batch"}, "norm='Batch'"),
-    (models.mlp_generator, {"latent_dim": -3, "output_dim": 2}, "latent_dim=-3"),
-    (models.mlp_generator, {"latent_dim": 2, "output_dim": 0}, "output_dim=0"),
+    (mlp.mlp_generator, {"latent_dim": -3, "output_dim": 2}, "latent_dim=-3"),
+    (mlp.mlp_generator, {"latent_dim": 2, "output_dim": 0}, "output_dim=0"),
     (
-        models.mlp_generator,
+        mlp.mlp_generator,
         {"latent_dim": 2, "output_dim": 2, "hidden_units": ()},
         "hidden_units=()",
     ),
     (
-        models.mlp_generator,
+        mlp.mlp_generator,
         {"latent_dim": 2, "output_dim": 2, "activation": "gelu"},
         "activation='gelu'",
     ),
-    (models.mlp_discriminator, {"input_dim": 0}, "input_dim=0"),
-    (models.mlp_discriminator, {"input_dim": 2, "hidden_units": (8, 0)}, "hidden_units=(8, 0)"),
-    (models.mlp_discriminator, {"input_dim": 2, "hidden_units": 8}, "hidden_units=8"),
-    (models.mlp_discriminator, {"input_dim": 2, "activation": "sigmoid"}, "activation='sigmoid'"),
-    (models.mlp_discriminator, {"input_dim": 2, "spectral_norm": "yes"}, "spectral_norm='yes'"),
+    (mlp.mlp_discriminator, {"input_dim": 0}, "input_dim=0"),
+    (mlp.mlp_discriminator, {"input_dim": 2, "hidden_units": (8, 0)}, "hidden_units=(8, 0)"),
+    (mlp.mlp_discriminator, {"input_dim": 2, "hidden_units": 8}, "hidden_units=8"),
+    (mlp.mlp_discriminator, {"input_dim": 2, "activation": "sigmoid"}, "activation='sigmoid'"),
+    (mlp.mlp_discriminator, {"input_dim": 2, "spectral_norm": "yes"}, "spectral_norm='yes'"),
 ]
 
 
@@ -328,7 +328,7 @@ def test_error_lists_allowed_values():
 
 def test_options_are_keyword_only():
     with pytest.raises(TypeError):
-        models.mlp_discriminator(2)
+        mlp.mlp_discriminator(2)
 
 
 # --- mixed precision ----------------------------------------------------------------------
@@ -345,8 +345,8 @@ def test_outputs_are_float32_under_mixed_precision():
     images = gen(tf.random.normal([2, 4]), training=True)
     assert images.dtype == tf.float32
     assert disc(images, training=True).dtype == tf.float32
-    mlp_g = models.mlp_generator(latent_dim=2, output_dim=3)
-    mlp_d = models.mlp_discriminator(input_dim=3)
+    mlp_g = mlp.mlp_generator(latent_dim=2, output_dim=3)
+    mlp_d = mlp.mlp_discriminator(input_dim=3)
     samples = mlp_g(tf.random.normal([2, 2]))
     assert samples.dtype == tf.float32
     assert mlp_d(samples).dtype == tf.float32
@@ -495,9 +495,9 @@ _TINY_NETS = {
         models.dcgan_discriminator,
         {**_IMAGE, "norm": "layer", "spectral_norm": True},
     ),
-    "mlp_g": (models.mlp_generator, {"latent_dim": 2, "output_dim": 3, "hidden_units": (5, 4)}),
+    "mlp_g": (mlp.mlp_generator, {"latent_dim": 2, "output_dim": 3, "hidden_units": (5, 4)}),
     "mlp_d": (
-        models.mlp_discriminator,
+        mlp.mlp_discriminator,
         {"input_dim": 3, "hidden_units": (5,), "spectral_norm": True},
     ),
 }
@@ -617,8 +617,8 @@ def test_unknown_dtype_policy_is_refused(build, bad):
         "allowed: 'float32', 'mixed_float16', 'mixed_bfloat16'"
     )
     for build_mlp, mlp_kwargs in (
-        (models.mlp_generator, {"latent_dim": 2, "output_dim": 2}),
-        (models.mlp_discriminator, {"input_dim": 2}),
+        (mlp.mlp_generator, {"latent_dim": 2, "output_dim": 2}),
+        (mlp.mlp_discriminator, {"input_dim": 2}),
     ):
         with pytest.raises(ValueError, match=re.escape(f"dtype_policy={bad!r}")):
             build_mlp(dtype_policy=bad, **mlp_kwargs)

@@ -108,6 +108,7 @@ def test_a_resnet_run_trains_in_one_trace_and_resumes_bit_exactly(tmp_path):
             architecture="resnet",
             loss="hinge",
             spectral_norm=True,
+            g_spectral_norm=True,
             g_ema_decay=0.9,
             train_steps=steps,
             checkpoint_every=2,
@@ -117,6 +118,12 @@ def test_a_resnet_run_trains_in_one_trace_and_resumes_bit_exactly(tmp_path):
 
     whole = loop.train(config(tmp_path / "whole", 3))
     assert whole.tracing_counts() == {"train_step": 1, "generate": 1}
+    # The weight average copies G's power-iteration estimates.
+    g_u = [v for v in whole.generator.non_trainable_variables if v.path.endswith("/u")]
+    ema_u = [v for v in whole.generator_ema.non_trainable_variables if v.path.endswith("/u")]
+    assert len(g_u) == len(ema_u) > 0
+    for u, copied in zip(g_u, ema_u, strict=True):
+        np.testing.assert_array_equal(copied.numpy(), u.numpy())
     loop.train(config(tmp_path / "split", 2))
     resumed = loop.train(config(tmp_path / "split", 3))
     for a, b in zip(whole.generator.weights, resumed.generator.weights, strict=True):
@@ -126,12 +133,13 @@ def test_a_resnet_run_trains_in_one_trace_and_resumes_bit_exactly(tmp_path):
 
 
 def test_a_mirrored_resnet_run_equals_the_one_device_run(tmp_path):
-    """Batch norm in G with synchronized statistics and spectral norm in D: two replicas
-    of half the batch train the nets one device trains."""
+    """Batch norm in G with synchronized statistics and spectral norm in both nets: two
+    replicas of half the batch train the nets (and the u estimates) one device trains."""
     options = dict(
         architecture="resnet",
         loss="hinge",
         spectral_norm=True,
+        g_spectral_norm=True,
         train_steps=2,
         checkpoint_every=2,
         image_every=100,

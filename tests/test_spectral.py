@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dcgan.gan import models, spectral
+from dcgan.gan import mlp, models, resnet, spectral
 
 _RNG_SEED = 7
 
@@ -67,6 +67,23 @@ def test_conv_sigma_converges_to_largest_singular_value_and_output_matches():
     x = tf.random.normal([2, 9, 9, 4], seed=1)
     expected = tf.nn.conv2d(x, kernel / top, strides=2, padding="SAME") + bias
     np.testing.assert_allclose(layer(x).numpy(), expected.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_transposed_conv_sigma_and_output_match_numpy():
+    # Keras's transposed kernel is [kh, kw, filters, c_in]: W is [kh * kw * filters, c_in].
+    layer = spectral.SpectralConv2DTranspose(3, 4, strides=2, padding="same")
+    layer.build((None, 5, 5, 6))
+    rng = np.random.default_rng(_RNG_SEED + 2)
+    layer.kernel.assign(rng.normal(size=(4, 4, 3, 6)).astype(np.float32))
+    layer.bias.assign(rng.normal(size=(3,)).astype(np.float32))
+    assert layer.u.shape == (6,)
+    kernel, bias, top = _converge(layer)
+    x = tf.random.normal([2, 5, 5, 6], seed=2)
+    plain = keras.layers.Conv2DTranspose(3, 4, strides=2, padding="same")
+    plain.build((None, 5, 5, 6))
+    plain.set_weights([kernel / top, bias])
+    np.testing.assert_allclose(layer(x).numpy(), plain(x).numpy(), rtol=1e-4, atol=1e-5)
+    assert layer(x).shape == (2, 10, 10, 3)
 
 
 def test_dense_sigma_converges_to_largest_singular_value_and_output_matches():
@@ -215,11 +232,8 @@ def test_lora_and_quantization_are_refused():
 
 
 def _weighted_layers(model):
-    return [
-        layer
-        for layer in model.layers
-        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))
-    ]
+    weighted = (keras.layers.Conv2D, keras.layers.Conv2DTranspose, keras.layers.Dense)
+    return [layer for layer in model.layers if isinstance(layer, weighted)]
 
 
 def _dcgan_d(**kwargs):
@@ -241,8 +255,8 @@ def test_spectral_discriminator_has_one_u_per_conv_and_dense():
     assert not {id(v) for v in disc.trainable_variables} & {id(u) for u in us}
     assert disc.get_layer("logits").dtype_policy.name == "float32"
 
-    mlp = models.mlp_discriminator(input_dim=2, hidden_units=(3, 4), spectral_norm=True)
-    assert [layer.name for layer in spectral.spectral_layers(mlp)] == [
+    vector_d = mlp.mlp_discriminator(input_dim=2, hidden_units=(3, 4), spectral_norm=True)
+    assert [layer.name for layer in spectral.spectral_layers(vector_d)] == [
         "hidden1",
         "hidden2",
         "logits",
@@ -250,7 +264,7 @@ def test_spectral_discriminator_has_one_u_per_conv_and_dense():
 
 
 def test_variables_other_than_u_match_the_plain_discriminator():
-    for build in (_dcgan_d, lambda **kw: models.mlp_discriminator(input_dim=3, **kw)):
+    for build in (_dcgan_d, lambda **kw: mlp.mlp_discriminator(input_dim=3, **kw)):
         default = [(v.path, tuple(v.shape)) for v in build().variables]
         plain = [(v.path, tuple(v.shape)) for v in build(spectral_norm=False).variables]
         normalized = build(spectral_norm=True).variables
@@ -263,7 +277,7 @@ def test_variables_other_than_u_match_the_plain_discriminator():
 
 
 def test_power_iterate_walks_nested_models_once():
-    inner = models.mlp_discriminator(input_dim=2, hidden_units=(3,), spectral_norm=True)
+    inner = mlp.mlp_discriminator(input_dim=2, hidden_units=(3,), spectral_norm=True)
     x = keras.Input((2,))
     outer = keras.Model(x, inner(x) + inner(x))  # the same nested model used twice
     layers = spectral.spectral_layers(outer)
@@ -323,6 +337,46 @@ def test_keras_file_round_trip_gives_the_same_outputs(tmp_path):
         np.testing.assert_array_equal(restored.numpy(), saved.numpy())
     images = tf.random.uniform([2, 32, 32, 3], -1.0, 1.0, seed=5)
     np.testing.assert_array_equal(loaded(images).numpy(), disc(images).numpy())
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda **kw: models.dcgan_generator(
+            image_size=32, channels=1, latent_dim=3, base_width=2, **kw
+        ),
+        lambda **kw: models.dcgan_generator(
+            image_size=32,
+            channels=1,
+            latent_dim=3,
+            base_width=2,
+            upsample="nearest",
+            attention_size=8,
+            **kw,
+        ),
+        lambda **kw: resnet.resnet_generator(
+            image_size=32, channels=1, latent_dim=3, base_width=2, attention_size=8, **kw
+        ),
+        lambda **kw: mlp.mlp_generator(latent_dim=3, output_dim=2, **kw),
+    ],
+    ids=["dcgan", "dcgan-nearest-attention", "resnet-attention", "mlp"],
+)
+def test_a_spectral_generator_normalizes_every_weight_layer(build, tmp_path):
+    generator = build(spectral_norm=True)
+    weighted = _weighted_layers(generator)
+    assert weighted and all(isinstance(layer, spectral.SPECTRAL_LAYERS) for layer in weighted)
+    assert spectral.spectral_layers(generator) == weighted
+    # Only the u vectors are added; a plain G has the same other variables.
+    plain = build()
+    paths = [v.path for v in generator.variables if not v.path.endswith("/u")]
+    assert paths == [v.path for v in plain.variables]
+    assert not _weighted_layers(plain)[0].__class__.__name__.startswith("Spectral")
+    # It saves and loads as a .keras file (dcgan.export and dcgan.sample read those).
+    spectral.power_iterate(generator)
+    generator.save(tmp_path / "g.keras")
+    loaded = keras.models.load_model(tmp_path / "g.keras")
+    z = tf.random.normal([2, 3], seed=3)
+    np.testing.assert_array_equal(loaded(z).numpy(), generator(z).numpy())
 
 
 def test_packed_spectral_discriminator_builds():

@@ -8,7 +8,7 @@ from configs import STEP_METRICS
 
 from dcgan.config import Config
 from dcgan.distribute.replicas import ReplicaRandom
-from dcgan.gan import models, objective
+from dcgan.gan import mlp, models, objective
 from dcgan.gan.noise import NoiseDistribution
 from dcgan.run.builder import build_optimizer, build_trainer
 from dcgan.step.gradients import pack_samples
@@ -27,6 +27,7 @@ def make_trainer(
     noise="normal",
     noise_scale=1.0,
     spectral_norm=False,
+    g_spectral_norm=False,
     pack=1,
     **options,
 ):
@@ -49,8 +50,10 @@ def make_trainer(
             spectral_norm=spectral_norm,
         )
     else:
-        generator = models.mlp_generator(latent_dim=LATENT, output_dim=2, hidden_units=(16,))
-        discriminator = models.mlp_discriminator(
+        generator = mlp.mlp_generator(
+            latent_dim=LATENT, output_dim=2, hidden_units=(16,), spectral_norm=g_spectral_norm
+        )
+        discriminator = mlp.mlp_discriminator(
             input_dim=2 * pack, hidden_units=(16,), spectral_norm=spectral_norm
         )
     return Trainer(
@@ -374,6 +377,26 @@ def test_spectral_norm_does_one_power_iteration_per_d_update():
     spectral.power_iterate(twin.discriminator)  # one iteration on the same initial weights
     trainer.discriminator_update(next(iter(batches())))  # penalty passes included
     for layer, expected in zip(layers, spectral.spectral_layers(twin.discriminator), strict=True):
+        np.testing.assert_allclose(layer.u.numpy(), expected.u.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("updates", ["alternating", "simultaneous", "reuse_fakes"])
+def test_a_spectral_generator_does_one_power_iteration_per_g_update(updates):
+    from dcgan.gan import spectral
+
+    options = dict(loss="hinge", spectral_norm=True, g_spectral_norm=True, updates=updates)
+    trainer, twin = make_trainer(**options), make_trainer(**options)
+    g_layers = spectral.spectral_layers(trainer.generator)
+    assert [layer.name for layer in g_layers] == ["hidden1", "output"]
+    before = [layer.u.numpy() for layer in g_layers]
+    if updates == "alternating":  # a D update leaves G's estimates alone
+        trainer.discriminator_update(next(iter(batches())))
+        for layer, u in zip(g_layers, before, strict=True):
+            np.testing.assert_array_equal(layer.u.numpy(), u)
+    spectral.power_iterate(twin.generator)  # one iteration on the same initial weights
+    trainer.train_step(iter(batches()))
+    for layer, expected in zip(g_layers, spectral.spectral_layers(twin.generator), strict=True):
+        assert not np.array_equal(layer.u.numpy(), before[g_layers.index(layer)])
         np.testing.assert_allclose(layer.u.numpy(), expected.u.numpy(), rtol=1e-6)
 
 

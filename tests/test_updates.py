@@ -26,7 +26,7 @@ from test_trainer import (
 )
 
 from dcgan.config import Config, ConfigError
-from dcgan.gan import models, objective
+from dcgan.gan import mlp, objective
 from dcgan.gan.noise import NoiseDistribution
 from dcgan.run import loop
 from dcgan.step.trainer import Trainer
@@ -37,8 +37,8 @@ LR = 0.1
 def sgd_trainer(updates, **options):
     keras.utils.set_random_seed(0)
     return Trainer(
-        generator=models.mlp_generator(latent_dim=LATENT, output_dim=2, hidden_units=(16,)),
-        discriminator=models.mlp_discriminator(input_dim=2, hidden_units=(16,)),
+        generator=mlp.mlp_generator(latent_dim=LATENT, output_dim=2, hidden_units=(16,)),
+        discriminator=mlp.mlp_discriminator(input_dim=2, hidden_units=(16,)),
         g_optimizer=keras.optimizers.SGD(LR),
         d_optimizer=keras.optimizers.SGD(LR),
         objective=objective.build("dcgan"),

@@ -87,6 +87,13 @@ class ObjectiveFields:
         spec=BOOLEAN,
         role=STATE,
     )
+    g_spectral_norm: bool = field(
+        False,
+        "Spectral normalization of every G layer too, as SAGAN and BigGAN do: one power "
+        "iteration per G update; the weight average copies G's estimates.",
+        spec=BOOLEAN,
+        role=STATE,
+    )
     # STATE: D's input is pack samples wide.
     pack: int = field(
         1,

@@ -53,7 +53,7 @@ def self_attention(
     height, width, channels = x.shape[1:]
     positions = height * width
     reduced = max(1, channels // 8)
-    conv_class, _ = blocks.discriminator_layers(spectral_norm)
+    conv_class = blocks.layer_classes(spectral_norm).conv
     policy = dict(dtype=dtype_policy)
 
     def project(filters, role):

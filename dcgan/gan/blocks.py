@@ -1,5 +1,6 @@
 """What every network builder shares: argument checks, initializer, norm and activation
-layers, D's layer classes (spectrally normalized or not), batch-norm synchronization.
+layers, the weight-layer classes (spectrally normalized or not), batch-norm
+synchronization.
 
 The builders of ``dcgan.gan.models`` and ``dcgan.gan.resnet`` build from these, so every
 net checks its arguments and makes its layers alike.
@@ -10,6 +11,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import keras
 
@@ -109,11 +111,22 @@ def norm_layer(norm: str, name: str, dtype_policy: str | None) -> keras.layers.L
     return None
 
 
-def discriminator_layers(spectral_norm: bool) -> tuple[type, type]:
-    """D's (Conv2D, Dense) classes: the spectrally normalized ones or Keras' own."""
+class LayerClasses(NamedTuple):
+    """The weight layers a net is built from: spectrally normalized, or Keras's own."""
+
+    conv: type
+    conv_transpose: type
+    dense: type
+
+
+def layer_classes(spectral_norm: bool) -> LayerClasses:
+    """The classes of a net's weight layers: ``dcgan.gan.spectral``'s with
+    ``spectral_norm``, else Keras's."""
     if spectral_norm:
-        return spectral.SpectralConv2D, spectral.SpectralDense
-    return keras.layers.Conv2D, keras.layers.Dense
+        return LayerClasses(
+            spectral.SpectralConv2D, spectral.SpectralConv2DTranspose, spectral.SpectralDense
+        )
+    return LayerClasses(keras.layers.Conv2D, keras.layers.Conv2DTranspose, keras.layers.Dense)
 
 
 def activation_layer(activation: str, name: str, dtype_policy: str | None) -> keras.layers.Layer:

@@ -1,4 +1,4 @@
-"""Generator and discriminator networks: DCGAN conv nets for images, MLPs for vectors.
+"""The DCGAN generator and discriminator for images (``dcgan.gan.mlp`` has the MLPs).
 
 The DCGAN nets follow Radford et al. 2015 ("Unsupervised Representation Learning with
 Deep Convolutional Generative Adversarial Networks"): strided (transposed) convolutions
@@ -18,9 +18,9 @@ logits are float32: the losses and the penalties' gradient norms then start from
 values. Batch and layer normalization compute their statistics in float32 (Keras casts
 half-precision inputs up), and ``dcgan.gan.spectral`` computes sigma in float32.
 
-With ``spectral_norm=True`` a discriminator's Conv2D and Dense layers are
-``dcgan.gan.spectral``'s spectrally normalized versions (Miyato et al. 2018); the trainer
-then runs ``dcgan.gan.spectral.power_iterate`` before each D update.
+With ``spectral_norm=True`` a net's weight layers are ``dcgan.gan.spectral``'s
+spectrally normalized versions (Miyato et al. 2018); the trainer then runs
+``dcgan.gan.spectral.power_iterate`` on that net before each of its updates.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ def dcgan_generator(
     start_size: int | None = None,
     noise_shape: Sequence[int] | None = None,
     attention_size: int = 0,
+    spectral_norm: bool = False,
     weight_init: str = "default",
     dtype_policy: str | None = None,
 ) -> keras.Model:
@@ -75,6 +76,8 @@ def dcgan_generator(
             ``(s0, s0, c)`` with ``s0 * s0 * c == latent_dim``.
         attention_size: SAGAN's self-attention after the block that outputs this side
             (``dcgan.gan.attention``); 0: none.
+        spectral_norm: Whether every weight layer is spectrally normalized, as SAGAN and
+            BigGAN do in G (``dcgan.gan.spectral``).
         weight_init: "default" (N(0, 0.02)) or "orthogonal" kernels.
         dtype_policy: Keras dtype policy of every layer, one of ``PRECISIONS``; None:
             Keras' global policy. The last layer runs in float32 under any policy.
@@ -91,7 +94,9 @@ def dcgan_generator(
     blocks.check_positive_int("latent_dim", latent_dim)
     blocks.check_choice("activation", activation, ACTIVATIONS)
     blocks.check_choice("upsample", upsample, UPSAMPLINGS)
+    blocks.check_bool("spectral_norm", spectral_norm)
     blocks.check_dtype_policy(dtype_policy)
+    layers = blocks.layer_classes(spectral_norm)
     s0 = start_size or default_start_size(image_size)
     blocks.check_start_size(image_size, s0)
     noise_shape = tuple(noise_shape or (latent_dim,))
@@ -109,7 +114,7 @@ def dcgan_generator(
 
     z = keras.Input(shape=noise_shape, name="z")  # [B, *noise_shape]
     if len(noise_shape) == 1:
-        x = keras.layers.Dense(
+        x = layers.dense(
             s0 * s0 * width,
             use_bias=use_bias,
             kernel_initializer=blocks.initializer(weight_init),
@@ -119,7 +124,7 @@ def dcgan_generator(
         x = keras.layers.Reshape((s0, s0, width), dtype=dtype_policy, name="reshape")(x)
         # [B, s0, s0, ch0]
     else:
-        x = keras.layers.Conv2D(
+        x = layers.conv(
             width,
             kernel_size,
             padding="same",
@@ -135,7 +140,7 @@ def dcgan_generator(
     for i in range(1, n):
         width //= 2
         x = _upsample_block(
-            x, width, kernel_size, upsample, use_bias, f"up{i}", dtype_policy, weight_init
+            x, width, kernel_size, upsample, use_bias, f"up{i}", layers, dtype_policy, weight_init
         )
         # [B, s0 * 2**i, s0 * 2**i, width]
         norm_layer = blocks.norm_layer(norm, f"up{i}_norm", dtype_policy)
@@ -144,10 +149,14 @@ def dcgan_generator(
         x = blocks.activation_layer(activation, f"up{i}_{activation}", dtype_policy)(x)
         if x.shape[1] == attention_size:
             x = attention.self_attention(
-                x, name="attention", weight_init=weight_init, dtype_policy=dtype_policy
+                x,
+                name="attention",
+                spectral_norm=spectral_norm,
+                weight_init=weight_init,
+                dtype_policy=dtype_policy,
             )
     x = _upsample_block(
-        x, channels, kernel_size, upsample, True, "to_image", dtype_policy, weight_init
+        x, channels, kernel_size, upsample, True, "to_image", layers, dtype_policy, weight_init
     )
     # float32 under any policy: G's images are float32, and tanh saturates in float32.
     image = keras.layers.Activation("tanh", dtype="float32", name="tanh")(x)  # [B, S, S, C]
@@ -161,6 +170,7 @@ def _upsample_block(
     upsample: str,
     use_bias: bool,
     name: str,
+    layers: blocks.LayerClasses,
     dtype_policy: str | None,
     weight_init: str,
 ):
@@ -169,7 +179,7 @@ def _upsample_block(
         x = keras.layers.UpSampling2D(
             2, interpolation="nearest", dtype=dtype_policy, name=f"{name}_upsample"
         )(x)
-        return keras.layers.Conv2D(
+        return layers.conv(
             filters,
             kernel_size,
             padding="same",
@@ -178,7 +188,7 @@ def _upsample_block(
             dtype=dtype_policy,
             name=name,
         )(x)
-    return keras.layers.Conv2DTranspose(
+    return layers.conv_transpose(
         filters,
         kernel_size,
         strides=2,
@@ -258,7 +268,7 @@ def dcgan_discriminator(
         raise ValueError(f"dropout={dropout!r} is not supported; allowed: a number in [0, 1)")
     blocks.check_bool("spectral_norm", spectral_norm)
     blocks.check_dtype_policy(dtype_policy)
-    conv, dense = blocks.discriminator_layers(spectral_norm)
+    conv, _, dense = blocks.layer_classes(spectral_norm)
     suffix = "lrelu" if activation == "leaky_relu" else activation
 
     image = keras.Input(shape=(image_size, image_size, channels), name="image")  # [B, S, S, C]
@@ -306,86 +316,3 @@ def dcgan_discriminator(
         1, kernel_initializer=blocks.initializer(weight_init), dtype="float32", name="logits"
     )(x)  # [B, 1]
     return keras.Model(image, logits, name="discriminator")
-
-
-def mlp_generator(
-    *,
-    latent_dim: int,
-    output_dim: int,
-    hidden_units: Sequence[int] = (200, 100, 50),
-    activation: str = "relu",
-    dtype_policy: str | None = None,
-) -> keras.Model:
-    """Builds a fully connected generator for vector data.
-
-    Args:
-        latent_dim: Size of the input noise vector, >= 1.
-        output_dim: Size of each generated vector, >= 1.
-        hidden_units: Widths of the hidden Dense layers; non-empty, each >= 1.
-        activation: Hidden-layer activation; one of ``ACTIVATIONS``.
-        dtype_policy: Keras dtype policy of every layer, one of ``PRECISIONS``; None:
-            Keras' global policy. The last layer runs in float32 under any policy.
-
-    Returns:
-        A ``keras.Model`` named "generator" mapping ``[B, latent_dim]`` to float32
-        ``[B, output_dim]``. The output is linear: vector data is not bounded to [-1, 1].
-
-    Raises:
-        ValueError: If any argument is outside its allowed values.
-    """
-    blocks.check_positive_int("latent_dim", latent_dim)
-    blocks.check_positive_int("output_dim", output_dim)
-    units = blocks.check_hidden_units(hidden_units)
-    blocks.check_choice("activation", activation, ACTIVATIONS)
-    blocks.check_dtype_policy(dtype_policy)
-
-    z = keras.Input(shape=(latent_dim,), name="z")  # [B, latent_dim]
-    x = z
-    for i, width in enumerate(units, start=1):
-        x = keras.layers.Dense(width, dtype=dtype_policy, name=f"hidden{i}")(x)
-        x = blocks.activation_layer(activation, f"hidden{i}_{activation}", dtype_policy)(x)
-    sample = keras.layers.Dense(output_dim, dtype="float32", name="output")(x)  # [B, D]
-    return keras.Model(z, sample, name="generator")
-
-
-def mlp_discriminator(
-    *,
-    input_dim: int,
-    hidden_units: Sequence[int] = (200, 50),
-    activation: str = "leaky_relu",
-    spectral_norm: bool = False,
-    dtype_policy: str | None = None,
-) -> keras.Model:
-    """Builds a fully connected discriminator (or critic) for vector data.
-
-    Args:
-        input_dim: Size of each input vector, >= 1.
-        hidden_units: Widths of the hidden Dense layers; non-empty, each >= 1.
-        activation: Hidden-layer activation; one of ``ACTIVATIONS``.
-        spectral_norm: Whether every Dense layer, the logit's included, is
-            ``spectral.SpectralDense`` (same names, plus a non-trainable ``u`` variable
-            each). False builds exactly the plain net.
-        dtype_policy: Keras dtype policy of every layer, one of ``PRECISIONS``; None:
-            Keras' global policy. The last layer runs in float32 under any policy.
-
-    Returns:
-        A ``keras.Model`` named "discriminator" mapping ``[B, input_dim]`` to float32
-        logits ``[B, 1]`` (no sigmoid).
-
-    Raises:
-        ValueError: If any argument is outside its allowed values.
-    """
-    blocks.check_positive_int("input_dim", input_dim)
-    units = blocks.check_hidden_units(hidden_units)
-    blocks.check_choice("activation", activation, ACTIVATIONS)
-    blocks.check_bool("spectral_norm", spectral_norm)
-    blocks.check_dtype_policy(dtype_policy)
-    _, dense = blocks.discriminator_layers(spectral_norm)
-
-    sample = keras.Input(shape=(input_dim,), name="sample")  # [B, D]
-    x = sample
-    for i, width in enumerate(units, start=1):
-        x = dense(width, dtype=dtype_policy, name=f"hidden{i}")(x)
-        x = blocks.activation_layer(activation, f"hidden{i}_{activation}", dtype_policy)(x)
-    logits = dense(1, dtype="float32", name="logits")(x)  # [B, 1]
-    return keras.Model(sample, logits, name="discriminator")

@@ -58,6 +58,7 @@ def resnet_generator(
     norm: str = "batch",
     start_size: int | None = None,
     attention_size: int = 0,
+    spectral_norm: bool = False,
     weight_init: str = "default",
     dtype_policy: str | None = None,
 ) -> keras.Model:
@@ -73,6 +74,8 @@ def resnet_generator(
             else 4.
         attention_size: SAGAN's self-attention after the up block that outputs this
             side (``dcgan.gan.attention``); 0: none.
+        spectral_norm: Whether every Conv2D and Dense layer is spectrally normalized,
+            as SAGAN and BigGAN do in G.
         weight_init: "default" (Glorot uniform) or "orthogonal" kernels.
         dtype_policy: Keras dtype policy of every layer; the tanh runs in float32.
 
@@ -88,7 +91,9 @@ def resnet_generator(
         blocks.check_positive_int(name, value)
     blocks.check_positive_int("base_width", base_width)
     blocks.check_choice("norm", norm, NORMALIZATIONS)
+    blocks.check_bool("spectral_norm", spectral_norm)
     blocks.check_dtype_policy(dtype_policy)
+    conv_class, _, dense_class = blocks.layer_classes(spectral_norm)
     start = start_size or default_start_size(image_size)
     blocks.check_start_size(image_size, start)
     width = G_WIDTH_FACTOR * base_width
@@ -100,7 +105,7 @@ def resnet_generator(
         return keras.layers.ReLU(name=f"{name}_relu", **policy)(x)
 
     def conv(filters, size, name):
-        return keras.layers.Conv2D(
+        return conv_class(
             filters,
             size,
             padding="same",
@@ -110,7 +115,7 @@ def resnet_generator(
         )
 
     z = keras.Input(shape=(latent_dim,), name="z")
-    x = keras.layers.Dense(
+    x = dense_class(
         start * start * width,
         kernel_initializer=blocks.initializer(weight_init, glorot=True),
         name="project",
@@ -129,7 +134,11 @@ def resnet_generator(
         x = keras.layers.Add(name=f"{name}_add", **policy)([h, s])
         if x.shape[1] == attention_size:
             x = attention.self_attention(
-                x, name="attention", weight_init=weight_init, dtype_policy=dtype_policy
+                x,
+                name="attention",
+                spectral_norm=spectral_norm,
+                weight_init=weight_init,
+                dtype_policy=dtype_policy,
             )
     x = normalize_and_activate(x, "out")
     x = conv(channels, 3, "to_image")(x)
@@ -171,7 +180,7 @@ def resnet_discriminator(
     blocks.check_positive_int("base_width", base_width)
     blocks.check_bool("spectral_norm", spectral_norm)
     blocks.check_dtype_policy(dtype_policy)
-    conv_class, dense_class = blocks.discriminator_layers(spectral_norm)
+    conv_class, _, dense_class = blocks.layer_classes(spectral_norm)
     width = D_WIDTH_FACTOR * base_width
     policy = dict(dtype=dtype_policy)
 

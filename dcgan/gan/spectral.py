@@ -1,4 +1,4 @@
-"""Spectral normalization of a discriminator's layers.
+"""Spectral normalization of a network's layers: D's, and G's with ``--g_spectral_norm``.
 
 Miyato, Kataoka, Koyama & Yoshida, "Spectral Normalization for Generative Adversarial
 Networks" (ICLR 2018): each layer uses ``kernel / sigma``, with sigma an estimate of
@@ -9,7 +9,10 @@ Notation, for a kernel of any rank with ``out`` output units (the last axis):
 
 - ``W = reshape(kernel, [fan_in, out])``; a Conv2D kernel [kh, kw, c_in, filters] gives
   ``fan_in = kh * kw * c_in`` (per group when ``groups > 1``, as PyTorch's
-  ``spectral_norm`` reshapes it).
+  ``spectral_norm`` reshapes it). A Conv2DTranspose kernel is [kh, kw, filters, c_in],
+  so its W is [kh * kw * filters, c_in], as ``keras.layers.SpectralNormalization``
+  reshapes it (PyTorch groups a transposed kernel by its output channels instead; both
+  matrices hold the same weights, and neither is the operator's exact norm).
 - ``u`` [out] is a non-trainable float32 variable: the power-iteration estimate of the
   top right singular vector of W (the top left singular vector of the [out, fan_in]
   matrix of Miyato et al. and PyTorch), a unit vector.
@@ -24,7 +27,8 @@ The split between estimating and using sigma:
 - ``power_iterate`` (the layer method, or the function below for a whole model) does
   one step ``v = normalize(W u)``, ``u <- normalize(W^T v)``. The trainer calls
   ``power_iterate(discriminator)`` once at the start of each D update, so every D pass
-  of that update uses one sigma.
+  of that update uses one sigma, and ``power_iterate(generator)`` once at the start of
+  each G update of a spectrally normalized G. A weight average of G copies G's ``u``.
 
 Sigma is computed in float32 from the float32 kernel variable, also under a
 mixed-precision policy; only the normalized kernel is cast to the compute dtype.
@@ -62,11 +66,15 @@ def _unit_vector_initializer() -> keras.initializers.Initializer:
 class _SpectralNormalization:
     """What SpectralConv2D and SpectralDense share; put before the Keras parent."""
 
+    # The attribute of the parent that holds the kernel variable (Conv2D and Dense keep
+    # it behind a LoRA-aware ``kernel`` property).
+    _KERNEL_ATTRIBUTE = "_kernel"
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.lora_rank:
+        if getattr(self, "lora_rank", None):
             raise self._unsupported(f"lora_rank={self.lora_rank!r}")
-        if self.quantization_mode is not None:
+        if getattr(self, "quantization_mode", None) is not None:
             raise self._unsupported(f"quantization mode {self.quantization_mode!r}")
 
     def _unsupported(self, what: str) -> ValueError:
@@ -85,17 +93,20 @@ class _SpectralNormalization:
         super().build(input_shape)
         self.u = self.add_weight(
             name="u",
-            shape=(self._kernel.shape[-1],),
+            shape=(self._kernel_variable().shape[-1],),
             initializer=_unit_vector_initializer(),
             trainable=False,
             autocast=False,
             dtype="float32",
         )
 
+    def _kernel_variable(self):
+        return getattr(self, self._KERNEL_ATTRIBUTE)
+
     def _kernel_float32(self) -> tf.Tensor:
         """The kernel variable as float32, also inside a mixed-precision ``call``."""
         with AutocastScope(None):
-            return tf.cast(tf.convert_to_tensor(self._kernel), tf.float32)
+            return tf.cast(tf.convert_to_tensor(self._kernel_variable()), tf.float32)
 
     def _kernel_and_sigma(self) -> tuple[tf.Tensor, tf.Tensor]:
         kernel = self._kernel_float32()
@@ -127,6 +138,18 @@ class _SpectralNormalization:
         wtv = tf.linalg.matvec(w, v, transpose_a=True)  # [out]
         self.u.assign(tf.where(tf.norm(wtv) > EPSILON, _l2_normalize(wtv), u))
 
+    def _finish_convolution(self, outputs):
+        """A convolution's bias and activation, as Keras's convolution layers add them."""
+        if self.use_bias:
+            if self.data_format == "channels_last":
+                bias_shape = (1,) * (self.rank + 1) + (self.filters,)
+            else:
+                bias_shape = (1, self.filters) + (1,) * self.rank
+            outputs = keras.ops.add(outputs, keras.ops.reshape(self.bias, bias_shape))
+        if self.activation is not None:
+            return self.activation(outputs)
+        return outputs
+
     # The parents save and load only kernel and bias (at "0", "1"); u goes after them.
     def _u_key(self) -> str:
         return str(1 + int(self.use_bias))
@@ -152,15 +175,7 @@ class SpectralConv2D(_SpectralNormalization, keras.layers.Conv2D):
 
     def call(self, inputs):
         outputs = self.convolution_op(inputs, self.normalized_kernel())
-        if self.use_bias:
-            if self.data_format == "channels_last":
-                bias_shape = (1,) * (self.rank + 1) + (self.filters,)
-            else:
-                bias_shape = (1, self.filters) + (1,) * self.rank
-            outputs = keras.ops.add(outputs, keras.ops.reshape(self.bias, bias_shape))
-        if self.activation is not None:
-            return self.activation(outputs)
-        return outputs
+        return self._finish_convolution(outputs)
 
 
 @keras.saving.register_keras_serializable(package="dcgan")
@@ -180,7 +195,34 @@ class SpectralDense(_SpectralNormalization, keras.layers.Dense):
         return x
 
 
-SPECTRAL_LAYERS = (SpectralConv2D, SpectralDense)
+@keras.saving.register_keras_serializable(package="dcgan")
+class SpectralConv2DTranspose(_SpectralNormalization, keras.layers.Conv2DTranspose):
+    """``keras.layers.Conv2DTranspose`` whose kernel is divided by its spectral norm
+    estimate: DCGAN G's upsampling layer, for a spectrally normalized G.
+
+    Takes Conv2DTranspose's constructor arguments and adds the non-trainable float32
+    variable ``u`` [input channels]; see the module docstring for how W is formed.
+    """
+
+    _KERNEL_ATTRIBUTE = "kernel"
+    # Unlike Conv2D and Dense, the parent saves and loads every variable, u included.
+    save_own_variables = keras.layers.Conv2DTranspose.save_own_variables
+    load_own_variables = keras.layers.Conv2DTranspose.load_own_variables
+
+    def call(self, inputs):
+        outputs = keras.ops.conv_transpose(
+            inputs,
+            self.normalized_kernel(),
+            strides=list(self.strides),
+            padding=self.padding,
+            output_padding=self.output_padding,
+            dilation_rate=self.dilation_rate,
+            data_format=self.data_format,
+        )
+        return self._finish_convolution(outputs)
+
+
+SPECTRAL_LAYERS = (SpectralConv2D, SpectralDense, SpectralConv2DTranspose)
 
 
 def spectral_layers(model: keras.Model) -> list[keras.layers.Layer]:
@@ -190,7 +232,7 @@ def spectral_layers(model: keras.Model) -> list[keras.layers.Layer]:
         model: A Keras model.
 
     Returns:
-        Its ``SpectralConv2D`` and ``SpectralDense`` layers, walking ``model.layers`` and
+        Its spectrally normalized layers (``SPECTRAL_LAYERS``), walking ``model.layers`` and
         recursing into nested ``keras.Model`` layers; a shared layer appears once.
     """
     found: list[keras.layers.Layer] = []
@@ -213,11 +255,11 @@ def spectral_layers(model: keras.Model) -> list[keras.layers.Layer]:
 def power_iterate(model: keras.Model) -> None:
     """Runs one power-iteration step on every spectral layer of ``model``.
 
-    Call it once at the start of each D update, before D's forward passes; eagerly or
-    inside ``tf.function``. It changes only the layers' ``u`` variables.
+    Call it once at the start of each update of ``model``, before its forward passes;
+    eagerly or inside ``tf.function``. It changes only the layers' ``u`` variables.
 
     Args:
-        model: A Keras model, typically the discriminator.
+        model: A Keras model: the discriminator, or a spectrally normalized generator.
     """
     for layer in spectral_layers(model):
         layer.power_iterate()

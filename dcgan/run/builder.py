@@ -18,7 +18,7 @@ from dcgan import data
 from dcgan.config import Config
 from dcgan.data import decode
 from dcgan.evaluation import evaluator, features
-from dcgan.gan import blocks, models, objective, resnet
+from dcgan.gan import blocks, mlp, models, objective, resnet
 from dcgan.gan.noise import NoiseDistribution
 from dcgan.step.choices import OPTIMIZERS
 from dcgan.step.trainer import Trainer
@@ -106,6 +106,7 @@ def build_networks(config: Config) -> tuple[keras.Model, keras.Model]:
             norm=config.g_norm,
             start_size=config.g_start,
             attention_size=config.attention_size,
+            spectral_norm=config.g_spectral_norm,
             weight_init=config.weight_init,
             dtype_policy=config.precision,
         )
@@ -131,6 +132,7 @@ def build_networks(config: Config) -> tuple[keras.Model, keras.Model]:
             start_size=config.g_start,
             noise_shape=config.latent_shape,
             attention_size=config.attention_size,
+            spectral_norm=config.g_spectral_norm,
             weight_init=config.weight_init,
             dtype_policy=config.precision,
         )
@@ -151,14 +153,15 @@ def build_networks(config: Config) -> tuple[keras.Model, keras.Model]:
         )
     else:
         (dim,) = sample_shape(config)
-        generator = models.mlp_generator(
+        generator = mlp.mlp_generator(
             latent_dim=config.latent_dim,
             output_dim=dim,
             hidden_units=config.g_hidden_units,
             activation=config.g_activation,
+            spectral_norm=config.g_spectral_norm,
             dtype_policy=config.precision,
         )
-        discriminator = models.mlp_discriminator(
+        discriminator = mlp.mlp_discriminator(
             input_dim=dim * config.pack,
             hidden_units=config.d_hidden_units,
             activation=config.d_activation,

@@ -200,6 +200,7 @@ LEADING_HPARAMS = (
     "penalty",
     "penalty_weight",
     "spectral_norm",
+    "g_spectral_norm",
     "g_ema_decay",
     "diff_augment",
     "train_steps",

@@ -159,7 +159,12 @@ class Gradients:
         )
 
     def generator(self, real: tf.Tensor):
-        """A G update's gradients and loss, on fresh noise the size of the real batch."""
+        """A G update's gradients and loss, on fresh noise the size of the real batch.
+
+        A spectrally normalized G gets one power iteration first (nothing happens to a G
+        without spectral layers).
+        """
+        spectral.power_iterate(self.state.generator)
         real = self.local(real)
         noise = self.noise_batch(tf.shape(real)[0])
         with tf.GradientTape() as tape:
@@ -191,6 +196,7 @@ class Gradients:
         real = self.local(real)
         noise = self.noise_batch(tf.shape(real)[0])
         spectral.power_iterate(state.discriminator)
+        spectral.power_iterate(state.generator)
         with tf.GradientTape() as g_tape:
             fake = state.generator(noise, training=True)
             real_in, fake_in = self.d_inputs(real), self.d_inputs(fake)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from dcgan.gan import losses
+from dcgan.gan import losses, spectral
 from dcgan.step.apply import SavedState, apply_gradients, is_scaled, loss_scale, saved_state
 from dcgan.step.gradients import Gradients, average
 from dcgan.step.state import TrainState
@@ -128,6 +128,7 @@ class Updates:
         def replica_step(real):
             real = gradients.local(real)
             noise = gradients.noise_batch(tf.shape(real)[0])
+            spectral.power_iterate(state.generator)  # this G update's one iteration
             with tf.GradientTape() as g_tape:
                 fake = state.generator(noise, training=True)
             d_part = gradients.critic(real, fake, d_update)
