@@ -8,8 +8,10 @@
   bounded for 10,000s of features.
 - ``class_statistics`` compares a classifier's predicted-class histograms of the fake and
   real sets: the classes covered and KL(fake || real).
-The toy sets' metrics are in ``dcgan.evaluation.toy_metrics``. Everything computes in
-float64 NumPy; nothing here trains or holds state.
+The toy sets' metrics are in ``dcgan.evaluation.toy_metrics``, those of class-conditional
+generators (Inception Score, conditional accuracy, intra-class FID) in
+``dcgan.evaluation.class_metrics``. Everything computes in float64 NumPy; nothing here
+trains or holds state.
 """
 
 from __future__ import annotations
@@ -259,6 +261,13 @@ def density_coverage(real_features, fake_features, *, k: int = 5) -> tuple[float
     return inside_count / (k * len(fake)), float(covered.mean())
 
 
+def _check_num_classes(num_classes) -> None:
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
+        raise ValueError(f"num_classes must be an int >= 1, got {num_classes!r}")
+    if num_classes < 1:
+        raise ValueError(f"num_classes must be an int >= 1, got {num_classes}")
+
+
 def _labels(name: str, value, num_classes: int) -> np.ndarray:
     array = np.asarray(value)
     if array.ndim != 1 or array.size == 0:
@@ -303,10 +312,7 @@ def class_statistics(real_labels, fake_labels, *, num_classes: int) -> dict:
         ValueError: for num_classes < 1, or labels that are not non-empty 1-D integer
             arrays with values in [0, num_classes).
     """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
-        raise ValueError(f"num_classes must be an int >= 1, got {num_classes!r}")
-    if num_classes < 1:
-        raise ValueError(f"num_classes must be an int >= 1, got {num_classes}")
+    _check_num_classes(num_classes)
     real = _labels("real_labels", real_labels, num_classes)
     fake = _labels("fake_labels", fake_labels, num_classes)
     real_counts = np.bincount(real, minlength=num_classes)
