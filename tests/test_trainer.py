@@ -111,7 +111,7 @@ def test_one_trace_with_batch_norm_image_nets():
     trainer.generate(trainer.fixed_noise)
     trainer.generate(trainer.fixed_noise[:3])
     assert trainer.train_step.experimental_get_tracing_count() == 1
-    assert trainer.generate.experimental_get_tracing_count() == 1
+    assert trainer.tracing_counts()["generate"] == 1
 
 
 def test_n_critic_updates_and_batches_consumed():

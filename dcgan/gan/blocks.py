@@ -97,17 +97,25 @@ def initializer(
     return keras.initializers.RandomNormal(mean=0.0, stddev=_INIT_STDDEV)
 
 
-def norm_layer(norm: str, name: str, dtype_policy: str | None) -> keras.layers.Layer | None:
+def norm_layer(
+    norm: str, name: str, dtype_policy: str | None, *, affine: bool = True
+) -> keras.layers.Layer | None:
+    """The normalization layer ``norm`` (None for "none"); without ``affine``, it has
+    no scale and offset of its own (a class-conditional affine follows it)."""
     if norm == "batch":
         # Momentum 0.9, not Keras' 0.99: with 0.99 the moving statistics that inference
         # (sample grids, dcgan.sample) uses lag hundreds of steps behind training.
-        return keras.layers.BatchNormalization(momentum=_BN_MOMENTUM, dtype=dtype_policy, name=name)
+        return keras.layers.BatchNormalization(
+            momentum=_BN_MOMENTUM, center=affine, scale=affine, dtype=dtype_policy, name=name
+        )
     if norm == "layer":
         # Per-example statistics over H, W, C: unlike batch norm, this keeps each
         # example's output independent of the rest of the batch, which the per-example
         # WGAN-GP gradient penalty assumes. On the generator's reshaped projection this
         # equals LayerNormalization over the flat Dense output.
-        return keras.layers.LayerNormalization(axis=[1, 2, 3], dtype=dtype_policy, name=name)
+        return keras.layers.LayerNormalization(
+            axis=[1, 2, 3], center=affine, scale=affine, dtype=dtype_policy, name=name
+        )
     return None
 
 

@@ -20,6 +20,9 @@ ARCHITECTURES = ("dcgan", "resnet")
 # Kernel initialization of the image nets: each net's published one (DCGAN N(0, 0.02),
 # the ResNets' Glorot uniform) or orthogonal (BigGAN, Brock et al. 2019).
 WEIGHT_INITS = ("default", "orthogonal")
+# How G and D take a class (dcgan.gan.conditioning): not at all, a projection D, an
+# auxiliary classifier D (ACGAN).
+CONDITIONINGS = ("none", "projection", "acgan")
 NORMALIZATIONS = ("batch", "layer", "none")
 # Hidden-layer activations accepted by every net; "leaky_relu" uses slope 0.2.
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "selu", "tanh")

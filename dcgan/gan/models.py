@@ -32,6 +32,7 @@ from collections.abc import Sequence
 import keras
 
 from dcgan.gan import attention, blocks
+from dcgan.gan import conditioning as conditioning_lib
 from dcgan.gan.choices import ACTIVATIONS, UPSAMPLINGS, default_start_size, num_resamplings
 
 
@@ -49,6 +50,7 @@ def dcgan_generator(
     noise_shape: Sequence[int] | None = None,
     attention_size: int = 0,
     spectral_norm: bool = False,
+    num_classes: int = 0,
     weight_init: str = "default",
     dtype_policy: str | None = None,
 ) -> keras.Model:
@@ -78,6 +80,9 @@ def dcgan_generator(
             (``dcgan.gan.attention``); 0: none.
         spectral_norm: Whether every weight layer is spectrally normalized, as SAGAN and
             BigGAN do in G (``dcgan.gan.spectral``).
+        num_classes: K > 1: a class-conditional G, ``[z, label] -> image``, that joins
+            a learned label embedding to z (``dcgan.gan.conditioning``); 0: ``z ->
+            image``. Needs vector noise.
         weight_init: "default" (N(0, 0.02)) or "orthogonal" kernels.
         dtype_policy: Keras dtype policy of every layer, one of ``PRECISIONS``; None:
             Keras' global policy. The last layer runs in float32 under any policy.
@@ -112,7 +117,19 @@ def dcgan_generator(
     # A bias before batch norm is cancelled by its mean subtraction; keep it otherwise.
     use_bias = norm != "batch"
 
+    if num_classes and len(noise_shape) != 1:
+        raise ValueError(
+            f"num_classes={num_classes} needs vector noise, not noise_shape={noise_shape!r}"
+        )
     z = keras.Input(shape=noise_shape, name="z")  # [B, *noise_shape]
+    inputs, x = z, z
+    if num_classes:
+        conditioning_lib.check("projection", num_classes)
+        label = conditioning_lib.label_input()
+        inputs = [z, label]
+        x = conditioning_lib.join_label(
+            z, label, num_classes=num_classes, dtype_policy=dtype_policy
+        )
     if len(noise_shape) == 1:
         x = layers.dense(
             s0 * s0 * width,
@@ -120,7 +137,7 @@ def dcgan_generator(
             kernel_initializer=blocks.initializer(weight_init),
             dtype=dtype_policy,
             name="project",
-        )(z)
+        )(x)
         x = keras.layers.Reshape((s0, s0, width), dtype=dtype_policy, name="reshape")(x)
         # [B, s0, s0, ch0]
     else:
@@ -160,7 +177,7 @@ def dcgan_generator(
     )
     # float32 under any policy: G's images are float32, and tanh saturates in float32.
     image = keras.layers.Activation("tanh", dtype="float32", name="tanh")(x)  # [B, S, S, C]
-    return keras.Model(z, image, name="generator")
+    return keras.Model(inputs, image, name="generator")
 
 
 def _upsample_block(
@@ -213,6 +230,8 @@ def dcgan_discriminator(
     dropout: float = 0.0,
     spectral_norm: bool = False,
     attention_size: int = 0,
+    conditioning: str = "none",
+    num_classes: int = 0,
     weight_init: str = "default",
     dtype_policy: str | None = None,
 ) -> keras.Model:
@@ -242,13 +261,18 @@ def dcgan_discriminator(
             non-trainable ``u`` variable each). False builds exactly the plain net.
         attention_size: SAGAN's self-attention after the first block that outputs this
             side; 0: none.
+        conditioning: "projection" or "acgan" with ``num_classes`` K: the class head
+            of ``dcgan.gan.conditioning.discriminator`` on the features the logit reads;
+            "none": none.
+        num_classes: K, with a conditioning.
         weight_init: "default" (N(0, 0.02)) or "orthogonal" kernels.
         dtype_policy: Keras dtype policy of every layer, one of ``PRECISIONS``; None:
             Keras' global policy. The last layer runs in float32 under any policy.
 
     Returns:
         A ``keras.Model`` named "discriminator" mapping ``[B, image_size, image_size,
-        channels]`` images in [-1, 1] to float32 logits ``[B, 1]`` (no sigmoid).
+        channels]`` images in [-1, 1] to float32 logits ``[B, 1]`` (no sigmoid); with a
+        conditioning, the inputs and outputs that conditioning gives.
 
     Raises:
         ValueError: If any argument is outside its allowed values.
@@ -315,4 +339,12 @@ def dcgan_discriminator(
     logits = dense(
         1, kernel_initializer=blocks.initializer(weight_init), dtype="float32", name="logits"
     )(x)  # [B, 1]
-    return keras.Model(image, logits, name="discriminator")
+    return conditioning_lib.discriminator(
+        image,
+        x,
+        logits,
+        conditioning=conditioning,
+        num_classes=num_classes,
+        dense=dense,
+        kernel_initializer=lambda: blocks.initializer(weight_init),
+    )

@@ -33,6 +33,7 @@ from __future__ import annotations
 import keras
 
 from dcgan.gan import attention, blocks
+from dcgan.gan import conditioning as conditioning_lib
 from dcgan.gan.choices import IMAGE_SIZES, NORMALIZATIONS, default_start_size
 
 # Residual blocks of G and D have this many times the base width of the flags.
@@ -59,6 +60,7 @@ def resnet_generator(
     start_size: int | None = None,
     attention_size: int = 0,
     spectral_norm: bool = False,
+    num_classes: int = 0,
     weight_init: str = "default",
     dtype_policy: str | None = None,
 ) -> keras.Model:
@@ -76,6 +78,9 @@ def resnet_generator(
             side (``dcgan.gan.attention``); 0: none.
         spectral_norm: Whether every Conv2D and Dense layer is spectrally normalized,
             as SAGAN and BigGAN do in G.
+        num_classes: K > 1: a class-conditional G, ``[z, label] -> image``, whose every
+            normalization is conditional (no affine of its own, then the class's
+            ``conditioning.ClassAffine``), as SNGAN's; 0: ``z -> image``.
         weight_init: "default" (Glorot uniform) or "orthogonal" kernels.
         dtype_policy: Keras dtype policy of every layer; the tanh runs in float32.
 
@@ -99,9 +104,20 @@ def resnet_generator(
     width = G_WIDTH_FACTOR * base_width
     policy = dict(dtype=dtype_policy)
 
+    z = keras.Input(shape=(latent_dim,), name="z")
+    inputs, label = z, None
+    if num_classes:
+        conditioning_lib.check("projection", num_classes)
+        label = conditioning_lib.label_input()
+        inputs = [z, label]
+
     def normalize_and_activate(x, name):
-        layer = blocks.norm_layer(norm, f"{name}_norm", dtype_policy)
+        layer = blocks.norm_layer(norm, f"{name}_norm", dtype_policy, affine=not num_classes)
         x = layer(x) if layer is not None else x
+        if num_classes:
+            x = conditioning_lib.ClassAffine(num_classes, name=f"{name}_class_affine", **policy)(
+                [x, label]
+            )
         return keras.layers.ReLU(name=f"{name}_relu", **policy)(x)
 
     def conv(filters, size, name):
@@ -114,7 +130,6 @@ def resnet_generator(
             **policy,
         )
 
-    z = keras.Input(shape=(latent_dim,), name="z")
     x = dense_class(
         start * start * width,
         kernel_initializer=blocks.initializer(weight_init, glorot=True),
@@ -143,7 +158,7 @@ def resnet_generator(
     x = normalize_and_activate(x, "out")
     x = conv(channels, 3, "to_image")(x)
     image = keras.layers.Activation("tanh", dtype="float32", name="tanh")(x)
-    return keras.Model(z, image, name="generator")
+    return keras.Model(inputs, image, name="generator")
 
 
 def resnet_discriminator(
@@ -153,6 +168,8 @@ def resnet_discriminator(
     base_width: int = 64,
     spectral_norm: bool = False,
     attention_size: int = 0,
+    conditioning: str = "none",
+    num_classes: int = 0,
     weight_init: str = "default",
     dtype_policy: str | None = None,
 ) -> keras.Model:
@@ -165,12 +182,17 @@ def resnet_discriminator(
         spectral_norm: Whether every Conv2D and Dense layer is spectrally normalized.
         attention_size: SAGAN's self-attention after the block that outputs this side;
             0: none.
+        conditioning: "projection" (SNGAN's conditional D) or "acgan" with
+            ``num_classes`` K: the class head of ``dcgan.gan.conditioning.discriminator``
+            on the summed features; "none": none.
+        num_classes: K, with a conditioning.
         weight_init: "default" (Glorot uniform) or "orthogonal" kernels.
         dtype_policy: Keras dtype policy of every layer; the logit runs in float32.
 
     Returns:
         A ``keras.Model`` named "discriminator" mapping ``[B, image_size, image_size,
-        channels]`` to float32 logits ``[B, 1]``.
+        channels]`` to float32 logits ``[B, 1]``; with a conditioning, the inputs and
+        outputs that conditioning gives.
 
     Raises:
         ValueError: If any argument is outside its allowed values.
@@ -247,4 +269,12 @@ def resnet_discriminator(
         dtype="float32",
         name="logits",
     )(x)
-    return keras.Model(image, logits, name="discriminator")
+    return conditioning_lib.discriminator(
+        image,
+        x,
+        logits,
+        conditioning=conditioning,
+        num_classes=num_classes,
+        dense=dense_class,
+        kernel_initializer=lambda: blocks.initializer(weight_init, glorot=True),
+    )

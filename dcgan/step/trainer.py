@@ -17,6 +17,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from dcgan.gan.conditioning import Conditioning
 from dcgan.gan.noise import NoiseDistribution
 from dcgan.gan.objective import Objective
 from dcgan.step import choices, schedules
@@ -54,6 +55,7 @@ class Trainer(TrainState):
         per_replica_input: bool = False,
         updates: str = "alternating",
         jit_compile: bool = False,
+        conditioning: Conditioning | None = None,
     ):
         """Builds the trainer; see ``Config`` for the meaning of each step option.
 
@@ -88,6 +90,8 @@ class Trainer(TrainState):
                 ``dcgan.step.schedules.SCHEDULES``.
             jit_compile: compile the step's computation with XLA (one replica only; the
                 batches are still pulled outside it).
+            conditioning: how G and D take classes (``dcgan.gan.conditioning``); with
+                one, the iterator yields ``(images, labels)`` and G takes ``[z, label]``.
 
         Raises:
             ValueError: for an invalid option or combination (``dcgan.step.choices``),
@@ -134,6 +138,7 @@ class Trainer(TrainState):
                 pack=pack,
                 diff_augment=diff_augment,
                 per_replica_input=per_replica_input,
+                conditioning=conditioning,
             )
             self.updates = Updates(
                 self, self.gradients, strategy=self.strategy, skip_nonfinite=skip_nonfinite
@@ -148,9 +153,13 @@ class Trainer(TrainState):
         self._step_on = self._step_on_batches
         if jit_compile:
             self._step_on = tf.function(self._step_on_batches, autograph=False, jit_compile=True)
-        self.generate = tf.function(
+        self.conditioning = self.gradients.conditioning
+        self._generate_function = tf.function(
             self._generate,
-            input_signature=[tf.TensorSpec([None, *self.noise.shape], tf.float32)],
+            input_signature=[
+                tf.TensorSpec([None, *self.noise.shape], tf.float32),
+                tf.TensorSpec([None], tf.int32),
+            ],
         )
 
     # The updates, for callers that step by hand (tests, benchmarks).
@@ -174,7 +183,7 @@ class Trainer(TrainState):
         """Traces of each compiled function so far: 1 each in a healthy run."""
         counts = {
             "train_step": self.train_step.experimental_get_tracing_count(),
-            "generate": self.generate.experimental_get_tracing_count(),
+            "generate": self._generate_function.experimental_get_tracing_count(),
         }
         if isinstance(self._step_on, tf.types.experimental.PolymorphicFunction):  # XLA's
             counts["xla_step"] = self._step_on.experimental_get_tracing_count()
@@ -189,8 +198,27 @@ class Trainer(TrainState):
             factor = tf.maximum(0.0, 1.0 - done)
         return {name: rate * factor for name, rate in self._base_learning_rates.items()}
 
-    def _generate(self, noise: tf.Tensor) -> tf.Tensor:
-        return self.sampling_generator(noise, training=False)
+    def generate(self, noise: tf.Tensor, labels: tf.Tensor | None = None) -> tf.Tensor:
+        """The sampling generator's images of ``noise`` in inference mode, one trace.
+
+        Args:
+            noise: ``[N, *noise.shape]``.
+            labels: a conditional run's classes ``[N]``; None: ``cycle_classes(N)``, the
+                classes in turn (the fixed-noise grid reads them in order). Ignored
+                without conditioning.
+        """
+        if labels is None:
+            labels = self.cycle_classes(tf.shape(noise)[0])
+        return self._generate_function(noise, tf.cast(labels, tf.int32))
+
+    def cycle_classes(self, count) -> tf.Tensor:
+        """``[0, 1, …, K - 1, 0, 1, …]``, ``count`` labels (zeros without classes)."""
+        return tf.math.floormod(
+            tf.range(count, dtype=tf.int32), max(1, self.conditioning.num_classes)
+        )
+
+    def _generate(self, noise: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+        return self.conditioning.generate(self.sampling_generator, noise, labels, training=False)
 
     def _train_steps(self, iterator, num_steps: tf.Tensor | None = None) -> dict[str, tf.Tensor]:
         """``num_steps`` generator steps in one call (None: one, with no loop); the last

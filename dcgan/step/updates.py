@@ -126,18 +126,20 @@ class Updates:
             return self._apply_discriminator(d_gradients, d_values, d_update, d_saved)
 
         def replica_step(real):
-            real = gradients.local(real)
+            real, labels = gradients.split(gradients.local(real))
             noise = gradients.noise_batch(tf.shape(real)[0])
             spectral.power_iterate(state.generator)  # this G update's one iteration
             with tf.GradientTape() as g_tape:
-                fake = state.generator(noise, training=True)
-            d_part = gradients.critic(real, fake, d_update)
+                fake = gradients.generate(noise, labels)
+            d_part = gradients.critic(real, fake, d_update, labels)
             d_metrics = tf.distribute.get_replica_context().merge_call(
                 apply_discriminator, args=d_part
             )
             with g_tape:  # continues G's tape: D's update is not on it
-                fake_out = state.discriminator(gradients.d_inputs(fake), training=True)
-                per_example = gradients.generator_loss(fake_out, real)
+                fake_out, fake_class = gradients.judge(gradients.d_inputs(fake), labels)
+                per_example = gradients.generator_loss(
+                    fake_out, real, labels, fake_class=fake_class
+                )
                 scaled_loss = average(per_example) * loss_scale(state.g_optimizer)
             g_gradients = g_tape.gradient(scaled_loss, state.generator.trainable_variables)
             return d_metrics, gradients.reduce_generator(g_gradients, per_example)
