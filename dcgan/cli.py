@@ -165,6 +165,29 @@ def load_generator(program: str, workdir: str, checkpoint: str | None):
     return trained
 
 
+def requested_classes(program: str, workdir: str, config, spec: str | None) -> list[int] | None:
+    """The class indices ``--classes`` names (``spec``) for a run of ``workdir``; None
+    where it names none. A bad class, or any ``--classes`` on a run that is not
+    class-conditional, ends the program with one line."""
+    from dcgan.config import ConfigError
+    from dcgan.run import classes
+
+    if spec is None:
+        return None
+    if config.conditioning == "none":
+        fail(
+            program,
+            f"--classes has no effect: --workdir={workdir} is not class-conditional (it "
+            "trained with --conditioning=none)",
+            USAGE_ERROR,
+        )
+    names = classes.read(workdir) or tuple(map(str, range(config.num_classes)))
+    try:
+        return classes.parse(spec, names)
+    except ConfigError as e:
+        fail(program, e, USAGE_ERROR)
+
+
 def check_no_arguments(program: str, argv: list[str]) -> None:
     """Refuses positional arguments, which absl would otherwise ignore."""
     if len(argv) > 1:

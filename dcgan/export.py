@@ -9,7 +9,11 @@ Its signatures:
     sample(count: int32 [], seed: int64 [2]) -> the same output for ``count`` noise
         examples drawn as in training (the run's distribution and scale), statelessly
         from ``seed``: callers need not know how the run drew its noise.
-DIR/dcgan_noise.json records the noise shape, distribution and scale.
+A class-conditional run's signatures take the classes too:
+    serving_default(noise: float32 [N, *noise_shape], labels: int32 [N]) -> the same
+    sample(labels: int32 [N], seed: int64 [2]) -> one sample of each class in ``labels``
+DIR/dcgan_noise.json records the noise shape, distribution and scale, and a conditional
+run's class names (label i is ``class_names[i]``).
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ def main(argv: list[str]) -> None:
     import tensorflow as tf
 
     from dcgan.io import storage
-    from dcgan.run import builder
+    from dcgan.run import builder, classes
 
     trained = cli.load_generator(_PROGRAM, FLAGS.workdir, FLAGS.checkpoint)
 
@@ -54,20 +58,31 @@ def main(argv: list[str]) -> None:
 
     module = tf.Module()
     module.generator = generator  # tracked, so the SavedModel holds its variables
+    conditioning = builder.build_conditioning(config)
+    noise_spec = tf.TensorSpec([None, *shape], tf.float32, name="noise")
+    seed_spec = tf.TensorSpec([2], tf.int64, name="seed")
+    if conditioning.labeled:
+        labels_spec = tf.TensorSpec([None], tf.int32, name="labels")
 
-    @tf.function(input_signature=[tf.TensorSpec([None, *shape], tf.float32, name="noise")])
-    def serve(noise):
-        return {key: generator(noise, training=False)}
+        @tf.function(input_signature=[noise_spec, labels_spec])
+        def serve(noise, labels):
+            return {key: conditioning.generate(generator, noise, labels, training=False)}
 
-    @tf.function(
-        input_signature=[
-            tf.TensorSpec([], tf.int32, name="count"),
-            tf.TensorSpec([2], tf.int64, name="seed"),
-        ]
-    )
-    def sample(count, seed):
-        noise = distribution.sample(count, seed=seed)
-        return {key: generator(noise, training=False)}
+        @tf.function(input_signature=[labels_spec, seed_spec])
+        def sample(labels, seed):
+            noise = distribution.sample(tf.shape(labels)[0], seed=seed)
+            return {key: conditioning.generate(generator, noise, labels, training=False)}
+
+    else:
+
+        @tf.function(input_signature=[noise_spec])
+        def serve(noise):
+            return {key: generator(noise, training=False)}
+
+        @tf.function(input_signature=[tf.TensorSpec([], tf.int32, name="count"), seed_spec])
+        def sample(count, seed):
+            noise = distribution.sample(count, seed=seed)
+            return {key: generator(noise, training=False)}
 
     module.serve, module.sample = serve, sample
     tf.saved_model.save(
@@ -80,6 +95,9 @@ def main(argv: list[str]) -> None:
         "output": key,
         "checkpoint": trained.checkpoint,
     }
+    if conditioning.labeled:
+        names = classes.read(FLAGS.workdir) or tuple(map(str, range(config.num_classes)))
+        description["class_names"] = list(names)
     storage.write_text(
         os.path.join(FLAGS.output, "dcgan_noise.json"), json.dumps(description, indent=2) + "\n"
     )

@@ -6,7 +6,9 @@ Draws ``--rows`` random pairs of latent examples (from the run's own noise distr
 and generates ``--steps`` images on the path between each pair: row i of the PNG goes
 from pair i's first image to its second. Beside the PNG, a GIF (same name, ``.gif``)
 moves all pairs along their paths at once, forth and back. A smooth path of plausible
-images means G learned a continuous map rather than memorizing examples.
+images means G learned a continuous map rather than memorizing examples. A
+class-conditional run interpolates within a class: row i keeps class i (in turn), or
+the classes ``--classes`` names.
 """
 
 from __future__ import annotations
@@ -34,6 +36,12 @@ flags.DEFINE_enum(
     "Path between a pair: slerp keeps the noise norm G was trained on (dcgan.gan.latent).",
 )
 flags.DEFINE_integer("frame_ms", 100, "Milliseconds per GIF frame.", lower_bound=1)
+flags.DEFINE_string(
+    "classes",
+    None,
+    "A class-conditional run: the class of each row, comma-separated names or indices "
+    "(repeated over the rows), or all. Default: the classes in turn.",
+)
 FLAGS = flags.FLAGS
 
 
@@ -46,6 +54,7 @@ def main(argv: list[str]) -> None:
     import numpy as np
     import tensorflow as tf
 
+    from dcgan.evaluation import evaluator
     from dcgan.io import images
     from dcgan.run import builder
 
@@ -71,7 +80,16 @@ def main(argv: list[str]) -> None:
             for i in range(FLAGS.rows)
         ]
     )  # [rows * steps, *latent_shape], row by row
-    samples = trained.generator(paths, training=False).numpy()  # [rows * steps, H, W, C]
+    conditioning = builder.build_conditioning(config)
+    chosen = cli.requested_classes(_PROGRAM, FLAGS.workdir, config, FLAGS.classes)
+    labels = None
+    if conditioning.labeled:
+        row_classes = evaluator.cycle_classes(FLAGS.rows, conditioning.num_classes)
+        if chosen is not None:
+            row_classes = np.resize(np.asarray(chosen, np.int32), FLAGS.rows)
+        labels = tf.constant(np.repeat(row_classes, FLAGS.steps), tf.int32)  # a row, a class
+    samples = conditioning.generate(trained.generator, paths, labels, training=False).numpy()
+    # [rows * steps, H, W, C]
     images.write_png(FLAGS.output, images.make_grid(samples, columns=FLAGS.steps))
 
     by_step = samples.reshape(FLAGS.rows, FLAGS.steps, *samples.shape[1:]).swapaxes(0, 1)

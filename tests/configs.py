@@ -1,5 +1,6 @@
 """Shrunk run configurations the tests share: tiny networks that train in moments."""
 
+import numpy as np
 from absl import flags
 
 from dcgan.config import Config
@@ -52,3 +53,16 @@ def from_flags(*args: str) -> Config:
     config_flags.define_flags(values)
     values(["dcgan.train", *args])
     return config_flags.config_from_flags(values)
+
+
+def assert_same_nets(single, mirror, *, atol=1e-4, loose=(), loose_atol=0.0) -> None:
+    """``mirror``'s G and D weights equal ``single``'s to float rounding (the variables
+    whose path holds a name of ``loose`` within ``loose_atol``)."""
+    pairs = zip(
+        single.generator.weights + single.discriminator.weights,
+        mirror.generator.weights + mirror.discriminator.weights,
+        strict=True,
+    )
+    for a, b in pairs:
+        tolerance = loose_atol if any(name in a.path for name in loose) else atol
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-3, atol=tolerance, err_msg=a.path)

@@ -541,6 +541,7 @@ DCGAN_GLYPHS_FIELDS = (
     "d_base_width",
     "architecture",
     "attention_size",
+    "conditioning",
     "weight_init",
     "kernel_size",
     "g_norm",
@@ -822,6 +823,8 @@ STATE_CHANGES = [
     ("g_ema_decay", VECTOR_BASE, 0.999, "0.0"),
     ("spectral_norm", VECTOR_BASE, True, "False"),
     ("g_spectral_norm", VECTOR_BASE, True, "False"),
+    ("conditioning", IMAGE_BASE, "acgan", "none"),
+    ("num_classes", {"conditioning": "acgan", "num_classes": 10}, 62, "10"),
     ("pack", VECTOR_BASE, 2, "1"),
     ("precision", IMAGE_BASE, "mixed_float16", "float32"),
 ]
@@ -927,8 +930,10 @@ def test_check_resumable_accepts_identical_configs():
 
 def test_eval_metrics_per_dataset():
     images = ("fid", "kid", "precision", "recall", "density", "coverage")
-    classes = ("classes_covered", "class_kl")
+    classes = ("classes_covered", "class_kl", "inception_score")
     assert make().eval_metrics == images + classes  # glyphs: the shipped classifier
+    conditional = ("conditional_accuracy", "intra_fid")
+    assert make(conditioning="projection").eval_metrics == images + classes + conditional
     assert make(dataset="folder", data_dir="x").eval_metrics == images  # InceptionV3
     assert make(dataset="folder", data_dir="x", eval_classifier="c.keras").eval_metrics == (
         images + classes

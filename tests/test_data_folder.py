@@ -9,7 +9,7 @@ import tensorflow as tf
 from PIL import Image
 
 from dcgan import data
-from dcgan.data import DataError, folder
+from dcgan.data import DataError, folder, folder_cache
 
 
 def take(dataset, count):
@@ -252,7 +252,7 @@ def test_file_cache_is_reused_until_the_folder_or_options_change(tmp_path, monke
         raise AssertionError("decoded again")
 
     with monkeypatch.context() as patch:
-        patch.setattr(folder, "_decode_all", no_decoding)
+        patch.setattr(folder_cache, "decode_all", no_decoding)
         skipped = tf.Variable(0, dtype=tf.int64)
         again = cache_run(root, cache, skipped)
         assert int(skipped.numpy()) == 4  # the count is kept with the cache

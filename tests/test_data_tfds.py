@@ -19,10 +19,22 @@ from dcgan.config import ConfigError
 from dcgan.run import loop
 
 
-def fake_tfds(images, *, features=("image", "label"), calls=None):
-    """A ``tensorflow_datasets`` module whose ``load`` serves ``images`` (a list)."""
+class ClassLabel:
+    """Stands in for ``tfds.features.ClassLabel``: the names of labels 0, 1, …"""
 
-    def load(name, *, split, data_dir, download, shuffle_files):
+    def __init__(self, names):
+        self.names = list(names)
+
+
+def fake_tfds(images, *, features=("image", "label"), calls=None, labels=None, label_feature=None):
+    """A ``tensorflow_datasets`` module whose ``load`` serves ``images`` (a list), image i
+    labeled ``labels[i]`` (default ``i % 2``); the ``label`` feature's info is
+    ``label_feature`` (default a ClassLabel of "even", "odd")."""
+    labels = [i % 2 for i in range(len(images))] if labels is None else labels
+    info_features = {"image": object(), "label": label_feature or ClassLabel(["even", "odd"])}
+    info = types.SimpleNamespace(features={k: info_features[k] for k in features})
+
+    def load(name, *, split, data_dir, download, shuffle_files, with_info=False):
         if calls is not None:
             calls.append(dict(name=name, split=split, data_dir=data_dir, download=download))
         if name != "tiny":
@@ -30,13 +42,22 @@ def fake_tfds(images, *, features=("image", "label"), calls=None):
         # Concatenated constants, not a Python generator: like TFDS's file readers, the
         # pipeline can be saved with a checkpoint.
         parts = [
-            tf.data.Dataset.from_tensors({"image": image, "label": tf.constant(i % 2, tf.int64)})
-            for i, image in enumerate(images)
+            tf.data.Dataset.from_tensors({"image": image, "label": tf.constant(label, tf.int64)})
+            for image, label in zip(images, labels, strict=True)
         ]
         dataset = functools.reduce(lambda a, b: a.concatenate(b), parts)
-        return dataset.map(lambda e: {k: e[k] for k in features})
+        dataset = dataset.map(lambda e: {k: e[k] for k in features})
+        if split != "train":  # even_splits' part i of n: examples i, i + n, …
+            index, num_shards = (int(n) for n in split.split(":"))
+            dataset = dataset.shard(num_shards, index)
+        return (dataset, info) if with_info else dataset
 
-    return types.SimpleNamespace(load=load)
+    def even_splits(split, n):
+        return [f"{i}:{n}" for i in range(n)]
+
+    return types.SimpleNamespace(
+        load=load, even_splits=even_splits, features=types.SimpleNamespace(ClassLabel=ClassLabel)
+    )
 
 
 def random_images(count, channels, rng):

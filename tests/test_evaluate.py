@@ -169,7 +169,7 @@ def test_image_run_with_a_classifier_records_the_extractor(tmp_path):
     assert record["num_samples"] == record["num_real"] == 40
     assert set(record["metrics"]) == {
         "fid", "kid", "kid_std", "precision", "recall", "density", "coverage",
-        "classes_covered", "class_kl",
+        "classes_covered", "class_kl", "inception_score",
     }  # fmt: skip
     assert np.isfinite(record["metrics"]["fid"]) and record["metrics"]["fid"] >= 0
     assert sum(record["fake_class_counts"]) == 40 and len(record["fake_class_counts"]) == 2

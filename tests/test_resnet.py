@@ -5,7 +5,7 @@ trace, under mixed precision too, and resumes bit-exactly."""
 import numpy as np
 import pytest
 import tensorflow as tf
-from configs import from_flags, tiny_image
+from configs import assert_same_nets, from_flags, tiny_image
 
 from dcgan.config import ConfigError
 from dcgan.gan import resnet, spectral
@@ -156,13 +156,7 @@ def test_a_mirrored_resnet_run_equals_the_one_device_run(tmp_path):
         )
     )
     assert mirror.tracing_counts()["train_step"] == 1
-    pairs = zip(
-        single.generator.weights + single.discriminator.weights,
-        mirror.generator.weights + mirror.discriminator.weights,
-        strict=True,
-    )
-    for a, b in pairs:
-        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-3, atol=1e-4, err_msg=a.path)
+    assert_same_nets(single, mirror)
 
 
 @pytest.mark.parametrize("architecture", ["dcgan", "resnet"])

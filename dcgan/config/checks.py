@@ -34,6 +34,7 @@ def validate(config: Any) -> None:
         _check_architecture(config)
         _check_evaluation(config)
         _check_objective(config)
+        _check_conditioning(config)
     except options.OptionError as e:
         raise ConfigError.from_option(e) from None
     _check_data(config)
@@ -128,7 +129,8 @@ def _check_evaluation(config: Any) -> None:
             f"0: --dataset={config.dataset} has no reference distribution to measure against",
         )
     metric = config.best_metric
-    if metric in evaluation.CLASS_METRICS and config.is_image and not config.has_classifier:
+    with_classes = evaluation.CLASS_METRICS + evaluation.CONDITIONAL_METRICS
+    if metric in with_classes and config.is_image and not config.has_classifier:
         raise ConfigError(
             f"--best_metric={metric} needs a feature network with classes: pass "
             "--eval_classifier=PATH (train one with python -m dcgan.classifier); InceptionV3 "
@@ -182,6 +184,23 @@ def _check_objective(config: Any) -> None:
         raise ConfigError(
             f"--d_norm=batch cannot be used with {penalty} (the penalty is per example); "
             "allowed: --d_norm=layer or --d_norm=none"
+        )
+
+
+def _check_conditioning(config: Any) -> None:
+    """Refuses what a class-conditional run cannot define."""
+    if config.conditioning == "none":
+        return
+    flag = f"--conditioning={config.conditioning}"
+    if config.pack > 1:
+        raise ConfigError(
+            f"--pack={config.pack} cannot be used with {flag}: a pack of {config.pack} "
+            "samples has no one class to judge it by; allowed: --pack=1"
+        )
+    if len(config.latent_shape) != 1:
+        raise ConfigError(
+            f"--noise_shape={','.join(map(str, config.latent_shape))} cannot be used with "
+            f"{flag}: the class joins vector noise; allowed: --noise_shape= (vector noise)"
         )
 
 

@@ -50,7 +50,10 @@ class Config(
     def eval_metrics(self) -> tuple[str, ...]:
         """Names of the metrics an evaluation of this run computes (empty: none exist)."""
         return eval_choices.eval_metrics(
-            self.dataset, is_image=self.is_image, has_classifier=self.has_classifier
+            self.dataset,
+            is_image=self.is_image,
+            has_classifier=self.has_classifier,
+            conditional=self.is_image and self.conditioning != "none",
         )
 
     @property

@@ -96,6 +96,10 @@ IMAGE_EVAL = Applies(
     lambda c: c.is_image and c.eval_every > 0, "an image dataset and --eval_every > 0"
 )
 BEST = Applies(lambda c: bool(c.best_metric), "--best_metric")
+CONDITIONAL = Applies(
+    lambda c: c.is_image and c.conditioning != "none", "--conditioning other than none"
+)
+ACGAN = Applies(lambda c: c.is_image and c.conditioning == "acgan", "--conditioning=acgan")
 MIRRORED = Applies(lambda c: c.strategy == "mirrored", "--strategy=mirrored")
 TPU = Applies(lambda c: c.strategy == "tpu", "--strategy=tpu")
 REPLICATED_BATCH_NORM = Applies(

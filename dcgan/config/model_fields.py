@@ -11,15 +11,18 @@ import dataclasses
 
 from dcgan import options
 from dcgan.config.fields import (
+    ACGAN,
     ACTIVATIONS,
     BOOLEAN,
     CENTER_CROP,
+    CONDITIONAL,
     COUNT,
     DATA_DIR,
     DCGAN_NETS,
     ENCODED,
     FOLDER,
     IMAGE,
+    LEARNING,
     NPY,
     NPY_VECTORS,
     POSITIVE,
@@ -151,6 +154,30 @@ class NetworkFields:
         spec=COUNT,
         when=IMAGE,
         role=STATE,
+    )
+    conditioning: str = field(
+        "none",
+        "Class-conditional training on a labeled source: G draws the class asked for and D "
+        "judges (image, class) with a projection (Miyato & Koyama 2018) or an auxiliary "
+        "classifier (acgan, Odena et al. 2017); none: unconditional.",
+        spec=options.Choice(gan.CONDITIONINGS),
+        when=IMAGE,
+        role=STATE,
+    )
+    num_classes: int = field(
+        0,
+        "Classes of a conditional run; 0: as many as the source holds (saved with the run, "
+        "which keeps the class names in classes.json).",
+        spec=COUNT,
+        when=CONDITIONAL,
+        role=STATE,
+    )
+    class_weight: float = field(
+        1.0,
+        "Weight of the class cross-entropy that --conditioning=acgan adds to D's and G's losses.",
+        spec=POSITIVE_NUMBER,
+        when=ACGAN,
+        role=LEARNING,
     )
     weight_init: str = field(
         "default",

@@ -4,9 +4,10 @@ One module per kind of source, each used through ``dcgan.data.pipeline.make_data
 
 - ``toys``: the toy vector sets (gaussian1d, ring2d, grid2d);
 - ``glyphs``: the built-in glyph image set;
-- ``folder``: folders of image files; ``tfrecord``: shards of encoded images; both
-  decode through ``decode``;
+- ``folder``: folders of image files (``folder_cache``: decoded once); ``tfrecord``:
+  shards of encoded images; both decode through ``decode``;
 - ``arrays``: Keras's image sets and .npy arrays; ``tfds``: TensorFlow Datasets sets;
+- ``classes``: the class names of a labeled source (``make_dataset(labels=True)``);
 - ``labeled``: labeled sets, for training a domain classifier;
 - ``common``: what they share (``DataError``, pixel conversion);
 - ``choices``: the names of the sources and their options, free of TensorFlow.
@@ -27,6 +28,7 @@ from dcgan.data.choices import (  # noqa: F401 - the package's names
     ENCODED_DATASETS,
     IMAGE_DATASETS,
     IMAGE_EXTENSIONS,
+    LABELED_DATASETS,
     RESIZE_METHODS,
     VECTOR_DATASETS,
 )
@@ -34,6 +36,7 @@ from dcgan.data.choices import (  # noqa: F401 - the package's names
 # Attribute -> the module that defines it, imported when the attribute is first read.
 _LAZY = {
     "make_dataset": "pipeline",
+    "class_names": "classes",
     "source_size": "pipeline",
     "DataError": "common",
     "bad_image_message": "decode",

@@ -100,8 +100,12 @@ def keras_labeled_images(name: str) -> tuple[np.ndarray, np.ndarray]:
     return images, np.asarray(labels, np.int64).reshape(-1)
 
 
-def npy_shape(path: str) -> tuple[tuple[int, ...], np.dtype]:
+def npy_shape(path: str, *, what: str = "data_file") -> tuple[tuple[int, ...], np.dtype]:
     """Reads an .npy file's shape and dtype from its header, without loading the data.
+
+    Args:
+        path: The file.
+        what: What the file is, for errors: ``data_file``, ``labels file``.
 
     Raises:
         DataError: if the file is missing or is not an .npy array.
@@ -109,12 +113,12 @@ def npy_shape(path: str) -> tuple[tuple[int, ...], np.dtype]:
     try:
         array = np.load(os.path.expanduser(path), mmap_mode="r", allow_pickle=False)
     except FileNotFoundError:
-        raise DataError(f"data_file {path!r} does not exist") from None
+        raise DataError(f"{what} {path!r} does not exist") from None
     except (OSError, ValueError) as e:
         reason = " ".join(str(e).split())
-        raise DataError(f"data_file {path!r} is not a .npy array file ({reason})") from None
+        raise DataError(f"{what} {path!r} is not a .npy array file ({reason})") from None
     if not isinstance(array, np.ndarray):  # an .npz archive
-        raise DataError(f"data_file {path!r} is not a .npy array file (an .npz archive?)")
+        raise DataError(f"{what} {path!r} is not a .npy array file (an .npz archive?)")
     return array.shape, array.dtype
 
 
@@ -126,6 +130,16 @@ def npy_images(path: str | None) -> np.ndarray:
     Raises:
         DataError: if the file is missing, unreadable, or holds the wrong rank or dtype.
     """
+    _npy_image_count(path)
+    images = np.load(os.path.expanduser(path), allow_pickle=False)
+    if images.ndim == 3:
+        images = images[..., np.newaxis]
+    return images[..., :3]
+
+
+def _npy_image_count(path: str | None) -> int:
+    """The number of images in an .npy file of images, read from its header; raises as
+    ``npy_images`` does."""
     if not path:
         raise DataError("--data_file is required for dataset 'npy'")
     shape, dtype = npy_shape(path)
@@ -136,10 +150,53 @@ def npy_images(path: str | None) -> np.ndarray:
         raise DataError(f"data_file {path!r} holds {dtype} values; allowed: {allowed}")
     if shape[0] == 0:
         raise DataError(f"data_file {path!r} holds no images (shape {shape})")
-    images = np.load(os.path.expanduser(path), allow_pickle=False)
-    if images.ndim == 3:
-        images = images[..., np.newaxis]
-    return images[..., :3]
+    return shape[0]
+
+
+def npy_labels_path(data_file: str) -> str:
+    """Where the labels of ``X.npy`` are: ``X_labels.npy`` beside it."""
+    stem = data_file[: -len(".npy")] if data_file.endswith(".npy") else data_file
+    return f"{stem}_labels.npy"
+
+
+def npy_labels(data_file: str | None) -> np.ndarray:
+    """The class labels of the images in ``data_file``, from ``X_labels.npy`` beside it.
+
+    Args:
+        data_file: The .npy file of images (``--data_file``).
+
+    Returns:
+        int64 ``[N]``, the label of each image, all >= 0 (the set's classes are
+        ``0 … max``).
+
+    Raises:
+        DataError: if ``data_file`` is not an .npy file of images (as ``npy_images``
+            says), or the labels file is missing, is not an integer array of one label
+            per image, or holds a negative label.
+    """
+    count = _npy_image_count(data_file)
+    path = npy_labels_path(data_file)
+    allowed = f"an integer array of shape ({count},), the class (>= 0) of each image"
+    if not os.path.exists(os.path.expanduser(path)):
+        raise DataError(
+            f"data_file {data_file!r} has no labels: {path!r} does not exist; allowed: {allowed}"
+        )
+    shape, dtype = npy_shape(path, what="labels file")
+    if shape != (count,):
+        raise DataError(
+            f"labels file {path!r} holds an array of shape {shape} for {count} images in "
+            f"{data_file!r}; allowed: {allowed}"
+        )
+    if not np.issubdtype(dtype, np.integer):
+        raise DataError(f"labels file {path!r} holds {dtype} values; allowed: {allowed}")
+    labels = np.load(os.path.expanduser(path), allow_pickle=False)
+    if labels.min() < 0:
+        first = int(np.flatnonzero(labels < 0)[0])
+        raise DataError(
+            f"labels file {path!r} holds the negative label {labels[first]} (image {first}); "
+            f"allowed: {allowed}"
+        )
+    return labels.astype(np.int64)
 
 
 def npy_vector_dim(path: str | None) -> int:

@@ -34,6 +34,19 @@ CHANNELS = (1, 3)
 CROPS = ("none", "center")
 RESIZE_METHODS = ("bilinear", "bicubic", "area", "nearest", "lanczos3")
 BAD_IMAGE_ACTIONS = ("skip", "fail")
+# The features of a labeled TFRecord example (the TF-Slim / ImageNet convention): the
+# class as an int64, optionally its name as bytes.
+TFRECORD_LABEL = "image/class/label"
+TFRECORD_CLASS_TEXT = "image/class/text"
+# Sources that can give each image its class (``make_dataset(labels=True)``,
+# ``class_names``), besides tfds:NAME sets with a ClassLabel ``label`` feature.
+LABELED_DATASETS = ("glyphs", *KERAS_DATASETS, "folder", "tfrecord", "npy")
+# What each of them needs to have labels, for the error that refuses a source without.
+LABELED_SOURCES = (
+    f"{', '.join(('glyphs', *KERAS_DATASETS))}, a folder with one subfolder per class, "
+    f"tfrecord with {TFRECORD_LABEL}, npy with <name>_labels.npy beside it, "
+    "a tfds set with a label feature"
+)
 
 
 def is_tfds(dataset: str) -> bool:
@@ -44,6 +57,18 @@ def is_tfds(dataset: str) -> bool:
 def is_image(dataset: str) -> bool:
     """Whether ``dataset`` holds images (rather than vectors)."""
     return dataset in IMAGE_DATASETS or is_tfds(dataset)
+
+
+def has_labels(dataset: str) -> bool:
+    """Whether ``dataset`` can have class labels (the source itself may still lack them:
+    a folder without class subfolders, a tfds set without a ``label`` feature)."""
+    return dataset in LABELED_DATASETS or is_tfds(dataset)
+
+
+def no_labels_text(dataset: str, reason: str = "") -> str:
+    """The one line that refuses class labels from ``dataset``; ``reason`` says why."""
+    why = f" ({reason})" if reason else ""
+    return f"--dataset={dataset} has no class labels{why}; allowed: {LABELED_SOURCES}"
 
 
 class Dataset(options.Spec):

@@ -1,11 +1,12 @@
 """Decoding encoded images, the same for every source of image files (folders, TFRecords).
 
 ``image_decoder`` turns one source element (a path, a record) into a one-element dataset
-``(image, ok, name)``: a file that cannot be loaded or decoded becomes a placeholder with
-``ok = False`` instead of an error (``tf.data``'s ``ignore_errors`` would only drop it).
-``keep_decoded`` counts the placeholders into a caller-owned variable and drops them, or
-with ``on_bad_image="fail"`` raises an error naming the file, which
-``bad_image_message`` turns into one line where the batch is consumed.
+``(image, ok, name)``, or ``(image, ok, name, label)`` for a labeled run: a file that
+cannot be loaded or decoded becomes a placeholder with ``ok = False`` instead of an error
+(``tf.data``'s ``ignore_errors`` would only drop it). ``keep_decoded`` counts the
+placeholders into a caller-owned variable and drops them, each with its label, or with
+``on_bad_image="fail"`` raises an error naming the file, which ``bad_image_message``
+turns into one line where the batch is consumed.
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ from collections.abc import Callable, Iterator
 
 import tensorflow as tf
 
-from dcgan.data.choices import BAD_IMAGE_ACTIONS, CROPS, RESIZE_METHODS
+from dcgan.data.choices import BAD_IMAGE_ACTIONS, CROPS, RESIZE_METHODS, TFRECORD_LABEL
 from dcgan.data.common import DataError, to_model_range
 
 # Found in the message of the error a bad file raises with on_bad_image="fail".
 _BAD_IMAGE_MARKER = "dcgan: unreadable image file"
 # Found in the message of the error a source raises when every element in a row is bad.
 _NOTHING_DECODABLE_MARKER = "dcgan: nothing decodable"
+# Found in the message of the error a labeled run raises on an element without a label.
+_NO_LABEL_MARKER = "dcgan: no class label"
 
 
 def check_decode_options(
@@ -47,13 +50,18 @@ def image_decoder(
     crop: str = "none",
     crop_size: int = 0,
     resize_method: str = "bilinear",
+    labeled: bool = False,
 ) -> Callable[..., tf.data.Dataset]:
-    """A function from one source element to a one-element dataset ``(image, ok, name)``.
+    """A function from one source element to a one-element dataset ``(image, ok, name)``,
+    or ``(image, ok, name, label)`` if ``labeled``.
 
     Args:
-        load: maps the element (a path, a record) to ``(encoded bytes, name)``; the name
-            identifies the image in errors. Its errors count as a bad image too.
+        load: maps the element (a path, a record; its last part is its name) to
+            ``(encoded bytes, name)``, or if ``labeled`` ``(encoded bytes, name, label)``
+            with an int64 label (-1: the element has none; ``keep_decoded`` refuses it);
+            the name identifies the image in errors. Its errors count as a bad image too.
         image_size, channels, crop, crop_size, resize_method: as in ``folder_images``.
+        labeled: whether ``load`` gives a label.
 
     Returns:
         The function: ``image`` is float32 ``[image_size, image_size, channels]`` in
@@ -61,8 +69,8 @@ def image_decoder(
         zeros and ``ok`` False (``keep_decoded`` drops and counts those).
     """
 
-    def decode(*element: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-        encoded, name = load(*element)
+    def decode(*element: tf.Tensor) -> tuple[tf.Tensor, ...]:
+        encoded, name, *label = load(*element)
         # Decoding to RGB first works for every file (palette, RGBA, 16-bit, CMYK);
         # decode_image(channels=1) rejects CMYK JPEGs. Rounding reproduces the
         # decoders' own uint8 grayscale.
@@ -78,11 +86,13 @@ def image_decoder(
         image = to_model_range(
             image, image_size=image_size, channels=channels, resize_method=resize_method
         )
-        return tf.ensure_shape(image, [image_size, image_size, channels]), True, name
+        return tf.ensure_shape(image, [image_size, image_size, channels]), True, name, *label
 
     def decode_or_flag(*element: tf.Tensor) -> tf.data.Dataset:
         name = element[-1]  # a placeholder's name: the element's last part
         placeholder = (tf.zeros([image_size, image_size, channels]), False, name)
+        if labeled:  # dropped with its placeholder, so any label does
+            placeholder += (tf.constant(-1, tf.int64),)
         return (
             tf.data.Dataset.from_tensors(element)
             .map(decode)
@@ -105,6 +115,11 @@ def keep_decoded(
     """The images of a dataset of ``(image, ok, name)``: bad ones counted, then dropped
     (``"skip"``) or raised as an error naming them (``"fail"``, see ``bad_image_message``).
 
+    Of a dataset of ``(image, ok, name, label)`` (``image_decoder(labeled=True)``), the
+    pairs ``(image, label)``, the label int32; a bad image is dropped with its label, so
+    the two stay aligned. A good image whose label is negative (its record has none)
+    raises an error that ``bad_image_message`` turns into one line naming it.
+
     A source whose elements all fail would otherwise filter forever and never yield a
     batch: after ``give_up_after`` bad elements in a row the pipeline raises an error that
     ``bad_image_message`` turns into one line naming ``tried`` (what was read, e.g. "image
@@ -114,8 +129,9 @@ def keep_decoded(
     # restarts at 0), so it is a variable of the pipeline, not of the checkpoint.
     streak = tf.Variable(0, dtype=tf.int64, trainable=False, name="bad_image_streak")
     limit = tf.constant(give_up_after, tf.int64)
+    labeled = len(dataset.element_spec) == 4
 
-    def check(image: tf.Tensor, ok: tf.Tensor, name: tf.Tensor):
+    def check(image: tf.Tensor, ok: tf.Tensor, name: tf.Tensor, *label: tf.Tensor):
         # Both modes build the same pipeline (tf.data parallelizes a map only when it
         # touches no variable), so a resumed run may switch between them.
         if on_bad_image == "fail":
@@ -126,12 +142,17 @@ def keep_decoded(
         tf.debugging.Assert(
             bad_in_a_row < limit, [_NOTHING_DECODABLE_MARKER, tried, bad_in_a_row], summarize=3
         )
-        return image, ok
+        if not labeled:
+            return image, ok
+        # A bad image's label is a placeholder's: only a good one must have its own.
+        has_label = tf.logical_or(tf.logical_not(ok), label[0] >= 0)
+        tf.debugging.Assert(has_label, [_NO_LABEL_MARKER, name], summarize=1)
+        return (image, tf.cast(label[0], tf.int32)), ok
 
     dataset = (
         dataset.map(check)
-        .filter(lambda image, ok: ok)  # one lambda per line: autograph reads the source
-        .map(lambda image, ok: image)
+        .filter(lambda example, ok: ok)  # one lambda per line: autograph reads the source
+        .map(lambda example, ok: example)
     )
     options = tf.data.Options()
     # The only external state is the skip counter, which the caller checkpoints itself,
@@ -158,7 +179,8 @@ def as_data_errors() -> Iterator[None]:
 
 
 def bad_image_message(error: Exception) -> str | None:
-    """The one-line message for the error a bad file or an all-bad source raised, else None.
+    """The one-line message for the error a bad file, an all-bad source, or an element
+    without a label raised, else None.
 
     The errors surface where the batch is consumed (the training step), as a
     ``tf.errors.InvalidArgumentError`` holding the values ``keep_decoded`` asserted on.
@@ -172,6 +194,8 @@ def bad_image_message(error: Exception) -> str | None:
             f"no image could be decoded: the last {count} {tried} all failed; nothing can "
             "be trained on them (check the files, and that they are images)"
         )
+    if _NO_LABEL_MARKER in text:
+        return no_label_text(_asserted(text, _NO_LABEL_MARKER)[0])
     return None
 
 
@@ -179,6 +203,15 @@ def _asserted(text: str, marker: str) -> list[str]:
     """The values an assertion printed after ``marker``: ``[marker] [a] [b]`` -> a, b."""
     rest = text.split(marker, 1)[1]
     return [part.split("]", 1)[0].replace("\\'", "'") for part in rest.split(" [")[1:]]
+
+
+def no_label_text(name: str) -> str:
+    """The one line that refuses an element of a labeled run without a class label."""
+    return (
+        f"record {name!r} holds no class label (one int64 >= 0 under {TFRECORD_LABEL!r}); "
+        "a labeled run needs one in every record (python -m dcgan.write_tfrecords --labels "
+        "writes them from a folder of class subfolders)"
+    )
 
 
 def bad_image_text(path: str) -> str:

@@ -10,28 +10,30 @@ state (tf.data cannot save a variable), so the caller saves the variable in the 
 checkpoint as the iterator: both describe the files decoded so far, including those
 waiting in prefetch buffers, so a resumed run continues both exactly.
 
+A labeled folder has one subfolder per class (``class_folders``): the label of an image
+is the index, in sorted order, of the subfolder it is under, at any depth. Labels travel
+with their paths through the shuffle, so a skipped file takes its label with it.
+
 The folder may be on any file system TensorFlow reads (``gs://bucket/faces``): it is
 listed and read through ``tf.io.gfile``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+import dataclasses
 import os
 
 import numpy as np
 import tensorflow as tf
 
+from dcgan.data import folder_cache
 from dcgan.data.choices import IMAGE_EXTENSIONS
 from dcgan.data.common import DataError
-from dcgan.data.decode import bad_image_text, check_decode_options, image_decoder, keep_decoded
+from dcgan.data.decode import check_decode_options, image_decoder, keep_decoded
 from dcgan.io import storage
 
 # Bounds the shuffle buffer's memory; paths are short strings, so this is a few MB.
 _SHUFFLE_BUFFER = 10_000
-# Files decoded concurrently; enough to keep every core busy on small JPEGs.
-_CYCLE_LENGTH = 16
 # Bad files in a row after which a large folder is taken to hold nothing decodable.
 _MOST_BAD_IN_A_ROW = 1000
 
@@ -49,8 +51,7 @@ def list_images(data_dir: str) -> list[str]:
         Sorted paths whose extension is in :data:`IMAGE_EXTENSIONS` (any case).
     """
     paths = []
-    walk = os.walk(data_dir) if storage.is_local(data_dir) else _gfile_walk(data_dir)
-    for root, dirs, files in walk:
+    for root, dirs, files in _walk(data_dir):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         paths.extend(
             os.path.join(root, f)
@@ -66,18 +67,83 @@ def find_images(data_dir: str) -> list[str]:
     Raises:
         DataError: if the folder is missing, not a folder, or holds no image files.
     """
-    root = storage.expand(data_dir)
-    if not tf.io.gfile.exists(root):
-        raise DataError(f"data_dir {data_dir!r} does not exist")
-    if not tf.io.gfile.isdir(root):
-        raise DataError(f"data_dir {data_dir!r} is not a directory")
-    paths = list_images(root)
+    paths = list_images(_existing_dir(data_dir))
     if not paths:
         raise DataError(
             f"no image files under {data_dir!r}; allowed extensions (any case): "
             f"{', '.join(IMAGE_EXTENSIONS)}"
         )
     return paths
+
+
+def _existing_dir(data_dir: str) -> str:
+    """``data_dir`` with ``~`` expanded; raises DataError unless it is a folder."""
+    root = storage.expand(data_dir)
+    if not tf.io.gfile.exists(root):
+        raise DataError(f"data_dir {data_dir!r} does not exist")
+    if not tf.io.gfile.isdir(root):
+        raise DataError(f"data_dir {data_dir!r} is not a directory")
+    return root
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassFolders:
+    """A folder of labeled images: its class subfolders' names, sorted, and every image
+    file (sorted as ``list_images``) with the index of the class subfolder it is under."""
+
+    class_names: tuple[str, ...]
+    paths: list[str]
+    labels: np.ndarray  # int64 [len(paths)]
+
+
+def class_folders(data_dir: str | None, *, needed_by: str = "a labeled run") -> ClassFolders:
+    """Lists a folder whose immediate subfolders are the classes (hidden ones aside).
+
+    Args:
+        data_dir: The root folder: local, or any path ``tf.io.gfile`` reads.
+        needed_by: Who needs the labels, for the error when there are none.
+
+    Raises:
+        DataError: if the folder is missing, has fewer than two class subfolders, a
+            class subfolder holds no image (its class could never be shown nor learnt),
+            or an image lies directly in ``data_dir`` (it has no class).
+    """
+    if not data_dir:
+        raise DataError("--data_dir is required for dataset 'folder'")
+    root = _existing_dir(data_dir)
+    _, dirs, _ = next(iter(_walk(root)))
+    class_names = tuple(sorted(name for name in dirs if not name.startswith(".")))
+    if len(class_names) < 2:
+        raise DataError(
+            f"data_dir {data_dir!r} has {len(class_names)} subfolder(s); {needed_by} needs "
+            "labeled images: put each class's images in its own subfolder (at least two)"
+        )
+    paths = list_images(root)
+    index = {name: label for label, name in enumerate(class_names)}
+    # list_images joined each path to root; its first part below root is its class.
+    tops = [path[len(root) :].lstrip("/").partition("/") for path in paths]
+    labels = np.array([index[top] if below else -1 for top, _, below in tops], np.int64)
+    counts = np.bincount(labels[labels >= 0], minlength=len(class_names))
+    if not counts.all():
+        empty = class_names[int(np.flatnonzero(counts == 0)[0])]
+        raise DataError(
+            f"data_dir {data_dir!r}: class subfolder {empty!r} holds no image files; "
+            f"remove it or add its images (extensions: {', '.join(IMAGE_EXTENSIONS)})"
+        )
+    loose = np.flatnonzero(labels < 0)
+    if loose.size:
+        first = tops[loose[0]][0]
+        raise DataError(
+            f"data_dir {data_dir!r} holds {loose.size} image file(s) outside the class "
+            f"subfolders, e.g. {first!r}; {needed_by} needs every image in the subfolder "
+            "of its class: move them into one, or remove them"
+        )
+    return ClassFolders(class_names, paths, labels)
+
+
+def _walk(top: str):
+    """``os.walk(top)``, or for another file system ``_gfile_walk(top)``."""
+    return os.walk(top) if storage.is_local(top) else _gfile_walk(top)
 
 
 def _gfile_walk(top: str):
@@ -106,6 +172,11 @@ def _read_file(path: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     return tf.io.read_file(path), path
 
 
+def _read_labeled_file(label: tf.Tensor, path: tf.Tensor) -> tuple[tf.Tensor, ...]:
+    # The path last: image_decoder names a file it cannot read by the element's last part.
+    return tf.io.read_file(path), path, label
+
+
 def folder_images(
     data_dir: str | None,
     *,
@@ -120,8 +191,10 @@ def folder_images(
     skipped_images: tf.Variable | None = None,
     cache: str = "",
     shard: tuple[int, int] = (1, 0),
+    labels: bool = False,
 ) -> tf.data.Dataset:
-    """An infinite dataset of single images ``[image_size, image_size, channels]``.
+    """An infinite dataset of single images ``[image_size, image_size, channels]``, or of
+    ``(image, label)`` pairs.
 
     Args:
         data_dir: Root folder, searched recursively: local, or any path ``tf.io.gfile``
@@ -145,12 +218,16 @@ def folder_images(
         shard: ``(num_shards, index)``: this worker reads only files ``index``,
             ``index + num_shards``, … of the sorted listing (a file cache gets its own
             file per shard); ``(1, 0)`` reads them all.
+        labels: Pair each image with its int32 label: the folder must be a class folder
+            (see ``class_folders``); the images and their order are those of an
+            unlabeled run.
 
     Returns:
         float32 images in [-1, 1], in a deterministic order for a given seed.
 
     Raises:
-        DataError: if the folder is missing, holds no image files, or too few.
+        DataError: if the folder is missing, holds no image files, or too few, or
+            (``labels``) is not a folder of class subfolders.
     """
     if not data_dir:
         raise DataError("--data_dir is required for dataset 'folder'")
@@ -158,27 +235,34 @@ def folder_images(
         crop=crop, crop_size=crop_size, resize_method=resize_method, on_bad_image=on_bad_image
     )
     root = storage.expand(data_dir)
-    paths = find_images(data_dir)
+    if labels:
+        listing = class_folders(data_dir)
+        paths, class_names, path_labels = listing.paths, listing.class_names, listing.labels
+    else:
+        paths, class_names, path_labels = find_images(data_dir), None, None
     num_shards, index = shard
     paths = paths[index::num_shards]
+    if labels:
+        path_labels = path_labels[index::num_shards]
     where = f"under {data_dir!r}" + (f" in shard {index} of {num_shards}" if num_shards > 1 else "")
     if len(paths) < batch_size:
         raise DataError(f"only {len(paths)} images {where}, fewer than batch_size={batch_size}")
 
     decode_or_flag = image_decoder(
-        _read_file,
+        _read_labeled_file if labels else _read_file,
         image_size=image_size,
         channels=channels,
         crop=crop,
         crop_size=crop_size,
         resize_method=resize_method,
+        labeled=labels,
     )
     if cache:
         if num_shards > 1 and cache != "memory":
             # Workers share the storage: each writes and reads only its own file.
             stem, extension = os.path.splitext(cache)
             cache = f"{stem}.shard-{index:05d}-of-{num_shards:05d}{extension}"
-        images = _cached_images(
+        images, image_labels = folder_cache.cached_images(
             cache,
             paths,
             decode_or_flag,
@@ -189,23 +273,27 @@ def folder_images(
                 crop=crop,
                 crop_size=crop_size,
                 resize_method=resize_method,
+                class_names=list(class_names) if labels else None,  # as JSON reads it
             ),
             on_bad_image=on_bad_image,
             skipped_images=skipped_images,
+            labels=path_labels,
         )
         if len(images) < batch_size:
             raise DataError(
                 f"only {len(images)} readable images {where}, fewer than batch_size={batch_size}"
             )
-        return _memory_images(images, seed)
+        return folder_cache.memory_images(images, seed, image_labels)
 
+    # The labels travel beside the paths: the shuffle orders the pairs as it would order
+    # the paths alone (its order depends on the seed and the count only).
     dataset = (
-        tf.data.Dataset.from_tensor_slices(paths)
+        tf.data.Dataset.from_tensor_slices((path_labels, paths) if labels else paths)
         .shuffle(min(len(paths), _SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True)
         .repeat()
         .interleave(
             decode_or_flag,
-            cycle_length=_CYCLE_LENGTH,
+            cycle_length=folder_cache.CYCLE_LENGTH,
             num_parallel_calls=tf.data.AUTOTUNE,
             deterministic=True,
         )
@@ -235,91 +323,4 @@ def decode_files(
     decode_or_flag = image_decoder(
         _read_file, image_size=image_size, channels=channels, resize_method=resize_method
     )
-    return _decode_all(paths, decode_or_flag, "fail")[0]
-
-
-def _decode_all(paths: list[str], decode_or_flag, on_bad_image: str) -> tuple[np.ndarray, int]:
-    """Decodes every file once, in order; returns the uint8 images and the skip count."""
-    dataset = (
-        tf.data.Dataset.from_tensor_slices(paths)
-        .interleave(
-            decode_or_flag,
-            cycle_length=_CYCLE_LENGTH,
-            num_parallel_calls=tf.data.AUTOTUNE,
-            deterministic=True,
-        )
-        .batch(256)
-        .prefetch(2)
-    )
-    kept, skipped = [], 0
-    for images, ok, batch_paths in dataset:
-        ok = ok.numpy()
-        if on_bad_image == "fail" and not ok.all():
-            path = batch_paths.numpy()[~ok][0].decode()
-            raise DataError(bad_image_text(path))
-        skipped += int((~ok).sum())
-        kept.append(np.round((images.numpy()[ok] + 1.0) * 127.5).astype(np.uint8))
-    return np.concatenate(kept), skipped
-
-
-def _cached_images(
-    cache: str, paths: list[str], decode_or_flag, *, key: dict, on_bad_image: str, skipped_images
-) -> np.ndarray:
-    """The decoded folder: from the cache file when its key matches, else decoded now."""
-    key = dict(key, files=len(paths), listing_sha256=_listing_hash(paths))
-    images = None
-    if cache != "memory":
-        cache = storage.expand(cache)
-        if tf.io.gfile.isdir(cache):
-            raise DataError(f"cache {cache!r} is a directory; allowed: memory or a file path")
-        try:
-            saved = json.loads(storage.read_text(cache + ".json"))
-            if {k: saved.get(k) for k in key} == key:
-                with tf.io.gfile.GFile(cache, "rb") as f:
-                    images, skipped = np.load(f, allow_pickle=False), saved["skipped"]
-        except (OSError, ValueError, KeyError, tf.errors.OpError):
-            images = None  # no cache yet, or an unreadable one: decode again
-    if images is None:
-        images, skipped = _decode_all(paths, decode_or_flag, on_bad_image)
-        if cache != "memory":
-            _write_cache(cache, images, dict(key, skipped=skipped))
-    if skipped_images is not None:
-        skipped_images.assign(skipped)  # the same every run: the set is decoded once
-    return images
-
-
-def _write_cache(cache: str, images: np.ndarray, key: dict) -> None:
-    # Written under temporary names and renamed, so an interrupted write leaves no
-    # half file that a later run would trust.
-    try:
-        tf.io.gfile.makedirs(os.path.dirname(storage.absolute(cache)))
-        with tf.io.gfile.GFile(cache + ".tmp", "wb") as f:
-            np.save(f, images)
-        tf.io.gfile.rename(cache + ".tmp", cache, overwrite=True)
-        storage.write_text(cache + ".json", json.dumps(key, indent=2))
-    except (OSError, tf.errors.OpError) as e:
-        storage.remove_quietly(cache + ".tmp")
-        raise DataError(
-            f"cannot write the cache file {cache!r}: {storage.reason(e)}; allowed: a file "
-            "path in a writable directory, or memory"
-        ) from None
-
-
-def _listing_hash(paths: list[str]) -> str:
-    return hashlib.sha256("\n".join(paths).encode()).hexdigest()
-
-
-def _memory_images(images: np.ndarray, seed: int) -> tf.data.Dataset:
-    count = len(images)
-    images = tf.constant(images)
-
-    def to_float(index: tf.Tensor) -> tf.Tensor:
-        return tf.cast(tf.gather(images, index), tf.float32) / 127.5 - 1.0
-
-    # Shuffled indices keep the saved iterator state at 8 bytes per image.
-    return (
-        tf.data.Dataset.range(count)
-        .shuffle(count, seed=seed, reshuffle_each_iteration=True)
-        .repeat()
-        .map(to_float, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    )
+    return folder_cache.decode_all(paths, decode_or_flag, "fail")[0]

@@ -17,6 +17,8 @@ from dcgan.data.common import DataError, check_int
 
 GLYPH_SIZES = (28, 32, 64, 128)
 GLYPH_CHARACTERS = string.ascii_uppercase + string.ascii_lowercase + string.digits
+# The class names of the glyphs' labels: label k is the character GLYPH_CHARACTERS[k].
+GLYPH_CLASS_NAMES = tuple(GLYPH_CHARACTERS)
 _GLYPH_SCALE = (0.6, 1.0)
 _GLYPH_GAIN = (1.5, 3.0)
 
@@ -54,6 +56,12 @@ def render_glyphs(*, image_size: int, seed: int = 0, num_images: int = NUM_GLYPH
     check_int("seed", seed, minimum=0)
     check_int("num_images", num_images, minimum=1)
     return _render_glyphs_cached(image_size, seed, num_images)
+
+
+def glyph_labels(num_images: int = NUM_GLYPHS) -> np.ndarray:
+    """The class of each image ``render_glyphs`` renders: int64 ``[num_images]``, image
+    ``i`` shows character ``i % 62``, the index of its name in :data:`GLYPH_CLASS_NAMES`."""
+    return np.arange(num_images, dtype=np.int64) % len(GLYPH_CHARACTERS)
 
 
 @functools.lru_cache(maxsize=4)

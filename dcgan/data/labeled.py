@@ -2,23 +2,25 @@
 
 The built-in glyphs (the label is the character), the Keras sets in the Keras cache
 (their labels), and a folder whose subfolders are the classes. Images are uint8
-``[N, H, W, C]``, labels int64 ``[N]`` in ``[0, len(class_names))``.
+``[N, H, W, C]``, labels int64 ``[N]`` in ``[0, len(class_names))``. The labels and
+class names are those a labeled training run reads (``make_dataset(labels=True)``,
+``dcgan.data.classes``): each rule is stated once, by the source's module.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 
 import numpy as np
 import tensorflow as tf
 
 from dcgan.data import arrays, folder, glyphs
-from dcgan.data.choices import IMAGE_EXTENSIONS, KERAS_DATASETS
+from dcgan.data.choices import KERAS_DATASETS
 from dcgan.data.common import DataError
 from dcgan.io import storage
 
-LABELED_DATASETS = ("glyphs", *KERAS_DATASETS, "folder")
+# The labeled sets a classifier trains on: those that fit in memory, decoded.
+CLASSIFIER_DATASETS = ("glyphs", *KERAS_DATASETS, "folder")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,29 +38,27 @@ def labeled_images(
     """The images and labels of ``dataset``, resized and converted if asked.
 
     Args:
-        dataset: one of ``LABELED_DATASETS``.
+        dataset: one of ``CLASSIFIER_DATASETS``.
         data_dir: the folder of ``folder``: one subfolder of images per class.
         image_size: the side of the images; 0: the set's own (glyphs: 32; required
             for a folder).
         channels: 1 or 3; 0: the set's own (a folder: 3).
 
     Raises:
-        DataError: for an unknown set, a set that is missing, a folder without class
-            subfolders, or an unreadable image.
+        DataError: for an unknown set, a set that is missing, a folder that is not one
+            of class subfolders (see ``folder.class_folders``), or an unreadable image.
     """
-    if dataset not in LABELED_DATASETS:
+    if dataset not in CLASSIFIER_DATASETS:
         raise DataError(
             f"dataset {dataset!r} has no labels to train a classifier on; "
-            f"allowed: {', '.join(LABELED_DATASETS)}"
+            f"allowed: {', '.join(CLASSIFIER_DATASETS)}"
         )
     if channels not in (0, 1, 3):
         raise DataError(f"channels {channels!r} is invalid; allowed: 0 (the set's own), 1, 3")
     if dataset == "glyphs":
         images = glyphs.render_glyphs(image_size=image_size or 32)
-        labels = np.arange(len(images), dtype=np.int64) % len(glyphs.GLYPH_CHARACTERS)
-        return _converted(
-            LabeledImages(images, labels, tuple(glyphs.GLYPH_CHARACTERS)), 0, channels
-        )
+        labels = glyphs.glyph_labels(len(images))
+        return _converted(LabeledImages(images, labels, glyphs.GLYPH_CLASS_NAMES), 0, channels)
     if dataset == "folder":
         return _folder(data_dir, image_size=image_size, channels=channels or 3)
     images, labels = arrays.keras_labeled_images(dataset)
@@ -72,28 +72,9 @@ def _folder(data_dir: str, *, image_size: int, channels: int) -> LabeledImages:
     root = storage.expand(data_dir) if data_dir else ""
     if not root or not tf.io.gfile.isdir(root):
         raise DataError(f"data_dir {data_dir!r} is not a directory; a folder set needs one")
-    classes = sorted(
-        name.rstrip("/")
-        for name in tf.io.gfile.listdir(root)
-        if not name.startswith(".") and tf.io.gfile.isdir(os.path.join(root, name))
-    )
-    if len(classes) < 2:
-        raise DataError(
-            f"data_dir {data_dir!r} has {len(classes)} subfolder(s); a classifier needs "
-            "labeled images: put each class's images in its own subfolder (at least two)"
-        )
-    paths, labels = [], []
-    for label, name in enumerate(classes):
-        found = folder.list_images(os.path.join(root, name))
-        if not found:  # a class no image shows could never be predicted, nor covered
-            raise DataError(
-                f"data_dir {data_dir!r}: class subfolder {name!r} holds no image files; "
-                f"remove it or add its images (extensions: {', '.join(IMAGE_EXTENSIONS)})"
-            )
-        paths += found
-        labels += [label] * len(found)
-    images = folder.decode_files(paths, image_size=image_size, channels=channels)
-    return LabeledImages(images, np.asarray(labels, np.int64), tuple(classes))
+    listing = folder.class_folders(data_dir, needed_by="a classifier")
+    images = folder.decode_files(listing.paths, image_size=image_size, channels=channels)
+    return LabeledImages(images, listing.labels, listing.class_names)
 
 
 def _converted(labeled: LabeledImages, image_size: int, channels: int) -> LabeledImages:

@@ -4,6 +4,11 @@ An infinite dataset of float32 batches with a fully static shape, deterministic 
 given seed, so a training run can be reproduced and resumed (the iterator goes into the
 checkpoint). Image batches are ``[batch, size, size, channels]`` in ``[-1, 1]``; vector
 batches are ``[batch, dim]``. Each kind of source has its module (see ``dcgan.data``).
+
+With ``labels=True`` a labeled source (:data:`LABELED_DATASETS`, ``tfds:NAME``) gives
+``(images, labels)`` batches instead, the labels int32 ``[batch]``: the same images in
+the same order as without labels, each label carried beside its image through every
+shuffle, shard, skip and flip (``dcgan.data.classes`` names the classes).
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ from dcgan.data.choices import (
     RESIZE_METHODS,
     TFDS_PREFIX,
     VECTOR_DATASETS,
+    has_labels,
     is_tfds,
+    no_labels_text,
 )
 from dcgan.data.common import DataError, to_model_range
 from dcgan.data.common import check_int as _check_int
@@ -44,6 +51,7 @@ def make_dataset(
     cache: str = "",
     shard: tuple[int, int] = (1, 0),
     tfds_download: bool = False,
+    labels: bool = False,
 ) -> tf.data.Dataset:
     """Builds an infinite, deterministic dataset of float32 batches.
 
@@ -78,18 +86,22 @@ def make_dataset(
             ``(1, 0)``, the default, is the whole set.
         tfds_download: For ``tfds:NAME``: let TFDS download and prepare a set that is
             not in ``data_dir`` yet.
+        labels: Give each image's class too: glyphs (the character), the Keras sets,
+            a folder of class subfolders, TFRecords with ``image/class/label``, ``npy``
+            with ``<name>_labels.npy`` beside the file, a tfds set with a ClassLabel
+            ``label``. The images are exactly those of ``labels=False``.
 
     Returns:
         A repeated, prefetched ``tf.data.Dataset`` of ``[batch_size, image_size,
-        image_size, channels]`` images in [-1, 1], or of ``[batch_size, dim]`` vectors.
+        image_size, channels]`` images in [-1, 1], or of ``[batch_size, dim]`` vectors;
+        with ``labels``, of ``(images, labels)`` with int32 ``labels [batch_size]`` in
+        ``[0, len(class_names(name, ...)))``.
 
     Raises:
-        DataError: If an argument is invalid or the source is missing or unusable.
+        DataError: If an argument is invalid, the source is missing or unusable, or
+            ``labels`` is asked of a source without class labels.
     """
-    if name not in DATASETS and not is_tfds(name):
-        raise DataError(
-            f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}, {TFDS_PREFIX}NAME"
-        )
+    check_source(name, labels=labels)
     _check_int("batch_size", batch_size, minimum=1)
     _check_int("seed", seed, minimum=0)
     _check_shard(shard)
@@ -116,6 +128,7 @@ def make_dataset(
         on_bad_image=on_bad_image,
         skipped_images=skipped_images,
         shard=shard,
+        labels=labels,
         **shape,
     )
     if name == "folder":
@@ -130,11 +143,16 @@ def make_dataset(
             resize_method=resize_method,
             shard=shard,
             download=tfds_download,
+            labels=labels,
             **shape,
         )
     else:
-        images = _image_array(name, image_size=image_size, data_file=data_file)
-        dataset = _array_dataset(images, batch_size, seed, resize_method, shard=shard, **shape)
+        images, image_labels = _image_array(
+            name, image_size=image_size, data_file=data_file, labels=labels
+        )
+        dataset = _array_dataset(
+            images, batch_size, seed, resize_method, shard=shard, labels=image_labels, **shape
+        )
     if name in ENCODED_DATASETS or is_tfds(name):  # they stream single images
         dataset = dataset.batch(batch_size, drop_remainder=True)
     if random_flip:
@@ -142,15 +160,32 @@ def make_dataset(
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def _image_array(name: str, *, image_size: int, data_file: str | None) -> np.ndarray:
-    """The uint8 images ``[N, H, W, C]`` of an in-memory set: glyphs, npy or a Keras set."""
+def check_source(name: str, *, labels: bool = False) -> None:
+    """Raises DataError unless ``name`` is a source, with class labels if ``labels``."""
+    if name not in DATASETS and not is_tfds(name):
+        raise DataError(
+            f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}, {TFDS_PREFIX}NAME"
+        )
+    if labels and not has_labels(name):
+        raise DataError(no_labels_text(name))
+
+
+def _image_array(
+    name: str, *, image_size: int, data_file: str | None, labels: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The uint8 images ``[N, H, W, C]`` of an in-memory set (glyphs, npy or a Keras set)
+    and, if ``labels``, their int64 labels ``[N]`` (else None)."""
     if name == "glyphs":
         # The set itself is fixed (render seed 0), like a downloaded dataset, so runs
         # with different seeds train on the same images and only the order differs.
-        return glyphs.render_glyphs(image_size=image_size)
+        images = glyphs.render_glyphs(image_size=image_size)
+        return images, (glyphs.glyph_labels(len(images)) if labels else None)
     if name == "npy":
-        return arrays.npy_images(data_file)
-    return arrays.keras_images(name)
+        images = arrays.npy_images(data_file)
+        return images, (arrays.npy_labels(data_file) if labels else None)
+    if labels:
+        return arrays.keras_labeled_images(name)
+    return arrays.keras_images(name), None
 
 
 def _array_dataset(
@@ -162,12 +197,16 @@ def _array_dataset(
     image_size: int | None = None,
     channels: int | None = None,
     shard: tuple[int, int] = (1, 0),
+    labels: np.ndarray | None = None,
 ) -> tf.data.Dataset:
     """Batches of an in-memory set: uint8 images ``[N, H, W, C]`` converted to the run's
-    shape, or (``image_size`` None) float32 vectors ``[N, D]`` as they are. A ``shard``
-    ``(n, i)`` holds examples i, i + n, …"""
+    shape, or (``image_size`` None) float32 vectors ``[N, D]`` as they are; with
+    ``labels [N]``, ``(examples, labels)`` batches. A ``shard`` ``(n, i)`` holds
+    examples i, i + n, …"""
     num_shards, index = shard
     examples = examples[index::num_shards]
+    if labels is not None:
+        labels = tf.constant(labels[index::num_shards], tf.int32)
     count = examples.shape[0]
     if count < batch_size:
         part = f" (part {index} of {num_shards})" if num_shards > 1 else ""
@@ -176,13 +215,13 @@ def _array_dataset(
         )
     examples = tf.constant(examples)
 
-    def to_float(indices: tf.Tensor) -> tf.Tensor:
+    def to_float(indices: tf.Tensor) -> tf.Tensor | tuple[tf.Tensor, tf.Tensor]:
         batch = tf.gather(examples, indices)
-        if image_size is None:
-            return batch
-        return to_model_range(
-            batch, image_size=image_size, channels=channels, resize_method=resize_method
-        )
+        if image_size is not None:
+            batch = to_model_range(
+                batch, image_size=image_size, channels=channels, resize_method=resize_method
+            )
+        return batch if labels is None else (batch, tf.gather(labels, indices))
 
     # Shuffling indices instead of images keeps the shuffle buffer (and any saved
     # iterator state) at 8 bytes per image instead of a full copy of the set.
@@ -211,13 +250,17 @@ def _check_shard(shard: object) -> None:
 
 
 def _flip_dataset(dataset: tf.data.Dataset, seed: int, shard: tuple[int, int]) -> tf.data.Dataset:
+    """Each image mirrored left-right with probability 1/2; labels pass unchanged."""
     seed = tf.constant(seed, tf.int64)
+    labeled = isinstance(dataset.element_spec, tuple)
 
-    def flip(batch: tf.Tensor, step: tf.Tensor) -> tf.Tensor:
+    def flip(element, step: tf.Tensor):
+        batch, labels = element if labeled else (element, None)
         # Batch `step`'s flips depend only on (seed, step): the counter's position is
         # saved with the iterator, so a resumed run flips the same images.
         coins = tf.random.stateless_uniform([batch.shape[0]], seed=tf.stack([seed, step]))
-        return tf.where(coins[:, None, None, None] < 0.5, tf.reverse(batch, axis=[2]), batch)
+        batch = tf.where(coins[:, None, None, None] < 0.5, tf.reverse(batch, axis=[2]), batch)
+        return (batch, labels) if labeled else batch
 
     # Worker i of n flips as batches i, i + n, … of one worker would: its own coins.
     num_shards, index = shard

@@ -9,6 +9,12 @@ Images are decoded, cropped and resized exactly as :mod:`dcgan.data.folder` does
 (its ``image_decoder``), and records that cannot be parsed or decoded are skipped and
 counted, or fail the run, the same way; a record is named ``<shard>#<index>`` in errors.
 
+A labeled run reads each record's class from the int64 feature ``image/class/label``
+(the TF-Slim / ImageNet convention), and its name, where given, from the bytes feature
+``image/class/text``; ``python -m dcgan.write_tfrecords --labels`` writes both from a
+folder of class subfolders. A record without a label stops a labeled run with one line
+naming it; the images read and their order are those of an unlabeled run.
+
 The order is deterministic for a seed: each epoch the shard list is shuffled, records are
 read from several shards at a time in a fixed rotation, then shuffled in a buffer; every
 epoch gives every record once.
@@ -21,9 +27,10 @@ from __future__ import annotations
 import tensorflow as tf
 from google.protobuf.message import DecodeError
 
+from dcgan.data.choices import TFRECORD_CLASS_TEXT, TFRECORD_LABEL
 from dcgan.data.common import DataError
-from dcgan.data.decode import check_decode_options, image_decoder, keep_decoded
-from dcgan.data.folder import find_images
+from dcgan.data.decode import check_decode_options, image_decoder, keep_decoded, no_label_text
+from dcgan.data.folder import class_folders, find_images
 from dcgan.io import storage
 
 FEATURE = "image/encoded"
@@ -79,8 +86,10 @@ def tfrecord_images(
     on_bad_image: str = "skip",
     skipped_images: tf.Variable | None = None,
     shard: tuple[int, int] = (1, 0),
+    labels: bool = False,
 ) -> tf.data.Dataset:
-    """An infinite dataset of single images ``[image_size, image_size, channels]``.
+    """An infinite dataset of single images ``[image_size, image_size, channels]``, or of
+    ``(image, label)`` pairs.
 
     Args:
         pattern: A glob of TFRecord files (``tf.io.gfile.glob``).
@@ -90,14 +99,17 @@ def tfrecord_images(
         shard: ``(num_shards, index)``: this worker's part. With at least
             ``num_shards`` files it reads files ``index``, ``index + num_shards``, …;
             with fewer, every file and keeps records ``index``, ``index + num_shards``, ….
+        labels: Pair each image with its int32 label, ``image/class/label``.
 
     Returns:
         float32 images in [-1, 1], in a deterministic order for a given seed.
 
     Raises:
         DataError: if the options are invalid, the pattern matches no file, a shard
-            cannot be read or is not a TFRecord file of examples holding ``image/encoded``,
-            or this worker's part holds no record.
+            cannot be read or is not a TFRecord file of examples holding ``image/encoded``
+            (and ``image/class/label`` for ``labels``), or this worker's part holds no
+            record. A later record without a label fails where its batch is read, with
+            an error ``bad_image_message`` turns into one line.
     """
     check_decode_options(
         crop=crop, crop_size=crop_size, resize_method=resize_method, on_bad_image=on_bad_image
@@ -112,7 +124,7 @@ def tfrecord_images(
     if not filled:
         part = f" (part {index} of {num_shards})" if num_shards > 1 else ""
         raise DataError(f"the TFRecord shards matching {pattern!r}{part} hold no records")
-    _check_first_record(filled[0])
+    _check_first_record(filled[0], labels=labels)
 
     shard_sizes = tf.constant([sizes[path] for path in shards], tf.int64)
     if by_file:
@@ -135,12 +147,13 @@ def tfrecord_images(
             .shard(num_shards, index)
         )
     decode_or_flag = image_decoder(
-        _parse,
+        _parse_labeled if labels else _parse,
         image_size=image_size,
         channels=channels,
         crop=crop,
         crop_size=crop_size,
         resize_method=resize_method,
+        labeled=labels,
     )
     # Repeated last: every epoch holds every record once, reshuffled each time.
     records = records.shuffle(_SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True).repeat()
@@ -196,9 +209,32 @@ def _parse(record: tf.Tensor, name: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     return tf.io.parse_single_example(record, features)[FEATURE], name
 
 
-def _check_first_record(path: str) -> None:
-    """Refuses a file that is not TFRecords of examples with ``image/encoded``, by its
-    first record: a wrong pattern fails now, not as millions of skipped records."""
+# The label features, parsed as lists: a missing or repeated label is then seen, where
+# a fixed-length feature would fail the parse and the image would count as bad.
+_LABEL_FEATURES = {
+    TFRECORD_LABEL: tf.io.RaggedFeature(tf.int64),
+    TFRECORD_CLASS_TEXT: tf.io.RaggedFeature(tf.string),
+}
+
+
+def _parse_labeled(record: tf.Tensor, name: tf.Tensor) -> tuple[tf.Tensor, ...]:
+    features = {
+        FEATURE: tf.io.FixedLenFeature([], tf.string),
+        TFRECORD_LABEL: _LABEL_FEATURES[TFRECORD_LABEL],
+    }
+    parsed = tf.io.parse_single_example(record, features)
+    return parsed[FEATURE], name, _one_value(parsed[TFRECORD_LABEL], -1)
+
+
+def _one_value(values: tf.Tensor, default) -> tf.Tensor:
+    """The only value of ``values`` (a list feature), or ``default`` unless it has one."""
+    return tf.where(tf.size(values) == 1, tf.concat([values, [default]], 0)[0], default)
+
+
+def _check_first_record(path: str, *, labels: bool = False) -> None:
+    """Refuses a file that is not TFRecords of examples with ``image/encoded`` (and a
+    label, for ``labels``), by its first record: a wrong pattern fails now, not as
+    millions of skipped records."""
     try:
         (record,) = tf.data.TFRecordDataset(path).take(1)
         example = tf.train.Example.FromString(record.numpy())
@@ -213,6 +249,58 @@ def _check_first_record(path: str) -> None:
             f"the first record of {path!r} holds no {FEATURE!r} (its features: {keys}); "
             f"allowed: tf.train.Example records with the encoded image under {FEATURE!r}"
         )
+    if labels:
+        label = example.features.feature.get(TFRECORD_LABEL)
+        values = list(label.int64_list.value) if label is not None else []
+        if len(values) != 1 or values[0] < 0:
+            raise DataError(no_label_text(f"{path}#0"))
+
+
+def tfrecord_class_names(pattern: str | None) -> tuple[str, ...]:
+    """The class names of labeled shards, in label order (label k is ``names[k]``).
+
+    There are ``max(image/class/label) + 1`` classes; class k is named by the
+    ``image/class/text`` of its records where they have one, else ``"k"``. Only those
+    two features are parsed, but every record of every shard is read once: a pass over
+    all the set's bytes (as long as an epoch's reading, without the decoding).
+
+    Raises:
+        DataError: if the pattern matches no shard, the shards hold no record, a record
+            holds no label (naming the first), or a label has two names.
+    """
+    names: dict[int, set[str]] = {}
+    largest = -1
+    for path in list_shards(pattern):
+        records = (
+            tf.data.TFRecordDataset(path)
+            .ignore_errors()  # damage ends the file here as it does in training
+            .enumerate()
+            .map(_label_and_text, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+            .ignore_errors()  # a record that is no Example is a bad image, not a label
+            .batch(4096)
+        )
+        for index, label, text in records.as_numpy_iterator():
+            if (label < 0).any():
+                raise DataError(no_label_text(f"{path}#{index[label < 0][0]}"))
+            largest = max(largest, int(label.max()))
+            named = text != b""
+            for k, name in set(zip(label[named].tolist(), text[named].tolist(), strict=True)):
+                names.setdefault(k, set()).add(name.decode("utf-8", "replace"))
+    if largest < 0:
+        raise DataError(f"the TFRecord shards matching {pattern!r} hold no records")
+    for k, found in sorted(names.items()):
+        if len(found) > 1:
+            raise DataError(
+                f"label {k} has {len(found)} names in the shards matching {pattern!r}: "
+                f"{sorted(found)}; allowed: one {TFRECORD_CLASS_TEXT!r} per label"
+            )
+    return tuple(next(iter(names[k])) if k in names else str(k) for k in range(largest + 1))
+
+
+def _label_and_text(index: tf.Tensor, record: tf.Tensor) -> tuple[tf.Tensor, ...]:
+    parsed = tf.io.parse_single_example(record, _LABEL_FEATURES)
+    label, text = parsed[TFRECORD_LABEL], parsed[TFRECORD_CLASS_TEXT]
+    return index, _one_value(label, -1), _one_value(text, "")
 
 
 def shard_names(prefix: str, num_shards: int) -> list[str]:
@@ -220,13 +308,18 @@ def shard_names(prefix: str, num_shards: int) -> list[str]:
     return [f"{prefix}-{k:05d}-of-{num_shards:05d}.tfrecord" for k in range(num_shards)]
 
 
-def write_shards(data_dir: str, prefix: str, *, num_shards: int) -> list[tuple[str, int]]:
+def write_shards(
+    data_dir: str, prefix: str, *, num_shards: int, labels: bool = False
+) -> list[tuple[str, int]]:
     """Writes the image files under ``data_dir`` into ``num_shards`` TFRecord files.
 
     Each file becomes one ``tf.train.Example`` with its bytes as they are (no
     re-encoding) under ``image/encoded`` and its path relative to ``data_dir`` under
-    ``image/filename``. File i of the sorted listing goes to shard ``i % num_shards``, so
-    the shards are alike in size and the same folder always gives the same bytes.
+    ``image/filename``; with ``labels``, its class under ``image/class/label`` (the index
+    of its class subfolder, as ``--dataset=folder`` labels it) and the subfolder's name
+    under ``image/class/text``. File i of the sorted listing goes to shard
+    ``i % num_shards``, so the shards are alike in size and the same folder always gives
+    the same bytes.
     All shards are written under temporary names and renamed only once all are
     complete: a failure leaves no shard behind.
 
@@ -234,26 +327,35 @@ def write_shards(data_dir: str, prefix: str, *, num_shards: int) -> list[tuple[s
         data_dir: The folder, searched recursively as ``--dataset=folder`` does.
         prefix: Path prefix of the shards (see ``shard_names``); any file system.
         num_shards: How many files to write, >= 1.
+        labels: Write each image's class: ``data_dir`` must be a folder of class
+            subfolders (see :func:`dcgan.data.folder.class_folders`).
 
     Returns:
         ``(path, records)`` of each shard, in order.
 
     Raises:
-        DataError: if the folder holds no images, ``num_shards`` < 1, or a file cannot
-            be read or a shard written (nothing is left behind then).
+        DataError: if the folder holds no images (or, with ``labels``, is not a folder
+            of class subfolders), ``num_shards`` < 1, or a file cannot be read or a
+            shard written (nothing is left behind then).
     """
     if isinstance(num_shards, bool) or not isinstance(num_shards, int) or num_shards < 1:
         raise DataError(f"num_shards must be an integer >= 1, got {num_shards!r}")
-    paths = find_images(data_dir)
+    if labels:
+        listing = class_folders(data_dir, needed_by="--labels")
+        paths = listing.paths
+        classes = [(int(k), listing.class_names[k]) for k in listing.labels]
+    else:
+        paths = find_images(data_dir)
+        classes = [None] * len(paths)
     root = storage.expand(data_dir)
     names = shard_names(storage.expand(prefix), num_shards)
     temporaries = [f"{name}.tmp" for name in names]
     try:
         for k, temporary in enumerate(temporaries):
             with tf.io.TFRecordWriter(temporary) as writer:
-                for path in paths[k::num_shards]:
+                for path, label in zip(paths[k::num_shards], classes[k::num_shards], strict=True):
                     relative = path[len(root) :].lstrip("/")  # list_images joined it to root
-                    writer.write(_example(storage.read_bytes(path), relative))
+                    writer.write(_example(storage.read_bytes(path), relative, label))
         for temporary, name in zip(temporaries, names, strict=True):
             tf.io.gfile.rename(temporary, name, overwrite=True)
     except tf.errors.OpError as e:
@@ -266,9 +368,17 @@ def write_shards(data_dir: str, prefix: str, *, num_shards: int) -> list[tuple[s
     return [(name, len(paths[k::num_shards])) for k, name in enumerate(names)]
 
 
-def _example(encoded: bytes, filename: str) -> bytes:
+def _example(encoded: bytes, filename: str, label: tuple[int, str] | None = None) -> bytes:
+    """A serialized example of one image file; ``label``: its class and the class's name
+    ("": none)."""
+
     def feature(value: bytes) -> tf.train.Feature:
         return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value]))
 
     features = {FEATURE: feature(encoded), "image/filename": feature(filename.encode())}
+    if label is not None:
+        index, text = label
+        features[TFRECORD_LABEL] = tf.train.Feature(int64_list=tf.train.Int64List(value=[index]))
+        if text:
+            features[TFRECORD_CLASS_TEXT] = feature(text.encode())
     return tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString()

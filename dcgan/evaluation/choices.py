@@ -20,10 +20,14 @@ TOY_METRICS = {
 }
 IMAGE_METRICS = ("fid", "kid", "precision", "recall", "density", "coverage")
 # Image metrics of a feature network with classes (a domain classifier, not InceptionV3).
-CLASS_METRICS = ("classes_covered", "class_kl")
+CLASS_METRICS = ("classes_covered", "class_kl", "inception_score")
+# Metrics of a class-conditional run measured by a classifier of its classes: the share
+# of samples of the class asked for, and the mean FID within a class.
+CONDITIONAL_METRICS = ("conditional_accuracy", "intra_fid")
 # Metrics where more is better; every other metric is a distance (less is better).
 HIGHER_IS_BETTER = (
     "modes", "high_quality", "precision", "recall", "density", "coverage", "classes_covered",
+    "inception_score", "conditional_accuracy",
 )  # fmt: skip
 # Datasets whose image runs are measured by a domain classifier that ships with the
 # package, ``dcgan/assets/<dataset>_classifier.keras``.
@@ -40,10 +44,15 @@ IMAGE_SAMPLES_ALLOWED = (
 )
 
 
-def eval_metrics(dataset: str, *, is_image: bool, has_classifier: bool) -> tuple[str, ...]:
-    """The metrics an evaluation of a run on ``dataset`` computes (empty: none exist)."""
+def eval_metrics(
+    dataset: str, *, is_image: bool, has_classifier: bool, conditional: bool = False
+) -> tuple[str, ...]:
+    """The metrics an evaluation of a run on ``dataset`` computes (empty: none exist);
+    ``conditional``: a class-conditional run."""
+    if is_image and has_classifier:
+        return IMAGE_METRICS + CLASS_METRICS + (CONDITIONAL_METRICS if conditional else ())
     if is_image:
-        return IMAGE_METRICS + (CLASS_METRICS if has_classifier else ())
+        return IMAGE_METRICS
     return TOY_METRICS.get(dataset, ())
 
 

@@ -20,7 +20,9 @@ import tensorflow as tf
 from dcgan.data import toys
 from dcgan.data.choices import VECTOR_DATASETS
 from dcgan.evaluation import features, metrics
+from dcgan.evaluation.class_metrics import conditional_accuracy, inception_score, intra_class_fid
 from dcgan.evaluation.toy_metrics import ks_to_normal, mode_statistics, wasserstein1_to_normal
+from dcgan.gan.conditioning import Conditioning
 from dcgan.gan.noise import NoiseDistribution
 
 _CHUNK = 256  # examples per generator call, to bound memory
@@ -28,15 +30,34 @@ EvaluationError = features.EvaluationError
 
 
 def generate(
-    generator: keras.Model, noise: NoiseDistribution, *, num_samples: int, seed: int
+    generator: keras.Model,
+    noise: NoiseDistribution,
+    *,
+    num_samples: int,
+    seed: int,
+    conditioning: Conditioning | None = None,
+    labels: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Draws ``num_samples`` samples [N, ...] from ``noise``, seeded by ``seed``."""
+    """Draws ``num_samples`` samples [N, ...] from ``noise``, seeded by ``seed``.
+
+    A conditional generator (``conditioning``) draws sample i of class ``labels[i]``;
+    default ``cycle_classes``, every class in turn.
+    """
+    conditioning = conditioning or Conditioning()
+    if conditioning.labeled and labels is None:
+        labels = cycle_classes(num_samples, conditioning.num_classes)
     rng = tf.random.Generator.from_seed(seed)
     chunks = []
     for start in range(0, num_samples, _CHUNK):
         z = noise.sample(min(_CHUNK, num_samples - start), rng=rng)
-        chunks.append(generator(z, training=False).numpy())
+        part = None if labels is None else tf.constant(labels[start : start + len(z)], tf.int32)
+        chunks.append(conditioning.generate(generator, z, part, training=False).numpy())
     return np.concatenate(chunks)
+
+
+def cycle_classes(count: int, num_classes: int) -> np.ndarray:
+    """``[0, 1, …, K - 1, 0, 1, …]``: ``count`` labels, every class as often (± 1)."""
+    return np.arange(count, dtype=np.int32) % num_classes
 
 
 def toy_metrics(dataset: str, samples: np.ndarray) -> dict[str, float]:
@@ -154,15 +175,16 @@ def collapse_alarm(
     return ", ".join(low) or None
 
 
-def distinct(examples: np.ndarray) -> np.ndarray:
-    """``examples`` without repeats, in their order.
+def distinct(examples: np.ndarray, labels: np.ndarray | None = None):
+    """``examples`` without repeats, in their order (and their ``labels``, if given).
 
     A set smaller than the evaluation's sample count repeats; k copies of an image
     would shrink its k-nearest-neighbour ball to a point and wreck precision, recall,
     density and coverage. So a small set is measured as the images it has.
     """
     _, first = np.unique(examples.reshape(len(examples), -1), axis=0, return_index=True)
-    return examples[np.sort(first)]
+    kept = np.sort(first)
+    return examples[kept] if labels is None else (examples[kept], labels[kept])
 
 
 class Evaluator:
@@ -182,6 +204,8 @@ class Evaluator:
         seed: int,
         extractor: features.Extractor | None = None,
         real: np.ndarray | None = None,
+        conditioning: Conditioning | None = None,
+        real_labels: np.ndarray | None = None,
     ):
         """Prepares the evaluation of a run on ``dataset``.
 
@@ -194,6 +218,10 @@ class Evaluator:
             extractor: the feature space of an image run.
             real: the real images to compare with, [N, H, W, C] in [-1, 1]; repeated
                 images are measured once (see ``distinct``).
+            conditioning: a class-conditional run's: its samples are drawn class by
+                class in turn (``cycle_classes``), and a classifier with as many classes
+                as the run measures ``CONDITIONAL_METRICS`` too.
+            real_labels: the classes of ``real`` [N], for a conditional run.
         """
         self.dataset = dataset
         self.noise = noise
@@ -201,8 +229,14 @@ class Evaluator:
         self.seed = seed
         self._extractor = extractor
         self.extractor_name = None if extractor is None else extractor.description
+        self.conditioning = conditioning or Conditioning()
         if extractor is not None:
-            self._real = extractor(distinct(real))
+            if self.conditioning.labeled:
+                real, real_labels = distinct(real, real_labels)
+            else:
+                real = distinct(real)
+            self._real = extractor(real)
+            self._real_labels = real_labels
 
     def __call__(self, generator: keras.Model) -> dict:
         """Returns ``{metric: value}`` for ``generator`` (a float per metric).
@@ -212,12 +246,19 @@ class Evaluator:
         ``extractor`` (FID depends on both) and, where the extractor has classes, the
         generated samples' ``fake_class_counts``.
         """
-        samples = generate(generator, self.noise, num_samples=self.num_samples, seed=self.seed)
+        samples = generate(
+            generator,
+            self.noise,
+            num_samples=self.num_samples,
+            seed=self.seed,
+            conditioning=self.conditioning,
+        )
         if self._extractor is None:
             result = toy_metrics(self.dataset, samples)
             return {**result, "num_samples": self.num_samples}
         real_features, real_classes = self._real
-        fake_features, fake_classes = self._extractor(samples)
+        fake_features, fake_logits = self._extractor.with_logits(samples)
+        fake_classes = None if fake_logits is None else np.argmax(fake_logits, axis=-1)
         result = feature_metrics(
             real_features,
             fake_features,
@@ -225,4 +266,22 @@ class Evaluator:
             fake_classes=fake_classes,
             num_classes=self._extractor.num_classes,
         )
+        if fake_logits is not None:
+            # The samples cycle through the classes, so each of the 10 parts holds all.
+            result["inception_score"], result["inception_score_std"] = inception_score(
+                fake_logits, splits=min(10, len(fake_logits))
+            )
+        num_classes = self.conditioning.num_classes
+        if self.conditioning.labeled and self._extractor.num_classes == num_classes:
+            requested = cycle_classes(self.num_samples, num_classes)
+            result["conditional_accuracy"] = conditional_accuracy(
+                requested, fake_classes, num_classes=num_classes
+            )
+            result["intra_fid"], _ = intra_class_fid(
+                real_features,
+                self._real_labels,
+                fake_features,
+                requested,
+                num_classes=num_classes,
+            )
         return {**result, "num_samples": self.num_samples, "extractor": self.extractor_name}

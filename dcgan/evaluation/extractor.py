@@ -35,13 +35,18 @@ class Extractor:
 
     def __call__(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """``(features [N, D], predicted classes [N] or None)``, computed in chunks."""
-        features, classes = [], []
+        features, logits = self.with_logits(images)
+        return features, (None if logits is None else np.argmax(logits, axis=-1))
+
+    def with_logits(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(features [N, D], class logits [N, K] or None)``, computed in chunks."""
+        features, logits = [], []
         for start in range(0, len(images), _CHUNK):
-            chunk_features, logits = self.extract(images[start : start + _CHUNK])
+            chunk_features, chunk_logits = self.extract(images[start : start + _CHUNK])
             features.append(chunk_features)
-            if logits is not None:
-                classes.append(np.argmax(logits, axis=-1))
-        return np.concatenate(features), (np.concatenate(classes) if classes else None)
+            if chunk_logits is not None:
+                logits.append(chunk_logits)
+        return np.concatenate(features), (np.concatenate(logits) if logits else None)
 
 
 def fit_input(images: np.ndarray, input_shape: tuple) -> tf.Tensor:

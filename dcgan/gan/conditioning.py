@@ -175,12 +175,15 @@ class Conditioning:
         """G's images of ``noise`` (and of ``labels`` [B], if conditional)."""
         if not self.labeled:
             return generator(noise, training=training)
-        return generator([noise, tf.cast(labels, tf.int32)], training=training)
+        # Keras takes a list of tensors, not tensors beside arrays.
+        inputs = [tf.convert_to_tensor(noise, tf.float32), tf.cast(labels, tf.int32)]
+        return generator(inputs, training=training)
 
     def judge(self, discriminator: keras.Model, images, labels, *, training: bool):
         """D's ``(logits [B, 1], class_logits [B, K] or None)`` on ``images`` of ``labels``."""
         if self.kind == "projection":
-            return discriminator([images, tf.cast(labels, tf.int32)], training=training), None
+            inputs = [tf.convert_to_tensor(images), tf.cast(labels, tf.int32)]
+            return discriminator(inputs, training=training), None
         outputs = discriminator(images, training=training)
         if self.kind == "acgan":
             return outputs[0], outputs[1]

@@ -19,6 +19,7 @@ from dcgan.config import Config
 from dcgan.data import decode
 from dcgan.evaluation import evaluator, features
 from dcgan.gan import blocks, mlp, models, objective, resnet
+from dcgan.gan.conditioning import Conditioning
 from dcgan.gan.noise import NoiseDistribution
 from dcgan.step.choices import OPTIMIZERS
 from dcgan.step.trainer import Trainer
@@ -107,6 +108,7 @@ def build_networks(config: Config) -> tuple[keras.Model, keras.Model]:
             start_size=config.g_start,
             attention_size=config.attention_size,
             spectral_norm=config.g_spectral_norm,
+            num_classes=config.num_classes if config.conditioning != "none" else 0,
             weight_init=config.weight_init,
             dtype_policy=config.precision,
         )
@@ -116,6 +118,8 @@ def build_networks(config: Config) -> tuple[keras.Model, keras.Model]:
             base_width=config.d_base_width,
             spectral_norm=config.spectral_norm,
             attention_size=config.attention_size,
+            conditioning=config.conditioning,
+            num_classes=config.num_classes,
             weight_init=config.weight_init,
             dtype_policy=config.precision,
         )
@@ -133,6 +137,7 @@ def build_networks(config: Config) -> tuple[keras.Model, keras.Model]:
             noise_shape=config.latent_shape,
             attention_size=config.attention_size,
             spectral_norm=config.g_spectral_norm,
+            num_classes=config.num_classes if config.conditioning != "none" else 0,
             weight_init=config.weight_init,
             dtype_policy=config.precision,
         )
@@ -148,6 +153,8 @@ def build_networks(config: Config) -> tuple[keras.Model, keras.Model]:
             dropout=config.d_dropout,
             spectral_norm=config.spectral_norm,
             attention_size=config.attention_size,
+            conditioning=config.conditioning,
+            num_classes=config.num_classes,
             weight_init=config.weight_init,
             dtype_policy=config.precision,
         )
@@ -176,6 +183,14 @@ def build_noise(config: Config) -> NoiseDistribution:
     return NoiseDistribution(
         name=config.noise_distribution, scale=config.noise_scale, shape=config.latent_shape
     )
+
+
+def build_conditioning(config: Config) -> Conditioning:
+    """How the run's nets take classes (``config.num_classes`` is set by then: see
+    ``dcgan.run.classes.resolve``)."""
+    if config.conditioning == "none":
+        return Conditioning()
+    return Conditioning(config.conditioning, config.num_classes, config.class_weight)
 
 
 def build_objective(config: Config) -> objective.Objective:
@@ -243,6 +258,7 @@ def build_trainer(
             per_replica_input=per_replica_input,
             updates=config.updates,
             jit_compile=config.jit_compile,
+            conditioning=build_conditioning(config),
         )
 
 
@@ -283,11 +299,13 @@ def build_dataset(
         cache=config.cache,
         shard=shard,
         tfds_download=config.tfds_download,
+        labels=config.conditioning != "none",
     )
 
 
 def real_examples(config: Config, count: int) -> np.ndarray:
-    """``count`` examples [N, ...] of the run's data, from a pipeline of their own.
+    """``count`` examples [N, ...] of the run's data, from a pipeline of their own
+    (images only; ``real_labeled_examples`` gives a conditional run's labels too).
 
     The training iterator is never touched, so evaluating does not change what a run
     trains on (exact resume holds with evaluation on). Read in batches of the run's size,
@@ -302,11 +320,20 @@ def real_examples(config: Config, count: int) -> np.ndarray:
     Raises:
         DataError: if the data is missing, or holds no decodable image.
     """
+    return real_labeled_examples(config, count)[0]
+
+
+def real_labeled_examples(config: Config, count: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """``real_examples`` and, for a conditional run, their labels ``[N]`` (else None)."""
     tf.random.set_seed(config.seed)
     batches = -(-count // config.batch_size)
     dataset = build_dataset(config, batch_size=config.batch_size).take(batches)
     with decode.as_data_errors():
-        return np.concatenate(list(dataset.as_numpy_iterator()))[:count]
+        read = list(dataset.as_numpy_iterator())
+    if config.conditioning == "none":
+        return np.concatenate(read)[:count], None
+    images, labels = zip(*read, strict=True)
+    return np.concatenate(images)[:count], np.concatenate(labels)[:count]
 
 
 def build_extractor(config: Config) -> features.Extractor:
@@ -334,10 +361,10 @@ def build_evaluator(
     """
     if not config.eval_metrics:
         raise ValueError(f"--dataset={config.dataset} has no evaluation metrics")
-    extractor = real = None
+    extractor = real = real_labels = None
     if config.is_image:
         extractor = build_extractor(config)
-        real = real_examples(config, num_samples)
+        real, real_labels = real_labeled_examples(config, num_samples)
     return evaluator.Evaluator(
         dataset=config.dataset,
         noise=build_noise(config),
@@ -345,4 +372,6 @@ def build_evaluator(
         seed=config.seed if seed is None else seed,
         extractor=extractor,
         real=real,
+        conditioning=build_conditioning(config),
+        real_labels=real_labels,
     )

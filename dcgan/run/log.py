@@ -29,7 +29,8 @@ def describe(config, trainer, cluster) -> str:
     Returns:
         e.g. ``glyphs 28x28x1 (11,904 images), batch 64 | DCGAN nets: G 1,024,321 and D 102,977
         parameters | loss dcgan, lr G 0.0002 D 0.0002 | default strategy, 1 replica on
-        CPU:0 | float32``.
+        CPU:0 | float32``; a conditional run's nets say ``conditioned on 62 classes
+        (projection)``.
     """
     shape = trainer.generator.output_shape[1:]
     source = "x".join(map(str, shape)) if config.is_image else f"{shape[-1]}-d vectors"
@@ -48,6 +49,8 @@ def describe(config, trainer, cluster) -> str:
     )
     g_params = trainer.generator.count_params()
     d_params = trainer.discriminator.count_params()
+    if config.conditioning != "none":
+        nets += f" conditioned on {config.num_classes} classes ({config.conditioning})"
     replicas = f"{cluster.num_replicas} replica{'s' if cluster.num_replicas > 1 else ''}"
     workers = f" on {cluster.num_workers} workers" if cluster.num_workers > 1 else ""
     where = f" on {','.join(_device_names(cluster.strategy))}"

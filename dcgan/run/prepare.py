@@ -22,7 +22,7 @@ from dcgan.data import decode
 from dcgan.distribute import devices
 from dcgan.evaluation.evaluator import Evaluator
 from dcgan.io import storage
-from dcgan.run import builder
+from dcgan.run import builder, classes
 from dcgan.run.workdir import CheckpointError, Workdir
 from dcgan.step.trainer import Trainer
 
@@ -103,6 +103,8 @@ def prepare(config: Config, *, say: Callable[[str], None] = print) -> PreparedRu
         # Read from the file's header and saved with the run, so sampling later does
         # not need the data file.
         config = dataclasses.replace(config, vector_dim=data.npy_vector_dim(config.data_file))
+    # Counted from the data and saved with the run, as vector_dim is.
+    config, class_names = classes.resolve(config)
     shared = Workdir(config.workdir)
     saved = shared.saved_config()
     if saved is not None:
@@ -135,6 +137,8 @@ def prepare(config: Config, *, say: Callable[[str], None] = print) -> PreparedRu
         workdir.best()  # a damaged record is refused now, not after hours of training
         best_manager = workdir.best_manager(checkpoint)
     workdir.save_config(config)
+    if class_names:
+        classes.write(workdir.path, class_names)
     return PreparedRun(
         config,
         trainer,
