@@ -5,7 +5,15 @@ import glob
 import os
 
 import pytest
-import tensorflow as tf
+
+# One intra-op thread per process (this one, and every command it starts, which inherits
+# the environment): pytest-xdist already runs a test module per core, and TensorFlow's
+# and oneDNN's default pools of a thread per core each would oversubscribe the cores.
+# Set before TensorFlow starts its thread pools.
+os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import tensorflow as tf  # noqa: E402 - after the thread settings above
 
 # Nothing the tests run fetches from the network (InceptionV3's weights): CI has none,
 # and a test must not depend on it. The fetching code is tested with a stand-in fetch.

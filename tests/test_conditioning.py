@@ -111,6 +111,21 @@ def test_conditional_generators_take_z_and_a_class():
         assert not np.allclose(one_class[0], one_class[1])
 
 
+def test_conditional_batch_norm_computes_in_bfloat16_and_draws_float32():
+    g = resnet.resnet_generator(
+        image_size=28,
+        channels=1,
+        latent_dim=LATENT,
+        base_width=2,
+        num_classes=K,
+        dtype_policy="mixed_bfloat16",
+    )
+    affine = next(layer for layer in g.layers if isinstance(layer, conditioning.ClassAffine))
+    assert affine.compute_dtype == "bfloat16" and affine.gamma.dtype == "float32"
+    images = g([tf.random.normal([2, LATENT]), tf.constant([0, 4])], training=True)
+    assert images.dtype == tf.float32 and np.isfinite(images.numpy()).all()
+
+
 def test_bad_conditioning_arguments_are_one_line():
     with pytest.raises(ValueError, match="conditioning='auxiliary' is not supported; allowed"):
         conditioning.Conditioning("auxiliary", 3)
@@ -150,6 +165,14 @@ def labeled_batches():
         return images, labels
 
     return tf.data.Dataset.range(1000).map(batch)
+
+
+def test_a_penalty_is_taken_on_the_logit_of_the_class():
+    # wgan-gp: a penalty on D's input gradient, through the projection of the class.
+    trainer = make_trainer("projection", loss="wgan-gp")
+    metrics = trainer.train_step(iter(labeled_batches()))
+    assert all(np.isfinite(float(v)) for v in metrics.values())
+    assert float(metrics["gradient_penalty"]) > 0
 
 
 def test_acgan_d_update_matches_an_independent_computation():

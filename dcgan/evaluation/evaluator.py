@@ -277,11 +277,14 @@ class Evaluator:
             result["conditional_accuracy"] = conditional_accuracy(
                 requested, fake_classes, num_classes=num_classes
             )
-            result["intra_fid"], _ = intra_class_fid(
-                real_features,
-                self._real_labels,
-                fake_features,
-                requested,
-                num_classes=num_classes,
-            )
+            try:
+                result["intra_fid"], _ = intra_class_fid(
+                    real_features,
+                    self._real_labels,
+                    fake_features,
+                    requested,
+                    num_classes=num_classes,
+                )
+            except ValueError:  # no class has 2 real and 2 generated samples to compare
+                result["intra_fid"] = float("nan")
         return {**result, "num_samples": self.num_samples, "extractor": self.extractor_name}

@@ -3,6 +3,7 @@
 Layout of a workdir:
     config.json       the run's Config (what ``dcgan.sample`` rebuilds the networks from)
     flags.txt         the same run as a flagfile: ``dcgan.train --flagfile=W/flags.txt``
+    classes.json      a class-conditional run's class names (``dcgan.run.classes``)
     checkpoints/      ``ckpt-<step>`` files of a ``tf.train.CheckpointManager``
     best/             ``ckpt-<step>``: the checkpoint with the best ``--best_metric``,
                       and ``best.json``: its metric, value, step and evaluation
