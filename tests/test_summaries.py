@@ -10,7 +10,7 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
-from configs import STEP_METRICS, tiny_vector
+from configs import STEP_METRICS, tiny_image, tiny_vector
 from tensorboard.plugins.custom_scalar import layout_pb2
 from tensorboard.plugins.hparams import plugin_data_pb2
 
@@ -29,6 +29,7 @@ TAGS = {
     "lipschitz_penalty": "loss/lipschitz_penalty",
     "r1_penalty": "loss/r1_penalty",
     "r2_penalty": "loss/r2_penalty",
+    "d_class_loss": "loss/d_class_loss",
     "d_accuracy": "D/d_accuracy",
     "wasserstein_estimate": "D/wasserstein_estimate",
     "d_output_real": "D/d_output_real",
@@ -67,6 +68,13 @@ def test_every_metric_has_its_group_and_keeps_its_name(name):
 def test_every_metric_a_trainer_returns_is_in_a_named_group(tmp_path, overrides):
     trainer = build_trainer(tiny_vector(tmp_path, **overrides))
     names = trainer.metric_names  # everything the step returns, in its order
+    assert {summaries.summary_tag(name) for name in names} <= set(TAGS.values())
+
+
+def test_the_class_loss_of_an_acgan_trainer_is_in_a_named_group(tmp_path):
+    config = tiny_image(tmp_path, conditioning="acgan", num_classes=62)
+    names = build_trainer(config).metric_names
+    assert "d_class_loss" in names
     assert {summaries.summary_tag(name) for name in names} <= set(TAGS.values())
 
 

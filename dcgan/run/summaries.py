@@ -37,13 +37,15 @@ DEFAULT_GROUP = "other"
 # Group -> the metrics filed under it. Every metric the trainer and the loop emit is
 # named here; tests/test_summaries.py checks that against trainers of every objective.
 GROUPS: dict[str, tuple[str, ...]] = {
-    # What the networks minimize: D's loss with its parts and its penalty terms, G's loss.
+    # What the networks minimize: D's loss with its parts, its penalty terms and ACGAN's
+    # class loss, G's loss.
     "loss": (
         "d_loss",
         "d_loss_real",
         "d_loss_fake",
         "g_loss",
         *(kind.metric for kind in objective.PENALTIES.values()),
+        "d_class_loss",
     ),
     # What D's outputs and its update say; the loss scale exists under mixed_float16 only.
     "D": (
@@ -301,6 +303,7 @@ def scalars_layout(config: Config, metrics: Sequence[str]) -> layout_pb2.Layout:
                     "D on real and fake", summary_tag("d_loss_real"), summary_tag("d_loss_fake")
                 ),
                 *chart("penalties", *penalties),
+                *chart("ACGAN class loss", summary_tag("d_class_loss")),
             ],
         )
     ]
