@@ -146,7 +146,7 @@ def load_generator(program: str, workdir: str, checkpoint: str | None):
     """
     from dcgan.config import ConfigError
     from dcgan.run import pretrained
-    from dcgan.run.workdir import CheckpointError
+    from dcgan.run.checkpoints import CheckpointError
 
     ema = flags.FLAGS.ema
     try:

@@ -49,7 +49,8 @@ def _train(config, stop) -> None:
     from dcgan.distribute.devices import DistributeError
     from dcgan.evaluation.features import EvaluationError
     from dcgan.run import loop
-    from dcgan.run.workdir import CheckpointError, WorkdirError
+    from dcgan.run.checkpoints import CheckpointError
+    from dcgan.run.workdir import WorkdirError
 
     try:
         loop.train(config, stop=stop)

@@ -31,7 +31,8 @@ from dcgan.data.common import DataError
 from dcgan.distribute import devices
 from dcgan.evaluation import features
 from dcgan.run import loop
-from dcgan.run.workdir import Workdir, checkpoint_damage
+from dcgan.run.checkpoints import checkpoint_damage
+from dcgan.run.workdir import Workdir
 
 TINY = [
     "--dataset=glyphs",

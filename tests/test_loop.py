@@ -14,8 +14,8 @@ from dcgan.config import Config, ConfigError
 from dcgan.io import plots
 from dcgan.run import loop, snapshots
 from dcgan.run.builder import build_trainer
+from dcgan.run.checkpoints import CheckpointError
 from dcgan.run.summaries import summary_tag
-from dcgan.run.workdir import CheckpointError
 
 SCALARS = {summary_tag(name) for name in STEP_METRICS} | {"speed/steps_per_sec"}
 

@@ -16,8 +16,9 @@ from runner import Background, log_lines
 from dcgan.evaluation import choices as eval_choices
 from dcgan.evaluation.features import EvaluationError
 from dcgan.run import builder, loop, pretrained
+from dcgan.run.checkpoints import CheckpointError
 from dcgan.run.prepare import prepare
-from dcgan.run.workdir import CheckpointError, Workdir
+from dcgan.run.workdir import Workdir
 
 
 def tiny_ring(workdir, **overrides):

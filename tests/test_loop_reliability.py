@@ -15,7 +15,7 @@ from runner import Background, log_line, log_lines, start_module
 
 from dcgan import data
 from dcgan.run import loop
-from dcgan.run.workdir import CheckpointError
+from dcgan.run.checkpoints import CheckpointError
 
 
 def tiny(workdir, **overrides):

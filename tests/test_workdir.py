@@ -9,7 +9,8 @@ import pytest
 import tensorflow as tf
 
 from dcgan.config import Config, ConfigError
-from dcgan.run.workdir import CheckpointError, Workdir, WorkdirError, checkpoint_damage
+from dcgan.run.checkpoints import CheckpointError, checkpoint_damage
+from dcgan.run.workdir import Workdir, WorkdirError
 
 
 def run_config(path, **overrides):

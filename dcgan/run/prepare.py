@@ -23,7 +23,8 @@ from dcgan.distribute import devices
 from dcgan.evaluation.evaluator import Evaluator
 from dcgan.io import storage
 from dcgan.run import builder, classes
-from dcgan.run.workdir import CheckpointError, Workdir
+from dcgan.run.checkpoints import CheckpointError
+from dcgan.run.workdir import Workdir
 from dcgan.step.trainer import Trainer
 
 

@@ -15,7 +15,8 @@ import tensorflow as tf
 
 from dcgan.config import Config, ConfigError
 from dcgan.run.builder import build_networks
-from dcgan.run.workdir import CheckpointError, Workdir
+from dcgan.run.checkpoints import CheckpointError
+from dcgan.run.workdir import Workdir
 
 
 @dataclasses.dataclass(frozen=True)
