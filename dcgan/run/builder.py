@@ -98,8 +98,9 @@ def build_networks(config: Config) -> tuple[keras.Model, keras.Model]:
     Every layer gets the dtype policy ``config.precision`` (float32 variables; images,
     samples and logits float32 under any policy).
     """
-    if config.is_image and config.architecture == "resnet":
-        generator = resnet.resnet_generator(
+    if config.is_image:
+        # What both image architectures take; the DCGAN nets take their own options too.
+        g_options = dict(
             image_size=config.image_size,
             channels=config.channels,
             latent_dim=config.latent_dim,
@@ -112,7 +113,7 @@ def build_networks(config: Config) -> tuple[keras.Model, keras.Model]:
             weight_init=config.weight_init,
             dtype_policy=config.precision,
         )
-        discriminator = resnet.resnet_discriminator(
+        d_options = dict(
             image_size=config.image_size,
             channels=config.channels * config.pack,
             base_width=config.d_base_width,
@@ -123,40 +124,25 @@ def build_networks(config: Config) -> tuple[keras.Model, keras.Model]:
             weight_init=config.weight_init,
             dtype_policy=config.precision,
         )
+    if config.is_image and config.architecture == "resnet":
+        generator = resnet.resnet_generator(**g_options)
+        discriminator = resnet.resnet_discriminator(**d_options)
     elif config.is_image:
         generator = models.dcgan_generator(
-            image_size=config.image_size,
-            channels=config.channels,
-            latent_dim=config.latent_dim,
-            base_width=config.g_base_width,
+            **g_options,
             kernel_size=config.kernel_size,
-            norm=config.g_norm,
             activation=config.g_activation,
             upsample=config.g_upsample,
-            start_size=config.g_start,
             noise_shape=config.latent_shape,
-            attention_size=config.attention_size,
-            spectral_norm=config.g_spectral_norm,
-            num_classes=config.num_classes if config.conditioning != "none" else 0,
-            weight_init=config.weight_init,
-            dtype_policy=config.precision,
         )
         discriminator = models.dcgan_discriminator(
-            image_size=config.image_size,
-            channels=config.channels * config.pack,
-            base_width=config.d_base_width,
+            **d_options,
             kernel_size=config.kernel_size,
             norm=config.d_norm,
             activation=config.d_activation,
             stride1_block=config.d_stride1_block,
             dense_units=config.d_dense_units,
             dropout=config.d_dropout,
-            spectral_norm=config.spectral_norm,
-            attention_size=config.attention_size,
-            conditioning=config.conditioning,
-            num_classes=config.num_classes,
-            weight_init=config.weight_init,
-            dtype_policy=config.precision,
         )
     else:
         (dim,) = sample_shape(config)
