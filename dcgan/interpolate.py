@@ -54,7 +54,6 @@ def main(argv: list[str]) -> None:
     import numpy as np
     import tensorflow as tf
 
-    from dcgan.evaluation import evaluator
     from dcgan.io import images
     from dcgan.run import builder
 
@@ -84,7 +83,7 @@ def main(argv: list[str]) -> None:
     chosen = cli.requested_classes(_PROGRAM, FLAGS.workdir, config, FLAGS.classes)
     labels = None
     if conditioning.labeled:
-        row_classes = evaluator.cycle_classes(FLAGS.rows, conditioning.num_classes)
+        row_classes = conditioning.classes_in_turn(FLAGS.rows)
         if chosen is not None:
             row_classes = np.resize(np.asarray(chosen, np.int32), FLAGS.rows)
         labels = tf.constant(np.repeat(row_classes, FLAGS.steps), tf.int32)  # a row, a class

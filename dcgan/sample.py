@@ -68,7 +68,7 @@ def main(argv: list[str]) -> None:
         labels = np.repeat(np.asarray(chosen, np.int32), FLAGS.num_samples)  # a row per class
         columns = FLAGS.num_samples
     elif conditioning.labeled:
-        labels = evaluator.cycle_classes(FLAGS.num_samples, conditioning.num_classes)
+        labels = conditioning.classes_in_turn(FLAGS.num_samples)
     num_samples = FLAGS.num_samples if labels is None else len(labels)
     samples = evaluator.generate(
         generator,

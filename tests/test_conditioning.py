@@ -214,5 +214,5 @@ def test_every_schedule_trains_a_conditional_pair_in_one_trace(kind, updates):
     assert all(moved)
     grid = trainer.generate(tf.random.normal([7, LATENT]))  # classes in turn: 0..4, 0, 1
     assert grid.shape == (7, 28, 28, 1)
-    np.testing.assert_array_equal(trainer.cycle_classes(7), [0, 1, 2, 3, 4, 0, 1])
+    np.testing.assert_array_equal(trainer.conditioning.classes_in_turn(7), [0, 1, 2, 3, 4, 0, 1])
     assert trainer.tracing_counts() == {"train_step": 1, "generate": 1}

@@ -41,11 +41,11 @@ def generate(
     """Draws ``num_samples`` samples [N, ...] from ``noise``, seeded by ``seed``.
 
     A conditional generator (``conditioning``) draws sample i of class ``labels[i]``;
-    default ``cycle_classes``, every class in turn.
+    default ``conditioning.classes_in_turn``, every class in turn.
     """
     conditioning = conditioning or Conditioning()
     if conditioning.labeled and labels is None:
-        labels = cycle_classes(num_samples, conditioning.num_classes)
+        labels = conditioning.classes_in_turn(num_samples)
     rng = tf.random.Generator.from_seed(seed)
     chunks = []
     for start in range(0, num_samples, _CHUNK):
@@ -53,11 +53,6 @@ def generate(
         part = None if labels is None else tf.constant(labels[start : start + len(z)], tf.int32)
         chunks.append(conditioning.generate(generator, z, part, training=False).numpy())
     return np.concatenate(chunks)
-
-
-def cycle_classes(count: int, num_classes: int) -> np.ndarray:
-    """``[0, 1, …, K - 1, 0, 1, …]``: ``count`` labels, every class as often (± 1)."""
-    return np.arange(count, dtype=np.int32) % num_classes
 
 
 def toy_metrics(dataset: str, samples: np.ndarray) -> dict[str, float]:
@@ -219,8 +214,8 @@ class Evaluator:
             real: the real images to compare with, [N, H, W, C] in [-1, 1]; repeated
                 images are measured once (see ``distinct``).
             conditioning: a class-conditional run's: its samples are drawn class by
-                class in turn (``cycle_classes``), and a classifier with as many classes
-                as the run measures ``CONDITIONAL_METRICS`` too.
+                class in turn (``Conditioning.classes_in_turn``), and a classifier with
+                as many classes as the run measures ``CONDITIONAL_METRICS`` too.
             real_labels: the classes of ``real`` [N], for a conditional run.
         """
         self.dataset = dataset
@@ -273,7 +268,7 @@ class Evaluator:
             )
         num_classes = self.conditioning.num_classes
         if self.conditioning.labeled and self._extractor.num_classes == num_classes:
-            requested = cycle_classes(self.num_samples, num_classes)
+            requested = self.conditioning.classes_in_turn(self.num_samples)
             result["conditional_accuracy"] = conditional_accuracy(
                 requested, fake_classes, num_classes=num_classes
             )

@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from dcgan.gan.choices import CONDITIONINGS
@@ -170,6 +171,11 @@ class Conditioning:
     def labeled(self) -> bool:
         """Whether the nets take classes, and the data must give them."""
         return self.kind != "none"
+
+    def classes_in_turn(self, count: int) -> np.ndarray:
+        """``[0, 1, …, K - 1, 0, 1, …]``: ``count`` int32 labels, every class as often
+        (± 1), the order grids and evaluations draw them in (zeros without classes)."""
+        return np.arange(count, dtype=np.int32) % max(1, self.num_classes)
 
     def generate(self, generator: keras.Model, noise, labels, *, training: bool):
         """G's images of ``noise`` (and of ``labels`` [B], if conditional)."""

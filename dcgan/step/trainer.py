@@ -203,19 +203,13 @@ class Trainer(TrainState):
 
         Args:
             noise: ``[N, *noise.shape]``.
-            labels: a conditional run's classes ``[N]``; None: ``cycle_classes(N)``, the
-                classes in turn (the fixed-noise grid reads them in order). Ignored
-                without conditioning.
+            labels: a conditional run's classes ``[N]``; None:
+                ``conditioning.classes_in_turn(N)``, the classes in turn (the fixed-noise
+                grid reads them in order). Ignored without conditioning.
         """
         if labels is None:
-            labels = self.cycle_classes(tf.shape(noise)[0])
+            labels = self.conditioning.classes_in_turn(int(noise.shape[0]))
         return self._generate_function(noise, tf.cast(labels, tf.int32))
-
-    def cycle_classes(self, count) -> tf.Tensor:
-        """``[0, 1, …, K - 1, 0, 1, …]``, ``count`` labels (zeros without classes)."""
-        return tf.math.floormod(
-            tf.range(count, dtype=tf.int32), max(1, self.conditioning.num_classes)
-        )
 
     def _generate(self, noise: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
         return self.conditioning.generate(self.sampling_generator, noise, labels, training=False)
