@@ -2,7 +2,7 @@
 PYTHON ?= python
 WORKDIR ?= runs/quickstart
 
-.PHONY: install install-gpu test lint format train tensorboard bench bench-soak bench-curves bench-toys bench-objectives clean
+.PHONY: install install-gpu test lint format train tensorboard bench bench-soak bench-curves bench-quality bench-toys bench-objectives clean
 
 install:  ## CPU TensorFlow plus test tools
 	$(PYTHON) -m pip install -e ".[cpu,dev]"
@@ -36,6 +36,9 @@ bench-soak:  ## a 20k-step toy run watched for memory growth and retracing (a fe
 bench-curves:  ## the quickstart and glyphs32 flagfiles' FID, coverage, classes covered by step vs the real-vs-real floor (~25 min on 2 cores)
 	$(PYTHON) -m dcgan.benchmarks.curves --output=bench_curves.json --plot=bench_curves.png
 
+bench-quality:  ## quickstart and glyphs_best x 3 seeds against 4 published peer recipes at equal wall time, targets PASS/MISS (~1 h 45 min on 2 cores)
+	$(PYTHON) -m dcgan.benchmarks.quality --output=bench_quality.json --plot=bench_quality.png --grids=bench_quality_grids
+
 bench-toys:  ## ring2d, grid2d, gaussian1d flagfiles x 5 seeds against their targets (1.5–2 h on 2 cores)
 	$(PYTHON) -m dcgan.benchmarks.toys --output=bench_toys.json
 
@@ -44,4 +47,4 @@ bench-objectives:  ## hinge, lsgan, PacGAN on ring2d and grid2d x 3 seeds, then 
 	$(PYTHON) -m dcgan.benchmarks.glyphs --output=bench_glyphs.json
 
 clean:
-	rm -rf build dist *.egg-info .pytest_cache .ruff_cache bench.json bench_data.json soak.json bench_toys.json bench_objectives.json bench_glyphs.json bench_curves.json bench_curves.png
+	rm -rf build dist *.egg-info .pytest_cache .ruff_cache bench.json bench_data.json soak.json bench_toys.json bench_objectives.json bench_glyphs.json bench_curves.json bench_curves.png bench_quality.json bench_quality.png bench_quality_grids

@@ -93,6 +93,24 @@ def test_a_resumed_session_drops_the_records_past_its_step_and_a_cut_line(tmp_pa
     assert log[1].endswith(" resuming from step 20")
 
 
+def test_train_seconds_add_up_over_sessions_from_the_last_kept_record(tmp_path):
+    trained = [0.0]
+    history = History()
+    history.open(str(tmp_path), step=0)
+    history.record("train", 10, {"d_loss": 1.0})  # before training is timed: no field
+    history.time_training(lambda: trained[0])
+    trained[0] = 12.5
+    history.record("train", 20, {"d_loss": 1.0})
+    trained[0] = 30.0
+    history.record("train", 30, {"d_loss": 1.0})
+    resumed = History()
+    resumed.open(str(tmp_path), step=20)  # step 30's record and its 17.5 s are dropped
+    resumed.time_training(lambda: 2.25)
+    resumed.record("eval", 20, {"fid": 3.0})
+    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r.get("train_seconds") for r in records] == [None, 12.5, 14.75]
+
+
 def test_a_file_system_that_cannot_append_gets_whole_files_at_flush():
     directory = f"ram://history-{uuid.uuid4().hex}"
     tf.io.gfile.makedirs(directory)
@@ -188,7 +206,7 @@ def test_metrics_jsonl_holds_every_summary_and_evaluation_as_tensorboard_does(ev
     assert [r["step"] for r in train] == [2, 4, 6]
     assert [r["step"] for r in evals] == [0, 3, 6]
     for record in train:
-        names = set(record) - {"kind", "step", "time", "elapsed"}
+        names = set(record) - {"kind", "step", "time", "elapsed", "train_seconds"}
         assert {"d_loss", "g_loss", "steps_per_sec"} <= names
         for name in names:
             tb = dict(scalars[summaries.summary_tag(name)])
@@ -198,6 +216,9 @@ def test_metrics_jsonl_holds_every_summary_and_evaluation_as_tensorboard_does(ev
             assert record[name] == pytest.approx(dict(scalars[f"eval/{name}"])[record["step"]])
     times = [r["time"] for r in records]
     assert times == sorted(times) and abs(times[-1] - time.time()) < 3600
+    trained = [r["train_seconds"] for r in records]
+    assert trained == sorted(trained) and trained[0] < 0.5  # step 0's evaluation: untrained
+    assert all(r["train_seconds"] < r["elapsed"] for r in records)
 
 
 def test_steps_per_sec_and_the_eta_count_training_alone(tmp_path, monkeypatch, capsys):
@@ -223,4 +244,6 @@ def test_steps_per_sec_and_the_eta_count_training_alone(tmp_path, monkeypatch, c
     rates = [float(line.split("steps_per_sec=")[1].split()[0]) for line in steps]
     # Counting the hour would make it 2 steps / 3600 s = 0.00056.
     assert len(rates) == 2 and min(rates) > 0.01
+    with open(os.path.join(tmp_path, "metrics.jsonl")) as f:
+        assert max(json.loads(line)["train_seconds"] for line in f) < 60
     assert steps[0].endswith("s") and "h" not in steps[0].split("eta=")[1]

@@ -231,20 +231,22 @@ def curves_figure(
     panels: list[tuple[str, dict[str, tuple[list[int], list[float]]], dict[str, float]]],
     *,
     title: str,
+    xlabel: str = "step",
     figsize: tuple[float, float] = (9.6, 4.0),
     dpi: float = DPI,
 ) -> Figure:
-    """Metrics over training steps, one panel per metric, one line per run.
+    """Metrics over training steps (or time), one panel per metric, one line per run.
 
     Args:
         panels: ``(metric name, {run: (steps, values)}, {reference label: level})``
             per panel; each reference is a dashed horizontal line (a floor, a target).
         title: the figure's title.
+        xlabel: what the x values count.
         figsize: size in inches.
         dpi: pixels per inch.
 
     Returns:
-        The figure: x "step", y the metric, a legend in each panel.
+        The figure: x ``xlabel``, y the metric, a legend in each panel.
     """
     if not panels:
         raise ValueError("panels is empty: give at least one (metric, curves, references)")
@@ -256,7 +258,7 @@ def curves_figure(
             axes.plot(steps, values, marker="o", label=run)
         for (label, level), style in zip(references.items(), ("--", ":", "-."), strict=False):
             axes.axhline(level, color=LEVEL_COLOR, linestyle=style, label=label)
-        axes.set_xlabel("step")
+        axes.set_xlabel(xlabel)
         axes.set_ylabel(metric)
         axes.grid(True, alpha=0.3)
         axes.legend(fontsize="small")

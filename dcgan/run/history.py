@@ -4,9 +4,10 @@
   the session started (``[0:04:05] step 400/3000 …``);
 - ``metrics.jsonl``: one JSON object a line for every summary step's scalars
   (``"kind": "train"``) and every evaluation (``"kind": "eval"``), each with its
-  ``step``, ``time`` (Unix seconds) and ``elapsed`` (seconds into its session), the
-  metrics under the names of the log line. ``pandas.read_json(path, lines=True)``
-  reads it.
+  ``step``, ``time`` (Unix seconds), ``elapsed`` (seconds into its session) and
+  ``train_seconds`` (seconds the run has spent training, over all its sessions:
+  evaluations, samples, summaries and checkpoints not counted), the metrics under the
+  names of the log line. ``pandas.read_json(path, lines=True)`` reads it.
 
 Both grow across the sessions of a run. A resumed session first drops the records past
 the step it resumes from (a session killed after logging a step its checkpoint does not
@@ -74,6 +75,8 @@ class History:
         self._pending: list[str] = []  # log lines said before open
         self._files: dict[str, _File] = {}
         self._evaluations: list[dict] = []  # the run's eval records, read once at open
+        self._training: Callable[[], float] | None = None
+        self._trained_before = 0.0  # train_seconds of the earlier sessions' last record
 
     def elapsed(self) -> float:
         """Seconds since the session started."""
@@ -98,11 +101,20 @@ class History:
         metrics = _File(os.path.join(directory, METRICS_NAME))
         kept = metrics.keep(lambda line: _step_of(line) <= step)
         records = (json.loads(line) for line in kept)
+        records = list(records)
         self._evaluations = [record for record in records if record.get("kind") == "eval"]
+        # A resumed session goes on from its last record: the time trained after it, up
+        # to the interruption, is lost with the steps the checkpoint does not hold.
+        self._trained_before = max((r.get("train_seconds") or 0.0 for r in records), default=0.0)
         self._files = {LOG_NAME: _File(os.path.join(directory, LOG_NAME)), METRICS_NAME: metrics}
         for line in self._pending:
             self._files[LOG_NAME].write(line)
         self._pending = []
+
+    def time_training(self, seconds: Callable[[], float]) -> None:
+        """From now on, ``seconds()`` is how long this session has trained: each record's
+        ``train_seconds`` adds it to the earlier sessions'."""
+        self._training = seconds
 
     def record(self, kind: str, step: int, values: dict[str, float]) -> None:
         """Appends a record of ``values`` at ``step`` to ``metrics.jsonl``.
@@ -118,6 +130,8 @@ class History:
             "time": round(self._wall(), 3),
             "elapsed": round(self.elapsed(), 3),
         }
+        if self._training is not None:
+            record["train_seconds"] = round(self._trained_before + self._training(), 3)
         for name, value in values.items():
             if _is_integer(value):
                 record[name] = int(value)

@@ -73,18 +73,25 @@ def train(config: Config, *, stop: StopRequest | None = None) -> Trainer:
 
 
 class _Stopwatch:
-    """The seconds spent in ``timing`` blocks."""
+    """The seconds spent in ``timing`` blocks (not nested)."""
 
     def __init__(self):
         self.total = 0.0
+        self._since: float | None = None  # the start of the block in progress
 
     @contextlib.contextmanager
     def timing(self) -> Iterator[None]:
-        start = time.perf_counter()
+        self._since = time.perf_counter()
         try:
             yield
         finally:
-            self.total += time.perf_counter() - start
+            self.total += time.perf_counter() - self._since
+            self._since = None
+
+    def seconds(self) -> float:
+        """``total`` with the block in progress so far."""
+        running = 0.0 if self._since is None else time.perf_counter() - self._since
+        return self.total + running
 
 
 def _train(run: PreparedRun, stop: StopRequest, history: History) -> Trainer:
@@ -125,6 +132,8 @@ def _loop(run: PreparedRun, stop: StopRequest, history: History, step: int) -> T
     # Time the loop spends on anything but training (evaluations, samples, summaries,
     # checkpoints), so that steps/s and the ETA measure training alone.
     busy, evaluating = _Stopwatch(), _Stopwatch()
+    start = time.perf_counter()
+    history.time_training(lambda: time.perf_counter() - start - busy.seconds())
     if step == 0:
         with busy.timing():
             stop.phase = "writing samples"
