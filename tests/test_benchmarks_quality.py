@@ -79,6 +79,10 @@ PARAMETERS = {
 }  # fmt: skip
 
 
+def test_the_benchmark_knows_every_peer_by_name():
+    assert quality.PEERS == tuple(peers.PEERS)
+
+
 @pytest.mark.parametrize("name", list(peers.PEERS))
 def test_the_published_networks_at_32_px(name):
     peer = peers.PEERS[name]
