@@ -100,8 +100,7 @@ class History:
         """
         metrics = _File(os.path.join(directory, METRICS_NAME))
         kept = metrics.keep(lambda line: _step_of(line) <= step)
-        records = (json.loads(line) for line in kept)
-        records = list(records)
+        records = [json.loads(line) for line in kept]
         self._evaluations = [record for record in records if record.get("kind") == "eval"]
         # A resumed session goes on from its last record: the time trained after it, up
         # to the interruption, is lost with the steps the checkpoint does not hold.
