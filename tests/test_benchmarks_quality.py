@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 from runner import Background, program_stderr, run_module
 
-from dcgan.benchmarks import peers, quality
+from dcgan.benchmarks import peer_run, peers, quality
 
 TINY_FLAGS = """\
 --dataset=glyphs
@@ -99,7 +99,7 @@ def test_an_image_size_the_recipes_cannot_draw_is_refused():
 
 
 def test_a_sigmoid_recipe_is_measured_in_minus_one_to_one():
-    run = peers.PeerRun(peers.PEERS["keras_io_dcgan"], image_size=16, channels=1, seed=0)
+    run = peer_run.PeerRun(peers.PEERS["keras_io_dcgan"], image_size=16, channels=1, seed=0)
     z = tf.random.normal([2, 128])
     np.testing.assert_allclose(run.generator(z), 2 * run.g(z) - 1, atol=1e-6)
 
@@ -172,7 +172,7 @@ def test_the_wgan_gp_recipe_takes_three_critic_updates_per_generator_update():
 
 def test_a_peer_trains_until_its_clock_reaches_the_budget():
     ticks = iter(np.arange(0.0, 100.0, 0.5))  # every step takes 0.5 s
-    run = peers.PeerRun(peers.PEERS["pytorch_dcgan"], image_size=16, channels=1, seed=0)
+    run = peer_run.PeerRun(peers.PEERS["pytorch_dcgan"], image_size=16, channels=1, seed=0)
     batches = iter(tf.data.Dataset.from_tensors(tf.zeros([4, 16, 16, 1])).repeat())
     run.train(batches, until_seconds=1.2, clock=lambda: next(ticks))
     assert (run.steps, run.seconds) == (3, 1.5)

@@ -3,8 +3,7 @@
 Four recipes, each written from its published source with its networks, objective,
 optimizers, batch size and update rule. Only the image size is adapted (the glyphs are
 32x32x1; the sources draw 28, 64 or 64 px): a first map or an up/down-sampling block
-fewer, nothing else. Each trains in a loop of its own against a clock, so that
-``quality`` can stop it at the wall time a ``dcgan`` recipe took.
+fewer, nothing else. ``peer_run.PeerRun`` trains one against a clock.
 
 - ``tf_tutorial``: the TensorFlow DCGAN tutorial (tensorflow.org/tutorials/generative/
   dcgan): 5x5 transposed convolutions from a 7x7 map (here 8x8), batch norm and leaky
@@ -30,14 +29,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import keras
 import tensorflow as tf
 from keras import layers
 
-from dcgan.gan.noise import NoiseDistribution
+if TYPE_CHECKING:  # the update rules take the run that holds the nets and optimizers
+    from dcgan.benchmarks.peer_run import PeerRun
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,59 +65,6 @@ class Peer:
     networks: Callable[[int, int], tuple[keras.Model, keras.Model]]
     optimizers: Callable[[], tuple[keras.optimizers.Optimizer, keras.optimizers.Optimizer]]
     update: Callable[[PeerRun, tf.Tensor], dict[str, tf.Tensor]]
-
-
-class PeerRun:
-    """A peer recipe's networks, optimizers and training clock.
-
-    Attributes:
-        peer: the recipe.
-        generator: G with its images in [-1, 1], as ``dcgan``'s evaluator takes them.
-        noise: the distribution of its z.
-        steps: G updates so far.
-        seconds: time spent in training steps so far (data included, evaluation not).
-    """
-
-    def __init__(self, peer: Peer, *, image_size: int, channels: int, seed: int):
-        keras.utils.set_random_seed(seed)
-        self.peer = peer
-        self.g, self.d = peer.networks(image_size, channels)
-        self.g_optimizer, self.d_optimizer = peer.optimizers()
-        self.rng = tf.random.Generator.from_seed(seed)
-        self.noise = NoiseDistribution("normal", 1.0, (peer.latent_dim,))
-        if peer.sigmoid:
-            z = keras.Input((peer.latent_dim,))
-            self.generator = keras.Model(z, layers.Rescaling(2.0, offset=-1.0)(self.g(z)))
-        else:
-            self.generator = self.g
-        self._update = tf.function(lambda real: peer.update(self, real))
-        self.steps = 0
-        self.seconds = 0.0
-
-    def z(self, count: tf.Tensor) -> tf.Tensor:
-        return self.rng.normal([count, self.peer.latent_dim])
-
-    def train(
-        self,
-        batches: Iterator[tf.Tensor],
-        *,
-        until_seconds: float,
-        clock: Callable[[], float] = time.perf_counter,
-    ) -> dict[str, float]:
-        """Trains on ``batches`` ([N, H, W, C] in [-1, 1]) until ``seconds`` reaches
-        ``until_seconds``; returns the last step's losses (empty if none ran)."""
-        losses: dict[str, float] = {}
-        while self.seconds < until_seconds:
-            start = clock()
-            real = next(batches)
-            if self.peer.sigmoid:
-                real = (real + 1.0) / 2.0
-            # Waiting for the losses each step keeps the clock honest; it costs nothing
-            # on a CPU, where the step runs synchronously anyway.
-            losses = {name: float(value) for name, value in self._update(real).items()}
-            self.seconds += clock() - start
-            self.steps += 1
-        return losses
 
 
 def _halvings(image_size: int, smallest: int) -> int:

@@ -28,6 +28,7 @@ sample grids of every run at each recipe's time (``--grids``).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import glob
 import json
@@ -161,24 +162,21 @@ def peer_times(budgets: list[float]) -> list[float]:
     return sorted({*budgets, *(longest * k / 4 for k in (1, 2, 3))})
 
 
-def train_peer(name: str, config, times: list[float], *, seed: int, samples: int):
+def train_peer(name: str, config, times: list[float], *, seed: int, measure):
     """Trains the peer recipe ``name`` on ``config``'s data, evaluated at each of
-    ``times`` (seconds of training) by ``config``'s evaluator; returns the evaluations
-    and, at each time, 64 samples of a fixed noise."""
+    ``times`` (seconds of training) by ``measure``, ``config``'s evaluator, with the
+    peer's noise. Returns the evaluations and, at each time, 64 samples of a fixed
+    noise."""
     from dcgan.benchmarks import peers
+    from dcgan.benchmarks.peer_run import PeerRun
     from dcgan.evaluation import evaluator
     from dcgan.run import builder
 
     peer = peers.PEERS[name]
-    run = peers.PeerRun(peer, image_size=config.image_size, channels=config.channels, seed=seed)
-    measure = evaluator.Evaluator(
-        dataset=config.dataset,
-        noise=run.noise,
-        num_samples=samples,
-        seed=config.seed,
-        extractor=builder.build_extractor(config),
-        real=builder.real_examples(config, samples),
-    )
+    run = PeerRun(peer, image_size=config.image_size, channels=config.channels, seed=seed)
+    # The real features, computed once, are shared; only the noise is the peer's.
+    measure = copy.copy(measure)
+    measure.noise = run.noise
     batches = iter(builder.build_dataset(config, batch_size=peer.batch_size))
     evaluations, grids = [], {}
     for seconds in times:
@@ -334,15 +332,14 @@ def main(argv: list[str]) -> None:
     first = os.path.join(FLAGS.workdir_root, next(iter(recipes)), f"seed{seeds[0]}")
     with open(os.path.join(first, "config.json")) as f:
         config = Config.from_json(f.read())
+    from dcgan.run import builder
+
+    measure = builder.build_evaluator(config, num_samples=FLAGS.eval_samples)
     peer_runs, comparisons = {}, []
     for name in FLAGS.peers:
         start = time.monotonic()
         evaluations, grids = train_peer(
-            name,
-            config,
-            peer_times(list(budgets.values())),
-            seed=FLAGS.peer_seed,
-            samples=FLAGS.eval_samples,
+            name, config, peer_times(list(budgets.values())), seed=FLAGS.peer_seed, measure=measure
         )
         peer_runs[name] = evaluations
         print(f"{name}: {time.monotonic() - start:.0f} s; {json.dumps(evaluations[-1])}")
