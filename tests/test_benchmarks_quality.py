@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from configs import tiny_image
 from runner import Background, program_stderr, run_module
 
 from dcgan.benchmarks import peer_run, peers, quality
@@ -210,6 +211,27 @@ def test_the_best_recipe_target_needs_precision_and_recall():
         "recall >= 0.5": "MISS",
     }
     assert result["fid_over_floor"] == 8.0
+
+
+def test_the_conditional_target_is_the_share_of_samples_of_the_class_asked_for():
+    means = dict(seconds=290, fid=2000, conditional_accuracy=0.89)
+    result = quality.check_target("glyphs_conditional", _summary(**means), floor_fid=20.0)
+    # No FID bound: issue 28 sets the accuracy alone, at the quickstart's time.
+    assert result["parts"] == {"run <= 300 s": "PASS", "conditional accuracy >= 0.9": "MISS"}
+    means["conditional_accuracy"] = 0.9
+    assert quality.check_target("glyphs_conditional", _summary(**means), 20.0)["status"] == "PASS"
+
+
+def test_the_peers_are_compared_with_the_unconditional_recipes_alone(tmp_path):
+    summaries = {
+        name: {"train_seconds": {"mean": seconds, "std": 0.0}}
+        for name, seconds in (("quickstart", 228.0), ("glyphs_conditional", 240.0))
+    }
+    configs = {
+        "quickstart": tiny_image(tmp_path),
+        "glyphs_conditional": tiny_image(tmp_path, conditioning="projection", num_classes=62),
+    }
+    assert quality.peer_budgets(summaries, configs) == {"quickstart": 228.0}
 
 
 def test_summaries_peers_times_and_comparisons():
