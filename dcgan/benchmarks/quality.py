@@ -9,9 +9,9 @@ the seconds it had trained at each (``train_seconds``: evaluations, samples, sum
 and checkpoints not counted). Then it trains each peer recipe (``peers``) on the same
 data pipeline for as long as the longest unconditional recipe trained, evaluating it at
 each such recipe's training time (equal wall time) and at quarters of the longest, with
-the evaluator of the recipes' runs: the glyph classifier that ships with the package, the same real
-examples and ``--eval_samples`` samples. Nothing else runs meanwhile, so the clocks
-compare.
+the evaluator of the recipes' runs: the glyph classifier that ships with the package,
+the same real examples and ``--eval_samples`` samples. Nothing else runs meanwhile, so
+the clocks compare.
 
 Prints Markdown tables (the recipes' mean and standard deviation over the seeds; the
 peers at each recipe's time) and the targets, PASS or MISS:
