@@ -1,5 +1,10 @@
 """Shrunk run configurations the tests share: tiny networks that train in moments."""
 
+import glob
+import os
+import re
+import shutil
+
 import numpy as np
 from absl import flags
 
@@ -66,3 +71,21 @@ def assert_same_nets(single, mirror, *, atol=1e-4, loose=(), loose_atol=0.0) -> 
     for a, b in pairs:
         tolerance = loose_atol if any(name in a.path for name in loose) else atol
         np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-3, atol=tolerance, err_msg=a.path)
+
+
+def rewound_copy(workdir, copy, step: int) -> None:
+    """Copies the run in ``workdir`` to ``copy`` as it stood at its checkpoint of ``step``:
+    the later checkpoints' files deleted, so a run in ``copy`` resumes from ``step``.
+
+    Resuming a copy costs one run where a second session to ``step`` would cost two;
+    tests/test_loop_reliability.py stops sessions and resumes them for real.
+    """
+    shutil.copytree(workdir, copy)
+    later = [
+        path
+        for path in glob.glob(os.path.join(copy, "checkpoints", "ckpt-*.*"))
+        if int(re.match(r"ckpt-(\d+)\.", os.path.basename(path)).group(1)) > step
+    ]
+    assert later, f"{workdir} has no checkpoint after step {step} to delete"
+    for path in later:
+        os.remove(path)

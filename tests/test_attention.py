@@ -5,7 +5,7 @@ resume bit-exactly and keep float32 outputs under mixed precision."""
 import keras
 import numpy as np
 import pytest
-from configs import from_flags, tiny_image
+from configs import from_flags, rewound_copy, tiny_image
 
 from dcgan.config import ConfigError
 from dcgan.gan import attention, choices, models, resnet, spectral
@@ -78,15 +78,17 @@ def test_the_sides_both_nets_reach():
         from_flags("--workdir=unused", "--dataset=ring2d", "--attention_size=8")
 
 
-def test_a_run_with_attention_resumes_bit_exactly(tmp_path):
-    def config(workdir, steps):
+def test_a_run_with_attention_resumes_bit_exactly(tmp_path, capsys):
+    def config(workdir):
         every = dict(checkpoint_every=2, image_every=100, log_every=100)
-        return tiny_image(workdir, attention_size=14, g_ema_decay=0.9, train_steps=steps, **every)
+        return tiny_image(workdir, attention_size=14, g_ema_decay=0.9, train_steps=3, **every)
 
-    whole = loop.train(config(tmp_path / "whole", 3))
+    whole = loop.train(config(tmp_path / "whole"))
     assert whole.tracing_counts() == {"train_step": 1, "generate": 1}
-    loop.train(config(tmp_path / "split", 2))
-    resumed = loop.train(config(tmp_path / "split", 3))
+    rewound_copy(tmp_path / "whole", tmp_path / "split", 2)
+    capsys.readouterr()
+    resumed = loop.train(config(tmp_path / "split"))
+    assert "resuming from step 2; training to step 3" in capsys.readouterr().out
     pairs = zip(
         whole.generator.weights + whole.discriminator.weights + whole.generator_ema.weights,
         resumed.generator.weights + resumed.discriminator.weights + resumed.generator_ema.weights,

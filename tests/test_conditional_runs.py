@@ -2,13 +2,14 @@
 mirrored against one device, mixed precision, the conditional metrics, and the commands
 that generate (sample, interpolate, export) with --classes."""
 
+import dataclasses
 import json
 
 import imageio.v3 as iio
 import numpy as np
 import pytest
 import tensorflow as tf
-from configs import assert_same_nets, tiny_image
+from configs import assert_same_nets, rewound_copy, tiny_image
 from runner import run_batch
 
 from dcgan.config import ConfigError
@@ -69,14 +70,13 @@ def test_a_conditional_evaluation_measures_the_classes(acgan_run):
     assert 1 <= last["inception_score"] <= GLYPHS
 
 
-def test_a_conditional_run_resumes_bit_exactly(acgan_run, tmp_path):
+def test_a_conditional_run_resumes_bit_exactly(acgan_run, tmp_path, capsys):
     config, whole = acgan_run
     split = tmp_path / "split"
-    options = dict(
-        conditioning="acgan", class_weight=0.5, g_ema_decay=0.9, eval_every=0, eval_samples=124
-    )
-    loop.train(conditional(split, train_steps=2, **options))
-    resumed = loop.train(conditional(split, train_steps=3, **options))
+    rewound_copy(config.workdir, split, 2)
+    capsys.readouterr()
+    resumed = loop.train(dataclasses.replace(config, workdir=str(split)))
+    assert "resuming from step 2; training to step 3" in capsys.readouterr().out
     for net in ("generator", "discriminator", "generator_ema"):
         for a, b in zip(getattr(whole, net).weights, getattr(resumed, net).weights, strict=True):
             np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from configs import tiny_image, tiny_vector
+from configs import rewound_copy, tiny_image, tiny_vector
 from test_trainer import BATCH, LATENT, batches, make_trainer
 
 from dcgan.distribute import devices, replicas
@@ -187,18 +187,22 @@ def test_loop_with_steps_per_loop_lands_events_on_the_same_steps(tmp_path, read_
         )
 
 
-def test_mirrored_run_resumes_bit_exactly_and_restores_on_one_device(tmp_path):
+def test_mirrored_run_resumes_bit_exactly_and_restores_on_one_device(tmp_path, capsys):
     """The plain pipeline is checkpointed under mirrored too; the checkpoint loads into a
     one-device trainer (sample, export, evaluate build one)."""
     config = tiny_image(
-        tmp_path / "whole", strategy="mirrored", devices=TWO_CPUS, train_steps=4, d_norm="none"
+        tmp_path / "whole",
+        strategy="mirrored",
+        devices=TWO_CPUS,
+        train_steps=4,
+        checkpoint_every=2,
+        d_norm="none",
     )
     whole = loop.train(config)
-    half = tiny_image(
-        tmp_path / "half", strategy="mirrored", devices=TWO_CPUS, train_steps=2, d_norm="none"
-    )
-    loop.train(half)
-    resumed = loop.train(dataclasses.replace(half, train_steps=4))
+    rewound_copy(tmp_path / "whole", tmp_path / "half", 2)
+    capsys.readouterr()
+    resumed = loop.train(dataclasses.replace(config, workdir=str(tmp_path / "half")))
+    assert "resuming from step 2; training to step 4" in capsys.readouterr().out
     for x, y in zip(all_variables(whole), all_variables(resumed), strict=True):
         np.testing.assert_array_equal(x.numpy(), y.numpy())
     one_device = builder.build_trainer(config)
@@ -209,13 +213,21 @@ def test_mirrored_run_resumes_bit_exactly_and_restores_on_one_device(tmp_path):
         np.testing.assert_array_equal(x.numpy(), y.numpy())
 
 
-def test_a_one_device_run_resumes_mirrored(tmp_path):
+def test_a_one_device_run_resumes_mirrored(tmp_path, capsys):
     """And back: a run started on one device continues on two, as if it had not moved."""
-    whole = loop.train(tiny_vector(tmp_path / "whole", train_steps=4))
-    loop.train(tiny_vector(tmp_path / "moved", train_steps=2))
+    whole = loop.train(tiny_vector(tmp_path / "whole", train_steps=4, checkpoint_every=2))
+    rewound_copy(tmp_path / "whole", tmp_path / "moved", 2)
+    capsys.readouterr()
     moved = loop.train(
-        tiny_vector(tmp_path / "moved", train_steps=4, strategy="mirrored", devices=TWO_CPUS)
+        tiny_vector(
+            tmp_path / "moved",
+            train_steps=4,
+            checkpoint_every=2,
+            strategy="mirrored",
+            devices=TWO_CPUS,
+        )
     )
+    assert "resuming from step 2; training to step 4" in capsys.readouterr().out
     for x, y in zip(all_variables(whole), all_variables(moved), strict=True):
         np.testing.assert_allclose(x.numpy(), y.numpy(), rtol=1e-5, atol=1e-6)
 

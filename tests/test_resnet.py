@@ -5,7 +5,7 @@ trace, under mixed precision too, and resumes bit-exactly."""
 import numpy as np
 import pytest
 import tensorflow as tf
-from configs import assert_same_nets, from_flags, tiny_image
+from configs import assert_same_nets, from_flags, rewound_copy, tiny_image
 
 from dcgan.config import ConfigError
 from dcgan.gan import resnet, spectral
@@ -101,62 +101,62 @@ def test_dcgan_only_options_are_refused_with_resnet(tmp_path):
         from_flags(f"--workdir={tmp_path}", "--dataset=ring2d", "--architecture=resnet")
 
 
-def test_a_resnet_run_trains_in_one_trace_and_resumes_bit_exactly(tmp_path):
-    def config(workdir, steps):
-        return tiny_image(
-            workdir,
-            architecture="resnet",
-            loss="hinge",
-            spectral_norm=True,
-            g_spectral_norm=True,
-            g_ema_decay=0.9,
-            train_steps=steps,
-            checkpoint_every=2,
-            image_every=100,
-            log_every=100,
-        )
+# Hinge with spectral norm in both nets and a weight average of G: the SNGAN recipe.
+RESNET_RUN = dict(
+    architecture="resnet",
+    loss="hinge",
+    spectral_norm=True,
+    g_spectral_norm=True,
+    g_ema_decay=0.9,
+    train_steps=3,
+    checkpoint_every=2,
+    image_every=100,
+    log_every=100,
+)
 
-    whole = loop.train(config(tmp_path / "whole", 3))
-    assert whole.tracing_counts() == {"train_step": 1, "generate": 1}
+
+@pytest.fixture(scope="module")
+def whole(tmp_path_factory):
+    """A 3-step ResNet run on one device, checkpointed at step 2 and at its end, and
+    its trainer: the reference the tests below resume from and compare with (tracing a
+    ResNet step costs seconds, so the module traces it once)."""
+    workdir = tmp_path_factory.mktemp("whole") / "run"
+    return workdir, loop.train(tiny_image(workdir, **RESNET_RUN))
+
+
+def test_a_resnet_run_trains_in_one_trace_and_resumes_bit_exactly(whole, tmp_path, capsys):
+    workdir, trainer = whole
+    assert trainer.tracing_counts() == {"train_step": 1, "generate": 1}
     # The weight average copies G's power-iteration estimates.
-    g_u = [v for v in whole.generator.non_trainable_variables if v.path.endswith("/u")]
-    ema_u = [v for v in whole.generator_ema.non_trainable_variables if v.path.endswith("/u")]
+    g_u = [v for v in trainer.generator.non_trainable_variables if v.path.endswith("/u")]
+    ema_u = [v for v in trainer.generator_ema.non_trainable_variables if v.path.endswith("/u")]
     assert len(g_u) == len(ema_u) > 0
     for u, copied in zip(g_u, ema_u, strict=True):
         np.testing.assert_array_equal(copied.numpy(), u.numpy())
-    loop.train(config(tmp_path / "split", 2))
-    resumed = loop.train(config(tmp_path / "split", 3))
-    for a, b in zip(whole.generator.weights, resumed.generator.weights, strict=True):
+    rewound_copy(workdir, tmp_path / "split", 2)
+    capsys.readouterr()
+    resumed = loop.train(tiny_image(tmp_path / "split", **RESNET_RUN))
+    assert "resuming from step 2; training to step 3" in capsys.readouterr().out
+    for a, b in zip(trainer.generator.weights, resumed.generator.weights, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
-    for a, b in zip(whole.discriminator.weights, resumed.discriminator.weights, strict=True):
+    for a, b in zip(trainer.discriminator.weights, resumed.discriminator.weights, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
-def test_a_mirrored_resnet_run_equals_the_one_device_run(tmp_path):
+def test_a_mirrored_resnet_run_equals_the_one_device_run(whole, tmp_path):
     """Batch norm in G with synchronized statistics and spectral norm in both nets: two
     replicas of half the batch train the nets (and the u estimates) one device trains."""
-    options = dict(
-        architecture="resnet",
-        loss="hinge",
-        spectral_norm=True,
-        g_spectral_norm=True,
-        train_steps=2,
-        checkpoint_every=2,
-        image_every=100,
-        log_every=100,
-    )
-    single = loop.train(tiny_image(tmp_path / "one", **options))
     mirror = loop.train(
         tiny_image(
             tmp_path / "two",
             strategy="mirrored",
             devices=("/cpu:0", "/cpu:1"),
             sync_batch_norm=True,
-            **options,
+            **RESNET_RUN,
         )
     )
     assert mirror.tracing_counts()["train_step"] == 1
-    assert_same_nets(single, mirror)
+    assert_same_nets(whole[1], mirror)
 
 
 @pytest.mark.parametrize("architecture", ["dcgan", "resnet"])
