@@ -23,7 +23,7 @@ import pytest
 import tensorflow as tf
 from configs import tiny_image
 from PIL import Image
-from runner import ROOT, log_line, program_stderr, run_module
+from runner import ROOT, log_line, program_stderr, run_batch, run_module
 
 from dcgan.config import Config, ConfigError
 from dcgan.data import tfrecord
@@ -68,8 +68,12 @@ def png_folder(root, count):
 # --- input that yields no usable example ------------------------------------------------
 
 
-def test_a_folder_with_nothing_decodable_ends_in_one_line_and_writes_nothing(tmp_path):
-    folder = tmp_path / "images"
+@pytest.fixture(scope="module")
+def undecodable(tmp_path_factory):
+    """``python -m dcgan.train`` on a folder and on TFRecords with no image that decodes,
+    run in one child process (``runner.run_batch``): {case: (result, workdir, data)}."""
+    tmp = tmp_path_factory.mktemp("undecodable")
+    folder = tmp / "images"
     folder.mkdir()
     for i in range(20):
         path = folder / f"{i:02d}.jpg"
@@ -77,38 +81,41 @@ def test_a_folder_with_nothing_decodable_ends_in_one_line_and_writes_nothing(tmp
             path.write_bytes(os.urandom(300))  # not an image
         else:
             os.symlink(path.name, path)  # points at itself: every read fails
-    workdir = tmp_path / "run"
-    result = run_module(
-        "dcgan.train",
-        f"--workdir={workdir}",
-        "--dataset=folder",
-        f"--data_dir={folder}",
-        *TINY[1:],
-        "--train_steps=5",
-        timeout=90,
-    )
+    (tmp / "junk").mkdir()
+    for i in range(20):
+        (tmp / "junk" / f"{i:02d}.jpg").write_bytes(os.urandom(200))
+    ((shard, _),) = tfrecord.write_shards(str(tmp / "junk"), str(tmp / "t"), num_shards=1)
+    cases = {
+        "folder": (tmp / "folder-run", ["--dataset=folder", f"--data_dir={folder}"], folder),
+        "tfrecord": (
+            tmp / "tfrecord-run",
+            ["--dataset=tfrecord", f"--data_pattern={shard}"],
+            shard,
+        ),
+    }
+    argvs = [
+        [f"--workdir={workdir}", *data, *TINY[1:], "--train_steps=5"]
+        for workdir, data, _ in cases.values()
+    ]
+    results = run_batch("dcgan.train", argvs, timeout=180)
+    return {
+        case: (result, workdir, source)
+        for (case, (workdir, _, source)), result in zip(cases.items(), results, strict=True)
+    }
+
+
+def test_a_folder_with_nothing_decodable_ends_in_one_line_and_writes_nothing(undecodable):
+    result, workdir, _ = undecodable["folder"]
     line = one_line(result, 1)
     assert "no image could be decoded: the last 20 image files read under" in line
     assert "(a whole pass) all failed" in line
     assert not workdir.exists()  # refused before anything was written
 
 
-def test_tfrecords_whose_records_hold_no_image_end_in_one_line(tmp_path):
-    (tmp_path / "junk").mkdir()
-    for i in range(20):
-        (tmp_path / "junk" / f"{i:02d}.jpg").write_bytes(os.urandom(200))
-    ((path, _),) = tfrecord.write_shards(str(tmp_path / "junk"), str(tmp_path / "t"), num_shards=1)
-    result = run_module(
-        "dcgan.train",
-        f"--workdir={tmp_path / 'run'}",
-        "--dataset=tfrecord",
-        f"--data_pattern={path}",
-        *TINY[1:],
-        "--train_steps=5",
-        timeout=120,
-    )
+def test_tfrecords_whose_records_hold_no_image_end_in_one_line(undecodable):
+    result, _, shard = undecodable["tfrecord"]
     line = one_line(result, 1)
-    assert f"the last 1000 records read from '{path}' all failed" in line
+    assert f"the last 1000 records read from '{shard}' all failed" in line
 
 
 def test_a_truncated_shard_is_counted_like_a_bad_image_or_named_by_fail(tmp_path):

@@ -54,6 +54,7 @@ def commands(tmp_path_factory, two_steps):
     test comes last. The other commands run in one process (``runner.run_batch``); the
     missing data folder gets a process of its own, for a real exit status 1."""
     commands = Commands(tmp_path_factory)
+    BATCH_ENV["KERAS_HOME"] = str(commands.mkdir("keras"))
     commands.submit("quickstart", quickstart_sessions, commands.mkdir("quickstart"))
     start_tfds(commands)
     start_cannot_evaluate(commands)
@@ -135,7 +136,7 @@ def test_bad_flags_fail_in_one_line_with_status_2(tmp_path, flags, message):
 def start_tfds(commands):
     tmp = commands.mkdir("tfds")
     args = (f"--workdir={tmp}/w", "--dataset=tfds:no_such_set", f"--data_dir={tmp}/tfds")
-    commands.command("tfds", "dcgan.train", *args)
+    commands.command("tfds", "dcgan.train", *args, env=BATCH_ENV)
 
 
 def test_an_unprepared_tfds_set_fails_with_status_1_and_writes_nothing(commands):
@@ -159,17 +160,19 @@ CANNOT_EVALUATE = {
 }
 
 
-NO_KERAS_HOME = {}  # KERAS_HOME of the commands that must find no Inception weights
+# The batched commands' environment: an empty KERAS_HOME, where the no-inception case
+# must find no Inception weights. The other commands read nothing from it, and sharing
+# one environment keeps them in one process (``runner.Commands.command``).
+BATCH_ENV = {}
 
 
 def start_cannot_evaluate(commands):
-    NO_KERAS_HOME["KERAS_HOME"] = str(commands.mkdir("keras"))
     for case, (flags, _) in CANNOT_EVALUATE.items():
         tmp = commands.mkdir(case)
         np.save(tmp / "images.npy", np.zeros((64, 28, 28, 1), np.uint8))
         args = [f"--workdir={tmp}/w", "--image_size=28", "--eval_every=10"]
         args += [flag.format(tmp=tmp) for flag in flags]
-        commands.command(case, "dcgan.train", *args, env=NO_KERAS_HOME)
+        commands.command(case, "dcgan.train", *args, env=BATCH_ENV)
 
 
 @pytest.mark.parametrize("case", CANNOT_EVALUATE)
@@ -178,7 +181,7 @@ def test_a_run_that_cannot_be_evaluated_fails_before_training(commands, case):
     message = CANNOT_EVALUATE[case][1]
     assert result.returncode == 1, result.stderr
     last = program_stderr(result)[-1]
-    keras_home = NO_KERAS_HOME["KERAS_HOME"]
+    keras_home = BATCH_ENV["KERAS_HOME"]
     assert last.startswith("dcgan.train: error: ")
     assert message.format(tmp=tmp_path, keras=keras_home) in last
     assert "dcgan.classifier" in last  # what to do about it
@@ -188,7 +191,9 @@ def test_a_run_that_cannot_be_evaluated_fails_before_training(commands, case):
 def start_workdir_file(commands):
     tmp = commands.mkdir("workdir-file")
     (tmp / "w").write_text("not a directory")
-    commands.command("workdir-file", "dcgan.train", f"--workdir={tmp}/w", "--train_steps=1")
+    commands.command(
+        "workdir-file", "dcgan.train", f"--workdir={tmp}/w", "--train_steps=1", env=BATCH_ENV
+    )
 
 
 def test_workdir_that_is_a_file_is_refused(commands):
@@ -202,8 +207,8 @@ def test_workdir_that_is_a_file_is_refused(commands):
 def start_verbosity(commands):
     tmp = commands.mkdir("verbosity")
     (tmp / "w").write_text("")
-    commands.command("quiet", "dcgan.train", f"--workdir={tmp}/w")
-    commands.command("loud", "dcgan.train", f"--workdir={tmp}/w", "--verbosity=1")
+    commands.command("quiet", "dcgan.train", f"--workdir={tmp}/w", env=BATCH_ENV)
+    commands.command("loud", "dcgan.train", f"--workdir={tmp}/w", "--verbosity=1", env=BATCH_ENV)
 
 
 def test_verbosity_adds_the_traceback(commands):
@@ -259,7 +264,9 @@ def start_damaged(commands, two_steps):
         shutil.copytree(two_steps, workdir)
         damage(workdir)
         DAMAGED_BEFORE[case] = snapshot(workdir)
-        commands.command(case, "dcgan.train", f"--workdir={workdir}", "--train_steps=4", *TINY)
+        commands.command(
+            case, "dcgan.train", f"--workdir={workdir}", "--train_steps=4", *TINY, env=BATCH_ENV
+        )
 
 
 DAMAGED_BEFORE = {}  # {case: the damaged workdir's files before the command}
@@ -347,7 +354,13 @@ def start_old_flags(commands):
     for old in OLD_FLAGS:
         workdir = commands.mkdir(old) / "w"
         commands.command(
-            old, "dcgan.train", f"--workdir={workdir}", *vector, "--train_steps=1", old
+            old,
+            "dcgan.train",
+            f"--workdir={workdir}",
+            *vector,
+            "--train_steps=1",
+            old,
+            env=BATCH_ENV,
         )
 
 

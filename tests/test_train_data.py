@@ -37,9 +37,9 @@ TINY = [
 ]
 
 
-def train(*flags, env=None):
+def train(*flags):
     """``python -m dcgan.train *flags``: for exit statuses and error lines."""
-    return run_module("dcgan.train", *flags, env=env, timeout=30)
+    return run_module("dcgan.train", *flags, timeout=30)
 
 
 def train_here(capsys, *flags):
@@ -76,8 +76,8 @@ def photo_folder(root, count=10):
 @pytest.fixture(scope="module", autouse=True)
 def commands(tmp_path_factory):
     """The commands that need no run of this process, started before the first test, two
-    at a time in the background (``runner.Commands``); the failing ones in one process
-    (``runner.run_batch``). Each test reads its own."""
+    at a time in the background (``runner.Commands``); the failing ones and the
+    Fashion-MNIST run in one process (``runner.run_batch``). Each test reads its own."""
     commands = Commands(tmp_path_factory)
     commands.submit("exact-resume", exact_resume, commands.mkdir("exact-resume"))
     start_fashion_mnist(commands)
@@ -168,9 +168,16 @@ def write_idx(path, array):
         f.write(header + array.tobytes())
 
 
+# The batched commands' environment: KERAS_HOME at the fake Keras cache of
+# ``start_fashion_mnist``. The other commands read nothing from it, and sharing one
+# environment keeps them in one process (``runner.Commands.command``).
+BATCH_ENV = {}
+
+
 def start_fashion_mnist(commands):
     """A run on Fashion-MNIST from a fake Keras cache that KERAS_HOME points to."""
     tmp = commands.mkdir("fashion-mnist")
+    BATCH_ENV["KERAS_HOME"] = str(tmp / "keras")
     cache = tmp / "keras" / "datasets" / "fashion-mnist"
     cache.mkdir(parents=True)
     rng = np.random.default_rng(0)
@@ -179,7 +186,7 @@ def start_fashion_mnist(commands):
     write_idx(cache / "t10k-images-idx3-ubyte.gz", np.zeros((2, 28, 28), np.uint8))
     write_idx(cache / "t10k-labels-idx1-ubyte.gz", np.zeros(2, np.uint8))
     args = (f"--workdir={tmp / 'run'}", "--dataset=fashion_mnist", "--train_steps=2", *TINY)
-    commands.submit("fashion-mnist", train, *args, env={"KERAS_HOME": str(tmp / "keras")})
+    commands.command("fashion-mnist", "dcgan.train", *args, env=BATCH_ENV)
 
 
 def test_fashion_mnist_run_from_the_keras_cache(commands):
@@ -212,7 +219,7 @@ def start_wrong_array(commands):
     tmp = commands.mkdir("wrong-array")
     np.save(tmp / "vectors.npy", np.zeros((12, 5), np.float32))
     args = (f"--workdir={tmp / 'bad'}", "--dataset=npy", f"--data_file={tmp / 'vectors.npy'}")
-    commands.command("wrong-array", "dcgan.train", *args, "--train_steps=2", *TINY)
+    commands.command("wrong-array", "dcgan.train", *args, "--train_steps=2", *TINY, env=BATCH_ENV)
 
 
 BAD_DATA_INPUT = {
@@ -234,7 +241,8 @@ def start_bad_data_input(commands):
         tmp = commands.mkdir(case)
         (tmp / "notes.txt").write_text("no images here")
         flags = [flag.replace("{tmp}", str(tmp)) for flag in flags]
-        commands.command(case, "dcgan.train", f"--workdir={tmp / 'run'}", "--train_steps=1", *flags)
+        args = [f"--workdir={tmp / 'run'}", "--train_steps=1", *flags]
+        commands.command(case, "dcgan.train", *args, env=BATCH_ENV)
 
 
 @pytest.mark.parametrize("case", BAD_DATA_INPUT)
