@@ -62,13 +62,17 @@ class Commands:
     ``mkdir(name)`` makes a fresh folder for a command; ``submit(name, function, ...)``
     runs ``function(...)`` (``run_module``, say) in the pool; ``command(name, module,
     ...)`` queues a command line to share one child process with the others of its
-    module (``run_batch``), and ``start`` submits those batches. A test reads
-    ``result(name)``, waiting for it if needed, and ``folder(name)``. ``close`` waits for
-    what is running and drops what has not started.
+    module and environment (``run_batch``), and ``start`` submits those batches. ``env``
+    (kept as ``.env``) adds to the environment of every queued command line: a module
+    whose commands need a variable (an empty KERAS_HOME, say) gives it here, so that
+    they still share one process. A test reads ``result(name)``, waiting for it if
+    needed, and ``folder(name)``. ``close`` waits for what is running and drops what has
+    not started.
     """
 
-    def __init__(self, tmp_path_factory):
+    def __init__(self, tmp_path_factory, env=None):
         self._tmp_path_factory = tmp_path_factory
+        self.env = dict(env or {})
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=2)
         self._folders, self._futures, self._queued = {}, {}, {}
 
@@ -86,7 +90,8 @@ class Commands:
         """Queues ``python -m module *args`` to run, with the other command lines queued
         for ``module`` and ``env``, in one child process (``run_batch``); ``start``
         submits the queued batches."""
-        batch = self._queued.setdefault((module, tuple(sorted((env or {}).items()))), [])
+        env = {**self.env, **(env or {})}
+        batch = self._queued.setdefault((module, tuple(sorted(env.items()))), [])
         batch.append((name, args, timeout))
 
     def start(self):

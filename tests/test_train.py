@@ -53,8 +53,10 @@ def commands(tmp_path_factory, two_steps):
     run as a user runs them, a process each, and come first: they take longest, and their
     test comes last. The other commands run in one process (``runner.run_batch``); the
     missing data folder gets a process of its own, for a real exit status 1."""
-    commands = Commands(tmp_path_factory)
-    BATCH_ENV["KERAS_HOME"] = str(commands.mkdir("keras"))
+    # An empty KERAS_HOME, where the no-inception case must find no Inception weights;
+    # the other commands read nothing from it.
+    keras_home = str(tmp_path_factory.mktemp("keras"))
+    commands = Commands(tmp_path_factory, env={"KERAS_HOME": keras_home})
     commands.submit("quickstart", quickstart_sessions, commands.mkdir("quickstart"))
     start_tfds(commands)
     start_cannot_evaluate(commands)
@@ -136,7 +138,7 @@ def test_bad_flags_fail_in_one_line_with_status_2(tmp_path, flags, message):
 def start_tfds(commands):
     tmp = commands.mkdir("tfds")
     args = (f"--workdir={tmp}/w", "--dataset=tfds:no_such_set", f"--data_dir={tmp}/tfds")
-    commands.command("tfds", "dcgan.train", *args, env=BATCH_ENV)
+    commands.command("tfds", "dcgan.train", *args)
 
 
 def test_an_unprepared_tfds_set_fails_with_status_1_and_writes_nothing(commands):
@@ -160,19 +162,13 @@ CANNOT_EVALUATE = {
 }
 
 
-# The batched commands' environment: an empty KERAS_HOME, where the no-inception case
-# must find no Inception weights. The other commands read nothing from it, and sharing
-# one environment keeps them in one process (``runner.Commands.command``).
-BATCH_ENV = {}
-
-
 def start_cannot_evaluate(commands):
     for case, (flags, _) in CANNOT_EVALUATE.items():
         tmp = commands.mkdir(case)
         np.save(tmp / "images.npy", np.zeros((64, 28, 28, 1), np.uint8))
         args = [f"--workdir={tmp}/w", "--image_size=28", "--eval_every=10"]
         args += [flag.format(tmp=tmp) for flag in flags]
-        commands.command(case, "dcgan.train", *args, env=BATCH_ENV)
+        commands.command(case, "dcgan.train", *args)
 
 
 @pytest.mark.parametrize("case", CANNOT_EVALUATE)
@@ -181,7 +177,7 @@ def test_a_run_that_cannot_be_evaluated_fails_before_training(commands, case):
     message = CANNOT_EVALUATE[case][1]
     assert result.returncode == 1, result.stderr
     last = program_stderr(result)[-1]
-    keras_home = BATCH_ENV["KERAS_HOME"]
+    keras_home = commands.env["KERAS_HOME"]
     assert last.startswith("dcgan.train: error: ")
     assert message.format(tmp=tmp_path, keras=keras_home) in last
     assert "dcgan.classifier" in last  # what to do about it
@@ -191,9 +187,7 @@ def test_a_run_that_cannot_be_evaluated_fails_before_training(commands, case):
 def start_workdir_file(commands):
     tmp = commands.mkdir("workdir-file")
     (tmp / "w").write_text("not a directory")
-    commands.command(
-        "workdir-file", "dcgan.train", f"--workdir={tmp}/w", "--train_steps=1", env=BATCH_ENV
-    )
+    commands.command("workdir-file", "dcgan.train", f"--workdir={tmp}/w", "--train_steps=1")
 
 
 def test_workdir_that_is_a_file_is_refused(commands):
@@ -207,8 +201,8 @@ def test_workdir_that_is_a_file_is_refused(commands):
 def start_verbosity(commands):
     tmp = commands.mkdir("verbosity")
     (tmp / "w").write_text("")
-    commands.command("quiet", "dcgan.train", f"--workdir={tmp}/w", env=BATCH_ENV)
-    commands.command("loud", "dcgan.train", f"--workdir={tmp}/w", "--verbosity=1", env=BATCH_ENV)
+    commands.command("quiet", "dcgan.train", f"--workdir={tmp}/w")
+    commands.command("loud", "dcgan.train", f"--workdir={tmp}/w", "--verbosity=1")
 
 
 def test_verbosity_adds_the_traceback(commands):
@@ -264,9 +258,7 @@ def start_damaged(commands, two_steps):
         shutil.copytree(two_steps, workdir)
         damage(workdir)
         DAMAGED_BEFORE[case] = snapshot(workdir)
-        commands.command(
-            case, "dcgan.train", f"--workdir={workdir}", "--train_steps=4", *TINY, env=BATCH_ENV
-        )
+        commands.command(case, "dcgan.train", f"--workdir={workdir}", "--train_steps=4", *TINY)
 
 
 DAMAGED_BEFORE = {}  # {case: the damaged workdir's files before the command}
@@ -360,7 +352,6 @@ def start_old_flags(commands):
             *vector,
             "--train_steps=1",
             old,
-            env=BATCH_ENV,
         )
 
 

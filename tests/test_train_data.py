@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -78,7 +79,10 @@ def commands(tmp_path_factory):
     """The commands that need no run of this process, started before the first test, two
     at a time in the background (``runner.Commands``); the failing ones and the
     Fashion-MNIST run in one process (``runner.run_batch``). Each test reads its own."""
-    commands = Commands(tmp_path_factory)
+    # KERAS_HOME of every batched command: the fake Keras cache of start_fashion_mnist
+    # (the other commands read nothing from it).
+    keras_home = str(tmp_path_factory.mktemp("keras"))
+    commands = Commands(tmp_path_factory, env={"KERAS_HOME": keras_home})
     commands.submit("exact-resume", exact_resume, commands.mkdir("exact-resume"))
     start_fashion_mnist(commands)
     start_wrong_array(commands)
@@ -168,17 +172,10 @@ def write_idx(path, array):
         f.write(header + array.tobytes())
 
 
-# The batched commands' environment: KERAS_HOME at the fake Keras cache of
-# ``start_fashion_mnist``. The other commands read nothing from it, and sharing one
-# environment keeps them in one process (``runner.Commands.command``).
-BATCH_ENV = {}
-
-
 def start_fashion_mnist(commands):
     """A run on Fashion-MNIST from a fake Keras cache that KERAS_HOME points to."""
     tmp = commands.mkdir("fashion-mnist")
-    BATCH_ENV["KERAS_HOME"] = str(tmp / "keras")
-    cache = tmp / "keras" / "datasets" / "fashion-mnist"
+    cache = Path(commands.env["KERAS_HOME"]) / "datasets" / "fashion-mnist"
     cache.mkdir(parents=True)
     rng = np.random.default_rng(0)
     write_idx(cache / "train-images-idx3-ubyte.gz", rng.integers(0, 256, (20, 28, 28), np.uint8))
@@ -186,7 +183,7 @@ def start_fashion_mnist(commands):
     write_idx(cache / "t10k-images-idx3-ubyte.gz", np.zeros((2, 28, 28), np.uint8))
     write_idx(cache / "t10k-labels-idx1-ubyte.gz", np.zeros(2, np.uint8))
     args = (f"--workdir={tmp / 'run'}", "--dataset=fashion_mnist", "--train_steps=2", *TINY)
-    commands.command("fashion-mnist", "dcgan.train", *args, env=BATCH_ENV)
+    commands.command("fashion-mnist", "dcgan.train", *args)
 
 
 def test_fashion_mnist_run_from_the_keras_cache(commands):
@@ -219,7 +216,7 @@ def start_wrong_array(commands):
     tmp = commands.mkdir("wrong-array")
     np.save(tmp / "vectors.npy", np.zeros((12, 5), np.float32))
     args = (f"--workdir={tmp / 'bad'}", "--dataset=npy", f"--data_file={tmp / 'vectors.npy'}")
-    commands.command("wrong-array", "dcgan.train", *args, "--train_steps=2", *TINY, env=BATCH_ENV)
+    commands.command("wrong-array", "dcgan.train", *args, "--train_steps=2", *TINY)
 
 
 BAD_DATA_INPUT = {
@@ -242,7 +239,7 @@ def start_bad_data_input(commands):
         (tmp / "notes.txt").write_text("no images here")
         flags = [flag.replace("{tmp}", str(tmp)) for flag in flags]
         args = [f"--workdir={tmp / 'run'}", "--train_steps=1", *flags]
-        commands.command(case, "dcgan.train", *args, env=BATCH_ENV)
+        commands.command(case, "dcgan.train", *args)
 
 
 @pytest.mark.parametrize("case", BAD_DATA_INPUT)
