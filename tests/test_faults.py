@@ -368,8 +368,9 @@ def test_sigkill_at_any_point_then_resume_equals_an_uninterrupted_run(tmp_path):
         # TensorFlow writes a checkpoint into ckpt-N_temp/, then moves it into place.
         ("while writing ckpt-2", lambda c: "ckpt-2_temp" in c.names()),
         ("with ckpt-3 written, maybe not listed", lambda c: "ckpt-3.index" in c.names()),
+        # A run resumed from ckpt-3 (or ckpt-2) killed between its saves. A kill inside a
+        # later write is the ckpt-2 case again: ckpt-1 was listed before it as well.
         ("in step 5", lambda c: any(line.startswith("step 4/") for line in c.lines)),
-        ("while writing ckpt-6", lambda c: "ckpt-6_temp" in c.names()),
     ]
     saved = {}
     for what, condition in kill_points:
