@@ -1085,7 +1085,7 @@ def test_renamed_fields_map_old_names_to_fields():
         ("g_norm", gan_choices.NORMALIZATIONS),
         ("g_activation", gan_choices.ACTIVATIONS),
         ("g_upsample", gan_choices.UPSAMPLINGS),
-        ("precision", gan_choices.PRECISIONS),
+        ("precision", distribute_choices.PRECISION_CHOICES),
         ("noise_distribution", gan_choices.NOISE_DISTRIBUTIONS),
         ("crop", data_choices.CROPS),
         ("resize_method", data_choices.RESIZE_METHODS),

@@ -30,7 +30,6 @@ from dcgan.config.fields import (
     field,
 )
 from dcgan.distribute import choices as distribute
-from dcgan.gan import choices as gan
 from dcgan.step import choices as step
 
 
@@ -67,8 +66,10 @@ class RunFields:
         "float32",
         "Keras dtype policy of G and D (variables stay float32): float32 on CPUs; "
         "mixed_float16 on NVIDIA GPUs with tensor cores (dynamic loss scaling per network); "
-        "mixed_bfloat16 on TPUs and on CPUs or GPUs with bfloat16 units. Fixed for a run's life.",
-        spec=options.Choice(gan.PRECISIONS),
+        "mixed_bfloat16 on TPUs and on CPUs or GPUs with bfloat16 units; auto: "
+        "mixed_bfloat16 where every device has bfloat16 units, else float32, chosen when the "
+        "run starts and saved. Fixed for a run's life.",
+        spec=options.Choice(distribute.PRECISION_CHOICES),
         role=STATE,
     )
     on_nonfinite: str = field(

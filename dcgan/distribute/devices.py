@@ -92,6 +92,14 @@ def make_strategy(name: str, *, devices: tuple[str, ...] = (), tpu: str = "") ->
     return _cluster(_tpu_strategy(tpu), distributes_input=True)
 
 
+def compute_devices(strategy: tf.distribute.Strategy) -> list[str]:
+    """The full names of the devices ``strategy`` computes on (``.../device:GPU:0``)."""
+    try:
+        return list(strategy.extended.worker_devices)
+    except RuntimeError:  # the default strategy: TensorFlow's first device
+        return [(tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices())[0].name]
+
+
 def _cluster(strategy: tf.distribute.Strategy, *, distributes_input: bool = False) -> Cluster:
     return Cluster(strategy, strategy.num_replicas_in_sync, 1, 0, True, distributes_input)
 

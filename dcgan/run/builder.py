@@ -15,10 +15,11 @@ import numpy as np
 import tensorflow as tf
 
 from dcgan import data
-from dcgan.config import Config
+from dcgan.config import Config, ConfigError
 from dcgan.data import decode
 from dcgan.evaluation import evaluator, features
 from dcgan.gan import blocks, mlp, models, objective, resnet
+from dcgan.gan.choices import PRECISIONS
 from dcgan.gan.conditioning import Conditioning
 from dcgan.gan.noise import NoiseDistribution
 from dcgan.step.choices import OPTIMIZERS
@@ -97,7 +98,16 @@ def build_networks(config: Config) -> tuple[keras.Model, keras.Model]:
     With ``pack`` > 1, D's input is ``pack`` samples concatenated along the last axis.
     Every layer gets the dtype policy ``config.precision`` (float32 variables; images,
     samples and logits float32 under any policy).
+
+    Raises:
+        ConfigError: for ``precision="auto"``, which ``dcgan.run.prepare`` replaces by a
+            policy when a run starts.
     """
+    if config.precision not in PRECISIONS:
+        raise ConfigError(
+            f"precision={config.precision!r} is chosen when a run starts (dcgan.run.prepare); "
+            f"allowed here: {', '.join(PRECISIONS)}"
+        )
     if config.is_image:
         # What both image architectures take; the DCGAN nets take their own options too.
         g_options = dict(

@@ -12,6 +12,7 @@ import math
 import tensorflow as tf
 
 from dcgan import data
+from dcgan.distribute import devices
 
 # The order of the columns of the stdout log line; other metrics follow.
 _LOG_FIRST = ("d_loss", "g_loss")
@@ -53,24 +54,14 @@ def describe(config, trainer, cluster) -> str:
         nets += f" conditioned on {config.num_classes} classes ({config.conditioning})"
     replicas = f"{cluster.num_replicas} replica{'s' if cluster.num_replicas > 1 else ''}"
     workers = f" on {cluster.num_workers} workers" if cluster.num_workers > 1 else ""
-    where = f" on {','.join(_device_names(cluster.strategy))}"
+    short = [name.rpartition("device:")[2] for name in devices.compute_devices(cluster.strategy)]
+    where = f" on {','.join(short)}"
     return (
         f"{config.dataset} {source}, batch {config.batch_size} | {nets}: G {g_params:,} and "
         f"D {d_params:,} parameters | loss {config.loss}, lr G {config.g_lr:g} D "
         f"{config.d_lr:g} | {config.strategy} strategy, {replicas}{workers}{where} | "
         f"{config.precision}"
     )
-
-
-def _device_names(strategy: tf.distribute.Strategy) -> list[str]:
-    """Short names (``GPU:0``) of the devices a strategy computes on."""
-    try:
-        devices = strategy.extended.worker_devices
-    except RuntimeError:  # the default strategy: TensorFlow's first device
-        devices = [
-            (tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices())[0].name
-        ]
-    return [device.rpartition("device:")[2] for device in devices]
 
 
 def log_line(step: int, total: int, metrics: dict, steps_per_sec: float) -> str:

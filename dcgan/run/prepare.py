@@ -19,7 +19,8 @@ from dcgan import config as config_lib
 from dcgan import data
 from dcgan.config import Config
 from dcgan.data import decode
-from dcgan.distribute import devices
+from dcgan.distribute import devices, precision
+from dcgan.distribute.choices import AUTO_PRECISION
 from dcgan.evaluation.evaluator import Evaluator
 from dcgan.io import storage
 from dcgan.run import builder, classes
@@ -33,7 +34,8 @@ class PreparedRun:
     """A run ready to train: what it trains, what it reads, and where it saves.
 
     Attributes:
-        config: the run's config (``vector_dim`` filled in from the data if it was 0).
+        config: the run's config (``vector_dim`` filled in from the data if it was 0, the
+            precision chosen for ``auto``).
         trainer: the GAN, restored from the latest checkpoint if there is one.
         iterator: the training data, positioned where the checkpoint left it.
         workdir: the run's files.
@@ -108,6 +110,8 @@ def prepare(config: Config, *, say: Callable[[str], None] = print) -> PreparedRu
     config, class_names = classes.resolve(config)
     shared = Workdir(config.workdir)
     saved = shared.saved_config()
+    if config.precision == AUTO_PRECISION:
+        config = _choose_precision(config, cluster, saved, say)
     if saved is not None:
         config_lib.check_resumable(saved, config)
     if config.deterministic:
@@ -151,6 +155,26 @@ def prepare(config: Config, *, say: Callable[[str], None] = print) -> PreparedRu
         best_manager,
         cluster,
     )
+
+
+def _choose_precision(
+    config: Config, cluster: devices.Cluster, saved: Config | None, say: Callable[[str], None]
+) -> Config:
+    """``config`` with ``--precision=auto`` replaced by a policy: the saved run's, else
+    the one the devices compute fastest (``dcgan.distribute.precision``)."""
+    if saved is not None:
+        chosen, why = saved.precision, "the precision the run was saved with"
+    elif cluster.num_workers > 1:
+        raise config_lib.ConfigError(
+            f"--precision=auto with --strategy={config.strategy} on {cluster.num_workers} "
+            "workers: each worker would choose for its own hardware; allowed: float32, "
+            "mixed_float16 or mixed_bfloat16, the same on every worker"
+        )
+    else:
+        native, why = precision.native_bfloat16(cluster.strategy)
+        chosen = "mixed_bfloat16" if native else "float32"
+    say(f"precision auto: {chosen} ({why})")
+    return dataclasses.replace(config, precision=chosen)
 
 
 def _restore(
