@@ -48,8 +48,9 @@ def test_step_flops_count_the_passes_of_each_mode():
         hardware.step_flops(g, d, batch=2, passes="sequential")
 
 
-# The quickstart nets (32 px, 1 channel, latent 30, widths 32) counted by hand.
-QUICKSTART_G = [2 * 30 * 2048, 2 * 16 * 16 * 128 * 64, 2 * 64 * 16 * 64 * 32, 2 * 256 * 16 * 32]
+# The quickstart nets (32 px, 1 channel, latent 30, widths 32) counted by hand. G's
+# 4x4 convolutions follow a nearest upsample: they run at the doubled size (8, 16, 32).
+QUICKSTART_G = [2 * 30 * 2048, 2 * 64 * 16 * 128 * 64, 2 * 256 * 16 * 64 * 32, 2 * 1024 * 16 * 32]
 QUICKSTART_D = [2 * 256 * 16 * 32, 2 * 64 * 16 * 32 * 64, 2 * 16 * 16 * 64 * 128, 2 * 2048]
 QUICKSTART_STEP = 64 * (
     4 * sum(QUICKSTART_G) - QUICKSTART_G[0] + 8 * sum(QUICKSTART_D) - 2 * QUICKSTART_D[0]

@@ -136,7 +136,7 @@ def test_gpus_compute_bfloat16_natively_from_compute_capability_8(
     monkeypatch, capabilities, native, why
 ):
     gpu = "/job:localhost/replica:0/task:0/device:GPU:0"
-    monkeypatch.setattr(precision, "compute_devices", lambda strategy: [gpu])
+    monkeypatch.setattr(devices, "compute_devices", lambda strategy: [gpu])
     found = precision.native_bfloat16(
         tf.distribute.get_strategy(),
         read_cpu_flags=lambda: frozenset({"amx_bf16"}),  # the host CPU does not count

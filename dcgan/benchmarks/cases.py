@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from dcgan.benchmarks import baselines, hardware
 from dcgan.config import Config
+from dcgan.distribute.choices import AUTO_PRECISION
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _UNUSED_WORKDIR = tempfile.gettempdir()  # Config needs one; nothing is written there
@@ -39,6 +40,7 @@ def flagfile_config(name: str, **overrides) -> Config:
     Args:
         name: the flagfile's name, e.g. "quickstart.flags".
         **overrides: fields to set on top of the file's (a workdir is filled in).
+            ``--precision=auto`` in the file becomes float32.
     """
     types = {f.name: f.type for f in dataclasses.fields(Config)}
     values = {"workdir": _UNUSED_WORKDIR}
@@ -49,6 +51,9 @@ def flagfile_config(name: str, **overrides) -> Config:
                 if key not in types and key.startswith("no") and types.get(key[2:]) == "bool":
                     key, raw = key[2:], "false"
                 values[key] = _PARSE[types[key]](raw)
+    if values.get("precision") == AUTO_PRECISION:
+        # A case names its precision (the bfloat16 cases say so), the same on any machine.
+        values["precision"] = "float32"
     return Config(**{**values, **overrides})
 
 

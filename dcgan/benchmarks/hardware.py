@@ -25,6 +25,8 @@ import os
 import platform
 from collections.abc import Callable
 
+from dcgan.distribute import precision
+
 # CPU features that decide which matmul kernels oneDNN can use.
 FLAGS_OF_INTEREST = (
     "fma",
@@ -36,8 +38,6 @@ FLAGS_OF_INTEREST = (
     "amx_tile",
     "amx_bf16",
 )
-# The CPU flags that give bfloat16 matmuls their own units.
-BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -156,28 +156,28 @@ def matmul_call(*, size: int, dtype: str) -> Callable[[], None]:
 
 
 def cpu_info(cpuinfo_path: str = "/proc/cpuinfo") -> dict[str, object]:
-    """The CPU's model, core count and which ``FLAGS_OF_INTEREST`` it has.
+    """The CPU's model, core count, which ``FLAGS_OF_INTEREST`` it has, and whether it
+    computes bfloat16 natively (the rule ``--precision=auto`` follows).
 
     Reads ``/proc/cpuinfo`` (Linux); elsewhere the model is ``platform.processor()`` and
     the flags are unknown (an empty list).
     """
-    model, flags = platform.processor() or "unknown", set()
+    model = platform.processor() or "unknown"
     try:
         with open(cpuinfo_path) as f:
             for line in f:
                 key, _, value = line.partition(":")
                 if key.strip() == "model name":
                     model = value.strip()
-                elif key.strip() == "flags":
-                    flags = set(value.split())
-                    break  # every core lists the same
+                    break
     except OSError:
         pass
+    flags = precision.cpu_flags(cpuinfo_path)
     return {
         "model": model,
         "cpu_count": os.cpu_count(),
         "flags": [f for f in FLAGS_OF_INTEREST if f in flags],
-        "bf16_units": any(f in flags for f in BF16_FLAGS),
+        "bf16_units": bool(flags & set(precision.CPU_BFLOAT16_FLAGS)),
     }
 
 

@@ -20,10 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import tensorflow as tf
-
-from dcgan.distribute.devices import compute_devices
-
 # The /proc/cpuinfo flags of CPUs that compute bfloat16 natively.
 CPU_BFLOAT16_FLAGS = ("avx512_bf16", "amx_bf16")
 # NVIDIA GPUs compute bfloat16 natively from Ampere (compute capability 8.0) on.
@@ -47,6 +43,8 @@ def cpu_flags(path: str = _CPUINFO) -> frozenset[str]:
 
 def gpu_capabilities() -> list[tuple[int, int] | None]:
     """The compute capability of each visible GPU (None where TensorFlow gives none)."""
+    import tensorflow as tf
+
     capabilities = []
     for gpu in tf.config.list_physical_devices("GPU"):
         capability = tf.config.experimental.get_device_details(gpu).get("compute_capability")
@@ -55,7 +53,7 @@ def gpu_capabilities() -> list[tuple[int, int] | None]:
 
 
 def native_bfloat16(
-    strategy: tf.distribute.Strategy,
+    strategy,
     *,
     read_cpu_flags: Callable[[], frozenset[str]] | None = None,
     read_gpu_capabilities: Callable[[], list] | None = None,
@@ -66,6 +64,11 @@ def native_bfloat16(
     ``read_cpu_flags`` and ``read_gpu_capabilities`` stand in for ``cpu_flags`` and
     ``gpu_capabilities``, to ask about hardware this machine does not have.
     """
+    # Imported here: the benchmarks read cpu_flags before TensorFlow loads.
+    import tensorflow as tf
+
+    from dcgan.distribute.devices import compute_devices
+
     if isinstance(strategy, tf.distribute.TPUStrategy):
         return True, "a TPU"
     types = {tf.DeviceSpec.from_string(name).device_type for name in compute_devices(strategy)}
