@@ -36,7 +36,7 @@ bench-soak:  ## a 20k-step toy run watched for memory growth and retracing (a fe
 bench-curves:  ## the quickstart and glyphs32 flagfiles' FID, coverage, classes covered by step vs the real-vs-real floor (~25 min on 2 cores)
 	$(PYTHON) -m dcgan.benchmarks.curves --output=bench_curves.json --plot=bench_curves.png
 
-bench-quality:  ## quickstart, glyphs_best and glyphs_conditional x 3 seeds, the first two against 4 published peer recipes at equal wall time, targets PASS/MISS (~1 h 30 min on 2 cores)
+bench-quality:  ## quickstart, glyphs_conditional and glyphs_best x 3 seeds, the unconditional quickstart against 4 published peer recipes at equal wall time, targets PASS/MISS (~1 h 20 min on 2 cores)
 	$(PYTHON) -m dcgan.benchmarks.quality --output=bench_quality.json --plot=bench_quality.png --grids=bench_quality_grids
 
 bench-toys:  ## ring2d, grid2d, gaussian1d flagfiles x 5 seeds against their targets (1.5–2 h on 2 cores)

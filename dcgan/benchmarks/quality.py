@@ -1,6 +1,6 @@
 r"""The glyph recipes against the recipes people copy, at equal wall time.
 
-    python -m dcgan.benchmarks.quality         # make bench-quality, ~1 h 30 min on 2 cores
+    python -m dcgan.benchmarks.quality         # make bench-quality, ~1 h 20 min on 2 cores
     python -m dcgan.benchmarks.quality --recipes=quickstart --seeds=0 --peers=pytorch_dcgan
 
 Trains each ``dcgan`` recipe (``experiments/<name>.flags``) once per ``--seeds`` seed in a

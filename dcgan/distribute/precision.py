@@ -6,8 +6,8 @@ has bfloat16 units, and in ``float32`` elsewhere:
 - a TPU: always;
 - NVIDIA GPUs: compute capability 8.0 (A100) and later;
 - a CPU: the ``avx512_bf16`` or ``amx_bf16`` flag in ``/proc/cpuinfo`` (Intel Cooper Lake,
-  Sapphire Rapids and later, AMD Zen 4). Without them TensorFlow emulates bfloat16,
-  slower than float32.
+  Sapphire Rapids and later, AMD Zen 4). Without them bfloat16 is emulated, and a step
+  can cost more than in float32.
 
 ``mixed_float16`` is never picked: it needs loss scaling and its range is narrow, a
 numerics change a user should choose. The choice is made once, when the run starts, and
@@ -19,6 +19,10 @@ multi-worker run could see different hardware, so they must name the precision.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 # The /proc/cpuinfo flags of CPUs that compute bfloat16 natively.
 CPU_BFLOAT16_FLAGS = ("avx512_bf16", "amx_bf16")
@@ -53,7 +57,7 @@ def gpu_capabilities() -> list[tuple[int, int] | None]:
 
 
 def native_bfloat16(
-    strategy,
+    strategy: tf.distribute.Strategy,
     *,
     read_cpu_flags: Callable[[], frozenset[str]] | None = None,
     read_gpu_capabilities: Callable[[], list] | None = None,
