@@ -22,6 +22,7 @@ from dcgan.data import decode
 from dcgan.distribute import devices, precision
 from dcgan.distribute.choices import AUTO_PRECISION
 from dcgan.evaluation.evaluator import Evaluator
+from dcgan.gan.choices import PRECISIONS
 from dcgan.io import storage
 from dcgan.run import builder, classes
 from dcgan.run.checkpoints import CheckpointError
@@ -167,8 +168,8 @@ def _choose_precision(
     elif cluster.num_workers > 1:
         raise config_lib.ConfigError(
             f"--precision=auto with --strategy={config.strategy} on {cluster.num_workers} "
-            "workers: each worker would choose for its own hardware; allowed: float32, "
-            "mixed_float16 or mixed_bfloat16, the same on every worker"
+            f"workers: each worker would choose for its own hardware; allowed: one of "
+            f"{', '.join(PRECISIONS)}, the same on every worker"
         )
     else:
         native, why = precision.native_bfloat16(cluster.strategy)
