@@ -10,7 +10,7 @@ install:  ## CPU TensorFlow plus test tools
 install-gpu:  ## NVIDIA GPU TensorFlow (tensorflow[and-cuda]) plus test tools
 	$(PYTHON) -m pip install -e ".[gpu,dev]"
 
-test:  ## the suite on every core, a test module per process (8 to 12 minutes on 2 cores)
+test:  ## the suite on every core, a test module per process (about 8 minutes on 2 cores)
 	$(PYTHON) -m pytest -q -n auto --dist loadfile
 
 lint:
