@@ -110,11 +110,15 @@ def test_a_mirrored_conditional_run_equals_the_one_device_run(tmp_path):
 
 
 def test_a_mixed_precision_conditional_run_traces_once(tmp_path):
-    # The DCGAN nets: the ResNets' conditional batch norm under bfloat16 costs a minute
-    # here; test_attention trains a mixed-precision ResNet.
+    # The DCGAN nets, with the class in every norm of G: the ResNets' under bfloat16 cost
+    # a minute here; test_attention trains a mixed-precision ResNet.
     trainer = loop.train(
         conditional(
-            tmp_path / "bf16", precision="mixed_bfloat16", g_spectral_norm=True, train_steps=2
+            tmp_path / "bf16",
+            precision="mixed_bfloat16",
+            g_spectral_norm=True,
+            g_class_norm=True,
+            train_steps=2,
         )
     )
     assert trainer.tracing_counts() == {"train_step": 1, "generate": 1}

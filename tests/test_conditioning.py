@@ -89,26 +89,39 @@ def test_conditional_generators_take_z_and_a_class():
     joined = keras.Model(dcgan_g.inputs, dcgan_g.get_layer("join_label").output)([z, labels])
     embedding = dcgan_g.get_layer("label_embedding").get_weights()[0]  # [K, LATENT]
     np.testing.assert_allclose(joined, np.concatenate([z, embedding], axis=1), rtol=1e-6)
-    # The ResNet G: every norm is non-affine and followed by its class's affine.
+    # The ResNet G, and the DCGAN G with class_norm (z still joined): every norm is
+    # non-affine and followed by its class's affine.
     resnet_g = resnet.resnet_generator(
         image_size=28, channels=1, latent_dim=LATENT, base_width=2, num_classes=K
     )
-    norms = [
-        layer for layer in resnet_g.layers if isinstance(layer, keras.layers.BatchNormalization)
-    ]
-    affines = [layer for layer in resnet_g.layers if isinstance(layer, conditioning.ClassAffine)]
-    assert norms and len(affines) == len(norms)
-    assert not any(norm.center or norm.scale for norm in norms)
-    # Each class's gamma starts at 1 and beta at 0: give them values to be heard.
+    class_norm_g = models.dcgan_generator(
+        image_size=28, channels=1, latent_dim=LATENT, base_width=4, num_classes=K, class_norm=True
+    )
+    assert class_norm_g.get_layer("join_label")
     rng = np.random.default_rng(6)
-    for affine in affines:
-        affine.set_weights([1 + rng.normal(size=w.shape) for w in affine.get_weights()])
-    for g in (dcgan_g, resnet_g):
+    for g in (resnet_g, class_norm_g):
+        norms = [layer for layer in g.layers if isinstance(layer, keras.layers.BatchNormalization)]
+        affines = [layer for layer in g.layers if isinstance(layer, conditioning.ClassAffine)]
+        assert norms and len(affines) == len(norms)
+        assert not any(norm.center or norm.scale for norm in norms)
+        # Each class's gamma starts at 1 and beta at 0: give them values to be heard.
+        for affine in affines:
+            affine.set_weights([1 + rng.normal(size=w.shape) for w in affine.get_weights()])
+    # With an embedding that says nothing, the class still reaches the image by the norms.
+    embedding = class_norm_g.get_layer("label_embedding")
+    embedding.set_weights([np.zeros_like(w) for w in embedding.get_weights()])
+    for g in (dcgan_g, resnet_g, class_norm_g):
         assert [i.name for i in g.inputs] == ["z", "label"]
         one_class = g([tf.repeat(z[:1], K, axis=0), labels], training=False).numpy()
         assert one_class.shape == (K, 28, 28, 1)
         # One z, different classes, different images (the class is heard).
         assert not np.allclose(one_class[0], one_class[1])
+
+
+def test_class_norm_needs_a_conditional_g():
+    with pytest.raises(ValueError) as raised:
+        models.dcgan_generator(image_size=28, channels=1, latent_dim=LATENT, class_norm=True)
+    assert str(raised.value) == "class_norm=True needs a conditional G; allowed: num_classes > 1"
 
 
 def test_conditional_batch_norm_computes_in_bfloat16_and_draws_float32():

@@ -359,6 +359,7 @@ def test_hidden_units_reject_non_integers(units):
 IMAGE_SETS = (
     "an image dataset (glyphs, folder, mnist, fashion_mnist, cifar10, npy, tfrecord, tfds:NAME)"
 )
+CONDITIONAL_DCGAN = f"{IMAGE_SETS} and --architecture=dcgan, and --conditioning other than none"
 REFUSED = [
     ({}, "clip_value", "--loss=wgan"),
     ({"loss": "wgan-gp", "d_norm": "layer"}, "clip_value", "--loss=wgan"),
@@ -398,6 +399,8 @@ REFUSED = [
             "noise_shape",
         )
     ],
+    ({}, "g_class_norm", CONDITIONAL_DCGAN),
+    ({"architecture": "resnet", "conditioning": "projection"}, "g_class_norm", CONDITIONAL_DCGAN),
     ({"dataset": "mnist"}, "data_dir", "--dataset=folder or tfds:NAME"),
     ({"dataset": "tfds:mnist"}, "crop", "--dataset=folder"),
     ({"dataset": "tfds:mnist"}, "g_hidden_units", "a vector dataset"),
@@ -825,6 +828,7 @@ STATE_CHANGES = [
     ("g_spectral_norm", VECTOR_BASE, True, "False"),
     ("conditioning", IMAGE_BASE, "acgan", "none"),
     ("num_classes", {"conditioning": "acgan", "num_classes": 10}, 62, "10"),
+    ("g_class_norm", {"conditioning": "projection"}, True, "False"),
     ("pack", VECTOR_BASE, 2, "1"),
     ("precision", IMAGE_BASE, "mixed_float16", "float32"),
 ]

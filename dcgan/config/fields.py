@@ -100,6 +100,10 @@ CONDITIONAL = Applies(
     lambda c: c.is_image and c.conditioning != "none", "--conditioning other than none"
 )
 ACGAN = Applies(lambda c: c.is_image and c.conditioning == "acgan", "--conditioning=acgan")
+CONDITIONAL_DCGAN = Applies(
+    lambda c: DCGAN_NETS.test(c) and c.conditioning != "none",
+    f"{DCGAN_NETS.needs}, and --conditioning other than none",
+)
 MIRRORED = Applies(lambda c: c.strategy == "mirrored", "--strategy=mirrored")
 TPU = Applies(lambda c: c.strategy == "tpu", "--strategy=tpu")
 REPLICATED_BATCH_NORM = Applies(

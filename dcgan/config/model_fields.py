@@ -16,6 +16,7 @@ from dcgan.config.fields import (
     BOOLEAN,
     CENTER_CROP,
     CONDITIONAL,
+    CONDITIONAL_DCGAN,
     COUNT,
     DATA_DIR,
     DCGAN_NETS,
@@ -232,6 +233,15 @@ class NetworkFields:
         "How G doubles its size: stride-2 transposed conv, or nearest upsample + conv.",
         spec=options.Choice(gan.UPSAMPLINGS),
         when=DCGAN_NETS,
+        role=STATE,
+    )
+    g_class_norm: bool = field(
+        False,
+        "The DCGAN G also scales and shifts each normalized layer by its class's learned "
+        "gamma and beta (conditional batch norm, as the ResNet G always does), besides "
+        "joining the class to z.",
+        spec=BOOLEAN,
+        when=CONDITIONAL_DCGAN,
         role=STATE,
     )
     g_start_size: int = field(

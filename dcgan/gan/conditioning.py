@@ -4,10 +4,11 @@ With ``--conditioning`` other than ``none``, G draws an image of a requested cla
 judges an image together with its class:
 
 - **G** takes ``[z, label]``. The DCGAN G joins a learned label embedding (as wide as z)
-  to z before its projection; the ResNet G conditions every batch norm on the class
-  (conditional batch norm, Dumoulin et al. 2017, as SNGAN and BigGAN do): the norm has
-  no affine parameters of its own, and ``ClassAffine`` scales and shifts each channel by
-  the class's learned gamma (from 1) and beta (from 0).
+  to z before its projection; the ResNet G, and the DCGAN G with ``class_norm``
+  (``--g_class_norm``), condition every batch norm on the class (conditional batch norm,
+  Dumoulin et al. 2017, as SNGAN and BigGAN do): the norm has no affine parameters of its
+  own, and ``ClassAffine`` scales and shifts each channel by the class's learned gamma
+  (from 1) and beta (from 0).
 - **D**, ``projection`` (Miyato & Koyama 2018): with phi(x) the features D's logit
   reads, ``D(x, y) = psi(phi(x)) + <embed(y), phi(x)>``; the embedding is a bias-free
   Dense layer ``phi -> [K]`` whose column y is read (``ClassSelect``), so that it is

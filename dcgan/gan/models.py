@@ -51,6 +51,7 @@ def dcgan_generator(
     attention_size: int = 0,
     spectral_norm: bool = False,
     num_classes: int = 0,
+    class_norm: bool = False,
     weight_init: str = "default",
     dtype_policy: str | None = None,
 ) -> keras.Model:
@@ -83,6 +84,10 @@ def dcgan_generator(
         num_classes: K > 1: a class-conditional G, ``[z, label] -> image``, that joins
             a learned label embedding to z (``dcgan.gan.conditioning``); 0: ``z ->
             image``. Needs vector noise.
+        class_norm: With ``num_classes``, each hidden layer's normalization has no
+            affine parameters of its own and ``ClassAffine`` follows it: the class's
+            learned gamma and beta (conditional batch norm, as the ResNet G and SNGAN's
+            and BigGAN's Gs). The class then reaches every layer, not only the input.
         weight_init: "default" (N(0, 0.02)) or "orthogonal" kernels.
         dtype_policy: Keras dtype policy of every layer, one of ``PRECISIONS``; None:
             Keras' global policy. The last layer runs in float32 under any policy.
@@ -100,6 +105,9 @@ def dcgan_generator(
     blocks.check_choice("activation", activation, ACTIVATIONS)
     blocks.check_choice("upsample", upsample, UPSAMPLINGS)
     blocks.check_bool("spectral_norm", spectral_norm)
+    blocks.check_bool("class_norm", class_norm)
+    if class_norm and not num_classes:
+        raise ValueError("class_norm=True needs a conditional G; allowed: num_classes > 1")
     blocks.check_dtype_policy(dtype_policy)
     layers = blocks.layer_classes(spectral_norm)
     s0 = start_size or default_start_size(image_size)
@@ -122,7 +130,7 @@ def dcgan_generator(
             f"num_classes={num_classes} needs vector noise, not noise_shape={noise_shape!r}"
         )
     z = keras.Input(shape=noise_shape, name="z")  # [B, *noise_shape]
-    inputs, x = z, z
+    inputs, x, label = z, z, None
     if num_classes:
         conditioning_lib.check("projection", num_classes)
         label = conditioning_lib.label_input()
@@ -150,9 +158,18 @@ def dcgan_generator(
             dtype=dtype_policy,
             name="project",
         )(z)  # [B, s0, s0, ch0]
-    norm_layer = blocks.norm_layer(norm, "project_norm", dtype_policy)
-    if norm_layer is not None:
-        x = norm_layer(x)
+
+    def normalize(x, name):
+        layer = blocks.norm_layer(norm, name, dtype_policy, affine=not class_norm)
+        x = layer(x) if layer is not None else x
+        if class_norm:
+            affine = conditioning_lib.ClassAffine(
+                num_classes, dtype=dtype_policy, name=f"{name}_class_affine"
+            )
+            x = affine([x, label])
+        return x
+
+    x = normalize(x, "project_norm")
     x = blocks.activation_layer(activation, f"project_{activation}", dtype_policy)(x)
     for i in range(1, n):
         width //= 2
@@ -160,9 +177,7 @@ def dcgan_generator(
             x, width, kernel_size, upsample, use_bias, f"up{i}", layers, dtype_policy, weight_init
         )
         # [B, s0 * 2**i, s0 * 2**i, width]
-        norm_layer = blocks.norm_layer(norm, f"up{i}_norm", dtype_policy)
-        if norm_layer is not None:
-            x = norm_layer(x)
+        x = normalize(x, f"up{i}_norm")
         x = blocks.activation_layer(activation, f"up{i}_{activation}", dtype_policy)(x)
         if x.shape[1] == attention_size:
             x = attention.self_attention(

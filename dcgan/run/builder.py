@@ -143,6 +143,7 @@ def build_networks(config: Config) -> tuple[keras.Model, keras.Model]:
             kernel_size=config.kernel_size,
             activation=config.g_activation,
             upsample=config.g_upsample,
+            class_norm=config.g_class_norm,
             noise_shape=config.latent_shape,
         )
         discriminator = models.dcgan_discriminator(
