@@ -35,27 +35,6 @@ tf.config.set_logical_device_configuration(
     [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()],
 )
 
-# Freeing a tf.data iterator waits for its autotuning thread's next wake-up, which comes
-# later the longer the iterator has lived: up to a minute (TF 2.21). A run's iterator is
-# held in reference cycles (its checkpoint, the trainer), so it is freed when the garbage
-# collector gets to it, minutes and many tests later, and the test running then stalled
-# for 5 to 120 s (a 0.4 s test took 40 s; the suite's time varied by a minute). The runs
-# tests train in this process read their data without autotuning: the same batches in the
-# same order (every parallel map is deterministic), with fixed parallelism. Commands that
-# tests start are processes of their own and autotune as users' runs do.
-from dcgan.run import builder  # noqa: E402 - after the thread and device settings
-
-_NO_AUTOTUNE = tf.data.Options()
-_NO_AUTOTUNE.autotune.enabled = False
-_build_dataset = builder.build_dataset
-
-
-def _build_dataset_without_autotuning(*args, **kwargs):
-    return _build_dataset(*args, **kwargs).with_options(_NO_AUTOTUNE)
-
-
-builder.build_dataset = _build_dataset_without_autotuning
-
 
 def _read_summaries(directory):
     """Returns {tag: [(step, value), ...]} from every event file in ``directory``.

@@ -92,7 +92,7 @@ def commands(tmp_path_factory):
     commands.close()
 
 
-def test_folder_run_skips_bad_files_and_reports_them(tmp_path, read_summaries):
+def test_folder_run_skips_bad_files_and_reports_them(tmp_path, read_summaries, capsys):
     data_dir = photo_folder(tmp_path / "photos")
     workdir = str(tmp_path / "run")
     flags = [
@@ -105,11 +105,7 @@ def test_folder_run_skips_bad_files_and_reports_them(tmp_path, read_summaries):
         "--random_flip",
         *TINY,
     ]
-    # Both halves are commands: runs in the test process read without tf.data's autotuning
-    # (conftest.py), and their pipeline's checkpoint does not restore into a command's.
-    trained = train(*flags, "--train_steps=6")
-    assert trained.returncode == 0, trained.stderr[-2000:]
-    out = trained.stdout
+    out = train_here(capsys, *flags, "--train_steps=6")
     assert "step 6/6 d_loss=" in out
     # 6 steps of one batch of 4 go through 2.4 epochs of the 10 good files, so at least
     # 2 whole epochs were decoded, each with 2 bad files; the count never goes down.

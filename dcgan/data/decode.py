@@ -152,7 +152,9 @@ def keep_decoded(
     dataset = (
         dataset.map(check)
         .filter(lambda example, ok: ok)  # one lambda per line: autograph reads the source
-        .map(lambda example, ok: example)
+        # Parallel by name, as autotuning made it before it was turned off (see
+        # pipeline._without_autotuning), so that the runs saved then resume.
+        .map(lambda example, ok: example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     )
     options = tf.data.Options()
     # The only external state is the skip counter, which the caller checkpoints itself,

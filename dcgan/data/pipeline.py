@@ -95,7 +95,8 @@ def make_dataset(
         A repeated, prefetched ``tf.data.Dataset`` of ``[batch_size, image_size,
         image_size, channels]`` images in [-1, 1], or of ``[batch_size, dim]`` vectors;
         with ``labels``, of ``(images, labels)`` with int32 ``labels [batch_size]`` in
-        ``[0, len(class_names(name, ...)))``.
+        ``[0, len(class_names(name, ...)))``; read without tf.data's autotuning (see
+        ``_without_autotuning``).
 
     Raises:
         DataError: If an argument is invalid, the source is missing or unusable, or
@@ -106,10 +107,13 @@ def make_dataset(
     _check_int("seed", seed, minimum=0)
     _check_shard(shard)
     if name in VECTOR_DATASETS:
-        return toys.toy_dataset(name, batch_size=batch_size, seed=seed, shard=shard)
+        return _without_autotuning(
+            toys.toy_dataset(name, batch_size=batch_size, seed=seed, shard=shard)
+        )
     if name == "npy_vectors":
         vectors = arrays.npy_vectors(data_file, dim=vector_dim)
-        return _array_dataset(vectors, batch_size, seed, shard=shard).prefetch(tf.data.AUTOTUNE)
+        dataset = _array_dataset(vectors, batch_size, seed, shard=shard)
+        return _without_autotuning(dataset.prefetch(tf.data.AUTOTUNE))
     _check_int("image_size", image_size, minimum=1)
     if channels not in (1, 3) or isinstance(channels, bool):
         raise DataError(f"channels must be 1 or 3, got {channels!r}")
@@ -157,7 +161,24 @@ def make_dataset(
         dataset = dataset.batch(batch_size, drop_remainder=True)
     if random_flip:
         dataset = _flip_dataset(dataset, seed, shard)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    return _without_autotuning(dataset.prefetch(tf.data.AUTOTUNE))
+
+
+def _without_autotuning(dataset: tf.data.Dataset) -> tf.data.Dataset:
+    """``dataset`` with tf.data's autotuning off.
+
+    Freeing an autotuned iterator waits for its tuning thread's next scheduled wake-up
+    instead of waking it (TensorFlow 2.21): up to a minute once the iterator is a minute
+    old. A run's command sat that long after its last line, and a process that freed an
+    old run stalled as long. Without autotuning, each ``AUTOTUNE`` map and interleave runs
+    at a fixed parallelism tf.data picks from the cores, and each ``AUTOTUNE`` prefetch
+    buffer grows when it runs dry. Every map that autotuning would parallelize names its
+    parallelism, so the pipeline, and the position a checkpoint saves, is the same with
+    autotuning on: runs saved with it resume.
+    """
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.with_options(options)
 
 
 def check_source(name: str, *, labels: bool = False) -> None:
