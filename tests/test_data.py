@@ -362,18 +362,18 @@ def test_source_size_says_what_a_source_holds(tmp_path):
     assert data.source_size("mnist") is None  # counting would mean loading it
 
 
-def _sources(tree, tmp_path):
-    shards = tmp_path / "shards"
-    os.makedirs(shards)
-    tfrecord.write_shards(tree, str(shards / "train"), num_shards=2)
+def _source_kwargs(source, tree, tmp_path):
     images = dict(image_size=8, channels=3, random_flip=True)
+    if source == "tfrecord":
+        os.makedirs(tmp_path / "shards")
+        tfrecord.write_shards(tree, str(tmp_path / "shards" / "train"), num_shards=2)
+        return dict(data_pattern=str(tmp_path / "shards" / "train-*"), **images)
     return {
         "ring2d": dict(),
         "glyphs": dict(image_size=28, labels=True, random_flip=True),
         "folder": dict(data_dir=tree, crop="center", **images),
         "folder_in_memory": dict(data_dir=tree, cache="memory", **images),
-        "tfrecord": dict(data_pattern=str(shards / "train-*"), **images),
-    }
+    }[source]
 
 
 @pytest.mark.parametrize("source", ["ring2d", "glyphs", "folder", "folder_in_memory", "tfrecord"])
@@ -382,7 +382,7 @@ def test_pipelines_read_without_autotuning_and_resume_positions_saved_with_it(
 ):
     # Freeing an autotuned iterator can wait a minute (pipeline._without_autotuning); the
     # runs saved while the pipelines autotuned must still resume where they were.
-    kwargs = _sources(tree, tmp_path)[source]
+    kwargs = _source_kwargs(source, tree, tmp_path)
     name = source.split("_")[0]
     dataset = make_dataset(name, batch_size=3, seed=1, **kwargs)
     assert dataset.options().autotune.enabled is False
