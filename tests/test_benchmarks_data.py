@@ -24,6 +24,14 @@ def test_write_jpegs_makes_decodable_files_of_the_size(tmp_path):
             assert np.asarray(image).std() > 10  # not a flat color: decoding does work
 
 
+def test_folder_dataset_switches_autotuning_back_on_only_when_asked(tmp_path):
+    bench_data.write_jpegs(str(tmp_path), count=4, height=64, width=64)
+    for autotune in (False, True):
+        dataset = bench_data.folder_dataset(str(tmp_path), batch_size=2, autotune=autotune)
+        assert dataset.options().autotune.enabled is autotune
+        assert next(iter(dataset)).shape == (2, 64, 64, 3)
+
+
 def test_bench_data_reports_both_folders(tmp_path):
     output = tmp_path / "bench_data.json"
     result = subprocess.run(
@@ -47,6 +55,7 @@ def test_bench_data_reports_both_folders(tmp_path):
     assert set(report["folders"]) == set(bench_data.FOLDERS)
     for name, folder in report["folders"].items():
         assert folder["timed_images"] == 12 and folder["images_per_sec"] > 0
+        assert folder["autotuned_images_per_sec"] > 0
         assert f"{name}: " in result.stdout
     assert report["folders"]["jpeg_218x178_celeba_crop108"]["crop_size"] == 108
 

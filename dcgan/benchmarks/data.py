@@ -5,6 +5,10 @@ CelebA's size, read with its usual recipe: center crop 108, resize to 64), then 
 ``dcgan.data.make_dataset`` batches after a warm-up and reports images per second.
 Training must never wait for data: the goal is at least 3x the images/s the DCGAN-64
 train step consumes (``python -m dcgan.benchmarks.perf`` compares the two).
+
+Each folder is also read with tf.data's autotuning switched back on: ``make_dataset``
+turns it off (see ``dcgan.data.pipeline``), and the ratio of the two rates shows what
+that costs or gains on this machine's cores.
 """
 
 from __future__ import annotations
@@ -47,21 +51,13 @@ def write_jpegs(directory: str, *, count: int, height: int, width: int, seed: in
         Image.fromarray(pixels).save(os.path.join(sub, f"{i:06d}.jpg"), quality=90)
 
 
-def measure(
-    data_dir: str,
-    *,
-    batch_size: int,
-    warmup_batches: int,
-    batches: int,
-    windows: int = 1,
-    **options,
-) -> dict[str, object]:
-    """Times 64x64 RGB batches from a folder: the median images/s of ``windows`` windows
-    of ``batches`` batches after ``warmup_batches``, and the listing time."""
-    from dcgan import data
-    from dcgan.benchmarks import timing
+def folder_dataset(data_dir: str, *, batch_size: int, autotune: bool = False, **options):
+    """``make_dataset``'s 64x64 RGB batches of a folder; with tf.data's autotuning
+    switched back on if ``autotune``."""
+    import tensorflow as tf
 
-    start = time.perf_counter()
+    from dcgan import data
+
     dataset = data.make_dataset(
         "folder",
         batch_size=batch_size,
@@ -71,6 +67,31 @@ def measure(
         data_dir=data_dir,
         **options,
     )
+    if autotune:
+        # The last options set win over make_dataset's.
+        enabled = tf.data.Options()
+        enabled.autotune.enabled = True
+        dataset = dataset.with_options(enabled)
+    return dataset
+
+
+def measure(
+    data_dir: str,
+    *,
+    batch_size: int,
+    warmup_batches: int,
+    batches: int,
+    windows: int = 1,
+    autotune: bool = False,
+    **options,
+) -> dict[str, object]:
+    """Times 64x64 RGB batches from a folder: the median images/s of ``windows`` windows
+    of ``batches`` batches after ``warmup_batches``, and the listing time; with tf.data's
+    autotuning on if ``autotune``."""
+    from dcgan.benchmarks import timing
+
+    start = time.perf_counter()
+    dataset = folder_dataset(data_dir, batch_size=batch_size, autotune=autotune, **options)
     setup_s = time.perf_counter() - start
     iterator = iter(dataset)
     times = timing.window_times(
@@ -115,18 +136,29 @@ def main(argv: list[str]) -> None:
         for name, (height, width, options) in FOLDERS.items():
             directory = os.path.join(root, name)
             write_jpegs(directory, count=FLAGS.num_files, height=height, width=width)
-            result = measure(
-                directory,
-                batch_size=FLAGS.batch_size,
-                warmup_batches=FLAGS.warmup_batches,
-                batches=FLAGS.batches,
-                **options,
+            result, autotuned = (
+                measure(
+                    directory,
+                    batch_size=FLAGS.batch_size,
+                    warmup_batches=FLAGS.warmup_batches,
+                    batches=FLAGS.batches,
+                    autotune=autotune,
+                    **options,
+                )
+                for autotune in (False, True)
             )
-            results["folders"][name] = {"files": FLAGS.num_files, **options, **result}
+            rate, autotuned_rate = result["images_per_sec"], autotuned["images_per_sec"]
+            results["folders"][name] = {
+                "files": FLAGS.num_files,
+                **options,
+                **result,
+                "autotuned_images_per_sec": autotuned_rate,
+            }
             print(
-                f"{name}: {result['images_per_sec']:.0f} images/s "
+                f"{name}: {rate:.0f} images/s "
                 f"({FLAGS.num_files} files, batch {FLAGS.batch_size}, 64x64x3 out, "
-                f"set-up {result['setup_sec']:.2f} s)",
+                f"set-up {result['setup_sec']:.2f} s); with tf.data's autotuning "
+                f"{autotuned_rate:.0f} images/s ({rate / autotuned_rate:.2f}x without)",
                 flush=True,
             )
     if FLAGS.output:
