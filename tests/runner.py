@@ -12,6 +12,12 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+# The hard timeout, in seconds, of a child that loads TensorFlow and does a little work:
+# such a child takes 10-25 s alone on a 2-core machine, and several times that while the
+# suite's workers and background commands share the cores (a CI run once killed a
+# 12-second command at 30 s). The timeout is there to end a hang, not to time anything.
+CHILD_TIMEOUT = 120
+
 
 # The elapsed time before each line a run prints (``dcgan.run.history``).
 _ELAPSED = re.compile(r"^\[\d+:\d\d:\d\d\] ")
@@ -86,7 +92,7 @@ class Commands:
     def submit(self, name, function, *args, **kwargs):
         self._futures[name] = self._pool.submit(function, *args, **kwargs)
 
-    def command(self, name, module, *args, env=None, timeout=30):
+    def command(self, name, module, *args, env=None, timeout=CHILD_TIMEOUT):
         """Queues ``python -m module *args`` to run, with the other command lines queued
         for ``module`` and ``env``, in one child process (``run_batch``); ``start``
         submits the queued batches."""

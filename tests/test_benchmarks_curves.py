@@ -7,7 +7,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 from configs import tiny_image
-from runner import Background, program_stderr, run_module
+from runner import CHILD_TIMEOUT, Background, program_stderr, run_module
 
 from dcgan.benchmarks import curves
 from dcgan.run import loop
@@ -91,7 +91,9 @@ def tiny_end_to_end(tmp_path_factory):
         f"--output={tmp_path / 'report.json'}",
         f"--plot={tmp_path / 'curves.png'}",
     ]
-    command = Background([sys.executable, "-m", "dcgan.benchmarks.curves", *args], timeout=60)
+    command = Background(
+        [sys.executable, "-m", "dcgan.benchmarks.curves", *args], timeout=CHILD_TIMEOUT
+    )
     yield command, tmp_path
     command.kill()
 
@@ -122,7 +124,7 @@ def test_a_tiny_flagfile_end_to_end(tiny_end_to_end):
 def test_bad_input_is_one_line(tmp_path, args, message):
     (tmp_path / "quickstart").mkdir()
     result = run_module(
-        "dcgan.benchmarks.curves", *[a.format(tmp=tmp_path) for a in args], timeout=30
+        "dcgan.benchmarks.curves", *[a.format(tmp=tmp_path) for a in args], timeout=CHILD_TIMEOUT
     )
     assert result.returncode == 2, result.stderr
     last = program_stderr(result)[-1]

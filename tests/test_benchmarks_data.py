@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 from PIL import Image
+from runner import CHILD_TIMEOUT
 
 from dcgan.benchmarks import data as bench_data
 
@@ -48,7 +49,7 @@ def test_bench_data_reports_both_folders(tmp_path):
         capture_output=True,
         text=True,
         cwd=ROOT,
-        timeout=90,
+        timeout=CHILD_TIMEOUT,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(output.read_text())
@@ -66,7 +67,7 @@ def test_bench_data_refuses_too_few_files():
         capture_output=True,
         text=True,
         cwd=ROOT,
-        timeout=90,
+        timeout=CHILD_TIMEOUT,
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (
@@ -83,7 +84,11 @@ def test_importing_defines_no_flags():
         f"print([name for name in {names!r} if name in flags.FLAGS])"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=90
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=CHILD_TIMEOUT,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "[]"

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from runner import Background, run_module
+from runner import CHILD_TIMEOUT, Background, run_module
 
 from dcgan.benchmarks import baselines, cases, hardware, perf, timing
 from dcgan.benchmarks import report as perf_report
@@ -286,7 +286,9 @@ def tiny_run(tmp_path_factory):
         "--input_files=64",
         f"--output={output}",
     ]
-    command = Background([sys.executable, "-m", "dcgan.benchmarks.perf", *args], timeout=90)
+    command = Background(
+        [sys.executable, "-m", "dcgan.benchmarks.perf", *args], timeout=CHILD_TIMEOUT
+    )
     yield command, output
     command.kill()
 
@@ -319,7 +321,9 @@ def test_tiny_run_prints_the_table_and_targets_and_writes_the_json(tiny_run):
 
 
 def test_unknown_case_is_a_one_line_usage_error():
-    result = run_module("dcgan.benchmarks.perf", "--cases=quickstart32,no_such_case", timeout=30)
+    result = run_module(
+        "dcgan.benchmarks.perf", "--cases=quickstart32,no_such_case", timeout=CHILD_TIMEOUT
+    )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("dcgan.benchmarks.perf: error: ")

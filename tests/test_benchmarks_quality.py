@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from configs import tiny_image
-from runner import Background, program_stderr, run_module
+from runner import CHILD_TIMEOUT, Background, program_stderr, run_module
 
 from dcgan.benchmarks import peer_run, peers, quality
 
@@ -297,7 +297,7 @@ def test_a_tiny_recipe_against_a_peer_end_to_end(tiny_end_to_end):
 )
 def test_bad_input_is_one_line(tmp_path, args, message):
     args = ["--recipes=quickstart", *[a.format(tmp=tmp_path) for a in args]]
-    result = run_module("dcgan.benchmarks.quality", *args, timeout=30)
+    result = run_module("dcgan.benchmarks.quality", *args, timeout=CHILD_TIMEOUT)
     assert result.returncode == 2, result.stderr
     last = program_stderr(result)[-1]
     assert last.startswith("dcgan.benchmarks.quality: error: ") and message in last

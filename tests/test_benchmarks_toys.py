@@ -2,7 +2,7 @@
 
 import json
 
-from runner import run_module
+from runner import CHILD_TIMEOUT, run_module
 
 from dcgan.benchmarks import toys as bench_toys
 
@@ -95,7 +95,7 @@ def test_shrunk_benchmark_trains_evaluates_and_reports(tmp_path):
     )
     assert report["goals"]["ring2d"] == "8/8 modes, high quality >= 98 %, run <= 10 min"
 
-    again = run_module("dcgan.benchmarks.toys", *args, timeout=30)
+    again = run_module("dcgan.benchmarks.toys", *args, timeout=CHILD_TIMEOUT)
     assert again.returncode == 2
     assert again.stderr.strip().endswith(
         f"{tmp_path}/runs/ring2d-seed1 exists: remove it or pick another --workdir_root"

@@ -5,7 +5,7 @@ import json
 import keras
 import numpy as np
 import pytest
-from runner import Commands, program_stderr
+from runner import CHILD_TIMEOUT, Commands, program_stderr
 
 
 def write_pngs(root, name, bright_columns, count):
@@ -53,7 +53,7 @@ def commands(tmp_path_factory):
         "--held_out=0.25",
         f"--output={tmp / 'c.keras'}",
     ]
-    commands.command("trained", "dcgan.classifier", *args, timeout=60)
+    commands.command("trained", "dcgan.classifier", *args, timeout=CHILD_TIMEOUT)
     for index, (args, _, _) in enumerate(BAD_INPUT):
         tmp = commands.mkdir(f"bad{index}")
         args = [a.format(tmp=tmp) for a in args]

@@ -14,7 +14,7 @@ import sys
 import numpy as np
 import pytest
 from configs import from_flags, tiny_image
-from runner import ROOT, Commands
+from runner import CHILD_TIMEOUT, ROOT, Commands
 
 from dcgan.run import loop
 
@@ -136,7 +136,7 @@ def train_on_a_read_only_mount(mount, workdir):
         capture_output=True,
         text=True,
         cwd=ROOT,
-        timeout=30,
+        timeout=CHILD_TIMEOUT,
     )
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from configs import tiny_image, tiny_vector
-from runner import Commands, run_batch
+from runner import CHILD_TIMEOUT, Commands, run_batch
 
 from dcgan import data
 from dcgan.config import Config
@@ -124,7 +124,7 @@ def test_a_run_with_a_weight_average_is_measured_through_it(tmp_path):
             (f"--workdir={workdir}", "--num_samples=200"),
             (f"--workdir={workdir}", "--noema", f"--output={tmp_path}/raw.json"),
         ],
-        timeout=60,
+        timeout=CHILD_TIMEOUT,
     )
     assert default.returncode == 0, default.stderr
     record = json.loads((workdir / "eval_ckpt-4.json").read_text())
@@ -161,7 +161,7 @@ def test_image_run_with_a_classifier_records_the_extractor(tmp_path):
             (f"--workdir={workdir}", f"--eval_classifier={tmp_path}/c.keras", "--eval_layer=nope"),
         ],
         env={"KERAS_HOME": str(tmp_path / "nokeras")},
-        timeout=90,
+        timeout=CHILD_TIMEOUT,
     )
     assert result.returncode == 0, result.stderr
     record = json.loads((workdir / "eval_ckpt-2.json").read_text())

@@ -18,7 +18,7 @@ import pytest
 from configs import from_flags
 from keras.src.backend import config as keras_config
 from PIL import Image
-from runner import run_module
+from runner import CHILD_TIMEOUT, run_module
 
 from dcgan.benchmarks import toys as bench_toys
 from dcgan.benchmarks.cases import flagfile_config
@@ -121,7 +121,11 @@ def test_parsed_only_flagfiles_are_valid_runs():
     )
     paths = [os.path.join(ROOT, "experiments", name) for name in sorted(PARSED_ONLY)]
     result = subprocess.run(
-        [sys.executable, "-c", code, *paths], capture_output=True, text=True, cwd=ROOT, timeout=30
+        [sys.executable, "-c", code, *paths],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=CHILD_TIMEOUT,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     # In sorted order: cifar10, glyphs500 x 2, glyphs_best, grid2d hinge, lsgan, pack2,
@@ -190,7 +194,7 @@ def test_flagfile_trains_two_steps(flagfile, tmp_path, monkeypatch, capsys):
             f"--workdir={tmp_path / 'run'}",
             "--num_samples=4",
             f"--output={grid}",
-            timeout=60,
+            timeout=CHILD_TIMEOUT,
         )
         assert sampled.returncode == 0, sampled.stderr[-2000:]
         assert iio.imread(grid).shape == (2 * 130 + 2, 2 * 130 + 2, 3)

@@ -9,7 +9,7 @@ import textwrap
 import numpy as np
 import pytest
 import tensorflow as tf
-from runner import Commands, run_batch
+from runner import CHILD_TIMEOUT, Commands, run_batch
 
 from dcgan.config import Config
 from dcgan.run import loop, pretrained
@@ -75,7 +75,7 @@ def served(tmp_path_factory):
         (f"--workdir={root / kind / 'run'}", f"--output={root / kind / 'exported'}")
         for kind in sorted(RUNS)
     ]
-    for result in run_batch("dcgan.export", exports, timeout=60):
+    for result in run_batch("dcgan.export", exports, timeout=CHILD_TIMEOUT):
         assert result.returncode == 0, result.stderr
     jobs = []
     for kind in sorted(RUNS):
@@ -91,7 +91,7 @@ def served(tmp_path_factory):
         capture_output=True,
         text=True,
         cwd=root,
-        timeout=30,
+        timeout=CHILD_TIMEOUT,
     )
     assert consumer.returncode == 0, consumer.stderr[-2000:]
     return {kind: (root / kind, consumer.stdout) for kind in sorted(RUNS)}

@@ -3,7 +3,7 @@
 import imageio.v3 as iio
 import numpy as np
 import pytest
-from runner import Commands, run_module
+from runner import CHILD_TIMEOUT, Commands, run_module
 
 from dcgan.config import Config
 from dcgan.io import images
@@ -11,7 +11,7 @@ from dcgan.run import loop
 
 
 def gif(*args):
-    return run_module("dcgan.gif", *args, timeout=30)
+    return run_module("dcgan.gif", *args, timeout=CHILD_TIMEOUT)
 
 
 @pytest.fixture(scope="module", autouse=True)

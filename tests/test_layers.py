@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from runner import CHILD_TIMEOUT
 
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "dcgan"
 # Bottom to top. A module may import its own layer and the layers below it.
@@ -126,6 +127,6 @@ def test_the_flag_checking_modules_load_no_tensorflow():
         "assert not loaded, loaded\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=CHILD_TIMEOUT
     )
     assert result.returncode == 0, result.stderr

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from configs import tiny_image, tiny_vector
-from runner import Background, log_lines
+from runner import CHILD_TIMEOUT, Background, log_lines
 
 from dcgan.evaluation import choices as eval_choices
 from dcgan.evaluation.features import EvaluationError
@@ -334,7 +334,7 @@ def exact_resume_child(tmp_path_factory):
     first test of this module: it trains while the other tests run (its test is last)."""
     root = str(tmp_path_factory.mktemp("exact"))
     child = Background(
-        [sys.executable, "-c", EVALUATION_DOES_NOT_CHANGE_TRAINING, root], timeout=60
+        [sys.executable, "-c", EVALUATION_DOES_NOT_CHANGE_TRAINING, root], timeout=CHILD_TIMEOUT
     )
     yield child
     child.kill()

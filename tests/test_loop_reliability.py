@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from configs import tiny_image
-from runner import Background, log_line, log_lines, start_module
+from runner import CHILD_TIMEOUT, Background, log_line, log_lines, start_module
 
 from dcgan import data
 from dcgan.run import loop
@@ -117,7 +117,7 @@ def start_training(workdir, *flags):
         "--log_every=1",
         "--checkpoint_every=1000",
         *flags,
-        timeout=60,
+        timeout=CHILD_TIMEOUT,
     )
 
 
@@ -149,7 +149,7 @@ def test_a_signal_finishes_the_step_saves_and_exits_0(tmp_path, sig):
     )
     wait_for_step(process, 3)
     process.send_signal(sig)
-    out, err = process.communicate(timeout=30)
+    out, err = process.communicate(timeout=CHILD_TIMEOUT)
     assert process.returncode == 0, err[-2000:]
     stopped = [line for line in log_lines(out) if line.startswith(f"stopped by {sig.name}")]
     assert len(stopped) == 1, out[-1000:]
@@ -173,7 +173,7 @@ def test_a_second_signal_aborts_without_saving(tmp_path):
     # Two different signals: identical pending signals may be merged into one.
     process.send_signal(signal.SIGTERM)
     process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=30)
+    _, err = process.communicate(timeout=CHILD_TIMEOUT)
     # Python runs pending handlers in signal-number order, not in the order sent.
     assert process.returncode in (128 + signal.SIGINT, 128 + signal.SIGTERM), err[-2000:]
     assert "second signal (" in err and "): aborting without saving" in err

@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
+from runner import CHILD_TIMEOUT
 
 from dcgan.config import Config
 from dcgan.gan import losses, objective
@@ -20,7 +21,7 @@ def np_log_sigmoid(x):
 def test_importing_the_registry_loads_no_tensorflow():
     # dcgan.config reads FAMILIES to check flags before TensorFlow has loaded.
     code = "import sys, dcgan.objective; assert 'tensorflow' not in sys.modules"
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=CHILD_TIMEOUT)
 
 
 def test_dcgan_family():

@@ -5,14 +5,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from configs import tiny_image
-from runner import Commands, run_batch, run_module
+from runner import CHILD_TIMEOUT, Commands, run_batch, run_module
 
 from dcgan.config import Config
 from dcgan.run import loop, pretrained
 
 
 def sample(*args):
-    return run_module("dcgan.sample", *args, timeout=30)
+    return run_module("dcgan.sample", *args, timeout=CHILD_TIMEOUT)
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +105,7 @@ def test_vector_run_writes_npy_and_refuses_png(tmp_path):
             (f"--workdir={workdir}", "--num_samples=50", f"--output={tmp_path}/r.npy"),
             (f"--workdir={workdir}", f"--output={tmp_path}/r.png"),
         ],
-        timeout=60,
+        timeout=CHILD_TIMEOUT,
     )
     assert result.returncode == 0, result.stderr
     assert np.load(tmp_path / "r.npy").shape == (50, 2)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from configs import from_flags
-from runner import Commands, program_stderr, run_module
+from runner import CHILD_TIMEOUT, Commands, program_stderr, run_module
 
 from dcgan import config as config_lib
 from dcgan.config import fields as config_fields
@@ -37,12 +37,12 @@ def quickstart_sessions(root):
         "--eval_samples=200",
         "--log_every=1",
     ]
-    first = run_module("dcgan.train", *flags, "--train_steps=3", timeout=60)
+    first = run_module("dcgan.train", *flags, "--train_steps=3", timeout=CHILD_TIMEOUT)
     if first.returncode != 0:
         return first, None, None, workdir, after_first
     shutil.copytree(workdir, after_first)
-    second = run_module("dcgan.train", *flags, "--train_steps=4", timeout=60)
-    again = run_module("dcgan.train", f"--flagfile={workdir / 'flags.txt'}", timeout=30)
+    second = run_module("dcgan.train", *flags, "--train_steps=4", timeout=CHILD_TIMEOUT)
+    again = run_module("dcgan.train", f"--flagfile={workdir / 'flags.txt'}", timeout=CHILD_TIMEOUT)
     return first, second, again, workdir, after_first
 
 
@@ -72,7 +72,7 @@ def commands(tmp_path_factory, two_steps):
 
 def train(*args, env=None):
     """``python -m dcgan.train *args`` for a command below that fails (or trains a step)."""
-    return run_module("dcgan.train", *args, env=env, timeout=30)
+    return run_module("dcgan.train", *args, env=env, timeout=CHILD_TIMEOUT)
 
 
 @pytest.mark.parametrize(
@@ -127,7 +127,7 @@ def train(*args, env=None):
 )
 def test_bad_flags_fail_in_one_line_with_status_2(tmp_path, flags, message):
     workdir = [] if not flags else [f"--workdir={tmp_path}/w"]
-    result = run_module("dcgan.train", *workdir, *flags, timeout=30)
+    result = run_module("dcgan.train", *workdir, *flags, timeout=CHILD_TIMEOUT)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("dcgan.train: error: "), result.stderr
@@ -290,7 +290,11 @@ def test_missing_data_folder_fails_with_status_1_and_writes_nothing(commands):
 
 def python(code):
     return subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=30
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=CHILD_TIMEOUT,
     )
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from configs import from_flags
 from PIL import Image
-from runner import Commands, log_lines, program_stderr, run_module
+from runner import CHILD_TIMEOUT, Commands, log_lines, program_stderr, run_module
 
 from dcgan.run import loop
 
@@ -40,7 +40,7 @@ TINY = [
 
 def train(*flags):
     """``python -m dcgan.train *flags``: for exit statuses and error lines."""
-    return run_module("dcgan.train", *flags, timeout=30)
+    return run_module("dcgan.train", *flags, timeout=CHILD_TIMEOUT)
 
 
 def train_here(capsys, *flags):
@@ -156,7 +156,7 @@ def exact_resume(root):
         capture_output=True,
         text=True,
         cwd=ROOT,
-        timeout=60,
+        timeout=CHILD_TIMEOUT,
     )
 
 
@@ -273,7 +273,7 @@ def test_npy_vectors_run_then_sample_without_the_file(tmp_path, capsys):
         f"--workdir={workdir}",
         "--num_samples=10",
         f"--output={tmp_path / 'samples.npy'}",
-        timeout=30,
+        timeout=CHILD_TIMEOUT,
     )
     assert sampled.returncode == 0, sampled.stderr[-2000:]
     assert np.load(tmp_path / "samples.npy").shape == (10, 3)
