@@ -23,14 +23,14 @@ import pytest
 import tensorflow as tf
 from configs import tiny_image
 from PIL import Image
-from runner import ROOT, log_line, program_stderr, run_batch, run_module
+from runner import CHILD_TIMEOUT, ROOT, log_line, program_stderr, run_batch, run_module
 
 from dcgan.config import Config, ConfigError
 from dcgan.data import tfrecord
 from dcgan.data.common import DataError
 from dcgan.distribute import devices
 from dcgan.evaluation import features
-from dcgan.run import loop
+from dcgan.run import loop, signals
 from dcgan.run.checkpoints import checkpoint_damage
 from dcgan.run.workdir import Workdir
 
@@ -198,7 +198,7 @@ def test_a_signal_ends_a_run_stuck_on_its_input_within_seconds(tmp_path, signals
         for name in signals:
             process.send_signal(getattr(signal, name))
             time.sleep(0.5)
-        out, err = process.communicate(timeout=60)
+        out, err = process.communicate(timeout=CHILD_TIMEOUT)
     finally:
         process.kill()
         os.close(writer)
@@ -226,7 +226,7 @@ def test_sigint_while_starting_stops_at_once_and_saves_nothing(tmp_path):
     time.sleep(2)
     process.send_signal(signal.SIGINT)
     try:
-        out, err = process.communicate(timeout=60)
+        out, err = process.communicate(timeout=CHILD_TIMEOUT)
     finally:
         process.kill()
     assert "starting at step" not in out
@@ -235,6 +235,18 @@ def test_sigint_while_starting_stops_at_once_and_saves_nothing(tmp_path):
         "dcgan.train: stopped by SIGINT while starting; nothing saved"
     )
     assert not (tmp_path / "run").exists()
+
+
+def test_a_stop_while_starting_passes_through_a_library_that_catches_every_exception():
+    # As TensorFlow loads, inspect.getfullargspec turns any Exception into its own
+    # TypeError; a user's stop must not become that error.
+    with pytest.raises(signals.RunStopped, match="stopped by SIGINT while starting"):
+        with signals.stop_on_signals():
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(5)  # the handler runs here, at once
+            except Exception as e:
+                raise TypeError("unsupported callable") from e
 
 
 # --- a lost or stale checkpoint index ----------------------------------------------------

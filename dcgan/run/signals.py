@@ -29,8 +29,14 @@ WATCHED = (signal.SIGINT, signal.SIGTERM)
 STOP_SECONDS = float(os.environ.get("DCGAN_STOP_SECONDS", "20"))
 
 
-class RunStopped(Exception):
-    """A signal stopped the run while it was starting; nothing was saved."""
+class RunStopped(BaseException):
+    """A signal stopped the run while it was starting; nothing was saved.
+
+    A ``BaseException``, as ``KeyboardInterrupt`` is: the signal can land inside any
+    library's ``except Exception`` (``inspect.getfullargspec`` has one, and TensorFlow
+    calls it while it loads), which would otherwise turn the user's stop into that
+    library's error and a traceback.
+    """
 
     def __init__(self, signum: int):
         super().__init__(f"stopped by {signal.Signals(signum).name} while starting; nothing saved")
