@@ -169,8 +169,8 @@ def blocked_on(fifos, timeout=120):
     raise AssertionError("the run never read its input")
 
 
-@pytest.mark.parametrize("signals", [["SIGTERM"], ["SIGINT", "SIGINT"]], ids=["term", "int-int"])
-def test_a_signal_ends_a_run_stuck_on_its_input_within_seconds(tmp_path, signals):
+@pytest.mark.parametrize("names", [["SIGTERM"], ["SIGINT", "SIGINT"]], ids=["term", "int-int"])
+def test_a_signal_ends_a_run_stuck_on_its_input_within_seconds(tmp_path, names):
     """The run is stuck reading its data while starting: no Python runs to handle a
     signal. The watchdog ends it 3 s after the first signal, or at a second one."""
     fifo_folder(tmp_path / "stalled")
@@ -195,7 +195,7 @@ def test_a_signal_ends_a_run_stuck_on_its_input_within_seconds(tmp_path, signals
     writer = blocked_on(fifos)
     try:
         sent = time.monotonic()
-        for name in signals:
+        for name in names:
             process.send_signal(getattr(signal, name))
             time.sleep(0.5)
         out, err = process.communicate(timeout=CHILD_TIMEOUT)
@@ -203,14 +203,14 @@ def test_a_signal_ends_a_run_stuck_on_its_input_within_seconds(tmp_path, signals
         process.kill()
         os.close(writer)
     last = err.strip().splitlines()[-1]
-    if len(signals) == 2:
+    if len(names) == 2:
         assert time.monotonic() - sent < 2.5  # before the 3 s of the first
         assert last == "second signal (SIGINT): aborting without saving"
     else:
         assert time.monotonic() - sent < 15
         assert last.startswith("got SIGTERM, but the run did not stop within 3 s (it was starting")
         assert last.endswith("exiting without saving; nothing saved")
-    assert process.returncode == 128 + getattr(signal, signals[-1]), err[-2000:]
+    assert process.returncode == 128 + getattr(signal, names[-1]), err[-2000:]
     assert not (tmp_path / "run").exists()
 
 
