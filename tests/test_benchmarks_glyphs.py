@@ -3,7 +3,7 @@
 import json
 
 import numpy as np
-from runner import run_module
+from runner import CHILD_TIMEOUT, run_module
 
 from dcgan.benchmarks import glyphs as bench_glyphs
 
@@ -43,7 +43,7 @@ def test_shrunk_benchmark_trains_on_the_subset_and_measures(tmp_path):
         f"--workdir_root={tmp_path}/runs",
         f"--output={output}",
     ]
-    result = run_module("dcgan.benchmarks.glyphs", *args, timeout=120)
+    result = run_module("dcgan.benchmarks.glyphs", *args, timeout=CHILD_TIMEOUT)
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(output.read_text())
     assert report["classifier"] == "glyphs_classifier.keras layer features"  # shipped

@@ -52,7 +52,9 @@ def tiny_end_to_end(tmp_path_factory):
         f"--plot={tmp_path / 'fid.png'}",
         f"--grids={tmp_path / 'grids'}",
     ]
-    command = Background([sys.executable, "-m", "dcgan.benchmarks.quality", *args], timeout=120)
+    command = Background(
+        [sys.executable, "-m", "dcgan.benchmarks.quality", *args], timeout=CHILD_TIMEOUT
+    )
     yield command, tmp_path
     command.kill()
 

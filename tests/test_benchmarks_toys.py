@@ -79,7 +79,7 @@ def test_shrunk_benchmark_trains_evaluates_and_reports(tmp_path):
         f"--workdir_root={tmp_path}/runs",
         f"--output={output}",
     ]
-    result = run_module("dcgan.benchmarks.toys", *args, timeout=120)
+    result = run_module("dcgan.benchmarks.toys", *args, timeout=CHILD_TIMEOUT)
     # Two steps meet no target: the benchmark says so with status 1, after its report.
     assert result.returncode == 1, result.stderr
     assert "missed the target: ring2d seed 1" in result.stderr

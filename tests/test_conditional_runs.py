@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from configs import assert_same_nets, rewound_copy, tiny_image
-from runner import run_batch
+from runner import CHILD_TIMEOUT, run_batch
 
 from dcgan.config import ConfigError
 from dcgan.data.common import DataError
@@ -145,7 +145,7 @@ def test_the_commands_take_classes(acgan_run, tmp_path):
             (run, "--num_samples=5", f"--output={tmp_path}/s.npy"),
             (run, "--classes=A,?", f"--output={tmp_path}/x.png"),
         ],
-        timeout=120,
+        timeout=CHILD_TIMEOUT,
     )
     assert grid.returncode == 0, grid.stderr
     # Two classes, a row each, of 3 samples of 28 px with 2 px padding.
@@ -162,7 +162,7 @@ def test_the_commands_take_classes(acgan_run, tmp_path):
     [interp] = run_batch(
         "dcgan.interpolate",
         [(run, "--classes=b", "--rows=2", "--steps=3", f"--output={tmp_path}/i.png")],
-        timeout=120,
+        timeout=CHILD_TIMEOUT,
     )
     assert interp.returncode == 0, interp.stderr
     assert iio.imread(tmp_path / "i.png").shape == (2 * 30 + 2, 3 * 30 + 2)
@@ -171,7 +171,9 @@ def test_the_commands_take_classes(acgan_run, tmp_path):
 def test_an_exported_conditional_generator_samples_the_classes_asked_for(acgan_run, tmp_path):
     config, trainer = acgan_run
     [export] = run_batch(
-        "dcgan.export", [(f"--workdir={config.workdir}", f"--output={tmp_path}/g")], timeout=120
+        "dcgan.export",
+        [(f"--workdir={config.workdir}", f"--output={tmp_path}/g")],
+        timeout=CHILD_TIMEOUT,
     )
     assert export.returncode == 0, export.stderr
     model = tf.saved_model.load(str(tmp_path / "g"))

@@ -442,7 +442,7 @@ def test_a_worker_whose_port_is_taken_is_one_line(tmp_path):
             "--dataset=ring2d",
             "--train_steps=2",
             env=env,
-            timeout=120,
+            timeout=CHILD_TIMEOUT,
         )
     line = one_line(result, 2)
     assert line == (
